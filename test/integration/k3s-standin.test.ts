@@ -1,0 +1,175 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, expect, it } from 'vitest';
+import { $ } from 'zx';
+import { describeLab, lab, onHost, onHostOk } from './lab-fixture.ts';
+import { projectRoot } from '../lab/paths.ts';
+
+/** The units K3s's installer writes, trimmed to what matters to the roles. */
+const unit = (description: string, exec: string): string => `[Unit]
+Description=${description}
+Wants=network-online.target
+After=network-online.target
+[Service]
+Type=notify
+ExecStart=${exec}
+KillMode=process
+Delegate=yes
+Restart=always
+RestartSec=5s
+TimeoutStartSec=0
+[Install]
+WantedBy=multi-user.target
+`;
+
+const TOKEN = 'K10lab-secret-token-do-not-print';
+const ARTICLE_CONFIG = `write-kubeconfig-mode: "0644"
+token: ${TOKEN}
+disable:
+- servicelb
+kube-proxy-arg:
+- proxy-mode=ipvs
+- ipvs-strict-arp=true
+`;
+const CRDS = join(projectRoot, '../shared/reference/metallb-v0.16.1-crds');
+
+/** Copies a local file to a host over SSH, the way the k3s role's airgap path does. */
+async function copyTo(host: string, localPath: string, remotePath: string, mode: string): Promise<void> {
+  const { names, state, host: find } = lab();
+  await $({ quiet: true })`ip netns exec ${names.controller} scp -F ${state.ssh.config} ${localPath} ${find(host).address}:${remotePath}`;
+  await onHostOk(host, `chmod ${mode} ${remotePath}`);
+}
+
+async function writeOn(host: string, path: string, content: string): Promise<void> {
+  await onHostOk(host, `mkdir -p "$(dirname ${path})" && cat > ${path} <<'PLAY_EOF'\n${content}PLAY_EOF`);
+}
+
+describeLab('k3s stand-in', () => {
+  beforeAll(async () => {
+    const { state } = lab();
+    for (const host of ['cp1', 'w1']) await copyTo(host, state.k3sStandin, '/usr/local/bin/k3s', '0755');
+    await writeOn('cp1', '/etc/systemd/system/k3s.service', unit('Lightweight Kubernetes', '/usr/local/bin/k3s server'));
+    await writeOn('w1', '/etc/systemd/system/k3s-agent.service', unit('Lightweight Kubernetes', '/usr/local/bin/k3s agent'));
+    await writeOn('cp1', '/etc/rancher/k3s/config.yaml', ARTICLE_CONFIG);
+    await onHostOk('cp1', 'systemctl daemon-reload && systemctl enable --now k3s');
+  });
+
+  it('says what it is', async () => {
+    expect(await onHostOk('cp1', 'k3s --version')).toMatch(/play lab stand-in, not K3s/);
+  });
+
+  it('runs `k3s server` as a long-lived notify service that applied config.yaml at start', async () => {
+    expect((await onHostOk('cp1', 'systemctl show -p Type,ActiveState,SubState k3s')).trim().split('\n').sort()).toEqual(['ActiveState=active', 'SubState=running', 'Type=notify']);
+    expect((await onHostOk('cp1', 'stat -c %a /etc/rancher/k3s/k3s.yaml')).trim()).toBe('644');
+    const effective = JSON.parse(await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/standin-effective-config.json'));
+    expect(effective.disable).toEqual(['servicelb']);
+    expect(effective['kube-proxy-arg']).toEqual(['proxy-mode=ipvs', 'ipvs-strict-arp=true']);
+    expect((await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/node-token')).trim()).toBe(TOKEN);
+  });
+
+  it('never prints the token: not in its journal, not in its effective config', async () => {
+    const journal = await onHostOk('cp1', 'journalctl -u k3s --no-pager -o cat');
+    expect(journal).toContain('k3s is up and running');
+    expect(journal).not.toContain(TOKEN);
+    expect(await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/standin-effective-config.json')).not.toContain(TOKEN);
+  });
+
+  it('fails to start when config.yaml is not valid YAML, and starts again once it is', async () => {
+    await writeOn('cp1', '/etc/rancher/k3s/config.yaml', 'disable: [servicelb\n');
+    const r = await onHost('cp1', 'systemctl restart k3s');
+    expect(r.exitCode).not.toBe(0);
+    expect(await onHostOk('cp1', 'journalctl -u k3s --no-pager -o cat -n 20')).toMatch(/level=fatal msg="failed to parse \/etc\/rancher\/k3s\/config.yaml/);
+    await writeOn('cp1', '/etc/rancher/k3s/config.yaml', ARTICLE_CONFIG);
+    await onHostOk('cp1', 'systemctl restart k3s');
+    expect((await onHostOk('cp1', 'systemctl is-active k3s')).trim()).toBe('active');
+  });
+
+  it('reads the config as K3s does: config.yaml.d drop-ins, key+ appends, unknown keys skipped with a warning', async () => {
+    await writeOn('cp1', '/etc/rancher/k3s/config.yaml.d/50-extra.yaml', 'disable+:\n- traefik\nno-such-flag: 1\n');
+    try {
+      await onHostOk('cp1', 'systemctl restart k3s');
+      const effective = JSON.parse(await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/standin-effective-config.json'));
+      expect(effective.disable).toEqual(['servicelb', 'traefik']);
+      expect(effective).not.toHaveProperty('no-such-flag');
+      expect(await onHostOk('cp1', 'journalctl -u k3s --no-pager -o cat -n 20')).toContain('Unknown flag --no-such-flag found in config.yaml, skipping');
+    } finally {
+      await onHostOk('cp1', 'rm -r /etc/rancher/k3s/config.yaml.d && systemctl restart k3s');
+    }
+  });
+
+  it('runs `k3s agent` only with a server and a token, and it connects to the server', async () => {
+    const missing = await onHost('w1', 'systemctl start k3s-agent');
+    expect(missing.exitCode).not.toBe(0);
+    expect(await onHostOk('w1', 'journalctl -u k3s-agent --no-pager -o cat -n 5')).toContain('--server is required');
+    await writeOn('w1', '/etc/rancher/k3s/config.yaml', `server: https://cp1:6443\ntoken: ${TOKEN}\n`);
+    await onHostOk('w1', 'systemctl reset-failed k3s-agent; systemctl start k3s-agent');
+    expect((await onHostOk('w1', 'systemctl is-active k3s-agent')).trim()).toBe('active');
+    const journal = await onHostOk('w1', 'journalctl -u k3s-agent --no-pager -o cat');
+    expect(journal).toContain('Connected to server cp1:6443');
+    expect(journal).not.toContain(TOKEN);
+    const nodes = JSON.parse(await onHostOk('cp1', 'k3s kubectl get nodes -o json'));
+    const summary = nodes.items.map((n: { metadata: { name: string; labels: Record<string, string> }; status: { addresses: { address: string }[] } }) =>
+      [n.metadata.name, n.status.addresses[0]?.address, n.metadata.labels['node-role.kubernetes.io/control-plane'] ?? 'agent']);
+    expect(summary).toEqual([['cp1', '192.0.2.11', 'true'], ['w1', '192.0.2.12', 'agent']]);
+    await onHostOk('w1', 'systemctl stop k3s-agent');
+  });
+
+  it('kubectl refuses custom resources until their CRDs are applied, then validates them against the CRD schema', async () => {
+    const pool = `apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata:
+  name: public-pool
+  namespace: metallb-system
+spec:
+  addresses:
+  - 198.51.100.128/27
+`;
+    await writeOn('cp1', '/root/pool.yaml', pool);
+    await onHostOk('cp1', 'k3s kubectl create namespace metallb-system || true');
+    const early = await onHost('cp1', 'k3s kubectl apply -f /root/pool.yaml');
+    expect(early.exitCode).toBe(1);
+    expect(early.stderr).toContain('no matches for kind "IPAddressPool" in version "metallb.io/v1beta1"');
+
+    for (const file of readdirSync(CRDS)) await copyTo('cp1', join(CRDS, file), `/root/crd-${file}`, '0644');
+    expect(await onHostOk('cp1', 'k3s kubectl apply -f /root/crd-metallb.io_ipaddresspools.yaml')).toContain('customresourcedefinition.apiextensions.k8s.io/ipaddresspools.metallb.io');
+    await onHostOk('cp1', 'for f in /root/crd-*.yaml; do k3s kubectl apply -f $f; done');
+    expect((await onHostOk('cp1', 'k3s kubectl apply -f /root/pool.yaml')).trim()).toBe('ipaddresspool.metallb.io/public-pool created');
+    expect((await onHostOk('cp1', 'k3s kubectl apply -f /root/pool.yaml')).trim()).toBe('ipaddresspool.metallb.io/public-pool unchanged');
+    const got = JSON.parse(await onHostOk('cp1', 'k3s kubectl get ipaddresspool public-pool -n metallb-system -o json'));
+    expect(got.spec.addresses).toEqual(['198.51.100.128/27']);
+
+    // The article's BFDProfile uses metallb.io/v1beta2, which MetalLB does not serve for that kind.
+    await writeOn('cp1', '/root/bfd.yaml', 'apiVersion: metallb.io/v1beta2\nkind: BFDProfile\nmetadata:\n  name: fast-bfd\n  namespace: metallb-system\nspec:\n  receiveInterval: 50\n');
+    expect((await onHost('cp1', 'k3s kubectl apply -f /root/bfd.yaml')).stderr).toContain('no matches for kind "BFDProfile" in version "metallb.io/v1beta2"');
+    // ...and its BGPPeer spells keepaliveTime as keepAliveTime.
+    await writeOn('cp1', '/root/peer.yaml', 'apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata:\n  name: edge\n  namespace: metallb-system\nspec:\n  myASN: 65010\n  peerASN: 65000\n  peerAddress: 192.0.2.1\n  keepAliveTime: 60s\n');
+    const peer = await onHost('cp1', 'k3s kubectl apply -f /root/peer.yaml');
+    expect(peer.exitCode).toBe(1);
+    expect(peer.stderr).toContain('unknown field "spec.keepAliveTime"');
+    expect((await onHost('cp1', 'k3s kubectl get bgppeers -n metallb-system -o name')).stdout.trim()).toBe('');
+  });
+
+  it('applies what is dropped into the server manifests directory', async () => {
+    await writeOn('cp1', '/var/lib/rancher/k3s/server/manifests/probe.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: from-manifests-dir\n');
+    let names = '';
+    for (let i = 0; i < 20 && !names.includes('from-manifests-dir'); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      names = await onHostOk('cp1', 'k3s kubectl get namespaces -o name');
+    }
+    expect(names).toContain('namespace/from-manifests-dir');
+  });
+
+  it('kubectl fails like kubectl when no server runs', async () => {
+    const agent = await onHost('w1', 'k3s kubectl get nodes');
+    expect(agent.exitCode).toBe(1);
+    expect(agent.stderr).toContain('/etc/rancher/k3s/k3s.yaml: no such file or directory');
+    await onHostOk('cp1', 'systemctl stop k3s');
+    try {
+      const stopped = await onHost('cp1', 'k3s kubectl get namespaces');
+      expect(stopped.exitCode).toBe(1);
+      expect(stopped.stderr).toContain('The connection to the server 127.0.0.1:6443 was refused');
+    } finally {
+      await onHostOk('cp1', 'systemctl start k3s');
+    }
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, inject } from 'vitest';
+import { labNames, type LabNames } from '../lab/paths.ts';
+import { readState, type HostState, type LabState } from '../lab/state.ts';
+import { labSsh, type CommandResult } from '../lab/lab-ssh.ts';
+
+const provided = inject('lab');
+
+/** A describe that runs only where the lab booted; where it could not, the skip names the reason. */
+export const describeLab = (title: string, body: () => void): void => {
+  if ('unavailable' in provided) describe.skip(`${title} [SKIPPED: ${provided.unavailable}]`, body);
+  else describe(title, body);
+};
+
+export function lab(): { names: LabNames; state: LabState; host: (name: string) => HostState } {
+  if ('unavailable' in provided) throw new Error(`no lab: ${provided.unavailable}`);
+  const names = labNames(provided.name);
+  const state = readState(names);
+  if (!state) throw new Error(`lab ${provided.name} has no state.json`);
+  const host = (name: string): HostState => {
+    const found = state.hosts.find((h) => h.name === name);
+    if (!found) throw new Error(`no host ${name} in lab ${provided.name}`);
+    return found;
+  };
+  return { names, state, host };
+}
+
+/** Runs a command on a lab host over SSH and returns its result, whatever the exit code. */
+export async function onHost(host: string, command: string, timeoutMs?: number): Promise<CommandResult> {
+  const { names, host: find } = lab();
+  return labSsh(names, find(host).address, command, timeoutMs);
+}
+
+/** Like onHost, but a non-zero exit fails with the command's stderr. */
+export async function onHostOk(host: string, command: string, timeoutMs?: number): Promise<string> {
+  const r = await onHost(host, command, timeoutMs);
+  if (r.exitCode !== 0) throw new Error(`${host}: \`${command}\` exited ${r.exitCode}: ${r.stderr.trim()}`);
+  return r.stdout;
+}

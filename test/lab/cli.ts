@@ -1,0 +1,80 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_LAB, labNames } from './paths.ts';
+import { defaultTopology, loadTopology, type Topology } from './topology.ts';
+import { defaultTimeoutMs, up } from './lab.ts';
+import { teardown } from './teardown.ts';
+import { formatStatus, labStatus } from './status.ts';
+import { requireLabMachine } from './preflight.ts';
+
+const log = (msg: string): void => console.error(`lab: ${msg}`);
+
+const integer = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+};
+
+const program = new Command('lab')
+  .description('The embedded lab: Debian hosts booted with systemd in network namespaces, reached over SSH')
+  .option('--name <lab>', 'lab instance name (its own namespaces, .lab dir and inventory)', DEFAULT_LAB)
+  .enablePositionalOptions();
+
+program.command('up')
+  .description('boot the lab (tearing down any earlier one) and wait until every host is ready')
+  .option('--workers <n>', 'K3s agents in the default topology', integer, 2)
+  .option('--topology <file>', 'YAML topology file instead of the default (subnet, controller, hosts)')
+  .option('--timeout <seconds>', 'boot timeout for all hosts together', integer)
+  .option('--keep-on-failure', 'leave a lab that failed to boot in place for inspection')
+  .action(async (opts: { workers: number; topology?: string; timeout?: number; keepOnFailure?: boolean }) => {
+    requireLabMachine();
+    const topology: Topology = opts.topology ? loadTopology(opts.topology) : defaultTopology(opts.workers);
+    const names = labNames(program.opts<{ name: string }>().name);
+    const started = Date.now();
+    const state = await up(names, {
+      topology,
+      timeoutMs: opts.timeout ? opts.timeout * 1000 : defaultTimeoutMs(topology.hosts.length),
+      keepOnFailure: opts.keepOnFailure,
+      log,
+    });
+    log(`${state.hosts.length} hosts ready in ${((Date.now() - started) / 1000).toFixed(1)} s; state in ${names.dir}/state.json, inventory in ${state.inventory}`);
+    console.log(formatStatus(await labStatus(names)));
+  });
+
+program.command('down')
+  .description('stop every host and remove the lab\'s processes, mounts and namespaces')
+  .action(async () => {
+    requireLabMachine();
+    const names = labNames(program.opts<{ name: string }>().name);
+    const r = await teardown(names);
+    log(`down: ${r.hostsStopped} hosts stopped, ${r.killed} processes killed, ${r.unmounted} mounts and ${r.namespacesDeleted} namespaces removed`);
+  });
+
+program.command('status')
+  .description('say what of the lab runs')
+  .option('--json', 'machine-readable output')
+  .action(async (opts: { json?: boolean }) => {
+    const status = await labStatus(labNames(program.opts<{ name: string }>().name));
+    console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+    process.exitCode = status.up ? 0 : 3;
+  });
+
+program.command('exec')
+  .description('run a command inside the controller namespace, from where the hosts are reached')
+  .argument('<command...>', 'the command and its arguments')
+  .passThroughOptions()
+  .action((argv: string[]) => {
+    const names = labNames(program.opts<{ name: string }>().name);
+    if (!existsSync(`/run/netns/${names.controller}`)) {
+      log(`lab ${names.lab} is not up: run npm run lab:up first`);
+      process.exit(2);
+    }
+    const r = spawnSync('ip', ['netns', 'exec', names.controller, ...argv], { stdio: 'inherit' });
+    process.exit(r.status ?? 1);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  log(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile, readdir, copyFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sh, shMaybe } from './run.ts';
+import { imageCacheDir } from './paths.ts';
+
+const SUITE = 'bookworm';
+
+/** What every host boots with: a VDS as rented, systemd and sshd, nothing the roles install. */
+export const BASE_PACKAGES = [
+  'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'kmod',
+  'sudo', 'iputils-ping',
+  // python3-yaml lets the k3s stand-in read its config as K3s would; python3 lets Ansible run for comparison.
+  'python3', 'python3-yaml',
+];
+
+/** What the roles install for real with apt-get, served offline from the local repository. */
+export const REPO_PACKAGES = ['frr', 'frr-pythontools', 'nftables', 'iputils-arping', 'tcpdump', 'curl'];
+
+/** Bump when the build steps change in a way the package lists do not show. */
+const RECIPE_VERSION = 1;
+
+/** Where hosts find the local repository: bound read-only at this path. */
+export const REPO_MOUNT = '/srv/debs';
+
+export interface Image {
+  key: string;
+  rootfs: string;
+  repo: string;
+}
+
+export function imageKey(mirror: string): string {
+  const recipe = { RECIPE_VERSION, SUITE, mirror, BASE_PACKAGES, REPO_PACKAGES };
+  return createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 16);
+}
+
+/** Debian's mirror as this machine's apt knows it, so the lab follows the machine's own setup. */
+export function machineMirror(): string {
+  const files = ['/etc/apt/sources.list', ...listDir('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f))];
+  for (const file of files.filter((f) => /\.(list|sources)$/.test(f) && existsSync(f))) {
+    const text = readFileSync(file, 'utf8');
+    const deb822 = /^URIs:\s*(\S*\/debian)\/?\s*$/m.exec(text);
+    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S*\/debian)\/?\s+bookworm\s/m.exec(text);
+    const uri = deb822?.[1] ?? oneLine?.[1];
+    if (uri) return uri;
+  }
+  return 'http://deb.debian.org/debian';
+}
+
+function listDir(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** Returns the cached image for the current recipe, building it first when the cache lacks it. */
+export async function ensureImage(log: (msg: string) => void): Promise<Image> {
+  const mirror = machineMirror();
+  const key = imageKey(mirror);
+  const dir = join(imageCacheDir, 'images', key);
+  const image = { key, rootfs: join(dir, 'rootfs'), repo: join(dir, 'debs') };
+  if (existsSync(join(dir, '.complete'))) return image;
+  log(`building base image ${key} from ${mirror} (cached for later runs)`);
+  const build = `${dir}.build`;
+  await rm(build, { recursive: true, force: true });
+  await mkdir(build, { recursive: true });
+  const rootfs = join(build, 'rootfs');
+  await sh`debootstrap --variant=minbase --include=${BASE_PACKAGES.join(',')} ${SUITE} ${rootfs} ${mirror}`;
+  await buildRepo(rootfs, join(build, 'debs'), mirror);
+  await pointAptAtRepo(rootfs, join(build, 'debs'));
+  await makeGeneric(rootfs);
+  await rm(dir, { recursive: true, force: true });
+  await rename(build, dir);
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify({ mirror, suite: SUITE, BASE_PACKAGES, REPO_PACKAGES }, null, 2));
+  await writeFile(join(dir, '.complete'), '');
+  return image;
+}
+
+/** apt in a chroot of the image fetches exactly the closure the image lacks. */
+async function buildRepo(rootfs: string, repo: string, mirror: string): Promise<void> {
+  await writeFile(join(rootfs, 'etc/apt/sources.list'), `deb ${mirror} ${SUITE} main\n`);
+  await copyFile('/etc/resolv.conf', join(rootfs, 'etc/resolv.conf'));
+  await chroot(rootfs, ['apt-get', 'update', '-qq']);
+  await chroot(rootfs, ['apt-get', 'install', '-y', '-qq', '--download-only', ...REPO_PACKAGES]);
+  await mkdir(repo);
+  const archives = join(rootfs, 'var/cache/apt/archives');
+  for (const deb of (await readdir(archives)).filter((f) => f.endsWith('.deb'))) {
+    await rename(join(archives, deb), join(repo, deb));
+  }
+  const index = await sh({ cwd: repo })`dpkg-scanpackages --multiversion .`;
+  await writeFile(join(repo, 'Packages'), index.stdout);
+}
+
+/** Hosts see only the local repository; their package lists are fresh so `apt-get install` works at once. */
+async function pointAptAtRepo(rootfs: string, repo: string): Promise<void> {
+  await writeFile(join(rootfs, 'etc/apt/sources.list'), `deb [trusted=yes] file:${REPO_MOUNT} ./\n`);
+  await rm(join(rootfs, 'var/lib/apt/lists'), { recursive: true, force: true });
+  await mkdir(join(rootfs, 'var/lib/apt/lists/partial'), { recursive: true });
+  const target = join(rootfs, REPO_MOUNT);
+  await mkdir(target, { recursive: true });
+  await sh`mount --bind -o ro ${repo} ${target}`;
+  try {
+    await chroot(rootfs, ['apt-get', 'update', '-qq']);
+  } finally {
+    await shMaybe`umount ${target}`;
+  }
+  await chroot(rootfs, ['apt-get', 'clean']);
+}
+
+/** Per-host identity (host keys, machine-id, hostname) is made at boot, never shared through the image. */
+async function makeGeneric(rootfs: string): Promise<void> {
+  const sshDir = join(rootfs, 'etc/ssh');
+  for (const key of (await readdir(sshDir)).filter((f) => f.startsWith('ssh_host_'))) {
+    await rm(join(sshDir, key));
+  }
+  await writeFile(join(rootfs, 'etc/machine-id'), '');
+  await writeFile(join(rootfs, 'etc/resolv.conf'), '');
+  await writeFile(join(rootfs, 'etc/hostname'), 'localhost\n');
+  await mkdir(join(rootfs, 'root/.ssh'), { recursive: true });
+  await chmod(join(rootfs, 'root/.ssh'), 0o700);
+}
+
+async function chroot(rootfs: string, argv: string[]): Promise<void> {
+  await sh({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' } })`chroot ${rootfs} ${argv}`;
+}
