@@ -149,14 +149,32 @@ spec:
     expect((await onHost('cp1', 'k3s kubectl get bgppeers -n metallb-system -o name')).stdout.trim()).toBe('');
   });
 
-  it('applies what is dropped into the server manifests directory', async () => {
-    await writeOn('cp1', '/var/lib/rancher/k3s/server/manifests/probe.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: from-manifests-dir\n');
-    let names = '';
-    for (let i = 0; i < 20 && !names.includes('from-manifests-dir'); i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      names = await onHostOk('cp1', 'k3s kubectl get namespaces -o name');
-    }
-    expect(names).toContain('namespace/from-manifests-dir');
+  it('gets across namespaces, deletes by name and by file, and says when there is nothing to delete', async () => {
+    await writeOn('cp1', '/root/cms.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  namespace: kube-system\n');
+    await onHostOk('cp1', 'k3s kubectl apply -f /root/cms.yaml');
+    expect((await onHostOk('cp1', 'k3s kubectl get cm -A -o name')).trim().split('\n')).toEqual(['configmap/a', 'configmap/b']);
+    expect((await onHostOk('cp1', 'k3s kubectl get configmaps -o name')).trim()).toBe('configmap/a');
+    expect((await onHostOk('cp1', 'k3s kubectl delete configmap b -n kube-system')).trim()).toBe('configmap "b" deleted');
+    expect((await onHostOk('cp1', 'k3s kubectl delete -f /root/cms.yaml --ignore-not-found')).trim()).toBe('configmap "a" deleted');
+    const again = await onHost('cp1', 'k3s kubectl delete configmap a');
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain('Error from server (NotFound): configmaps "a" not found');
+  });
+
+  it('applies what is dropped into the server manifests directory, and again when it changes', async () => {
+    const manifest = '/var/lib/rancher/k3s/server/manifests/probe.yaml';
+    const waitFor = async (command: string, text: string): Promise<string> => {
+      let out = '';
+      for (let i = 0; i < 20 && !out.includes(text); i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        out = await onHostOk('cp1', command);
+      }
+      return out;
+    };
+    await writeOn('cp1', manifest, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-manifests-dir\ndata:\n  v: one\n');
+    expect(await waitFor('k3s kubectl get configmaps -o name', 'from-manifests-dir')).toContain('configmap/from-manifests-dir');
+    await writeOn('cp1', manifest, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-manifests-dir\ndata:\n  v: two\n');
+    expect(await waitFor('k3s kubectl get configmap from-manifests-dir -o yaml', 'v: two')).toMatch(/^ {2}v: two$/m);
   });
 
   it('kubectl fails like kubectl when no server runs', async () => {
