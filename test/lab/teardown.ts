@@ -55,6 +55,9 @@ export async function teardown(names: LabNames): Promise<TeardownReport> {
     const result = await shMaybe`umount ${point}`;
     if (result.exitCode !== 0) await shMaybe`umount -l ${point}`;
   }
+  const stuck = mountsUnder(join(names.dir, 'hosts'));
+  // Removing the layers through a live mount would delete inside a host: stop here instead.
+  if (stuck.length > 0) throw new Error(`could not unmount ${stuck.join(', ')}`);
 
   await removeControllerEtc(names);
   await rm(join(names.dir, 'hosts'), { recursive: true, force: true });
