@@ -8,7 +8,9 @@ import { labNames, netnsEtcDir, statePath } from '../lab/paths.ts';
 import { leftovers } from '../lab/teardown.ts';
 import { readState } from '../lab/state.ts';
 
-/** A second, small lab of its own, so crashing and tearing it down leaves the suite's lab alone. */
+const INOTIFY_INSTANCES = '/proc/sys/fs/inotify/max_user_instances';
+
+/** A second lab of its own, so crashing, scaling and tearing it down leave the suite's lab alone. */
 const LIFE = labNames('life');
 const cli = (...args: string[]): ProcessPromise => $({ quiet: true, nothrow: true })`node --import tsx test/lab/cli.ts --name life ${args}`;
 
@@ -71,6 +73,18 @@ describeLab('lab lifecycle', () => {
     expect((await cli('down')).exitCode).toBe(0);
     await expectNothingLeft();
     expect((await cli('status')).stdout).toContain('lab life: not running');
+  });
+
+  it('boots the benchmark size, 32 hosts, raising the inotify allowance their systemds need', async () => {
+    // Debian's default: at about 20 hosts, systemd in the later ones fails to start sshd.
+    writeFileSync(INOTIFY_INSTANCES, '128');
+    const r = await cli('up', '--workers', '30');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('raised fs.inotify.max_user_instances from 128 to 1152 for 32 hosts');
+    expect(r.stdout.match(/ booted {2}running$/gm)).toHaveLength(32);
+    expect((await cli('exec', 'ssh', 'w30', 'hostname')).stdout.trim()).toBe('w30');
+    expect((await cli('down')).exitCode).toBe(0);
+    await expectNothingLeft();
   });
 
   it('tears down a lab whose state.json was lost, finding its pieces by name', async () => {
