@@ -42,9 +42,10 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
   raiseInotifyLimit(topology.hosts.length, log);
   const image = await ensureImage(log);
   const labPublicKey = await ensureLabKey(names);
-  await writeFile(sshConfigPath(names), sshConfig(names));
+  const config = sshConfig(names);
+  await writeFile(sshConfigPath(names), config);
   await createController(names, topology);
-  await writeControllerEtc(names, topology, sshConfig(names));
+  await writeControllerEtc(names, topology, config);
 
   log(`preparing ${topology.hosts.length} hosts`);
   const hostKeys = new Map<string, string>();
