@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile, readdir, copyFile, chmod } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { mountsUnder } from './mounts.ts';
+import { isAlive } from './processes.ts';
 import { sh, shMaybe } from './run.ts';
 import { imageCacheDir } from './paths.ts';
 
@@ -59,20 +61,57 @@ export async function ensureImage(log: (msg: string) => void): Promise<Image> {
   const dir = join(imageCacheDir, 'images', key);
   const image = { key, rootfs: join(dir, 'rootfs'), repo: join(dir, 'debs') };
   if (existsSync(join(dir, '.complete'))) return image;
-  log(`building base image ${key} from ${mirror} (cached for later runs)`);
-  const build = `${dir}.build`;
-  await rm(build, { recursive: true, force: true });
-  await mkdir(build, { recursive: true });
-  const rootfs = join(build, 'rootfs');
+  await withLock(`${dir}.lock`, log, async () => {
+    // Another lab:up may have built it while this one waited for the lock.
+    if (!existsSync(join(dir, '.complete'))) await buildImage(dir, mirror, log);
+  });
+  return image;
+}
+
+async function buildImage(dir: string, mirror: string, log: (msg: string) => void): Promise<void> {
+  log(`building base image ${basename(dir)} from ${mirror} (cached for later runs)`);
+  const work = `${dir}.build`;
+  // A build killed half-way may have left its repository bound into the chroot.
+  for (const point of mountsUnder(work)) await shMaybe`umount -l ${point}`;
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const rootfs = join(work, 'rootfs');
   await sh`debootstrap --variant=minbase --include=${BASE_PACKAGES.join(',')} ${SUITE} ${rootfs} ${mirror}`;
-  await buildRepo(rootfs, join(build, 'debs'), mirror);
-  await pointAptAtRepo(rootfs, join(build, 'debs'));
+  await buildRepo(rootfs, join(work, 'debs'), mirror);
+  await pointAptAtRepo(rootfs, join(work, 'debs'));
   await makeGeneric(rootfs);
   await rm(dir, { recursive: true, force: true });
-  await rename(build, dir);
+  await rename(work, dir);
   await writeFile(join(dir, 'manifest.json'), JSON.stringify({ mirror, suite: SUITE, BASE_PACKAGES, REPO_PACKAGES }, null, 2));
   await writeFile(join(dir, '.complete'), '');
-  return image;
+}
+
+/** One builder per image: a second lab:up (the tests beside a demo) waits instead of racing it. */
+async function withLock(lock: string, log: (msg: string) => void, body: () => Promise<void>): Promise<void> {
+  await mkdir(dirname(lock), { recursive: true });
+  let told = false;
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lock, 'utf8') || 0);
+      const stale = holder ? !isAlive(holder) : Date.now() - statSync(lock).mtimeMs > 10_000;
+      if (stale) {
+        await rm(lock, { force: true });
+        continue;
+      }
+      if (!told) log(`waiting for process ${holder} to finish building the base image`);
+      told = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    await body();
+  } finally {
+    await rm(lock, { force: true });
+  }
 }
 
 /** apt in a chroot of the image fetches exactly the closure the image lacks. */
