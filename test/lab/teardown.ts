@@ -24,18 +24,11 @@ export interface TeardownReport {
 export async function teardown(names: LabNames): Promise<TeardownReport> {
   const nspawns = findProcesses(['systemd-nspawn', `--machine=${names.hostPrefix}`]);
   signal(nspawns, 'SIGTERM');
-  const hung = await waitForExit(nspawns, POWEROFF_GRACE_MS);
-  signal(hung, 'SIGKILL');
-  await waitForExit(hung, 5_000);
+  let killed = await kill(await waitForExit(nspawns, POWEROFF_GRACE_MS));
 
-  let killed = hung.length;
-  const cgroups = labCgroups(names);
-  for (const cgroup of cgroups) {
+  for (const cgroup of labCgroups(names)) {
     // A host's processes all live in its cgroup: none can outlive its nspawn unnoticed.
-    const pids = cgroupPids(cgroup);
-    signal(pids, 'SIGKILL');
-    killed += pids.length;
-    await waitForExit(pids, 5_000);
+    killed += await kill(cgroupPids(cgroup));
     await removeCgroup(cgroup);
   }
   await removeLabParentIfEmpty();
@@ -43,10 +36,7 @@ export async function teardown(names: LabNames): Promise<TeardownReport> {
   const namespaces = await labNamespaces(names);
   for (const ns of namespaces) {
     // Whatever still runs in a lab namespace (an ssh from lab:exec, a stray test) would pin it.
-    const pids = await namespacePids(ns);
-    signal(pids, 'SIGKILL');
-    killed += pids.length;
-    await waitForExit(pids, 5_000);
+    killed += await kill(await namespacePids(ns));
     await deleteNamespace(ns);
   }
 
@@ -64,6 +54,13 @@ export async function teardown(names: LabNames): Promise<TeardownReport> {
   await rm(statePath(names), { force: true });
   await rm(names.inventoryDir, { recursive: true, force: true });
   return { hostsStopped: nspawns.length, killed, unmounted: mounts.length, namespacesDeleted: namespaces.length };
+}
+
+/** SIGKILL, then wait for the processes to be gone; returns how many there were. */
+async function kill(pids: number[]): Promise<number> {
+  signal(pids, 'SIGKILL');
+  await waitForExit(pids, 5_000);
+  return pids.length;
 }
 
 /** What of the lab is still on the machine; empty when teardown was complete. */
