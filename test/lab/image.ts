@@ -96,13 +96,14 @@ async function withLock(lock: string, log: (msg: string) => void, body: () => Pr
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lock, 'utf8') || 0);
-      const stale = holder ? !isAlive(holder) : Date.now() - statSync(lock).mtimeMs > 10_000;
+      const holder = lockHolder(lock);
+      if (holder === 'gone') continue;
+      const stale = holder.pid ? !isAlive(holder.pid) : Date.now() - holder.since > 10_000;
       if (stale) {
         await rm(lock, { force: true });
         continue;
       }
-      if (!told) log(`waiting for process ${holder} to finish building the base image`);
+      if (!told) log(`waiting for process ${holder.pid} to finish building the base image`);
       told = true;
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -111,6 +112,16 @@ async function withLock(lock: string, log: (msg: string) => void, body: () => Pr
     await body();
   } finally {
     await rm(lock, { force: true });
+  }
+}
+
+/** Who holds the lock; 'gone' when the holder released it between our attempt and this look. */
+function lockHolder(lock: string): { pid: number; since: number } | 'gone' {
+  try {
+    return { pid: Number(readFileSync(lock, 'utf8') || 0), since: statSync(lock).mtimeMs };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw error;
   }
 }
 
