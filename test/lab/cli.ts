@@ -5,6 +5,7 @@ import { DEFAULT_LAB, labNames } from './paths.ts';
 import { defaultTopology, loadTopology, type Topology } from './topology.ts';
 import { defaultTimeoutMs, up } from './lab.ts';
 import { teardown } from './teardown.ts';
+import { resetHosts } from './reset.ts';
 import { formatStatus, labStatus } from './status.ts';
 import { requireLabMachine } from './preflight.ts';
 
@@ -49,6 +50,16 @@ program.command('down')
     const names = labNames(program.opts<{ name: string }>().name);
     const r = await teardown(names);
     log(`down: ${r.hostsStopped} hosts stopped, ${r.killed} processes killed, ${r.unmounted} mounts and ${r.namespacesDeleted} namespaces removed`);
+  });
+
+program.command('reset')
+  .description('give hosts a fresh writable layer (identity kept) and boot them again')
+  .argument('[hosts...]', 'host names (default: all)')
+  .action(async (hostNames: string[]) => {
+    requireLabMachine();
+    const names = labNames(program.opts<{ name: string }>().name);
+    const all = (await labStatus(names)).hosts.map((h) => h.name);
+    await resetHosts(names, hostNames.length > 0 ? hostNames : all, log);
   });
 
 program.command('status')

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InputError } from '../input/errors.ts';
+import { parseYaml } from '../input/yaml-file.ts';
+import { isPlainObject, type VarLayer } from '../inventory/variables.ts';
+
+/**
+ * `-e` as Ansible takes it: `k=v k2=v2` (strings), a JSON/YAML mapping, or `@file`.
+ * Each `-e` is one layer; later ones win.
+ */
+export function extraVarsLayer(arg: string, index: number, cwd: string): VarLayer {
+  if (arg.startsWith('@')) {
+    const file = resolve(cwd, arg.slice(1));
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw InputError.at({ file }, 'cannot read extra-vars file');
+    }
+    return mapping(file, text);
+  }
+  const trimmed = arg.trim();
+  if (trimmed.startsWith('{') || trimmed.includes('\n')) return mapping(`-e #${index + 1}`, arg);
+  const values: Record<string, unknown> = {};
+  for (const pair of splitPairs(arg)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw InputError.at({ file: `-e #${index + 1}` }, `expected key=value, a JSON/YAML mapping or @file, got "${pair}"`);
+    values[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return { label: `-e #${index + 1}`, values, locate: () => ({ file: `-e #${index + 1}` }) };
+}
+
+function mapping(label: string, text: string): VarLayer {
+  const src = parseYaml(label, text);
+  if (!isPlainObject(src.value)) throw InputError.at({ file: label }, 'expected a mapping of variable names to values');
+  return { label, values: src.value, locate: (p) => src.locate(p) };
+}
+
+/** Splits on spaces outside quotes: `a=1 b="x y"`. */
+function splitPairs(s: string): string[] {
+  const out: string[] = [];
+  for (const m of s.matchAll(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g)) out.push(m[0].replace(/(["'])(.*)\1$/, '$2').replace(/=(["'])(.*)\1$/, '=$2'));
+  return out;
+}

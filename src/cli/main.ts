@@ -1,0 +1,112 @@
+import { InputError, UsageError } from '../input/errors.ts';
+import { loadInventory, resolveInventoryPath } from '../inventory/load.ts';
+import { compile, type CompiledRun } from '../engine/compile.ts';
+import type { Reporter, RunSummary } from '../engine/events.ts';
+import { runPlaybook, type Connection } from '../engine/run.ts';
+import { writeJsonReport } from '../output/json-report.ts';
+import { ListrReporter } from '../output/listr.ts';
+import { PlainReporter, type OutputOptions } from '../output/plain.ts';
+import { Redactor } from '../output/redact.ts';
+import { loadPlaybook, resolvePlaybookPath } from '../playbook/load.ts';
+import { withBecome } from '../transport/shell.ts';
+import { SshConnection } from '../transport/ssh.ts';
+import { becomeFor, connectionTarget } from '../transport/target.ts';
+import { EXIT } from './exit-codes.ts';
+import { extraVarsLayer } from './extra-vars.ts';
+import { listHosts, listTags, listTasks } from './listing.ts';
+import { parseOptions, type CliOptions } from './options.ts';
+
+const MAX_FORKS = 64;
+
+export async function main(argv: string[]): Promise<number> {
+  const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  let redactor = new Redactor([]);
+  try {
+    const options = parseOptions(argv, out);
+    if (!options) return EXIT.ok;
+    const cwd = process.cwd();
+    const inventoryPath = resolveInventoryPath(options.inventory, cwd);
+    const playbookPath = resolvePlaybookPath(options.playbook, cwd);
+    const compiled = await compile(loadPlaybook(playbookPath), loadInventory(inventoryPath), {
+      limit: options.limit,
+      extraVars: options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd)),
+      selection: { tags: options.tags, skipTags: options.skipTags, roles: options.roles },
+      check: options.check,
+    });
+    redactor = new Redactor(compiled.secrets);
+    const listing = listingFor(options, compiled);
+    if (listing) {
+      listing.forEach((l) => out(redactor.text(l)));
+      return EXIT.ok;
+    }
+    const summary = await run(options, compiled, redactor, out);
+    const code = exitCode(summary);
+    if (options.json) writeJsonReport(options.json, summary, { playbook: playbookPath, inventory: inventoryPath, exitCode: code }, redactor);
+    return code;
+  } catch (e) {
+    return reportError(e, redactor);
+  }
+}
+
+function listingFor(o: CliOptions, compiled: CompiledRun): string[] | undefined {
+  const parts = [o.listHosts && listHosts(compiled), o.listTasks && listTasks(compiled), o.listTags && listTags(compiled)].filter((p): p is string[] => Array.isArray(p));
+  if (parts.length > 0) return parts.flat();
+  return o.syntaxCheck ? ['syntax OK: playbook, inventory, roles, variables and templates are valid'] : undefined;
+}
+
+async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, write: (s: string) => void): Promise<RunSummary> {
+  const outputOptions: OutputOptions = { diff: o.diff, verbose: o.verbose > 0, check: o.check, redactor, write };
+  const reporter: Reporter = process.stdout.isTTY && process.env.PLAY_OUTPUT !== 'plain' ? new ListrReporter(outputOptions) : new PlainReporter(outputOptions);
+  const hostCount = new Set(compiled.plays.flatMap((p) => p.hosts)).size;
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C: the user means now
+    interrupted = true;
+    write('Ctrl-C: finishing the tasks in flight, then stopping (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    return await runPlaybook(compiled, {
+      check: o.check,
+      forks: o.forks ?? Math.min(MAX_FORKS, Math.max(1, hostCount)),
+      reporter,
+      interrupted: () => interrupted,
+      connect: async (host) => {
+        const started = Date.now();
+        const conn = await SshConnection.connect(connectionTarget(host, compiled.hostVars.get(host) ?? {}, o.acceptNewHostKeys));
+        reporter.event({ type: 'verbose', host, message: `connected to ${conn.target.user}@${conn.target.address}:${conn.target.port} in ${Date.now() - started} ms` });
+        return conn;
+      },
+      forPlay: (conn: Connection, cp) => {
+        const b = becomeFor(compiled.hostVars.get(conn.host) ?? {}, cp.play.become);
+        return { host: conn.host, exec: (command, opts) => conn.exec(withBecome(command, b.become, b.user, b.becomeUser), opts) };
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+function exitCode(s: RunSummary): number {
+  const recaps = [...s.recap.values()];
+  if (s.interrupted) return EXIT.interrupted;
+  if (recaps.some((r) => r.failed > 0)) return EXIT.hostFailed;
+  if (recaps.some((r) => r.unreachable > 0)) return EXIT.hostUnreachable;
+  return EXIT.ok;
+}
+
+function reportError(e: unknown, redactor: Redactor): number {
+  const err = (s: string): void => void process.stderr.write(`${redactor.text(s)}\n`);
+  if (e instanceof UsageError) {
+    err(`play: ${e.message}\nRun \`play --help\` for usage.`);
+    return EXIT.usage;
+  }
+  if (e instanceof InputError) {
+    err(`play: invalid input (no host was contacted):\n${e.problems.length > 1 ? e.message.replace(/^/gm, '  ') : `  ${e.message}`}`);
+    return EXIT.invalidInput;
+  }
+  err(`play: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return EXIT.internal;
+}

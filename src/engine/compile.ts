@@ -1,0 +1,208 @@
+import { InputError, formatLocation, type InputProblem } from '../input/errors.ts';
+import { checkSchema } from '../input/schema-check.ts';
+import { groupsOf, hostsOfGroup, inventoryLayers, type Inventory } from '../inventory/model.ts';
+import { PatternError, selectHosts } from '../inventory/patterns.ts';
+import { locateVar, mergeLayers, valuesOf, type VarLayer, type Vars } from '../inventory/variables.ts';
+import type { Play, Playbook, RoleRef } from '../playbook/model.ts';
+import type { Resource } from '../resources/types.ts';
+import { isFlush, type Condition, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
+import { loadRole, rolePaths, type LoadedRole } from '../role/load.ts';
+import { secretValues } from '../role/variables-schema.ts';
+import { batches } from './serial.ts';
+import { checkSelection, isSelected, type Selection } from './selection.ts';
+
+export interface CompileOptions {
+  limit?: string;
+  extraVars: VarLayer[];
+  selection: Selection;
+  check: boolean;
+}
+
+/** A task ready to run on one host: its resource built, its templates rendered. */
+export interface PlannedTask {
+  name: string;
+  tags: string[];
+  when: Condition;
+  notify: string[];
+  /** Absent for a handler flush point. */
+  resource?: Resource;
+}
+
+export interface CompiledRole {
+  name: string;
+  /** Selected tasks per host, in order. */
+  tasks: Map<string, PlannedTask[]>;
+  handlers: Map<string, Map<string, PlannedTask>>;
+}
+
+export interface CompiledPlay {
+  play: Play;
+  hosts: string[];
+  batches: string[][];
+  roles: CompiledRole[];
+  /** Every task name and tag per role, selected or not: for --list-tasks/--list-tags. */
+  listing: { role: string; tasks: { name: string; tags: string[]; selected: boolean }[] }[];
+}
+
+export interface CompiledRun {
+  plays: CompiledPlay[];
+  /** Inventory + play + extra vars per host (no role defaults): connection settings come from here. */
+  hostVars: Map<string, Vars>;
+  /** Values of variables marked secret, to be masked in every output. */
+  secrets: string[];
+}
+
+/**
+ * Everything that can be wrong with the input is found here, before any host is contacted:
+ * host patterns, role names, variables against each role's schema, templates, tags.
+ */
+export async function compile(playbook: Playbook, inv: Inventory, options: CompileOptions): Promise<CompiledRun> {
+  const problems: InputProblem[] = [];
+  const roles = new Map<string, LoadedRole>();
+  const searchPath = rolePaths(playbook.dir);
+  for (const play of playbook.plays) {
+    for (const ref of play.roles) {
+      if (roles.has(ref.name)) continue;
+      try {
+        roles.set(ref.name, await loadRole(ref.name, searchPath, ref.location));
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        problems.push(...e.problems);
+      }
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems);
+
+  const run: CompiledRun = { plays: [], hostVars: new Map(), secrets: [] };
+  const knownTags = new Set<string>();
+  const hostProblems: HostProblem[] = [];
+  for (const play of playbook.plays) {
+    const hosts = playHosts(inv, play, options.limit, problems);
+    const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
+    for (const host of hosts) run.hostVars.set(host, valuesOf(mergeLayers([...inventoryLayers(inv, host), ...(play.vars ? [play.vars] : []), ...options.extraVars])));
+    for (const ref of play.roles) {
+      const role = roles.get(ref.name);
+      if (!role) continue;
+      compiled.roles.push(compileRole(inv, play, ref, role, hosts, options, hostProblems, run.secrets, compiled.listing, knownTags));
+    }
+    run.plays.push(compiled);
+  }
+  problems.push(...perHosts(hostProblems));
+  problems.push(...checkSelection(options.selection, knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
+  if (problems.length > 0) throw new InputError(problems);
+  run.secrets = [...new Set(run.secrets.filter((s) => s.length > 0))];
+  return run;
+}
+
+function playHosts(inv: Inventory, play: Play, limit: string | undefined, problems: InputProblem[]): string[] {
+  try {
+    const hosts = selectHosts(inv, play.hosts);
+    return limit ? selectHosts(inv, limit, hosts) : hosts;
+  } catch (e) {
+    if (!(e instanceof PatternError)) throw e;
+    problems.push({ location: limit ? { file: '--limit' } : play.location, keyPath: limit ? undefined : 'hosts', message: e.message });
+    return [];
+  }
+}
+
+function compileRole(
+  inv: Inventory,
+  play: Play,
+  ref: RoleRef,
+  role: LoadedRole,
+  hosts: string[],
+  options: CompileOptions,
+  problems: HostProblem[],
+  secrets: string[],
+  listing: CompiledPlay['listing'],
+  knownTags: Set<string>,
+): CompiledRole {
+  const out: CompiledRole = { name: role.name, tasks: new Map(), handlers: new Map() };
+  const listed = new Map<string, { name: string; tags: string[]; selected: boolean }>();
+  for (const host of hosts) {
+    const layers = [role.variables.defaults, ...inventoryLayers(inv, host), ...(play.vars ? [play.vars] : []), ...(ref.vars ? [ref.vars] : []), ...options.extraVars];
+    const resolved = mergeLayers(layers);
+    const vars = valuesOf(resolved);
+    const found = checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p));
+    problems.push(...found.map((p) => ({ ...p, role: role.name, host })));
+    secrets.push(...secretValues(role.variables.schema, vars));
+    if (found.length > 0) continue;
+    const ctx = roleContext(inv, host, vars, options.check);
+    const entries = build(() => role.definition.tasks(ctx), role, host, problems) ?? [];
+    const tasks: PlannedTask[] = [];
+    for (const entry of entries.filter((e): e is TaskEntry => Boolean(e))) {
+      const tags = [...new Set([...play.tags, ...ref.tags, role.name, ...entry.tags])];
+      tags.forEach((t) => knownTags.add(t));
+      const selected = isSelected(tags, role.name, options.selection);
+      if (!listed.has(entry.name)) listed.set(entry.name, { name: entry.name, tags, selected });
+      if (!selected) continue;
+      if (isFlush(entry)) tasks.push({ name: entry.name, tags, when: true, notify: [] });
+      else {
+        const planned = plan(entry, tags, role, host, vars, ctx, problems);
+        if (planned) tasks.push(planned);
+      }
+    }
+    const handlers = new Map<string, PlannedTask>();
+    for (const h of build(() => role.definition.handlers?.(ctx) ?? [], role, host, problems) ?? []) {
+      const planned = plan(h, [], role, host, vars, ctx, problems);
+      if (planned) handlers.set(h.name, planned);
+    }
+    for (const t of tasks) {
+      for (const n of t.notify) {
+        if (!handlers.has(n)) {
+          const message = `task "${t.name}" notifies unknown handler "${n}"; handlers: ${[...handlers.keys()].join(', ') || '(none)'}`;
+          problems.push({ location: { file: `roles/${role.name}/role.ts` }, message, role: role.name, host });
+        }
+      }
+    }
+    out.tasks.set(host, tasks);
+    out.handlers.set(host, handlers);
+  }
+  listing.push({ role: role.name, tasks: [...listed.values()] });
+  return out;
+}
+
+function plan(task: Task, tags: string[], role: LoadedRole, host: string, vars: Vars, ctx: RoleContext, problems: HostProblem[]): PlannedTask | undefined {
+  const resource = build(() => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }), role, host, problems, task.name);
+  return resource ? { name: task.name, tags, when: task.when, notify: task.notify, resource } : undefined;
+}
+
+/** Runs role code; what it throws becomes a problem naming the role, task and host. */
+function build<T>(fn: () => T, role: LoadedRole, host: string, problems: HostProblem[], task?: string): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    const what = task ? `task "${task}": ` : '';
+    problems.push({ location: { file: `roles/${role.name}/role.ts` }, message: `${what}${e instanceof Error ? e.message : String(e)}`, role: role.name, host });
+    return undefined;
+  }
+}
+
+function roleContext(inv: Inventory, host: string, vars: Vars, check: boolean): RoleContext {
+  return {
+    vars,
+    host: { name: host, groups: groupsOf(inv, host).map((g) => g.name), address: String(vars.ansible_host ?? host) },
+    groupHosts: (group) => hostsOfGroup(inv, group),
+    hostVars: (other) => valuesOf(mergeLayers(inventoryLayers(inv, other))),
+    check,
+  };
+}
+
+/** A problem met while compiling a role for one host. */
+type HostProblem = InputProblem & { role: string; host: string };
+
+/** The same bad value in group_vars shows up once per host; report it once, naming the hosts. */
+function perHosts(problems: HostProblem[]): InputProblem[] {
+  const byKey = new Map<string, { p: HostProblem; hosts: string[] }>();
+  for (const p of problems) {
+    const key = `${formatLocation(p.location)}|${p.keyPath ?? ''}|${p.message}|${p.role}`;
+    const entry = byKey.get(key);
+    if (entry) entry.hosts.push(p.host);
+    else byKey.set(key, { p, hosts: [p.host] });
+  }
+  return [...byKey.values()].map(({ p, hosts }) => ({
+    location: p.location,
+    keyPath: p.keyPath,
+    message: `${p.message} (role ${p.role}, host${hosts.length > 1 ? 's' : ''} ${hosts.join(', ')})`,
+  }));
+}

@@ -1,0 +1,125 @@
+import type { Facts } from '../role/definition.ts';
+import type { Remote } from '../transport/remote.ts';
+import type { CompiledPlay, CompiledRun } from './compile.ts';
+import { emptyRecap, type HostRecap, type Reporter, type RunEvent, type RunSummary, type TaskResult } from './events.ts';
+import { gatherFacts } from './facts.ts';
+import { runRoleOnHost, type HostOutcome } from './run-role.ts';
+
+export type Connection = Remote & { close(): void };
+
+export interface RunOptions {
+  check: boolean;
+  forks: number;
+  reporter: Reporter;
+  /** Opens (once per host for the whole run) the connection a play uses. */
+  connect(host: string): Promise<Connection>;
+  /** The play's view of a host's connection (e.g. with its `become`). */
+  forPlay(remote: Remote, play: CompiledPlay): Remote;
+  /** Set by Ctrl-C: launch nothing new, let what runs finish. */
+  interrupted(): boolean;
+}
+
+/**
+ * Plays in order; within a play, `serial` batches in order; within a batch, roles in order with
+ * every host finishing a role before the next role starts (so a later role can rely on an
+ * earlier one everywhere), hosts in parallel up to `forks`, tasks in order per host.
+ * A host that fails or is unreachable takes no further part in the run.
+ */
+export async function runPlaybook(compiled: CompiledRun, options: RunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const results: TaskResult[] = [];
+  const emit = (e: RunEvent): void => {
+    if (e.type === 'task') results.push(e.result);
+    options.reporter.event(e);
+  };
+  const connections = new Map<string, Promise<Connection>>();
+  const facts = new Map<string, Promise<Facts>>();
+  const remoteOf = (host: string): Promise<Connection> => cached(connections, host, () => options.connect(host));
+  const dead = new Set<string>();
+
+  for (const cp of compiled.plays) {
+    if (options.interrupted()) break;
+    emit({ type: 'play', name: cp.play.name, hosts: cp.hosts, check: options.check });
+    for (const batch of cp.batches) {
+      if (options.interrupted()) break;
+      const failedInBatch = new Set<string>();
+      let abort = false;
+      for (const role of cp.roles) {
+        const hosts = batch.filter((h) => !dead.has(h) && (role.tasks.get(h)?.length ?? 0) > 0);
+        if (hosts.length === 0 || options.interrupted()) continue;
+        emit({ type: 'role', play: cp.play.name, role: role.name, hosts });
+        const stop = (): boolean => options.interrupted() || (cp.play.anyErrorsFatal && failedInBatch.size > 0);
+        await mapLimit(hosts, options.forks, async (host) => {
+          const outcome: HostOutcome = await runRoleOnHost({
+            play: cp.play.name,
+            role: role.name,
+            host,
+            tasks: role.tasks.get(host) ?? [],
+            handlers: role.handlers.get(host) ?? new Map(),
+            check: options.check,
+            remote: async () => options.forPlay(await remoteOf(host), cp),
+            facts: () => cached(facts, host, async () => gatherFacts(await remoteOf(host))),
+            emit,
+            stop,
+          });
+          if (outcome === 'failed' || outcome === 'unreachable') {
+            dead.add(host);
+            failedInBatch.add(host);
+          }
+        });
+        abort = tooManyFailures(cp, batch.length, failedInBatch.size);
+        if (abort) break;
+      }
+      if (abort) break;
+    }
+  }
+  const interrupted = options.interrupted();
+  if (interrupted) emit({ type: 'interrupted' });
+  await closeAll(connections);
+  const summary: RunSummary = { results, recap: recap(compiled, results), durationMs: Date.now() - started, interrupted, check: options.check };
+  await options.reporter.finish(summary);
+  return summary;
+}
+
+function tooManyFailures(cp: CompiledPlay, batchSize: number, failed: number): boolean {
+  if (failed === 0) return false;
+  if (cp.play.anyErrorsFatal || failed === batchSize) return true;
+  const max = cp.play.maxFailPercentage;
+  return max !== undefined && (failed * 100) / batchSize > max;
+}
+
+function recap(compiled: CompiledRun, results: TaskResult[]): Map<string, HostRecap> {
+  const out = new Map<string, HostRecap>();
+  for (const cp of compiled.plays) for (const h of cp.hosts) out.set(h, out.get(h) ?? emptyRecap());
+  for (const r of results) {
+    const entry = out.get(r.host) ?? emptyRecap();
+    entry[r.status === 'unreachable' ? 'unreachable' : r.status]++;
+    out.set(r.host, entry);
+  }
+  return out;
+}
+
+async function closeAll(connections: Map<string, Promise<Connection>>): Promise<void> {
+  for (const c of connections.values()) (await c.catch(() => undefined))?.close();
+}
+
+function cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let p = map.get(key);
+  if (!p) {
+    p = make();
+    map.set(key, p);
+  }
+  return p;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { InputError, type SourceLocation } from './errors.ts';
+
+/** A parsed YAML file that can still say on which line any value was written. */
+export interface YamlSource {
+  file: string;
+  value: unknown;
+  /** Location of the value at `path` (keys and indexes), or of its nearest existing parent. */
+  locate(path: readonly (string | number)[]): SourceLocation;
+}
+
+export function parseYaml(file: string, text: string): YamlSource {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new InputError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { location: { file, line: pos.line, column: pos.col }, message: `invalid YAML: ${firstLine(e.message)}` };
+      }),
+    );
+  }
+  const locate = (path: readonly (string | number)[]): SourceLocation => {
+    const node = nearestNode(doc, path);
+    const offset = node?.range?.[0];
+    if (offset === undefined) return { file };
+    const pos = lines.linePos(offset);
+    return { file, line: pos.line, column: pos.col };
+  };
+  return { file, value: doc.toJS({ maxAliasCount: 1000 }), locate };
+}
+
+export function readYaml(file: string): YamlSource {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw InputError.at({ file }, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return parseYaml(file, text);
+}
+
+function nearestNode(doc: Document, path: readonly (string | number)[]): Node | undefined {
+  let node: unknown = doc.contents;
+  for (const key of path) {
+    if (!isMap(node) && !isSeq(node)) break;
+    const next: unknown = node.get(key, true);
+    if (next === undefined) {
+      // A missing key is best reported at the key's parent; a present key with a scalar at the key.
+      const pair = isMap(node) ? node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key) : undefined;
+      return (pair?.key as Node | undefined) ?? (node as Node);
+    }
+    node = next;
+  }
+  return node as Node | undefined;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}

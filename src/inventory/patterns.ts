@@ -1,0 +1,45 @@
+import { hostsOfGroup, type Inventory } from './model.ts';
+
+export class PatternError extends Error {}
+
+/**
+ * Ansible host patterns: `all`/`*`, host and group names, globs, `~regex`, joined with `:` or `,`
+ * as union, `:&` intersection and `:!` exclusion (applied in that order, as Ansible does).
+ * A term matching nothing is an error naming what exists: a typo must not silently skip hosts.
+ */
+export function selectHosts(inv: Inventory, pattern: string, within?: readonly string[]): string[] {
+  const terms = pattern.split(/[:,]/).map((t) => t.trim()).filter(Boolean);
+  if (terms.length === 0) throw new PatternError(`empty host pattern "${pattern}"`);
+  const union = new Set<string>();
+  let intersect: Set<string> | undefined;
+  const exclude = new Set<string>();
+  for (const term of terms) {
+    const op = term[0] === '&' || term[0] === '!' ? term[0] : '';
+    const matched = matchTerm(inv, op ? term.slice(1) : term);
+    if (op === '&') intersect = new Set(matched.filter((h) => !intersect || intersect.has(h)));
+    else if (op === '!') matched.forEach((h) => exclude.add(h));
+    else matched.forEach((h) => union.add(h));
+  }
+  const pool = within ?? [...inv.hosts.keys()];
+  return pool.filter((h) => union.has(h) && (!intersect || intersect.has(h)) && !exclude.has(h));
+}
+
+function matchTerm(inv: Inventory, term: string): string[] {
+  if (term === 'all' || term === '*') return [...inv.hosts.keys()];
+  if (inv.groups.has(term)) return hostsOfGroup(inv, term);
+  if (inv.hosts.has(term)) return [term];
+  const re = term.startsWith('~') ? new RegExp(term.slice(1)) : /[*?[]/.test(term) ? globToRegExp(term) : undefined;
+  if (re) {
+    const groups = [...inv.groups.keys()].filter((g) => re.test(g)).flatMap((g) => hostsOfGroup(inv, g));
+    const hosts = [...inv.hosts.keys()].filter((h) => re.test(h));
+    const found = [...new Set([...groups, ...hosts])];
+    if (found.length > 0) return found;
+  }
+  const hosts = [...inv.hosts.keys()].join(', ') || '(none)';
+  throw new PatternError(`unknown host or group "${term}"; hosts: ${hosts}; groups: ${[...inv.groups.keys()].sort().join(', ')}`);
+}
+
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}

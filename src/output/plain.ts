@@ -1,0 +1,45 @@
+import type { Reporter, RunEvent, RunSummary } from '../engine/events.ts';
+import { recapLines } from './recap.ts';
+import type { Redactor } from './redact.ts';
+import { taskDetails, taskHeadline } from './task-lines.ts';
+
+export interface OutputOptions {
+  diff: boolean;
+  verbose: boolean;
+  check: boolean;
+  redactor: Redactor;
+  write: (line: string) => void;
+}
+
+/** One line per event, for CI logs and pipes: greppable, in the order things happened. */
+export class PlainReporter implements Reporter {
+  constructor(private readonly o: OutputOptions) {}
+
+  event(e: RunEvent): void {
+    for (const line of this.lines(e)) this.o.write(this.o.redactor.text(line));
+  }
+
+  finish(summary: RunSummary): void {
+    this.o.write('');
+    for (const line of recapLines(summary)) this.o.write(line);
+  }
+
+  private lines(e: RunEvent): string[] {
+    switch (e.type) {
+      case 'play':
+        return ['', `PLAY [${e.name}] on ${e.hosts.join(', ') || '(no hosts)'}${e.check ? ' (check mode)' : ''}`];
+      case 'role':
+        return [`ROLE [${e.role}] on ${e.hosts.join(', ')}`];
+      case 'task':
+        return [taskHeadline(e.result, this.o), ...taskDetails(e.result, this.o.diff, this.o.redactor)];
+      case 'verbose':
+        return this.o.verbose ? [`[${e.host}] ${e.message}`] : [];
+      case 'warning':
+        return [`WARNING: ${e.message}`];
+      case 'interrupted':
+        return ['', 'INTERRUPTED: no new task was started; tasks already running finished.'];
+      case 'task-start':
+        return [];
+    }
+  }
+}

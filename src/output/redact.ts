@@ -1,0 +1,60 @@
+import type { Change } from '../resources/types.ts';
+
+export const MASK = '********';
+
+/**
+ * Masks secret values wherever they appear: diffs, messages, errors, the JSON report.
+ * Masking by value (not by variable name) also catches a secret rendered into a file.
+ */
+export class Redactor {
+  private readonly secrets: string[];
+
+  constructor(secrets: Iterable<string>) {
+    // Longest first, so a secret containing another is masked whole.
+    this.secrets = [...new Set(secrets)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  }
+
+  text(s: string): string {
+    let out = s;
+    for (const secret of this.secrets) out = out.split(secret).join(MASK);
+    return out;
+  }
+
+  /**
+   * Masks a change. A file's old content may hold an old secret the run no longer knows (a
+   * rotated password): a line of the old content that starts like a secret-bearing line of the
+   * new content (`password ` before the secret) is masked from there on.
+   */
+  change(c: Change): Change {
+    if (c.type === 'value' || c.before === null || c.after === null) return this.deep(c);
+    const prefixes = c.after
+      .split('\n')
+      .map((line) => this.secretPrefix(line))
+      .filter((p): p is string => p !== undefined && p.trim().length > 0);
+    const afterLines = new Set(c.after.split('\n'));
+    const before = c.before
+      .split('\n')
+      .map((line) => {
+        const prefix = prefixes.find((p) => line.startsWith(p));
+        // Unchanged lines mask alike; a line whose secret changed must still show as changed.
+        if (prefix === undefined || afterLines.has(line)) return this.text(line);
+        return `${prefix}${MASK} (old secret)`;
+      })
+      .join('\n');
+    return { ...c, path: this.text(c.path), before, after: this.text(c.after) };
+  }
+
+  /** The text before the first secret on a line, if the line holds one. */
+  private secretPrefix(line: string): string | undefined {
+    const at = Math.min(...this.secrets.map((s) => line.indexOf(s)).filter((i) => i >= 0));
+    return Number.isFinite(at) ? line.slice(0, at) : undefined;
+  }
+
+  /** A deep copy with every string masked. */
+  deep<T>(value: T): T {
+    if (typeof value === 'string') return this.text(value) as T;
+    if (Array.isArray(value)) return value.map((v: unknown) => this.deep(v)) as T;
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.deep(v)])) as T;
+    return value;
+  }
+}

@@ -1,0 +1,38 @@
+import { q } from '../transport/shell.ts';
+import { ResourceError, run, type Resource } from './types.ts';
+
+export interface AptSpec {
+  packages: string[];
+  state?: 'present' | 'absent';
+}
+
+const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
+
+/** Debian packages installed (or removed). The package lists are refreshed only when an install needs it. */
+export function aptResource(spec: AptSpec): Resource {
+  const want = spec.state ?? 'present';
+  for (const p of spec.packages) if (!/^[a-z0-9][a-z0-9+.\-]*(=[\w.+:~\-]+)?$/.test(p)) throw new ResourceError(`invalid package name "${p}"`);
+  const names = spec.packages.map((p) => p.split('=')[0] ?? p);
+  return {
+    describe: `apt ${spec.packages.join(' ')}`,
+    probe: `dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n' ${names.map(q).join(' ')} 2>/dev/null; true`,
+    plan(current) {
+      const installed = new Set(
+        (current?.stdout ?? '')
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/))
+          .filter(([, status]) => status === 'ii')
+          .map(([name]) => name),
+      );
+      const todo = spec.packages.filter((p) => installed.has(p.split('=')[0] ?? p) !== (want === 'present'));
+      const changes = todo.map((p) => ({ type: 'value' as const, what: `package ${p}`, before: want === 'present' ? 'absent' : 'installed', after: want === 'present' ? 'installed' : 'absent' }));
+      const list = todo.map(q).join(' ');
+      const script =
+        want === 'present'
+          ? // Stale or empty package lists are the usual reason an install fails: refresh once and retry.
+            `${APT} install --no-install-recommends ${list} || { ${APT} update && ${APT} install --no-install-recommends ${list}; }`
+          : `${APT} remove ${list}`;
+      return { changes, apply: async (remote) => void (await run(remote, `apt ${want === 'present' ? 'install' : 'remove'} ${todo.join(' ')}`, script)) };
+    },
+  };
+}

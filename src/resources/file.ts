@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { q } from '../transport/shell.ts';
+import { isText, normalizeMode, parseFileState, probeFile, type FileState } from './file-state.ts';
+import { ResourceError, run, type Change, type Plan, type Resource } from './types.ts';
+
+export interface FileSpec {
+  path: string;
+  /** The whole content; omit to manage only mode/owner of an existing file. */
+  content?: string | Buffer;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  /** `absent` removes the file. */
+  state?: 'present' | 'absent';
+}
+
+/** A regular file with exact content, written atomically (temp file + rename in the same directory). */
+export function fileResource(spec: FileSpec): Resource {
+  const mode = spec.mode === undefined ? undefined : normalizeMode(spec.mode);
+  const desired = spec.content === undefined ? undefined : Buffer.from(spec.content);
+  return {
+    describe: `file ${spec.path}`,
+    probe: probeFile(spec.path, desired !== undefined),
+    plan(current): Plan {
+      const state = parseFileState(current?.stdout ?? 'absent');
+      if (state.kind === 'directory' || state.kind === 'other') throw new ResourceError(`${spec.path} exists and is not a regular file (${state.kind})`);
+      if (spec.state === 'absent') return planAbsent(spec.path, state);
+      if (state.kind === 'absent' && desired === undefined) throw new ResourceError(`${spec.path} does not exist and no content was declared for it`);
+      const changes = [...contentChange(spec.path, state, desired), ...metaChanges(state, mode, spec.owner, spec.group)];
+      return { changes, apply: (remote) => applyFile(remote, spec, state, desired, mode).then(() => undefined) };
+    },
+  };
+}
+
+function planAbsent(path: string, state: FileState): Plan {
+  if (state.kind === 'absent') return { changes: [] };
+  const before = state.content && isText(state.content) ? state.content.toString('utf8') : '(binary content)';
+  return {
+    changes: [{ type: 'content', path, before, after: null }],
+    apply: async (remote) => void (await run(remote, `removing ${path}`, `rm -f ${q(path)}`)),
+  };
+}
+
+function contentChange(path: string, state: FileState, desired: Buffer | undefined): Change[] {
+  if (desired === undefined || (state.content && state.content.equals(desired))) return [];
+  const show = (b: Buffer | undefined): string | null => (b === undefined ? null : isText(b) ? b.toString('utf8') : `(binary, ${b.length} bytes, sha256 ${sha256(b)})`);
+  return [{ type: 'content', path, before: show(state.content), after: show(desired) }];
+}
+
+function metaChanges(state: FileState, mode?: string, owner?: string, group?: string): Change[] {
+  const was = (v: string | undefined): string | null => (state.kind === 'absent' ? null : (v ?? null));
+  const wanted: [string, string | undefined, string | undefined][] = [
+    ['mode', mode, state.mode],
+    ['owner', owner, state.owner],
+    ['group', group, state.group],
+  ];
+  return wanted.filter(([, want, have]) => want !== undefined && want !== have).map(([what, want, have]) => ({ type: 'value', what, before: was(have), after: want ?? null }));
+}
+
+async function applyFile(remote: Parameters<NonNullable<Plan['apply']>>[0], spec: FileSpec, state: FileState, desired: Buffer | undefined, mode?: string): Promise<void> {
+  const p = q(spec.path);
+  const own = ownership(spec.owner, spec.group);
+  if (desired === undefined || (state.content && state.content.equals(desired))) {
+    const cmds = [mode && `chmod ${mode} ${p}`, own && `chown ${own} ${p}`].filter(Boolean).join(' && ');
+    if (cmds) await run(remote, `setting mode/owner of ${spec.path}`, cmds);
+    return;
+  }
+  // Keep the old mode/owner when none is declared, as `cp` over an existing file would.
+  const keepMeta = state.kind === 'file' ? `chmod --reference=${p} "$t" && chown --reference=${p} "$t"` : 'chmod 0644 "$t"';
+  const script = [
+    'set -e',
+    `d=$(dirname ${p})`,
+    `[ -d "$d" ] || { echo "directory $d does not exist" >&2; exit 3; }`,
+    `t=$(mktemp "$d/.play-XXXXXX")`,
+    `trap 'rm -f "$t"' EXIT`,
+    'cat > "$t"',
+    keepMeta,
+    mode ? `chmod ${mode} "$t"` : '',
+    own ? `chown ${own} "$t"` : '',
+    'sync "$t" 2>/dev/null || true',
+    `mv -f "$t" ${p}`,
+    'trap - EXIT',
+    `sha256sum ${p}`,
+  ].filter(Boolean);
+  const out = await run(remote, `writing ${spec.path}`, script.join('\n'), desired);
+  if (!out.startsWith(sha256(desired))) throw new ResourceError(`${spec.path} does not hold what was written (checksum differs after rename)`);
+}
+
+function ownership(owner?: string, group?: string): string {
+  if (!owner && !group) return '';
+  return `${q(owner ?? '')}${group ? `:${q(group)}` : ''}`;
+}
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -1,0 +1,65 @@
+import { q } from '../transport/shell.ts';
+import { ResourceError, run, type Change, type Resource } from './types.ts';
+
+export interface ServiceSpec {
+  unit: string;
+  enabled?: boolean;
+  /** `restarted`/`reloaded` always act: meant for handlers, which run only when notified. */
+  state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
+}
+
+interface UnitState {
+  LoadState?: string;
+  ActiveState?: string;
+  UnitFileState?: string;
+  NeedDaemonReload?: string;
+}
+
+/**
+ * A systemd unit: enabled or not, running or not. When the unit's file changed on disk
+ * (systemd's NeedDaemonReload) a daemon-reload comes first, so the new unit is what starts.
+ */
+export function serviceResource(spec: ServiceSpec): Resource {
+  const unit = spec.unit.includes('.') ? spec.unit : `${spec.unit}.service`;
+  return {
+    describe: `service ${unit}`,
+    probe: `systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload ${q(unit)}`,
+    plan(current) {
+      const s = parseUnit(current?.stdout ?? '');
+      if (s.LoadState !== 'loaded') throw new ResourceError(`unit ${unit} is ${s.LoadState ?? 'unknown'}: is it installed?`);
+      const enabledNow = s.UnitFileState === 'enabled' || s.UnitFileState === 'static' || s.UnitFileState === 'enabled-runtime';
+      const active = s.ActiveState === 'active' || s.ActiveState === 'activating' || s.ActiveState === 'reloading';
+      const steps: { change: Change; cmd: string }[] = [];
+      if (s.NeedDaemonReload === 'yes') steps.push({ change: val('unit file', 'changed on disk', 'reloaded'), cmd: 'systemctl daemon-reload' });
+      if (spec.enabled !== undefined && spec.enabled !== enabledNow) {
+        steps.push({ change: val('enabled', String(enabledNow), String(spec.enabled)), cmd: `systemctl ${spec.enabled ? 'enable' : 'disable'} ${q(unit)}` });
+      }
+      const action = stateAction(spec.state, active);
+      if (action) steps.push({ change: val('state', s.ActiveState ?? 'unknown', action.after), cmd: `systemctl ${action.verb} ${q(unit)}` });
+      const mustRun = spec.state === 'started' || spec.state === 'restarted' || spec.state === 'reloaded';
+      return {
+        changes: steps.map((st) => st.change),
+        apply: async (remote) => {
+          await run(remote, `systemctl on ${unit}`, steps.map((st) => st.cmd).join(' && '));
+          if (!mustRun) return;
+          const check = await remote.exec(`systemctl is-active ${q(unit)} || { systemctl status --no-pager -n 20 ${q(unit)}; exit 1; }`);
+          if (check.exitCode !== 0) throw new ResourceError(`${unit} is not running after ${action?.verb ?? 'start'}`, check.stdout.trim());
+        },
+      };
+    },
+  };
+}
+
+function stateAction(state: ServiceSpec['state'], active: boolean): { verb: string; after: string } | undefined {
+  if (state === 'started' && !active) return { verb: 'start', after: 'active' };
+  if (state === 'stopped' && active) return { verb: 'stop', after: 'inactive' };
+  if (state === 'restarted') return { verb: 'restart', after: 'restarted' };
+  if (state === 'reloaded') return { verb: 'reload-or-restart', after: 'reloaded' };
+  return undefined;
+}
+
+const val = (what: string, before: string, after: string): Change => ({ type: 'value', what, before, after });
+
+function parseUnit(out: string): UnitState {
+  return Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}

@@ -1,0 +1,61 @@
+import { q } from '../transport/shell.ts';
+import { fileResource } from './file.ts';
+import { ResourceError, run, type Change, type Resource } from './types.ts';
+
+export interface SysctlSpec {
+  /** The persisted file, e.g. `/etc/sysctl.d/99-k3s-metallb.conf`; applied at boot by systemd-sysctl. */
+  file: string;
+  values: Record<string, string | number | boolean>;
+}
+
+const MARK = '@@play-sysctl-live@@';
+
+/**
+ * Kernel parameters, both persisted in a file and set live. The live value is read back after
+ * writing: a value the kernel refuses or rewrites fails, naming the key.
+ */
+export function sysctlResource(spec: SysctlSpec): Resource {
+  const wanted = Object.entries(spec.values).map(([k, v]) => [k, render(v)] as const);
+  for (const [key] of wanted) if (!/^[a-z0-9_.\-/]+$/i.test(key)) throw new ResourceError(`invalid sysctl key "${key}"`);
+  const content = `# Managed by play: changes here are overwritten.\n${wanted.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
+  const file = fileResource({ path: spec.file, content, mode: '0644', owner: 'root', group: 'root' });
+  const readLive = wanted.map(([k]) => `printf '%s=%s\\n' ${q(k)} "$(sysctl -n ${q(k)} 2>/dev/null || echo '<missing>')"`).join('; ');
+  return {
+    describe: `sysctl ${spec.file}`,
+    probe: `${file.probe}; printf '\\n%s\\n' ${MARK}; ${readLive}`,
+    plan(current) {
+      const [fileOut = '', liveOut = ''] = (current?.stdout ?? '').split(`\n${MARK}\n`);
+      const filePlan = file.plan({ stdout: fileOut.trimEnd(), exitCode: 0 });
+      const live = parseLive(liveOut);
+      const missing = wanted.filter(([k]) => live.get(k) === '<missing>').map(([k]) => k);
+      if (missing.length > 0) throw new ResourceError(`unknown sysctl key(s) on this host: ${missing.join(', ')}`);
+      const stale = wanted.filter(([k, v]) => live.get(k) !== v);
+      const changes: Change[] = [...filePlan.changes, ...stale.map(([k, v]): Change => ({ type: 'value', what: `${k} (live)`, before: live.get(k) ?? null, after: v }))];
+      return {
+        changes,
+        apply: async (remote) => {
+          if (filePlan.changes.length > 0) await filePlan.apply?.(remote);
+          if (stale.length === 0) return;
+          const write = stale.map(([k, v]) => `sysctl -q -w ${q(`${k}=${v}`)}`).join(' && ');
+          const after = parseLive(await run(remote, 'setting live sysctl values', `${write}; ${readLive}`));
+          const refused = stale.filter(([k, v]) => after.get(k) !== v);
+          if (refused.length > 0) {
+            throw new ResourceError(`sysctl value did not stick: ${refused.map(([k, v]) => `${k} (wrote ${v}, reads ${after.get(k) ?? 'nothing'})`).join('; ')}`);
+          }
+        },
+      };
+    },
+  };
+}
+
+/** sysctl prints multi-value keys with tabs; the file uses spaces. Compare them in one form. */
+const render = (v: string | number | boolean): string => String(typeof v === 'boolean' ? Number(v) : v).trim().split(/\s+/).join(' ');
+
+function parseLive(out: string): Map<string, string> {
+  const live = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) live.set(line.slice(0, at), render(line.slice(at + 1)));
+  }
+  return live;
+}

@@ -1,0 +1,59 @@
+import type { Remote } from '../transport/remote.ts';
+
+/** A change a resource would make; what diffs and the `--json` report are made of. */
+export type Change =
+  /** Text content of a file: shown as a unified diff. `null` is "absent". */
+  | { type: 'content'; path: string; before: string | null; after: string | null }
+  /** Any other property: shown as `what: before → after`. */
+  | { type: 'value'; what: string; before: string | null; after: string | null };
+
+/** What one probe printed and how it exited. */
+export interface ProbeResult {
+  stdout: string;
+  exitCode: number;
+}
+
+/** The outcome of comparing the host with the declaration. */
+export interface Plan {
+  /** What differs; empty means the host is already as declared. */
+  changes: Change[];
+  /** Makes the host as declared; runs only outside check mode and only when there are changes. */
+  apply?: (remote: Remote) => Promise<ApplyOutcome | void>;
+  /** Waiting for the host to get somewhere (a port, a condition); skipped in check mode. */
+  settle?: (remote: Remote) => Promise<void>;
+  /** A read-only check that must pass; runs in check mode too. */
+  inspect?: (remote: Remote) => Promise<void>;
+}
+
+export interface ApplyOutcome {
+  /** A command resource may learn only after running that it changed nothing. */
+  changed: boolean;
+}
+
+/**
+ * A piece of desired state on a host. Reading is a shell snippet (`probe`) so the engine can read
+ * every resource of a role in one round trip; `plan` is pure, so check mode and a real run see the
+ * same changes.
+ */
+export interface Resource {
+  /** e.g. `file /etc/frr/frr.conf`: what the resource manages, for messages. */
+  readonly describe: string;
+  /** Prints the current state on stdout. No probe: the plan needs no reading. */
+  readonly probe?: string;
+  plan(current: ProbeResult | undefined): Plan;
+}
+
+/** Raised by a resource for a failure the user can act on; the message says what and where. */
+export class ResourceError extends Error {
+  constructor(message: string, readonly detail?: string) {
+    super(message);
+    this.name = 'ResourceError';
+  }
+}
+
+/** Runs a command and turns a non-zero exit into a ResourceError carrying stderr. */
+export async function run(remote: Remote, what: string, command: string, stdin?: string | Buffer): Promise<string> {
+  const r = await remote.exec(command, { stdin });
+  if (r.exitCode !== 0) throw new ResourceError(`${what} failed (exit ${r.exitCode})`, (r.stderr || r.stdout).trim());
+  return r.stdout;
+}

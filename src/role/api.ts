@@ -1,0 +1,72 @@
+/**
+ * The API role authors write against. A role is a declaration: a list of named tasks, each
+ * one piece of desired state, and the handlers they may notify.
+ *
+ *   export default defineRole<Vars>({
+ *     tasks: ({ vars }) => [
+ *       template('k3s config', { src: 'config.yaml.hbs', dest: '/etc/rancher/k3s/config.yaml', mode: '0600', notify: 'restart k3s' }),
+ *       sysctl('forwarding for pods', { file: '/etc/sysctl.d/99-k3s.conf', values: { 'net.ipv4.ip_forward': 1 } }),
+ *     ],
+ *     handlers: () => [service('restart k3s', { unit: 'k3s', state: 'restarted' })],
+ *   });
+ */
+import { join } from 'node:path';
+import { aptResource, type AptSpec } from '../resources/apt.ts';
+import { commandResource, type CommandSpec } from '../resources/command.ts';
+import { directoryResource, type DirectorySpec } from '../resources/directory.ts';
+import { fileResource, type FileSpec } from '../resources/file.ts';
+import { serviceResource, type ServiceSpec } from '../resources/service.ts';
+import { sysctlResource, type SysctlSpec } from '../resources/sysctl.ts';
+import type { Resource } from '../resources/types.ts';
+import { waitUntilResource, type WaitSpec } from '../resources/wait-until.ts';
+import type { BuildEnv, FlushHandlers, RoleDefinition, Task, TaskOptions } from './definition.ts';
+import { renderTemplate } from './template.ts';
+
+export type { Facts, RoleContext, RoleDefinition, Task } from './definition.ts';
+
+export function defineRole<V>(definition: RoleDefinition<V>): RoleDefinition<V> {
+  return definition;
+}
+
+function task(name: string, options: TaskOptions, build: (env: BuildEnv) => Resource): Task {
+  const notify = options.notify === undefined ? [] : Array.isArray(options.notify) ? options.notify : [options.notify];
+  return { name, tags: options.tags ?? [], when: options.when ?? true, notify, build };
+}
+
+/** A file with exact content (atomic write), mode and owner; or `state: 'absent'`. */
+export const file = (name: string, spec: FileSpec & TaskOptions): Task => task(name, spec, () => fileResource(spec));
+
+export interface TemplateSpec extends Omit<FileSpec, 'content' | 'state' | 'path'> {
+  /** A handlebars file in the role's `templates/` folder. */
+  src: string;
+  /** Where the rendered file goes on the host. */
+  dest: string;
+  /** Extra data for this template, on top of the role's variables. */
+  data?: Record<string, unknown>;
+}
+
+/** A file rendered from `templates/SRC` with the role's variables, in strict mode. */
+export const template = (name: string, spec: TemplateSpec & TaskOptions): Task =>
+  task(name, spec, (env) => {
+    const src = join(env.roleDir, 'templates', spec.src);
+    const content = renderTemplate(src, { ...env.vars, ...spec.data, host: env.host }, `roles/${env.roleName}/templates/${spec.src}`);
+    return fileResource({ path: spec.dest, content, mode: spec.mode, owner: spec.owner, group: spec.group });
+  });
+
+export const directory = (name: string, spec: DirectorySpec & TaskOptions): Task => task(name, spec, () => directoryResource(spec));
+
+/** Kernel parameters persisted in a file and set live, read back to prove they stuck. */
+export const sysctl = (name: string, spec: SysctlSpec & TaskOptions): Task => task(name, spec, () => sysctlResource(spec));
+
+export const apt = (name: string, spec: AptSpec & TaskOptions): Task => task(name, spec, () => aptResource(spec));
+
+/** A systemd unit enabled/started; `restarted` is for handlers. */
+export const service = (name: string, spec: ServiceSpec & TaskOptions): Task => task(name, spec, () => serviceResource(spec));
+
+/** Raw shell, with a guard (`creates`/`unless`) or declared read-only. */
+export const command = (name: string, spec: CommandSpec & TaskOptions): Task => task(name, spec, () => commandResource(spec));
+
+export const waitUntil = (name: string, spec: WaitSpec & TaskOptions): Task => task(name, spec, () => waitUntilResource(spec));
+
+/** Runs the handlers notified so far at this point instead of at the end of the role. */
+export const flushHandlers = (): FlushHandlers => ({ name: 'flush handlers', flush: true, tags: ['always'] });

@@ -1,0 +1,69 @@
+import type { Resource } from '../resources/types.ts';
+import type { Vars } from '../inventory/variables.ts';
+
+/** What the engine knows about a host once connected; gathered only when a condition asks. */
+export interface Facts {
+  hostname: string;
+  os: { id: string; versionId: string; codename: string };
+  kernel: string;
+  arch: string;
+  /** Interface and IPv4 address of the default route, when there is one. */
+  defaultIpv4?: { interface: string; address: string };
+  virtualization: string;
+}
+
+/** The host a role is building tasks for, and the rest of the inventory around it. */
+export interface RoleContext<V = Vars> {
+  /** The role's variables for this host: defaults, inventory, play vars, `-e`, validated. */
+  vars: V;
+  host: { name: string; groups: string[]; address: string };
+  /** Hosts of a group (in inventory order), e.g. to list every k3s node in a peer config. */
+  groupHosts(group: string): string[];
+  /** Inventory variables of another host (no role defaults applied). */
+  hostVars(host: string): Vars;
+  check: boolean;
+}
+
+/** A condition on variables (decided while planning) or on facts (decided on the host). */
+export type Condition = boolean | ((facts: Facts) => boolean);
+
+export interface TaskOptions {
+  tags?: string[];
+  when?: Condition;
+  /** Handlers (by name) to run at the end of the role when this task changed something. */
+  notify?: string | string[];
+}
+
+/** Everything a resource needs from its role at build time. */
+export interface BuildEnv {
+  roleDir: string;
+  roleName: string;
+  vars: Vars;
+  host: RoleContext['host'];
+}
+
+/** One named, declared piece of desired state. */
+export interface Task {
+  name: string;
+  tags: string[];
+  when: Condition;
+  notify: string[];
+  /** Builds the resource (rendering templates): done for every host before any host is contacted. */
+  build(env: BuildEnv): Resource;
+}
+
+/** Runs the handlers notified so far, here instead of at the end of the role. */
+export interface FlushHandlers {
+  name: 'flush handlers';
+  flush: true;
+  tags: string[];
+}
+
+export type TaskEntry = Task | FlushHandlers;
+
+export interface RoleDefinition<V = Vars> {
+  tasks(ctx: RoleContext<V>): (TaskEntry | false | null | undefined)[];
+  handlers?(ctx: RoleContext<V>): Task[];
+}
+
+export const isFlush = (t: TaskEntry): t is FlushHandlers => 'flush' in t;

@@ -1,0 +1,44 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InputError, unknownName, type SourceLocation } from '../input/errors.ts';
+import type { RoleDefinition } from './definition.ts';
+import { loadRoleVariables, type RoleVariables } from './variables-schema.ts';
+
+export interface LoadedRole {
+  name: string;
+  dir: string;
+  definition: RoleDefinition<Record<string, unknown>>;
+  variables: RoleVariables;
+}
+
+/** Where roles are looked for: `roles/` beside the playbook, then beside the playbook's folder. */
+export function rolePaths(playbookDir: string): string[] {
+  return [join(playbookDir, 'roles'), join(playbookDir, '..', 'roles')];
+}
+
+/** Loads `roles/NAME/role.ts` (TypeScript, compiled on the fly: no build step) and its variables. */
+export async function loadRole(name: string, searchPath: string[], referencedAt: SourceLocation): Promise<LoadedRole> {
+  const dir = searchPath.map((p) => join(p, name)).find((d) => existsSync(join(d, 'role.ts')));
+  if (!dir) throw InputError.at(referencedAt, unknownName('role', name, availableRoles(searchPath)));
+  const modulePath = join(dir, 'role.ts');
+  const mod = (await import(pathToFileURL(modulePath).href)) as { default?: unknown };
+  const definition = mod.default;
+  if (!isRoleDefinition(definition)) {
+    throw InputError.at({ file: relative(process.cwd(), modulePath) }, 'expected `export default defineRole({ tasks: (ctx) => [...] })`');
+  }
+  return { name, dir, definition, variables: loadRoleVariables(join(dir, 'variables.yaml')) };
+}
+
+export function availableRoles(searchPath: string[]): string[] {
+  const names = new Set<string>();
+  for (const p of searchPath) {
+    if (!existsSync(p)) continue;
+    for (const d of readdirSync(p)) if (existsSync(join(p, d, 'role.ts'))) names.add(d);
+  }
+  return [...names];
+}
+
+function isRoleDefinition(v: unknown): v is RoleDefinition<Record<string, unknown>> {
+  return typeof v === 'object' && v !== null && typeof (v as { tasks?: unknown }).tasks === 'function';
+}

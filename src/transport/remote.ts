@@ -1,0 +1,33 @@
+/** What a resource may do on a host: run one shell command, optionally fed on stdin. */
+export interface Remote {
+  readonly host: string;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+}
+
+export interface ExecOptions {
+  stdin?: string | Buffer;
+  /** Overrides the connection's default command timeout. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The host cannot be reached (connect, auth, host key, or the connection dropped). */
+export class UnreachableError extends Error {
+  constructor(readonly host: string, message: string) {
+    super(message);
+    this.name = 'UnreachableError';
+  }
+}
+
+/** A command ran longer than its timeout; the host is still reachable. */
+export class CommandTimeoutError extends Error {
+  constructor(readonly host: string, readonly timeoutMs: number) {
+    super(`command timed out after ${timeoutMs} ms`);
+    this.name = 'CommandTimeoutError';
+  }
+}

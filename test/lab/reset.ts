@@ -1,0 +1,52 @@
+import { readFile, rm, mkdir, writeFile, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { sh, shMaybe } from './run.ts';
+import { bootHost } from './host.ts';
+import { cgroupPids, hostCgroups } from './cgroups.ts';
+import { hostNamespace, hostPaths, type LabNames } from './paths.ts';
+import { findProcesses, readCmdline, signal, waitForExit } from './processes.ts';
+import { waitForHosts } from './readiness.ts';
+import { readState, writeState, type HostState } from './state.ts';
+
+/** What makes a host itself; kept across a reset so SSH keys and names stay valid. */
+const IDENTITY = ['etc/hostname', 'etc/hosts', 'root/.ssh/authorized_keys', 'etc/ssh/ssh_host_ed25519_key', 'etc/ssh/ssh_host_ed25519_key.pub'];
+
+/**
+ * Gives hosts a fresh writable layer, as if just rented: stops each, empties its layer (keeping
+ * its identity: hostname, SSH host key, authorized key), boots it again and waits until ready.
+ */
+export async function resetHosts(names: LabNames, hostNames: string[], log: (msg: string) => void): Promise<void> {
+  const state = readState(names);
+  if (!state) throw new Error(`lab ${names.lab} is not up`);
+  const hosts = hostNames.map((n) => {
+    const h = state.hosts.find((x) => x.name === n);
+    if (!h) throw new Error(`no host ${n} in lab ${names.lab}; hosts: ${state.hosts.map((x) => x.name).join(', ')}`);
+    return h;
+  });
+  await Promise.all(hosts.map((h) => resetOne(names, h, state.image)));
+  await writeState(names, state);
+  log(`reset ${hostNames.join(', ')}; waiting for them to boot`);
+  await waitForHosts(names, hosts, 60_000, log);
+}
+
+async function resetOne(names: LabNames, host: HostState, image: Parameters<typeof bootHost>[1]): Promise<void> {
+  const p = hostPaths(names, host.name);
+  const ns = hostNamespace(names, host.name);
+  const nspawns = findProcesses(['systemd-nspawn']).filter((pid) => readCmdline(pid).includes(`--machine=${ns}`));
+  signal(nspawns, 'SIGTERM');
+  signal(await waitForExit(nspawns, 15_000), 'SIGKILL');
+  for (const cgroup of hostCgroups(names, host.name)) if (existsSync(cgroup)) signal(cgroupPids(cgroup), 'SIGKILL');
+  const identity = await Promise.all(IDENTITY.map(async (f) => [f, await readFile(join(p.upper, f))] as const));
+  if ((await shMaybe`umount ${p.root}`).exitCode !== 0) await sh`umount -l ${p.root}`;
+  await rm(p.upper, { recursive: true, force: true });
+  await rm(p.work, { recursive: true, force: true });
+  await Promise.all([p.upper, p.work].map((d) => mkdir(d, { recursive: true })));
+  await sh`mount -t overlay overlay -o ${`lowerdir=${image.rootfs},upperdir=${p.upper},workdir=${p.work}`} ${p.root}`;
+  for (const [file, content] of identity) {
+    await writeFile(join(p.root, file), content);
+    if (file.includes('key') && !file.endsWith('.pub')) await chmod(join(p.root, file), 0o600);
+  }
+  await chmod(join(p.root, 'root/.ssh/authorized_keys'), 0o600);
+  host.pid = await bootHost(names, image, host);
+}
