@@ -79,7 +79,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   for (const play of playbook.plays) {
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
-    for (const host of hosts) run.hostVars.set(host, valuesOf(mergeLayers([...inventoryLayers(inv, host), ...(play.vars ? [play.vars] : []), ...options.extraVars])));
+    for (const host of hosts) run.hostVars.set(host, valuesOf(mergeLayers(precedence(undefined, inventoryLayers(inv, host), play.vars, undefined, options.extraVars))));
     for (const ref of play.roles) {
       const role = roles.get(ref.name);
       if (!role) continue;
@@ -88,10 +88,20 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     run.plays.push(compiled);
   }
   problems.push(...perHosts(hostProblems));
-  problems.push(...checkSelection(options.selection, knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
+  // Tags are only known for hosts that compiled; with hosts missing, an unknown-tag error would mislead.
+  if (problems.length === 0) problems.push(...checkSelection(options.selection, knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
   if (problems.length > 0) throw new InputError(problems);
   run.secrets = [...new Set(run.secrets.filter((s) => s.length > 0))];
   return run;
+}
+
+/**
+ * Variable precedence, lowest first: role defaults < inventory (`all` < parent groups < child
+ * groups < host; inline vars before the group_vars/host_vars file of the same level) < play vars
+ * < role parameters < `-e`.
+ */
+export function precedence(defaults: VarLayer | undefined, inventory: VarLayer[], play: VarLayer | undefined, roleParams: VarLayer | undefined, extra: VarLayer[]): VarLayer[] {
+  return [defaults, ...inventory, play, roleParams, ...extra].filter((l): l is VarLayer => l !== undefined);
 }
 
 function playHosts(inv: Inventory, play: Play, limit: string | undefined, problems: InputProblem[]): string[] {
@@ -120,10 +130,9 @@ function compileRole(
   const out: CompiledRole = { name: role.name, tasks: new Map(), handlers: new Map() };
   const listed = new Map<string, { name: string; tags: string[]; selected: boolean }>();
   for (const host of hosts) {
-    const layers = [role.variables.defaults, ...inventoryLayers(inv, host), ...(play.vars ? [play.vars] : []), ...(ref.vars ? [ref.vars] : []), ...options.extraVars];
-    const resolved = mergeLayers(layers);
+    const resolved = mergeLayers(precedence(role.variables.defaults, inventoryLayers(inv, host), play.vars, ref.vars, options.extraVars));
     const vars = valuesOf(resolved);
-    const found = checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p));
+    const found = checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role));
     problems.push(...found.map((p) => ({ ...p, role: role.name, host })));
     secrets.push(...secretValues(role.variables.schema, vars));
     if (found.length > 0) continue;
@@ -185,6 +194,17 @@ function roleContext(inv: Inventory, host: string, vars: Vars, check: boolean): 
     groupHosts: (group) => hostsOfGroup(inv, group),
     hostVars: (other) => valuesOf(mergeLayers(inventoryLayers(inv, other))),
     check,
+  };
+}
+
+/** A missing variable is best pointed at where the role declares it, with where it may be set. */
+function requiredHint(p: InputProblem, role: LoadedRole): InputProblem {
+  const m = /^missing required key "(.+)"$/.exec(p.message);
+  if (!m || p.keyPath !== '(top level)') return p;
+  return {
+    location: role.variables.locate([m[1] ?? '']),
+    keyPath: m[1],
+    message: 'required variable has no value: set it in the inventory (group_vars/host_vars), the play\'s vars, or with -e',
   };
 }
 

@@ -7,26 +7,32 @@ export type JsonSchema = Record<string, unknown>;
  * One Ajv for the whole program. `secret` marks a role variable whose value must never be shown;
  * `allErrors` so a user sees every mistake in one run.
  */
-export const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
-ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
+const strictAjv = new Ajv({ allErrors: true, strict: false, verbose: true });
+/**
+ * Role variables are typed, but `-e port=8080` gives a string, as in Ansible: scalars are
+ * converted to the declared type (in place) where that is lossless.
+ */
+const coercingAjv = new Ajv({ allErrors: true, strict: false, verbose: true, coerceTypes: true });
+for (const a of [strictAjv, coercingAjv]) a.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
 
-const compiled = new WeakMap<JsonSchema, ValidateFunction>();
+const compiled = { strict: new WeakMap<JsonSchema, ValidateFunction>(), coercing: new WeakMap<JsonSchema, ValidateFunction>() };
 
 /** Checks `value` against `schema`, returning one problem per violation, located in the source. */
 export function checkSchema(
   schema: JsonSchema,
   value: unknown,
   locate: (path: (string | number)[]) => SourceLocation,
-  pathPrefix: (string | number)[] = [],
+  coerce = false,
 ): InputProblem[] {
-  let validate = compiled.get(schema);
+  const cache = coerce ? compiled.coercing : compiled.strict;
+  let validate = cache.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
+    validate = (coerce ? coercingAjv : strictAjv).compile(schema);
+    cache.set(schema, validate);
   }
   if (validate(value)) return [];
   return pruneAnyOf(validate.errors ?? []).map((e) => {
-    const path = [...pathPrefix, ...pointerToPath(e.instancePath)];
+    const path = pointerToPath(e.instancePath);
     const full = e.keyword === 'additionalProperties' ? [...path, String(e.params.additionalProperty)] : path;
     return { location: locate(full), keyPath: keyPath(full) || '(top level)', message: describe(e) };
   });
@@ -60,30 +66,41 @@ const describers: Record<string, (e: ErrorObject) => string> = {
 };
 
 function describe(e: ErrorObject): string {
+  if (e.keyword === 'expected') return e.message ?? 'unexpected value';
   const own = describers[e.keyword];
   return own ? own(e) : (e.message ?? e.keyword);
 }
 
 /**
- * `anyOf`/`oneOf` report every branch's complaint plus their own; the branches' complaints about
- * the same spot only confuse, so keep the summary ("must match a schema in anyOf") replaced by
- * the union of the expected types.
+ * A value that matches no branch of an `anyOf`/`oneOf` gets a complaint from every branch plus
+ * one from the union; the user needs one line saying what the union accepts.
  */
 function pruneAnyOf(errors: ErrorObject[]): ErrorObject[] {
   const unions = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
-  if (unions.length === 0) return errors;
-  const out: ErrorObject[] = [];
-  for (const e of errors) {
-    const union = unions.find((u) => u !== e && e.schemaPath.startsWith(u.schemaPath.replace(/\/(anyOf|oneOf)$/, '/$1/')) && e.instancePath === u.instancePath);
-    if (union && e.keyword === 'type') continue;
-    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') {
-      const types = errors
-        .filter((b) => b.keyword === 'type' && b.instancePath === e.instancePath && b.schemaPath.startsWith(e.schemaPath.replace(/\/(anyOf|oneOf)$/, '/$1/')))
-        .map((b) => String(b.params.type));
-      out.push({ ...e, keyword: 'type', params: { type: types.length ? [...new Set(types)].join(' or ') : 'a different shape' } });
-      continue;
-    }
-    out.push(e);
+  let out = errors;
+  for (const u of unions) {
+    const inBranch = (e: ErrorObject): boolean => e !== u && e.schemaPath.startsWith(`${u.schemaPath}/`) && e.instancePath.startsWith(u.instancePath);
+    const branchOf = (e: ErrorObject): string => e.schemaPath.slice(u.schemaPath.length + 1).split('/')[0] ?? '';
+    const branchErrors = out.filter(inBranch);
+    // A branch whose type matched is what the user meant: its own complaints say the most.
+    const typeFailed = new Set(branchErrors.filter((e) => e.keyword === 'type' && e.instancePath === u.instancePath).map(branchOf));
+    const meant = [...new Set(branchErrors.map(branchOf))].filter((b) => !typeFailed.has(b));
+    if (meant.length === 1) out = out.filter((e) => e !== u && (!inBranch(e) || branchOf(e) === meant[0]));
+    else out = out.filter((e) => !inBranch(e)).map((e) => (e === u ? { ...e, keyword: 'expected', message: `expected ${describeSchema(e.parentSchema as JsonSchema)}` } : e));
   }
   return out;
+}
+
+/** A JSON Schema in words, for "expected ..." messages. */
+export function describeSchema(s: JsonSchema | undefined): string {
+  if (!s) return 'a different value';
+  const union = (s.anyOf ?? s.oneOf) as JsonSchema[] | undefined;
+  if (union) return union.map(describeSchema).join(', or ');
+  if (Array.isArray(s.enum)) return `one of ${s.enum.map((v) => JSON.stringify(v)).join(', ')}`;
+  const type = Array.isArray(s.type) ? s.type.join(' or ') : String(s.type ?? 'value');
+  if (type === 'string' && typeof s.pattern === 'string') return `a string matching ${s.pattern}`;
+  if ((type === 'integer' || type === 'number') && s.minimum !== undefined) return `${type === 'integer' ? 'an integer' : 'a number'} >= ${String(s.minimum)}`;
+  if (type === 'array') return `a list${s.items ? ` of ${describeSchema(s.items as JsonSchema).replace(/^an? (\w+)$/, '$1s')}` : ''}`;
+  if (type === 'object') return 'a mapping';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }

@@ -43,14 +43,13 @@ export function readYaml(file: string): YamlSource {
 
 function nearestNode(doc: Document, path: readonly (string | number)[]): Node | undefined {
   let node: unknown = doc.contents;
-  for (const key of path) {
+  for (const [i, key] of path.entries()) {
     if (!isMap(node) && !isSeq(node)) break;
+    // A mapping entry is reported at its key: that is the line the user looks for.
+    const pair = isMap(node) ? node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key) : undefined;
+    if (pair && i === path.length - 1) return pair.key as Node;
     const next: unknown = node.get(key, true);
-    if (next === undefined) {
-      // A missing key is best reported at the key's parent; a present key with a scalar at the key.
-      const pair = isMap(node) ? node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key) : undefined;
-      return (pair?.key as Node | undefined) ?? (node as Node);
-    }
+    if (next === undefined) return (pair?.key as Node | undefined) ?? (node as Node);
     node = next;
   }
   return node as Node | undefined;

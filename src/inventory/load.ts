@@ -55,10 +55,11 @@ export function loadInventory(path: string): Inventory {
       problems.push(...e.problems);
     }
   }
-  if (problems.length === 0) problems.push(...addVarsDirs(inv, isDir ? path : dirname(path)));
   if (problems.length > 0) throw new InputError(problems);
   assignUngrouped(inv);
   computeDepths(inv);
+  problems.push(...addVarsDirs(inv, isDir ? path : dirname(path)));
+  if (problems.length > 0) throw new InputError(problems);
   return inv;
 }
 

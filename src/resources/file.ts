@@ -20,7 +20,7 @@ export function fileResource(spec: FileSpec): Resource {
   const desired = spec.content === undefined ? undefined : Buffer.from(spec.content);
   return {
     describe: `file ${spec.path}`,
-    probe: probeFile(spec.path, desired !== undefined),
+    probe: probeFile(spec.path, desired !== undefined || spec.state === 'absent'),
     plan(current): Plan {
       const state = parseFileState(current?.stdout ?? 'absent');
       if (state.kind === 'directory' || state.kind === 'other') throw new ResourceError(`${spec.path} exists and is not a regular file (${state.kind})`);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { InputError } from '../input/errors.ts';
+import { InputError, type SourceLocation } from '../input/errors.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
 import { readYaml, type YamlSource } from '../input/yaml-file.ts';
 import { isPlainObject, type VarLayer, type Vars } from '../inventory/variables.ts';
@@ -14,6 +14,8 @@ export interface RoleVariables {
   schema: JsonSchema;
   defaults: VarLayer;
   declared: Record<string, JsonSchema>;
+  /** Where a variable is declared in variables.yaml. */
+  locate(path: readonly (string | number)[]): SourceLocation;
 }
 
 const variablesFileSchema: JsonSchema = {
@@ -27,7 +29,7 @@ const variablesFileSchema: JsonSchema = {
 };
 
 export function loadRoleVariables(file: string): RoleVariables {
-  if (!existsSync(file)) return { file, schema: { type: 'object' }, defaults: emptyLayer(file), declared: {} };
+  if (!existsSync(file)) return { file, schema: { type: 'object' }, defaults: emptyLayer(file), declared: {}, locate: () => ({ file }) };
   const src: YamlSource = readYaml(file);
   const problems = checkSchema(variablesFileSchema, src.value, src.locate);
   if (problems.length > 0) throw new InputError(problems);
@@ -46,6 +48,7 @@ export function loadRoleVariables(file: string): RoleVariables {
     schema: { type: 'object', properties, required },
     defaults: { label: `${file} (defaults)`, values: defaults, locate: (p) => src.locate([p[0] ?? '', 'default', ...p.slice(1)]) },
     declared,
+    locate: (p) => src.locate(p),
   };
 }
 

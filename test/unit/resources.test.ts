@@ -1,0 +1,107 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { probeAll } from '../../src/engine/probe-batch.ts';
+import { commandResource } from '../../src/resources/command.ts';
+import { directoryResource } from '../../src/resources/directory.ts';
+import { fileResource } from '../../src/resources/file.ts';
+import type { Resource } from '../../src/resources/types.ts';
+import { localShell } from './local-shell.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'play-res-'));
+
+/** Read, plan, apply: what the engine does for one resource outside check mode. */
+async function converge(r: Resource) {
+  const [state] = await probeAll(localShell, [r.probe]);
+  const plan = r.plan(state);
+  if (plan.changes.length > 0) await plan.apply?.(localShell);
+  return plan.changes;
+}
+
+describe('batched probes', () => {
+  it('frame each output exactly, whatever it prints or how it exits', async () => {
+    const results = await probeAll(localShell, ['printf abc', undefined, 'printf "x\\n\\n"; exit 3', 'echo @@fake:end:0:0']);
+    expect(results).toEqual([
+      { stdout: 'abc', exitCode: 0 },
+      undefined,
+      { stdout: 'x\n\n', exitCode: 3 },
+      { stdout: '@@fake:end:0:0\n', exitCode: 0 },
+    ]);
+  });
+});
+
+describe('file resource', () => {
+  it('creates, then reports nothing to do, then changes only what differs', async () => {
+    const dir = tmp();
+    const path = join(dir, 'a.conf');
+    const first = await converge(fileResource({ path, content: 'one\n', mode: '0640' }));
+    expect(first.map((c) => c.type === 'value' ? c.what : 'content')).toEqual(['content', 'mode']);
+    expect(readFileSync(path, 'utf8')).toBe('one\n');
+    expect((statSync(path).mode & 0o777).toString(8)).toBe('640');
+    expect(await converge(fileResource({ path, content: 'one\n', mode: '0640' }))).toEqual([]);
+    const third = await converge(fileResource({ path, content: 'two\n', mode: '640' }));
+    expect(third).toEqual([{ type: 'content', path, before: 'one\n', after: 'two\n' }]);
+    expect(readdirSync(dir)).toEqual(['a.conf']);
+  });
+
+  it('keeps the old mode when none is declared', async () => {
+    const dir = tmp();
+    const path = join(dir, 'k');
+    writeFileSync(path, 'x', { mode: 0o600 });
+    await converge(fileResource({ path, content: 'y' }));
+    expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
+  });
+
+  it('fails cleanly into a missing directory, leaving no temp file', async () => {
+    const dir = tmp();
+    await expect(converge(fileResource({ path: join(dir, 'no/such/f'), content: 'x' }))).rejects.toThrow(/writing .* failed/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses to replace a directory with a file', async () => {
+    const dir = tmp();
+    await expect(converge(fileResource({ path: dir, content: 'x' }))).rejects.toThrow(/not a regular file/);
+  });
+
+  it('removes a file with state absent, showing the old content going', async () => {
+    const dir = tmp();
+    const path = join(dir, 'gone');
+    writeFileSync(path, 'bye\n');
+    expect(await converge(fileResource({ path, state: 'absent' }))).toEqual([{ type: 'content', path, before: 'bye\n', after: null }]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('directory resource', () => {
+  it('creates parents with the declared mode, then is ok', async () => {
+    const dir = tmp();
+    const path = join(dir, 'a/b');
+    expect((await converge(directoryResource({ path, mode: '0750' }))).length).toBe(2);
+    expect((statSync(path).mode & 0o777).toString(8)).toBe('750');
+    expect(await converge(directoryResource({ path, mode: '0750' }))).toEqual([]);
+  });
+});
+
+describe('command resource', () => {
+  it('runs only while its guard says it is not done', async () => {
+    const dir = tmp();
+    const marker = join(dir, 'done');
+    const r = commandResource({ run: `echo ran >> ${dir}/log && touch ${marker}`, creates: marker });
+    expect((await converge(r)).length).toBe(1);
+    expect(await converge(r)).toEqual([]);
+    expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('ran\n');
+  });
+
+  it('unless: a command that succeeds once done', async () => {
+    const dir = tmp();
+    const r = commandResource({ run: `echo x > ${dir}/f`, unless: `test -s ${dir}/f` });
+    expect((await converge(r)).length).toBe(1);
+    expect(await converge(r)).toEqual([]);
+  });
+
+  it('a failing command fails with its stderr', async () => {
+    const r = commandResource({ run: 'echo boom >&2; exit 4', unless: 'false' });
+    await expect(converge(r)).rejects.toMatchObject({ message: expect.stringMatching(/exit 4/), detail: 'boom' });
+  });
+});

@@ -1,0 +1,81 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fingerprint, hostKeyName, knownKeys, recordHostKey, verifyHostKey } from '../../src/transport/known-hosts.ts';
+import { q, withBecome } from '../../src/transport/shell.ts';
+import { connectionTarget } from '../../src/transport/target.ts';
+import { extraVarsLayer } from '../../src/cli/extra-vars.ts';
+
+/** An SSH public key blob: length-prefixed type, then key bytes. */
+function blob(type: string): Buffer {
+  const t = Buffer.from(type);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(t.length);
+  return Buffer.concat([len, t, randomBytes(32)]);
+}
+
+describe('known_hosts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'play-kh-'));
+  const key = blob('ssh-ed25519');
+  const other = blob('ssh-ed25519');
+  const salt = randomBytes(20);
+  const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('[10.0.0.9]:2222').digest('base64')}`;
+  const file = join(dir, 'known_hosts');
+  writeFileSync(file, [`# comment`, `cp1,192.0.2.11 ssh-ed25519 ${key.toString('base64')}`, `${hashed} ssh-ed25519 ${key.toString('base64')}`, `*.example.org,!bad.example.org ssh-ed25519 ${key.toString('base64')}`, `@revoked old.example ssh-ed25519 ${other.toString('base64')}`, ''].join('\n'));
+
+  it('a listed key is accepted; by name, address, port form, hashed entry and wildcard', () => {
+    for (const name of ['cp1', '192.0.2.11', hostKeyName('10.0.0.9', 2222), 'a.example.org']) expect(verifyHostKey(knownKeys([file], name), key)).toEqual({ ok: true });
+    expect(knownKeys([file], 'bad.example.org')).toEqual([]);
+  });
+  it('an unknown host is refused with the key fingerprint', () => {
+    const v = verifyHostKey(knownKeys([file], '192.0.2.99'), key);
+    expect(v).toEqual({ ok: false, reason: 'unknown', fingerprint: fingerprint(key), type: 'ssh-ed25519' });
+    expect(fingerprint(key)).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+  });
+  it('a different key for a known host is "changed"; a revoked key is refused', () => {
+    expect(verifyHostKey(knownKeys([file], 'cp1'), other)).toMatchObject({ ok: false, reason: 'changed' });
+    expect(verifyHostKey(knownKeys([file], 'old.example'), other)).toMatchObject({ ok: false, reason: 'revoked' });
+  });
+  it('recording a key makes it known', () => {
+    const rec = join(dir, 'sub', 'kh');
+    recordHostKey(rec, '[h]:2200', other);
+    expect(readFileSync(rec, 'utf8')).toBe(`[h]:2200 ssh-ed25519 ${other.toString('base64')}\n`);
+    expect(verifyHostKey(knownKeys([rec], '[h]:2200'), other)).toEqual({ ok: true });
+  });
+});
+
+describe('connection variables', () => {
+  it('reads Ansible connection vars and the inventory known_hosts file from ssh args', () => {
+    const t = connectionTarget('w1', { ansible_host: '10.1.1.1', ansible_port: 2222, ansible_user: 'deploy', ansible_ssh_private_key_file: '/k/id', ansible_ssh_common_args: '-o UserKnownHostsFile=/lab/kh -o StrictHostKeyChecking=yes', ansible_timeout: 3 }, false);
+    expect(t).toMatchObject({ address: '10.1.1.1', port: 2222, user: 'deploy', privateKeyFile: '/k/id', connectTimeoutMs: 3000 });
+    expect(t.knownHostsFiles[0]).toBe('/lab/kh');
+    expect(t.knownHostsFiles[1]).toMatch(/\.ssh\/known_hosts$/);
+  });
+  it('become wraps commands in non-interactive sudo, except for the become user itself', () => {
+    expect(withBecome('echo a', true, 'deploy')).toBe(`sudo -n -H -u 'root' -- /bin/sh -c 'echo a'`);
+    expect(withBecome('echo a', true, 'root')).toBe('echo a');
+    expect(withBecome('echo a', false, 'deploy')).toBe('echo a');
+    expect(q("it's")).toBe(`'it'\\''s'`);
+  });
+});
+
+describe('-e extra vars', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'play-e-'));
+  it('k=v pairs, quoted values included', () => {
+    expect(extraVarsLayer('a=1 b="x y" c=', 0, dir).values).toEqual({ a: '1', b: 'x y', c: '' });
+  });
+  it('JSON or YAML mappings keep their types', () => {
+    expect(extraVarsLayer('{"a": 1, "b": [true]}', 0, dir).values).toEqual({ a: 1, b: [true] });
+  });
+  it('@file, with lines for errors', () => {
+    writeFileSync(join(dir, 'v.yaml'), 'x: 1\ny:\n  - 2\n');
+    const l = extraVarsLayer('@v.yaml', 0, dir);
+    expect(l.values).toEqual({ x: 1, y: [2] });
+    expect(l.locate(['y', 0])).toMatchObject({ file: join(dir, 'v.yaml'), line: 3 });
+  });
+  it('anything else is a clear error', () => {
+    expect(() => extraVarsLayer('novalue', 1, dir)).toThrow(/-e #2: expected key=value, a JSON\/YAML mapping or @file, got "novalue"/);
+  });
+});
