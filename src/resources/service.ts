@@ -26,7 +26,11 @@ export function serviceResource(spec: ServiceSpec): Resource {
     probe: `systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload ${q(unit)}`,
     plan(current) {
       const s = parseUnit(current?.stdout ?? '');
-      if (s.LoadState !== 'loaded') throw new ResourceError(`unit ${unit} is ${s.LoadState ?? 'unknown'}: is it installed?`);
+      // Not found may only mean "written by an earlier task, not yet run" (check mode): plan it as
+      // a disabled, stopped unit; applying reloads systemd first and fails if it is still missing.
+      const missing = s.LoadState === 'not-found';
+      if (missing) Object.assign(s, { UnitFileState: 'disabled', ActiveState: 'inactive', NeedDaemonReload: 'no' });
+      else if (s.LoadState !== 'loaded') throw new ResourceError(`unit ${unit} is ${s.LoadState ?? 'unknown'}`);
       const enabledNow = s.UnitFileState === 'enabled' || s.UnitFileState === 'static' || s.UnitFileState === 'enabled-runtime';
       const active = s.ActiveState === 'active' || s.ActiveState === 'activating' || s.ActiveState === 'reloading';
       const steps: { change: Change; cmd: string }[] = [];
@@ -40,7 +44,8 @@ export function serviceResource(spec: ServiceSpec): Resource {
       return {
         changes: steps.map((st) => st.change),
         apply: async (remote) => {
-          await run(remote, `systemctl on ${unit}`, steps.map((st) => st.cmd).join(' && '));
+          const commands = [...(missing ? ['systemctl daemon-reload'] : []), ...steps.map((st) => st.cmd)];
+          await run(remote, `systemctl on ${unit}`, commands.join(' && '));
           if (!mustRun) return;
           const check = await remote.exec(`systemctl is-active ${q(unit)} || { systemctl status --no-pager -n 20 ${q(unit)}; exit 1; }`);
           if (check.exitCode !== 0) throw new ResourceError(`${unit} is not running after ${action?.verb ?? 'start'}`, check.stdout.trim());

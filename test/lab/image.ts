@@ -21,7 +21,7 @@ export const BASE_PACKAGES = [
 export const REPO_PACKAGES = ['frr', 'frr-pythontools', 'nftables', 'iputils-arping', 'tcpdump', 'curl'];
 
 /** Bump when the build steps change in a way the package lists do not show. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 /** Where hosts find the local repository: bound read-only at this path. */
 export const REPO_MOUNT = '/srv/debs';
@@ -167,6 +167,18 @@ async function makeGeneric(rootfs: string): Promise<void> {
   await writeFile(join(rootfs, 'etc/hostname'), 'localhost\n');
   await mkdir(join(rootfs, 'root/.ssh'), { recursive: true });
   await chmod(join(rootfs, 'root/.ssh'), 0o700);
+  await keepJournalInMemory(rootfs);
+}
+
+/**
+ * The journal lives in /run, so a host's writable layer holds only what was done to the host:
+ * every SSH login would otherwise write the on-disk journal, and "check mode wrote nothing"
+ * could not be tested byte for byte.
+ */
+async function keepJournalInMemory(rootfs: string): Promise<void> {
+  await mkdir(join(rootfs, 'etc/systemd/journald.conf.d'), { recursive: true });
+  await writeFile(join(rootfs, 'etc/systemd/journald.conf.d/lab.conf'), '[Journal]\nStorage=volatile\n');
+  await rm(join(rootfs, 'var/log/journal'), { recursive: true, force: true });
 }
 
 async function chroot(rootfs: string, argv: string[]): Promise<void> {

@@ -1,0 +1,106 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { beforeEach, expect, it } from 'vitest';
+import { fingerprint } from '../../src/transport/known-hosts.ts';
+import { describeLab, lab, onHost, onHostOk } from './lab-fixture.ts';
+import { failures, fixturePlaybook, labInventoryWith, play } from './play-runner.ts';
+
+const SLOW = '/var/tmp/play-slow';
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const started = (host: string) => async () => (await onHost(host, `test -e ${SLOW}/started`)).exitCode === 0;
+const inController = (cmd: string[]) => $({ quiet: true })`ip netns exec ${lab().names.controller} ${cmd}`;
+
+/** known_hosts line of a lab host: `names type base64`. */
+function hostKeyLine(host: string): string {
+  const line = readFileSync(lab().state.ssh.knownHosts, 'utf8').split('\n').find((l) => l.startsWith(`${host},`));
+  if (!line) throw new Error(`no known_hosts line for ${host}`);
+  return line;
+}
+
+describeLab('play when hosts fail, vanish or are not who they claim', () => {
+  beforeEach(async () => {
+    await Promise.all(['cp1', 'w1', 'w2'].map((h) => onHostOk(h, `rm -rf ${SLOW} /var/tmp/play-fail`)));
+  });
+
+  it('a host cut off mid-run is reported unreachable while the others finish', async () => {
+    const inventory = labInventoryWith({ ansible_timeout: 2 });
+    const run = play([fixturePlaybook('slow.yaml'), '-i', inventory, '-l', 'w1:w2']);
+    try {
+      await waitFor('both hosts to start', async () => (await started('w1')()) && (await started('w2')()));
+      await inController(['ip', 'link', 'set', 'v-w2', 'down']);
+      await onHostOk('w1', `touch ${SLOW}/go`);
+      const r = await run;
+      expect(r.code, failures(r)).toBe(4);
+      expect(r.report?.recap.w1).toMatchObject({ changed: 3, failed: 0, unreachable: 0 });
+      expect(r.report?.recap.w2).toMatchObject({ unreachable: 1, failed: 0 });
+      expect(r.stdout).toMatch(/\[w2\] slow \| wait for go: UNREACHABLE: connection to 192\.0\.2\.13 lost/);
+      expect(await onHostOk('w1', `cat ${SLOW}/after`)).toBe('done\n');
+    } finally {
+      await inController(['ip', 'link', 'set', 'v-w2', 'up']);
+    }
+    expect((await onHost('w2', `test -e ${SLOW}/after`)).exitCode).toBe(1);
+  });
+
+  it('a failing host stops its own tasks; the others go on; exit code 2', async () => {
+    await onHostOk('w1', 'touch /var/tmp/play-fail');
+    await onHostOk('w2', 'mkdir -p /var/tmp/play-fail && touch /var/tmp/play-fail/go');
+    const r = await play([fixturePlaybook('slow.yaml'), '-i', lab().state.inventory, '-l', 'w1:w2', '-e', 'slow_dir=/var/tmp/play-fail']);
+    expect(r.code, failures(r)).toBe(2);
+    expect(r.stdout).toMatch(/\[w1\] slow \| marks: FAILED: \/var\/tmp\/play-fail exists and is not a directory/);
+    expect(r.report?.results.filter((t) => t.host === 'w1').map((t) => t.status)).toEqual(['failed']);
+    expect(r.report?.recap.w2).toMatchObject({ failed: 0, changed: 2 });
+  });
+
+  it('Ctrl-C starts no new task, lets running ones finish, prints the recap and exits 99', async () => {
+    let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
+    const run = play([fixturePlaybook('slow.yaml'), '-i', lab().state.inventory, '-l', 'w1:w2'], { started: (c) => (child = c) });
+    await waitFor('both hosts to start', async () => (await started('w1')()) && (await started('w2')()));
+    child?.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all(['w1', 'w2'].map((h) => onHostOk(h, `touch ${SLOW}/go`)));
+    const r = await run;
+    expect(r.code, failures(r)).toBe(99);
+    expect(r.stdout).toMatch(/INTERRUPTED/);
+    expect(r.stdout).toMatch(/RECAP\n(w1|w2)\s+ok=/);
+    expect(r.report?.interrupted).toBe(true);
+    for (const h of ['w1', 'w2']) expect(await onHostOk(h, `ls -A ${SLOW}`)).toBe('go\nstarted\n');
+  });
+
+  it('an unknown host key is refused with its fingerprint; --accept-new-host-keys records it', async () => {
+    const inventory = labInventoryWith({});
+    const knownHosts = join(inventory, 'known_hosts');
+    writeFileSync(knownHosts, '');
+    const vars = join(inventory, 'group_vars', 'all.yaml');
+    writeFileSync(vars, readFileSync(vars, 'utf8').replace(/UserKnownHostsFile=\S+/, `UserKnownHostsFile=${knownHosts}`));
+    const args = [fixturePlaybook('demo.yaml'), '-i', inventory, '--role', 'motd', '-l', 'w1', '-e', 'demo_token=whatever-123', '-e', 'motd_text=keys'];
+    const [, , blob = ''] = hostKeyLine('w1').split(' ');
+    const fp = fingerprint(Buffer.from(blob, 'base64'));
+
+    const refused = await play(args);
+    expect(refused.code, failures(refused)).toBe(4);
+    expect(refused.stdout).toContain(`UNREACHABLE: unknown host key for 192.0.2.12: ssh-ed25519 ${fp}`);
+    expect(await onHostOk('w1', 'cat /etc/motd')).not.toBe('w1: keys\n');
+
+    const accepted = await play([...args, '--accept-new-host-keys']);
+    expect(accepted.code, failures(accepted)).toBe(0);
+    expect(readFileSync(knownHosts, 'utf8')).toBe(`192.0.2.12 ssh-ed25519 ${blob}\n`);
+    expect(await onHostOk('w1', 'cat /etc/motd')).toBe('w1: keys\n');
+
+    const [, , otherBlob = ''] = hostKeyLine('w2').split(' ');
+    writeFileSync(knownHosts, `192.0.2.12 ssh-ed25519 ${otherBlob}\n`);
+    const changed = await play([...args, '--accept-new-host-keys', '-e', 'motd_text=never']);
+    expect(changed.code, failures(changed)).toBe(4);
+    expect(changed.stdout).toMatch(/host key for 192\.0\.2\.12 CHANGED \(now ssh-ed25519 SHA256:/);
+    expect(await onHostOk('w1', 'cat /etc/motd')).toBe('w1: keys\n');
+  });
+});

@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { projectRoot } from '../lab/paths.ts';
+import type { TaskResult } from '../../src/engine/events.ts';
+import { lab } from './lab-fixture.ts';
+
+export const fixtureProject = join(projectRoot, 'test/fixtures/project');
+export const fixturePlaybook = (name: string): string => join(fixtureProject, 'playbooks', name);
+
+export interface JsonReport {
+  exitCode: number;
+  check: boolean;
+  interrupted: boolean;
+  recap: Record<string, { ok: number; changed: number; unreachable: number; failed: number; skipped: number }>;
+  results: TaskResult[];
+}
+
+export interface PlayRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  report?: JsonReport;
+}
+
+export interface PlayOptions {
+  /** Called once the process is started, e.g. to interrupt it. */
+  started?: (child: ChildProcess) => void;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs the real `play` CLI from the lab's controller namespace (where the hosts are reachable),
+ * with a JSON report.
+ */
+export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun> {
+  const { names } = lab();
+  const reportFile = join(mkdtempSync(join(tmpdir(), 'play-run-')), 'report.json');
+  const child = spawn('ip', ['netns', 'exec', names.controller, process.execPath, join(projectRoot, 'bin/play.mjs'), ...args, '--json', reportFile], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  options.started?.(child);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (d: Buffer) => out.push(d));
+  child.stderr?.on('data', (d: Buffer) => err.push(d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`play ${args.join(' ')} did not finish in time\n${Buffer.concat(out).toString()}`));
+    }, options.timeoutMs ?? 90_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as JsonReport) : undefined;
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), report });
+    });
+  });
+}
+
+/** The lab's inventory, copied with extra `group_vars/all` values, for tests that need other settings. */
+export function labInventoryWith(vars: Record<string, unknown>): string {
+  const { state } = lab();
+  const dir = mkdtempSync(join(tmpdir(), 'play-inv-'));
+  cpSync(state.inventory, dir, { recursive: true });
+  const file = join(dir, 'group_vars', 'all.yaml');
+  const merged = { ...(parse(readFileSync(file, 'utf8')) as Record<string, unknown>), ...vars };
+  writeFileSync(file, stringify(merged));
+  return dir;
+}
+
+/** Changed tasks as `host role task`, the way tests compare runs. */
+export function changedTasks(report: JsonReport | undefined): string[] {
+  return (report?.results ?? []).filter((r) => r.status === 'changed').map((r) => `${r.host} ${r.role} ${r.task}`);
+}
+
+export function failures(run: PlayRun): string {
+  return `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
+}
