@@ -21,29 +21,39 @@ export interface CliOptions {
   acceptNewHostKeys: boolean;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-const commaList = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+const EXIT_HELP = `
+Exit codes:
+  0   success                     2   a host failed
+  4   a host was unreachable      5   bad command line
+  6   invalid input (YAML, schema, variables, templates, unknown role/tag/host/group);
+      no host was contacted
+  99  interrupted (Ctrl-C): tasks in flight finished, nothing new started
+  1   internal error`;
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+const commaList = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 
 function program(): Command {
   return new Command('play')
     .description('Apply a playbook of TypeScript roles to an inventory of hosts over SSH.')
     .argument('<playbook>', 'playbook file, or a name in playbooks/ (e.g. site.yaml)')
     .requiredOption('-i, --inventory <inventory>', 'inventory directory or file; a bare name means inventory/NAME/')
-    .option('-C, --check', 'change nothing; report what would change', false)
-    .option('-D, --diff', 'show the changes as diffs', false)
-    .option('-t, --tags <tags>', 'run only tasks with these tags (comma-separated; repeatable)', commaList, [])
-    .option('--skip-tags <tags>', 'skip tasks with these tags', commaList, [])
-    .option('--role <name>', 'run only this role (repeatable)', commaList, [])
+    .option('-C, --check', 'change nothing; report what would change')
+    .option('-D, --diff', 'show the changes as diffs')
+    .option('-t, --tags <tags>', 'run only tasks with these tags (comma-separated; repeatable)', commaList)
+    .option('--skip-tags <tags>', 'skip tasks with these tags', commaList)
+    .option('--role <name>', 'run only this role (repeatable)', commaList)
     .option('-l, --limit <pattern>', 'limit to hosts matching this pattern (a:b, a:&b, a:!b, globs)')
-    .option('-e, --extra-vars <vars>', 'k=v pairs, a JSON/YAML mapping, or @file (repeatable; highest precedence)', collect, [])
+    .option('-e, --extra-vars <vars>', 'k=v pairs, a JSON/YAML mapping, or @file (repeatable; highest precedence)', collect)
     .addOption(new Option('-f, --forks <n>', 'hosts worked on at once (default: all, at most 64)').argParser(positiveInt))
-    .option('--list-hosts', 'list the hosts each play would run on, then exit', false)
-    .option('--list-tasks', 'list the tasks that would run, then exit', false)
-    .option('--list-tags', 'list the tags in use, then exit', false)
-    .option('--syntax-check', 'check playbook, inventory, roles, variables and templates, then exit', false)
+    .option('--list-hosts', 'list the hosts each play would run on, then exit')
+    .option('--list-tasks', 'list the tasks that would run, then exit')
+    .option('--list-tags', 'list the tags in use, then exit')
+    .option('--syntax-check', 'check playbook, inventory, roles, variables and templates, then exit')
     .option('--json <file>', 'also write a machine-readable report of every task on every host')
     .option('-v, --verbose', 'more detail (repeatable)', (_v: string, n: number) => n + 1, 0)
-    .option('--accept-new-host-keys', 'record the host keys of hosts not in known_hosts (a changed key is still refused)', false)
+    .option('--accept-new-host-keys', 'record the host keys of hosts not in known_hosts (a changed key is still refused)')
+    .addHelpText('after', EXIT_HELP)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
 }
@@ -59,8 +69,26 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
     throw e;
   }
-  const o = cmd.opts<Omit<CliOptions, 'playbook' | 'roles'> & { role: string[] }>();
-  return { ...o, roles: o.role, playbook: cmd.args[0] ?? '' };
+  const o = cmd.opts<Partial<Omit<CliOptions, 'playbook' | 'roles'>> & { role?: string[] }>();
+  return {
+    playbook: cmd.args[0] ?? '',
+    inventory: o.inventory ?? '',
+    check: Boolean(o.check),
+    diff: Boolean(o.diff),
+    tags: o.tags ?? [],
+    skipTags: o.skipTags ?? [],
+    roles: o.role ?? [],
+    limit: o.limit,
+    extraVars: o.extraVars ?? [],
+    forks: o.forks,
+    listHosts: Boolean(o.listHosts),
+    listTasks: Boolean(o.listTasks),
+    listTags: Boolean(o.listTags),
+    syntaxCheck: Boolean(o.syntaxCheck),
+    json: o.json,
+    verbose: o.verbose ?? 0,
+    acceptNewHostKeys: Boolean(o.acceptNewHostKeys),
+  };
 }
 
 function positiveInt(v: string): number {

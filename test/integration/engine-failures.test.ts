@@ -61,6 +61,21 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
     expect(r.report?.recap.w2).toMatchObject({ failed: 0, changed: 2 });
   });
 
+  it('serial runs one batch after another; any_errors_fatal stops the play at the first failure', async () => {
+    await Promise.all(['w1', 'w2'].map((h) => onHostOk(h, 'mkdir -p /var/tmp/play-fail && touch /var/tmp/play-fail/go')));
+    const ok = await play([fixturePlaybook('serial.yaml'), '-i', lab().state.inventory, '-e', 'slow_dir=/var/tmp/play-fail']);
+    expect(ok.code, failures(ok)).toBe(0);
+    const hostsInOrder = ok.report?.results.map((r) => r.host) ?? [];
+    expect(hostsInOrder.join(' ')).toMatch(/^(w1 )+(w2 ?)+$/);
+
+    await onHostOk('w1', 'rm -rf /var/tmp/play-fail && touch /var/tmp/play-fail');
+    await onHostOk('w2', 'rm -rf /var/tmp/play-fail');
+    const fatal = await play([fixturePlaybook('serial.yaml'), '-i', lab().state.inventory, '-e', 'slow_dir=/var/tmp/play-fail']);
+    expect(fatal.code, failures(fatal)).toBe(2);
+    expect(fatal.report?.results.map((r) => `${r.host} ${r.status}`)).toEqual(['w1 failed']);
+    expect((await onHost('w2', 'test -e /var/tmp/play-fail')).exitCode).toBe(1);
+  });
+
   it('Ctrl-C starts no new task, lets running ones finish, prints the recap and exits 99', async () => {
     let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
     const run = play([fixturePlaybook('slow.yaml'), '-i', lab().state.inventory, '-l', 'w1:w2'], { started: (c) => (child = c) });
