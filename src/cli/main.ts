@@ -104,7 +104,7 @@ function reportError(e: unknown, redactor: Redactor): number {
     return EXIT.usage;
   }
   if (e instanceof InputError) {
-    err(`play: invalid input (no host was contacted):\n${e.problems.length > 1 ? e.message.replace(/^/gm, '  ') : `  ${e.message}`}`);
+    err(`play: invalid input (no host was contacted):\n${e.message.replace(/^/gm, '  ')}`);
     return EXIT.invalidInput;
   }
   err(`play: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

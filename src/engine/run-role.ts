@@ -35,7 +35,7 @@ export async function runRoleOnHost(ctx: RoleRunContext): Promise<HostOutcome> {
   try {
     remote = await ctx.remote();
   } catch (e) {
-    report(ctx, ctx.tasks[0]?.name ?? '(connect)', false, 'unreachable', [], Date.now(), e);
+    report(ctx, { task: ctx.tasks[0]?.name ?? '(connect)', handler: false, status: 'unreachable', started: Date.now(), error: e });
     return 'unreachable';
   }
   try {
@@ -63,11 +63,11 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
     try {
       wanted = await isWanted(ctx, task);
     } catch (e) {
-      report(ctx, task.name, handler, e instanceof UnreachableError ? 'unreachable' : 'failed', [], Date.now(), e);
+      report(ctx, { task: task.name, handler, status: e instanceof UnreachableError ? 'unreachable' : 'failed', started: Date.now(), error: e });
       throw e;
     }
     if (wanted) active.push(task);
-    else report(ctx, task.name, handler, 'skipped', [], Date.now(), undefined, 'condition false');
+    else report(ctx, { task: task.name, handler, status: 'skipped', started: Date.now(), note: 'condition false' });
   }
   let states: (ProbeResult | undefined)[] = [];
   let stale = true;
@@ -84,10 +84,10 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
       const { status, note, changedHost } = await execute(plan, remote, ctx.check);
       stale ||= changedHost;
       if (status === 'changed') task.notify.forEach((n) => notified.add(n));
-      report(ctx, task.name, handler, status, plan.changes, started, undefined, note);
+      report(ctx, { task: task.name, handler, status, changes: plan.changes, started, note });
     } catch (e) {
       const status: TaskStatus = e instanceof UnreachableError ? 'unreachable' : 'failed';
-      report(ctx, task.name, handler, status, [], started, e);
+      report(ctx, { task: task.name, handler, status, started, error: e });
       throw e;
     }
   }
@@ -119,15 +119,27 @@ function segments(tasks: PlannedTask[]): PlannedTask[][] {
   return out;
 }
 
-function report(ctx: RoleRunContext, task: string, handler: boolean, status: TaskStatus, changes: TaskResult['changes'], started: number, error?: unknown, note?: string): void {
-  const result: TaskResult = { play: ctx.play, host: ctx.host, role: ctx.role, task, handler, status, changes, durationMs: Date.now() - started };
-  if (note) result.message = note;
-  if (error !== undefined) {
-    result.message = error instanceof Error ? error.message : String(error);
-    if (error instanceof ResourceError && error.detail) result.detail = error.detail;
-    if (!(error instanceof ResourceError || error instanceof UnreachableError || error instanceof CommandTimeoutError) && error instanceof Error && error.stack) {
-      result.detail = error.stack;
-    }
-  }
+interface Outcome {
+  task: string;
+  handler: boolean;
+  status: TaskStatus;
+  changes?: TaskResult['changes'];
+  started: number;
+  error?: unknown;
+  note?: string;
+}
+
+function report(ctx: RoleRunContext, o: Outcome): void {
+  const result: TaskResult = { play: ctx.play, host: ctx.host, role: ctx.role, task: o.task, handler: o.handler, status: o.status, changes: o.changes ?? [], durationMs: Date.now() - o.started };
+  if (o.note) result.message = o.note;
+  if (o.error !== undefined) Object.assign(result, describeError(o.error));
   ctx.emit({ type: 'task', result });
+}
+
+/** Errors the user can act on carry their own detail; anything else is a bug: keep its stack. */
+function describeError(error: unknown): { message: string; detail?: string } {
+  if (!(error instanceof Error)) return { message: String(error) };
+  if (error instanceof ResourceError) return { message: error.message, detail: error.detail };
+  if (error instanceof UnreachableError || error instanceof CommandTimeoutError) return { message: error.message };
+  return { message: error.message, detail: error.stack };
 }

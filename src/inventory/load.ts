@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { InputError, UsageError, type InputProblem } from '../input/errors.ts';
+import { dirname, join } from 'node:path';
+import { InputError, type InputProblem } from '../input/errors.ts';
+import { resolveNamed } from '../input/resolve-path.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
 import { readYaml, type YamlSource } from '../input/yaml-file.ts';
 import type { Inventory, InventoryGroup, InventoryHost } from './model.ts';
@@ -31,13 +32,7 @@ const varsFileSchema: JsonSchema = { type: ['object', 'null'] };
 const YAML_EXT = ['.yaml', '.yml', ''];
 
 /** `-i prod` means `inventory/prod/`; a path (anything with a slash, or that exists) is used as is. */
-export function resolveInventoryPath(arg: string, cwd: string): string {
-  const direct = resolve(cwd, arg);
-  if (existsSync(direct)) return direct;
-  const named = resolve(cwd, 'inventory', arg);
-  if (!arg.includes('/') && existsSync(named)) return named;
-  throw new UsageError(`inventory "${arg}" not found: neither ${direct} nor ${named} exists`);
-}
+export const resolveInventoryPath = (arg: string, cwd: string): string => resolveNamed(arg, cwd, 'inventory', 'inventory');
 
 /** Loads an Ansible YAML inventory (a file, or a directory of them) with group_vars/ and host_vars/ beside it. */
 export function loadInventory(path: string): Inventory {

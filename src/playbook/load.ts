@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { InputError, UsageError } from '../input/errors.ts';
+import { dirname } from 'node:path';
+import { InputError } from '../input/errors.ts';
+import { resolveNamed } from '../input/resolve-path.ts';
 import { checkSchema } from '../input/schema-check.ts';
 import { readYaml, type YamlSource } from '../input/yaml-file.ts';
 import type { VarLayer } from '../inventory/variables.ts';
@@ -8,13 +8,7 @@ import type { BatchSize, Play, Playbook, RoleRef } from './model.ts';
 import { playbookSchema } from './schema.ts';
 
 /** `site.yaml` alone is looked up in `playbooks/`. */
-export function resolvePlaybookPath(arg: string, cwd: string): string {
-  const direct = resolve(cwd, arg);
-  if (existsSync(direct)) return direct;
-  const named = resolve(cwd, 'playbooks', arg);
-  if (!arg.includes('/') && existsSync(named)) return named;
-  throw new UsageError(`playbook "${arg}" not found: neither ${direct} nor ${named} exists`);
-}
+export const resolvePlaybookPath = (arg: string, cwd: string): string => resolveNamed(arg, cwd, 'playbooks', 'playbook');
 
 interface RawRole {
   role: string;

@@ -34,8 +34,6 @@ const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
 export class SshConnection implements Remote {
   private closed?: string;
   private readonly inflight = new Set<(e: Error) => void>();
-  /** Commands run, for `-v`. */
-  commands = 0;
 
   private constructor(
     private readonly client: Client,
@@ -97,7 +95,6 @@ export class SshConnection implements Remote {
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     if (this.closed) return Promise.reject(new UnreachableError(this.host, this.closed));
     const timeoutMs = options.timeoutMs ?? this.target.commandTimeoutMs;
-    this.commands++;
     return new Promise<ExecResult>((resolve, reject) => {
       let channel: ClientChannel | undefined;
       const done = (e?: Error, r?: ExecResult): void => {
