@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { beforeEach, expect, it } from 'vitest';
@@ -117,5 +117,37 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
     expect(changed.code, failures(changed)).toBe(4);
     expect(changed.stdout).toMatch(/host key for 192\.0\.2\.12 CHANGED \(now ssh-ed25519 SHA256:/);
     expect(await onHostOk('w1', 'cat /etc/motd')).toBe('w1: keys\n');
+  });
+});
+
+describeLab('play as a non-root user with become', () => {
+  it('runs every command through passwordless sudo; without sudo rights it fails, saying so', async () => {
+    const pub = readFileSync(`${lab().state.ssh.privateKey}.pub`, 'utf8');
+    await onHostOk('w1', [
+      'id deploy >/dev/null 2>&1 || useradd -m -s /bin/bash deploy',
+      'id nosudo >/dev/null 2>&1 || useradd -m -s /bin/bash nosudo',
+      ...['deploy', 'nosudo'].map((u) => `install -d -m 700 -o ${u} -g ${u} /home/${u}/.ssh && printf '%s' '${pub.trim()}' > /home/${u}/.ssh/authorized_keys && chown ${u}: /home/${u}/.ssh/authorized_keys`),
+      "echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
+    ].join(' && '));
+    const inventoryFor = (user: string, become: boolean) => {
+      const dir = labInventoryWith({});
+      mkdirSync(join(dir, 'host_vars'), { recursive: true });
+      writeFileSync(join(dir, 'host_vars', 'w1.yaml'), `ansible_user: ${user}\nansible_become: ${become}\n`);
+      return dir;
+    };
+    const motd = (inventory: string, text: string) => play([fixturePlaybook('demo.yaml'), '-i', inventory, '--role', 'motd', '-l', 'w1', '-e', 'demo_token=whatever-123', '-e', `motd_text=${text}`]);
+
+    const ok = await motd(inventoryFor('deploy', true), 'via-sudo');
+    expect(ok.code, failures(ok)).toBe(0);
+    expect(await onHostOk('w1', 'cat /etc/motd; stat -c %U /etc/motd')).toBe('w1: via-sudo\nroot\n');
+
+    const noBecome = await motd(inventoryFor('deploy', false), 'no-become');
+    expect(noBecome.code, failures(noBecome)).toBe(2);
+    expect(noBecome.stdout).toMatch(/motd: FAILED: writing \/etc\/motd failed[\s\S]*Permission denied/);
+
+    const noSudo = await motd(inventoryFor('nosudo', true), 'no-sudo');
+    expect(noSudo.code, failures(noSudo)).toBe(2);
+    expect(noSudo.stdout).toMatch(/sudo: a password is required/);
+    expect(await onHostOk('w1', 'cat /etc/motd')).toBe('w1: via-sudo\n');
   });
 });

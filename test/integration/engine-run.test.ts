@@ -64,6 +64,21 @@ describeLab('play applies roles to lab hosts', () => {
     expect(await onHostOk('w1', 'systemctl show -p MainPID --value play-demo')).not.toBe(pidBefore);
   });
 
+  it('a changed unit file is reloaded into systemd before the restart, at the flush point', async () => {
+    const r = await demo('-e', 'demo_port=8091', '-l', 'w2');
+    expect(r.code, failures(r)).toBe(0);
+    const order = r.report?.results.filter((t) => t.role === 'demo').map((t) => `${t.task}:${t.status}`);
+    expect(order).toEqual([
+      'demo packages:skipped', 'demo root:ok', 'demo config:changed', 'index page:ok', 'forwarding:ok', 'seed marker:ok',
+      'demo unit:changed', 'demo running:changed', 'restart demo:changed', 'demo answers:ok', 'only on debian:ok',
+    ]);
+    const running = r.report?.results.find((t) => t.task === 'demo running');
+    expect(running?.changes).toEqual([{ type: 'value', what: 'unit file', before: 'changed on disk', after: 'reloaded' }]);
+    expect(await onHostOk('w2', 'systemctl show -p NeedDaemonReload --value play-demo; python3 -c "import urllib.request as u; print(u.urlopen(\'http://127.0.0.1:8091/\').read().decode())"')).toBe('no\nhello from play\n\n');
+    const back = await demo('-l', 'w2');
+    expect(back.code, failures(back)).toBe(0);
+  });
+
   it('--role and --tags run only the chosen role; --limit only the chosen hosts', async () => {
     const byRole = await demo('--role', 'motd', '-e', 'motd_text=role-only');
     expect(byRole.code, failures(byRole)).toBe(0);
