@@ -1,4 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
+import { $ } from 'zx';
+import { projectRoot } from '../lab/paths.ts';
 import { resetHosts } from '../lab/reset.ts';
 import { describeLab, lab, onHostOk } from './lab-fixture.ts';
 import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
@@ -104,5 +106,23 @@ describeLab('play applies roles to lab hosts', () => {
     const unknownTag = await demo('--tags', 'nosuch');
     expect(unknownTag.code).toBe(6);
     expect(unknownTag.stderr).toMatch(/unknown tag "nosuch"; known tags: banner, config, demo, motd, motd-file, packages/);
+  });
+});
+
+describeLab('play on a terminal', () => {
+  it('shows live progress per host with listr2, then the diffs and the recap', async () => {
+    const { names, state } = lab();
+    const cmd = [
+      'stty cols 120 rows 40;',
+      `ip netns exec ${names.controller} node bin/play.mjs ${fixturePlaybook('demo.yaml')} -i ${state.inventory}`,
+      `-e demo_token=${TOKEN} -e motd_text=on-a-tty -D --role motd`,
+    ].join(' ');
+    const out = await $({ quiet: true, cwd: projectRoot })`script -qec ${cmd} /dev/null`;
+    const text = out.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+    expect(text).toMatch(/PLAY \[demo service on the cluster\]/);
+    expect(text).toMatch(/motd > motd/);
+    for (const h of ['cp1', 'w1', 'w2']) expect(text).toMatch(new RegExp(`${h}  ok=0 changed=1`));
+    expect(text).toMatch(/\[w1\] motd \| motd: changed\n\s+--- \/etc\/motd \(before\)/);
+    expect(text).toMatch(/RECAP\ncp1\s+ok=0 changed=1 unreachable=0 failed=0 skipped=0\nw1 /);
   });
 });
