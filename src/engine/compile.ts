@@ -74,8 +74,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   if (problems.length > 0) throw new InputError(problems);
 
   const run: CompiledRun = { plays: [], hostVars: new Map(), secrets: [] };
-  const knownTags = new Set<string>();
-  const hostProblems: HostProblem[] = [];
+  const found: Findings = { problems: [], secrets: [], knownTags: new Set() };
   for (const play of playbook.plays) {
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
@@ -83,15 +82,17 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     for (const ref of play.roles) {
       const role = roles.get(ref.name);
       if (!role) continue;
-      compiled.roles.push(compileRole(inv, play, ref, role, hosts, options, hostProblems, run.secrets, compiled.listing, knownTags));
+      const { role: compiledRole, listed } = compileRole({ inv, play, ref, role, options }, hosts, found);
+      compiled.roles.push(compiledRole);
+      compiled.listing.push({ role: role.name, tasks: listed });
     }
     run.plays.push(compiled);
   }
-  problems.push(...perHosts(hostProblems));
+  problems.push(...perHosts(found.problems));
   // Tags are only known for hosts that compiled; with hosts missing, an unknown-tag error would mislead.
-  if (problems.length === 0) problems.push(...checkSelection(options.selection, knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
+  if (problems.length === 0) problems.push(...checkSelection(options.selection, found.knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
   if (problems.length > 0) throw new InputError(problems);
-  run.secrets = [...new Set(run.secrets.filter((s) => s.length > 0))];
+  run.secrets = [...new Set(found.secrets.filter((s) => s.length > 0))];
   return run;
 }
 
@@ -115,74 +116,84 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, proble
   }
 }
 
-function compileRole(
-  inv: Inventory,
-  play: Play,
-  ref: RoleRef,
-  role: LoadedRole,
-  hosts: string[],
-  options: CompileOptions,
-  problems: HostProblem[],
-  secrets: string[],
-  listing: CompiledPlay['listing'],
-  knownTags: Set<string>,
-): CompiledRole {
-  const out: CompiledRole = { name: role.name, tasks: new Map(), handlers: new Map() };
-  const listed = new Map<string, { name: string; tags: string[]; selected: boolean }>();
-  for (const host of hosts) {
-    const resolved = mergeLayers(precedence(role.variables.defaults, inventoryLayers(inv, host), play.vars, ref.vars, options.extraVars));
-    const vars = valuesOf(resolved);
-    const found = checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role));
-    problems.push(...found.map((p) => ({ ...p, role: role.name, host })));
-    secrets.push(...secretValues(role.variables.schema, vars));
-    if (found.length > 0) continue;
-    const ctx = roleContext(inv, host, vars, options.check);
-    const entries = build(() => role.definition.tasks(ctx), role, host, problems) ?? [];
-    const tasks: PlannedTask[] = [];
-    for (const entry of entries.filter((e): e is TaskEntry => Boolean(e))) {
-      const tags = [...new Set([...play.tags, ...ref.tags, role.name, ...entry.tags])];
-      tags.forEach((t) => knownTags.add(t));
-      const selected = isSelected(tags, role.name, options.selection);
-      if (!listed.has(entry.name)) listed.set(entry.name, { name: entry.name, tags, selected });
-      if (!selected) continue;
-      if (isFlush(entry)) tasks.push({ name: entry.name, tags, when: true, notify: [] });
-      else {
-        const planned = plan(entry, tags, role, host, vars, ctx, problems);
-        if (planned) tasks.push(planned);
-      }
-    }
-    const handlers = new Map<string, PlannedTask>();
-    for (const h of build(() => role.definition.handlers?.(ctx) ?? [], role, host, problems) ?? []) {
-      const planned = plan(h, [], role, host, vars, ctx, problems);
-      if (planned) handlers.set(h.name, planned);
-    }
-    for (const t of tasks) {
-      for (const n of t.notify) {
-        if (!handlers.has(n)) {
-          const message = `task "${t.name}" notifies unknown handler "${n}"; handlers: ${[...handlers.keys()].join(', ') || '(none)'}`;
-          problems.push({ location: { file: `roles/${role.name}/role.ts` }, message, role: role.name, host });
-        }
-      }
-    }
-    out.tasks.set(host, tasks);
-    out.handlers.set(host, handlers);
-  }
-  listing.push({ role: role.name, tasks: [...listed.values()] });
-  return out;
+/** One role as one play lists it: what compiling it for a host needs. */
+interface RoleSite {
+  inv: Inventory;
+  play: Play;
+  ref: RoleRef;
+  role: LoadedRole;
+  options: CompileOptions;
 }
 
-function plan(task: Task, tags: string[], role: LoadedRole, host: string, vars: Vars, ctx: RoleContext, problems: HostProblem[]): PlannedTask | undefined {
-  const resource = build(() => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }), role, host, problems, task.name);
-  return resource ? { name: task.name, tags, when: task.when, notify: task.notify, resource } : undefined;
+/** What compiling every role for every host collects. */
+interface Findings {
+  problems: HostProblem[];
+  secrets: string[];
+  knownTags: Set<string>;
+}
+
+type Listed = CompiledPlay['listing'][number]['tasks'][number];
+
+function compileRole(site: RoleSite, hosts: string[], found: Findings): { role: CompiledRole; listed: Listed[] } {
+  const role: CompiledRole = { name: site.role.name, tasks: new Map(), handlers: new Map() };
+  const listed = new Map<string, Listed>();
+  for (const host of hosts) {
+    const compiled = compileForHost(site, host, found);
+    if (!compiled) continue;
+    compiled.listed.forEach((l) => listed.has(l.name) || listed.set(l.name, l));
+    role.tasks.set(host, compiled.tasks);
+    role.handlers.set(host, compiled.handlers);
+  }
+  return { role, listed: [...listed.values()] };
+}
+
+/** Variables checked, tasks selected by tags, resources built (templates rendered) for one host. */
+function compileForHost(site: RoleSite, host: string, found: Findings): { tasks: PlannedTask[]; handlers: Map<string, PlannedTask>; listed: Listed[] } | undefined {
+  const { inv, play, ref, role, options } = site;
+  const resolved = mergeLayers(precedence(role.variables.defaults, inventoryLayers(inv, host), play.vars, ref.vars, options.extraVars));
+  const vars = valuesOf(resolved);
+  const bad = checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role));
+  found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
+  found.secrets.push(...secretValues(role.variables.schema, vars));
+  if (bad.length > 0) return undefined;
+
+  const ctx = roleContext(inv, host, vars, options.check);
+  const attempt = <T>(fn: () => T, task?: string): T | undefined => guarded(fn, { role: role.name, host, task }, found.problems);
+  const build = (task: Task, tags: string[]): PlannedTask | undefined => {
+    const resource = attempt(() => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }), task.name);
+    return resource && { name: task.name, tags, when: task.when, notify: task.notify, resource };
+  };
+  const tasks: PlannedTask[] = [];
+  const listed: Listed[] = [];
+  for (const entry of (attempt(() => role.definition.tasks(ctx)) ?? []).filter((e): e is TaskEntry => Boolean(e))) {
+    const tags = [...new Set([...play.tags, ...ref.tags, role.name, ...entry.tags])];
+    tags.forEach((t) => found.knownTags.add(t));
+    const selected = isSelected(tags, role.name, options.selection);
+    listed.push({ name: entry.name, tags, selected });
+    const planned = !selected ? undefined : isFlush(entry) ? { name: entry.name, tags, when: true, notify: [] } : build(entry, tags);
+    if (planned) tasks.push(planned);
+  }
+  const handlers = new Map<string, PlannedTask>();
+  for (const h of attempt(() => role.definition.handlers?.(ctx) ?? []) ?? []) {
+    const planned = build(h, []);
+    if (planned) handlers.set(h.name, planned);
+  }
+  for (const t of tasks) {
+    for (const n of t.notify.filter((name) => !handlers.has(name))) {
+      const message = `task "${t.name}" notifies unknown handler "${n}"; handlers: ${[...handlers.keys()].join(', ') || '(none)'}`;
+      found.problems.push({ location: { file: `roles/${role.name}/role.ts` }, message, role: role.name, host });
+    }
+  }
+  return { tasks, handlers, listed };
 }
 
 /** Runs role code; what it throws becomes a problem naming the role, task and host. */
-function build<T>(fn: () => T, role: LoadedRole, host: string, problems: HostProblem[], task?: string): T | undefined {
+function guarded<T>(fn: () => T, where: { role: string; host: string; task?: string }, problems: HostProblem[]): T | undefined {
   try {
     return fn();
   } catch (e) {
-    const what = task ? `task "${task}": ` : '';
-    problems.push({ location: { file: `roles/${role.name}/role.ts` }, message: `${what}${e instanceof Error ? e.message : String(e)}`, role: role.name, host });
+    const what = where.task ? `task "${where.task}": ` : '';
+    problems.push({ location: { file: `roles/${where.role}/role.ts` }, message: `${what}${e instanceof Error ? e.message : String(e)}`, role: where.role, host: where.host });
     return undefined;
   }
 }
