@@ -66,12 +66,14 @@ async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, wri
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  compiled.warnings.forEach((message) => reporter.event({ type: 'warning', message }));
   try {
     return await runPlaybook(compiled, {
       check: o.check,
       forks: o.forks ?? Math.min(MAX_FORKS, Math.max(1, hostCount)),
       reporter,
       interrupted: () => interrupted,
+      secretLearned: (value) => redactor.add(value),
       connect: async (host) => {
         const started = Date.now();
         const conn = await SshConnection.connect(connectionTarget(host, compiled.hostVars.get(host) ?? {}, o.acceptNewHostKeys));

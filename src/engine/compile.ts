@@ -5,7 +5,7 @@ import { PatternError, selectHosts } from '../inventory/patterns.ts';
 import { locateVar, mergeLayers, valuesOf, type VarLayer, type Vars } from '../inventory/variables.ts';
 import type { Play, Playbook, RoleRef } from '../playbook/model.ts';
 import type { Resource } from '../resources/types.ts';
-import { isFlush, type Condition, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
+import { FromHost, isFlush, type Condition, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
 import { loadRole, rolePaths, type LoadedRole } from '../role/load.ts';
 import { secretValues } from '../role/variables-schema.ts';
 import { batches } from './serial.ts';
@@ -24,6 +24,8 @@ export interface PlannedTask {
   tags: string[];
   when: Condition;
   notify: string[];
+  throttle?: boolean;
+  delegateTo?: string;
   /** Absent for a handler flush point. */
   resource?: Resource;
 }
@@ -50,6 +52,8 @@ export interface CompiledRun {
   hostVars: Map<string, Vars>;
   /** Values of variables marked secret, to be masked in every output. */
   secrets: string[];
+  /** What roles want the operator to know (deprecations), once each. */
+  warnings: string[];
 }
 
 /**
@@ -73,8 +77,8 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   }
   if (problems.length > 0) throw new InputError(problems);
 
-  const run: CompiledRun = { plays: [], hostVars: new Map(), secrets: [] };
-  const found: Findings = { problems: [], secrets: [], knownTags: new Set() };
+  const run: CompiledRun = { plays: [], hostVars: new Map(), secrets: [], warnings: [] };
+  const found: Findings = { problems: [], secrets: [], knownTags: new Set(), warnings: new Set() };
   for (const play of playbook.plays) {
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
@@ -93,6 +97,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   if (problems.length === 0) problems.push(...checkSelection(options.selection, found.knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
   if (problems.length > 0) throw new InputError(problems);
   run.secrets = [...new Set(found.secrets.filter((s) => s.length > 0))];
+  run.warnings = [...found.warnings];
   return run;
 }
 
@@ -130,6 +135,7 @@ interface Findings {
   problems: HostProblem[];
   secrets: string[];
   knownTags: Set<string>;
+  warnings: Set<string>;
 }
 
 type Listed = CompiledPlay['listing'][number]['tasks'][number];
@@ -157,11 +163,11 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   found.secrets.push(...secretValues(role.variables.schema, vars));
   if (bad.length > 0) return undefined;
 
-  const ctx = roleContext(inv, host, vars, options.check);
+  const ctx = roleContext(inv, host, vars, options.check, (m) => found.warnings.add(`${role.name}: ${m}`));
   const attempt = <T>(fn: () => T, task?: string): T | undefined => guarded(fn, { role: role.name, host, task }, found.problems);
   const build = (task: Task, tags: string[]): PlannedTask | undefined => {
     const resource = attempt(() => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }), task.name);
-    return resource && { name: task.name, tags, when: task.when, notify: task.notify, resource };
+    return resource && { name: task.name, tags, when: task.when, notify: task.notify, throttle: task.throttle, delegateTo: task.delegateTo, resource };
   };
   const tasks: PlannedTask[] = [];
   const listed: Listed[] = [];
@@ -177,6 +183,9 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   for (const h of attempt(() => role.definition.handlers?.(ctx) ?? []) ?? []) {
     const planned = build(h, []);
     if (planned) handlers.set(h.name, planned);
+  }
+  for (const t of [...tasks, ...handlers.values()].filter((x) => x.delegateTo && !inv.hosts.has(x.delegateTo))) {
+    found.problems.push({ location: { file: `roles/${role.name}/role.ts` }, message: `task "${t.name}" delegates to unknown host "${t.delegateTo}"`, role: role.name, host });
   }
   for (const t of tasks) {
     for (const n of t.notify.filter((name) => !handlers.has(name))) {
@@ -198,8 +207,13 @@ function guarded<T>(fn: () => T, where: { role: string; host: string; task?: str
   }
 }
 
-function roleContext(inv: Inventory, host: string, vars: Vars, check: boolean): RoleContext {
+function roleContext(inv: Inventory, host: string, vars: Vars, check: boolean, warn: (m: string) => void): RoleContext {
   return {
+    warn,
+    fromHost: (other, command, o) => {
+      if (!inv.hosts.has(other)) throw new Error(`fromHost: unknown host "${other}"`);
+      return new FromHost(other, command, o?.secret ?? false);
+    },
     vars,
     host: { name: host, groups: groupsOf(inv, host).map((g) => g.name), address: String(vars.ansible_host ?? host) },
     groupHosts: (group) => hostsOfGroup(inv, group),

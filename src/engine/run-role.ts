@@ -1,9 +1,10 @@
 import type { Facts } from '../role/definition.ts';
-import { ResourceError, type Plan, type ProbeResult } from '../resources/types.ts';
+import { ResourceError, type Plan, type ProbeResult, type Runtime } from '../resources/types.ts';
 import { CommandTimeoutError, UnreachableError, type Remote } from '../transport/remote.ts';
 import type { PlannedTask } from './compile.ts';
 import type { RunEvent, TaskResult, TaskStatus } from './events.ts';
 import { probeAll } from './probe-batch.ts';
+import type { Turns } from './turns.ts';
 
 /** How one host's run of one role ended. */
 export type HostOutcome = 'done' | 'failed' | 'unreachable' | 'stopped';
@@ -16,6 +17,10 @@ export interface RoleRunContext {
   handlers: Map<string, PlannedTask>;
   check: boolean;
   remote: () => Promise<Remote>;
+  /** Another host's connection, for delegated tasks. */
+  remoteOf: (host: string) => Promise<Remote>;
+  runtime: Runtime;
+  turns: Turns;
   facts: () => Promise<Facts>;
   emit: (e: RunEvent) => void;
   /** Checked before each task: Ctrl-C, or another host failed under any_errors_fatal. */
@@ -46,7 +51,9 @@ export async function runRoleOnHost(ctx: RoleRunContext): Promise<HostOutcome> {
     return 'done';
   } catch (e) {
     if (e instanceof Stopped) return 'stopped';
-    return e instanceof UnreachableError ? 'unreachable' : 'failed';
+    return e instanceof UnreachableError && e.host === ctx.host ? 'unreachable' : 'failed';
+  } finally {
+    ctx.turns.leave(ctx.host);
   }
 }
 
@@ -71,24 +78,32 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
   }
   let states: (ProbeResult | undefined)[] = [];
   let stale = true;
+  // Delegated tasks read and act on another host: they are probed on their own, not in the batch.
+  const batched = (t: PlannedTask): string | undefined => (t.delegateTo ? undefined : t.resource?.probe);
   for (const [i, task] of active.entries()) {
     if (ctx.stop()) throw new Stopped();
+    if (task.throttle) await ctx.turns.wait(task.name, ctx.host);
     ctx.emit({ type: 'task-start', host: ctx.host, role: ctx.role, task: task.name });
     const started = Date.now();
     try {
+      await task.resource?.prepare?.(ctx.runtime);
       if (stale) {
-        states = [...active.slice(0, i).map(() => undefined), ...(await probeAll(remote, active.slice(i).map((t) => t.resource?.probe)))];
+        states = [...active.slice(0, i).map(() => undefined), ...(await probeAll(remote, active.slice(i).map(batched)))];
         stale = false;
       }
-      const plan = task.resource?.plan(states[i]) ?? { changes: [] };
-      const { status, note, changedHost } = await execute(plan, remote, ctx.check);
+      const target = task.delegateTo ? await ctx.remoteOf(task.delegateTo) : remote;
+      const state = task.delegateTo ? (await probeAll(target, [task.resource?.probe]))[0] : states[i];
+      const plan = task.resource?.plan(state) ?? { changes: [] };
+      const { status, note, changedHost } = await execute(plan, target, ctx.check);
       stale ||= changedHost;
       if (status === 'changed') task.notify.forEach((n) => notified.add(n));
       report(ctx, { task: task.name, handler, status, changes: plan.changes, started, note });
     } catch (e) {
-      const status: TaskStatus = e instanceof UnreachableError ? 'unreachable' : 'failed';
+      const status: TaskStatus = e instanceof UnreachableError && e.host === ctx.host ? 'unreachable' : 'failed';
       report(ctx, { task: task.name, handler, status, started, error: e });
       throw e;
+    } finally {
+      if (task.throttle) ctx.turns.done(task.name, ctx.host);
     }
   }
 }

@@ -4,6 +4,8 @@ import type { CompiledPlay, CompiledRun } from './compile.ts';
 import { emptyRecap, type HostRecap, type Reporter, type RunEvent, type RunSummary, type TaskResult } from './events.ts';
 import { gatherFacts } from './facts.ts';
 import { runRoleOnHost, type HostOutcome } from './run-role.ts';
+import { Turns } from './turns.ts';
+import { ResourceError, type Runtime } from '../resources/types.ts';
 
 export type Connection = Remote & { close(): void };
 
@@ -17,6 +19,8 @@ export interface RunOptions {
   forPlay(remote: Remote, play: CompiledPlay): Remote;
   /** Set by Ctrl-C: launch nothing new, let what runs finish. */
   interrupted(): boolean;
+  /** A secret learned at run time (a token read from a host): mask it from now on. */
+  secretLearned(value: string): void;
 }
 
 /**
@@ -36,6 +40,7 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
   const facts = new Map<string, Promise<Facts>>();
   const remoteOf = (host: string): Promise<Connection> => cached(connections, host, () => options.connect(host));
   const dead = new Set<string>();
+  const runtime = runtimeFor(options, remoteOf);
 
   for (const cp of compiled.plays) {
     if (options.interrupted()) break;
@@ -49,6 +54,7 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
         if (hosts.length === 0 || options.interrupted()) continue;
         emit({ type: 'role', play: cp.play.name, role: role.name, hosts });
         const stop = (): boolean => options.interrupted() || (cp.play.anyErrorsFatal && failedInBatch.size > 0);
+        const turns = new Turns(hosts);
         await mapLimit(hosts, options.forks, async (host) => {
           const outcome: HostOutcome = await runRoleOnHost({
             play: cp.play.name,
@@ -58,6 +64,9 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
             handlers: role.handlers.get(host) ?? new Map(),
             check: options.check,
             remote: async () => options.forPlay(await remoteOf(host), cp),
+            remoteOf: async (other) => options.forPlay(await remoteOf(other), cp),
+            runtime,
+            turns,
             facts: () => cached(facts, host, async () => gatherFacts(await remoteOf(host))),
             emit,
             stop,
@@ -79,6 +88,25 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
   const summary: RunSummary = { results, recap: recap(compiled, results), durationMs: Date.now() - started, interrupted, check: options.check };
   await options.reporter.finish(summary);
   return summary;
+}
+
+/** Reads from other hosts for resources, once per host and command for the whole run. */
+function runtimeFor(options: RunOptions, remoteOf: (host: string) => Promise<Remote>): Runtime {
+  const reads = new Map<string, Promise<string | undefined>>();
+  return {
+    check: options.check,
+    read: (host, command, secret) =>
+      cached(reads, `${host}\0${command}`, async () => {
+        const r = await (await remoteOf(host)).exec(command);
+        if (r.exitCode !== 0) {
+          if (options.check) return undefined;
+          throw new ResourceError(`reading \`${command}\` on ${host} failed (exit ${r.exitCode})`, r.stderr.trim());
+        }
+        const value = r.stdout.replace(/\n$/, '');
+        if (secret && value) options.secretLearned(value);
+        return value;
+      }),
+  };
 }
 
 function tooManyFailures(cp: CompiledPlay, batchSize: number, failed: number): boolean {

@@ -7,11 +7,16 @@ export const MASK = '********';
  * Masking by value (not by variable name) also catches a secret rendered into a file.
  */
 export class Redactor {
-  private readonly secrets: string[];
+  private secrets: string[] = [];
 
   constructor(secrets: Iterable<string>) {
+    this.add(...secrets);
+  }
+
+  /** Secrets also come up during a run (a token read from a host). */
+  add(...secrets: string[]): void {
     // Longest first, so a secret containing another is masked whole.
-    this.secrets = [...new Set(secrets)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set([...this.secrets, ...secrets])].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
   }
 
   text(s: string): string {

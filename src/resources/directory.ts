@@ -14,7 +14,7 @@ export function directoryResource(spec: DirectorySpec): Resource {
   const mode = spec.mode === undefined ? undefined : normalizeMode(spec.mode);
   return {
     describe: `directory ${spec.path}`,
-    probe: probeFile(spec.path, false),
+    probe: probeFile(spec.path, 'none'),
     plan(current) {
       const state = parseFileState(current?.stdout ?? 'absent');
       if (state.kind === 'file' || state.kind === 'other') throw new ResourceError(`${spec.path} exists and is not a directory`);

@@ -7,21 +7,32 @@ export interface FileState {
   owner?: string;
   group?: string;
   content?: Buffer;
+  /** For large files only their hash is read (a K3s binary is 70 MB). */
+  sha256?: string;
 }
 
-/** One line of metadata, then (regular files only) the content in base64 on the next line. */
-export function probeFile(path: string, withContent: boolean): string {
+/** Files up to this size are read whole (for diffs); larger ones are compared by hash. */
+export const DIFFABLE_BYTES = 256 * 1024;
+
+export type ProbeContent = 'content' | 'hash' | 'none';
+
+/** One line of metadata, then (regular files only) the content in base64, or its sha256, on the next line. */
+export function probeFile(path: string, read: ProbeContent): string {
   const p = q(path);
-  const body = withContent ? `; [ -f ${p} ] && base64 -w0 ${p}; true` : '';
+  const body = { content: `; [ -f ${p} ] && base64 -w0 ${p}; true`, hash: `; [ -f ${p} ] && sha256sum ${p} | sed 's/^/sha256:/;s/ .*//'; true`, none: '' }[read];
   return `if [ -e ${p} ] || [ -L ${p} ]; then stat -c '%F|%a|%U|%G' ${p}${body}; else echo absent; fi`;
 }
 
 export function parseFileState(stdout: string): FileState {
-  const [meta = '', content = ''] = stdout.split('\n');
+  const [meta = '', body = ''] = stdout.split('\n');
   if (meta === 'absent') return { kind: 'absent' };
   const [type = '', mode = '', owner = '', group = ''] = meta.split('|');
   const kind = type.startsWith('regular') ? 'file' : type === 'directory' ? 'directory' : 'other';
-  return { kind, mode: normalizeMode(mode), owner, group, content: kind === 'file' ? Buffer.from(content, 'base64') : undefined };
+  const state: FileState = { kind, mode: normalizeMode(mode), owner, group };
+  if (kind !== 'file') return state;
+  if (body.startsWith('sha256:')) state.sha256 = body.slice('sha256:'.length).trim();
+  else state.content = Buffer.from(body, 'base64');
+  return state;
 }
 
 /** `644`, `0644` and `'0644'` all mean the same; compare them in one form. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { q } from '../transport/shell.ts';
-import { isText, normalizeMode, parseFileState, probeFile, type FileState } from './file-state.ts';
+import { DIFFABLE_BYTES, isText, normalizeMode, parseFileState, probeFile, type FileState, type ProbeContent } from './file-state.ts';
 import { ResourceError, run, type Change, type Plan, type Resource } from './types.ts';
 
 export interface FileSpec {
@@ -20,7 +20,7 @@ export function fileResource(spec: FileSpec): Resource {
   const desired = spec.content === undefined ? undefined : Buffer.from(spec.content);
   return {
     describe: `file ${spec.path}`,
-    probe: probeFile(spec.path, desired !== undefined || spec.state === 'absent'),
+    probe: probeFile(spec.path, probeMode(desired, spec.state)),
     plan(current): Plan {
       const state = parseFileState(current?.stdout ?? 'absent');
       if (state.kind === 'directory' || state.kind === 'other') throw new ResourceError(`${spec.path} exists and is not a regular file (${state.kind})`);
@@ -30,6 +30,16 @@ export function fileResource(spec: FileSpec): Resource {
       return { changes, apply: (remote) => applyFile(remote, spec, state, desired, mode).then(() => undefined) };
     },
   };
+}
+
+function probeMode(desired: Buffer | undefined, state: FileSpec['state']): ProbeContent {
+  if (desired !== undefined) return desired.length > DIFFABLE_BYTES ? 'hash' : 'content';
+  return state === 'absent' ? 'content' : 'none';
+}
+
+/** Whether the file on the host already holds exactly `desired`. */
+function sameContent(state: FileState, desired: Buffer): boolean {
+  return state.sha256 !== undefined ? state.sha256 === sha256(desired) : state.content?.equals(desired) === true;
 }
 
 function planAbsent(path: string, state: FileState): Plan {
@@ -42,9 +52,11 @@ function planAbsent(path: string, state: FileState): Plan {
 }
 
 function contentChange(path: string, state: FileState, desired: Buffer | undefined): Change[] {
-  if (desired === undefined || (state.content && state.content.equals(desired))) return [];
-  const show = (b: Buffer | undefined): string | null => (b === undefined ? null : isText(b) ? b.toString('utf8') : `(binary, ${b.length} bytes, sha256 ${sha256(b)})`);
-  return [{ type: 'content', path, before: show(state.content), after: show(desired) }];
+  if (desired === undefined || sameContent(state, desired)) return [];
+  const show = (b: Buffer | undefined): string | null =>
+    b === undefined ? null : isText(b) && b.length <= DIFFABLE_BYTES ? b.toString('utf8') : `(${b.length} bytes, sha256 ${sha256(b)})\n`;
+  const before = state.sha256 !== undefined ? `(sha256 ${state.sha256})\n` : show(state.content);
+  return [{ type: 'content', path, before, after: show(desired) }];
 }
 
 function metaChanges(state: FileState, mode?: string, owner?: string, group?: string): Change[] {
@@ -60,7 +72,7 @@ function metaChanges(state: FileState, mode?: string, owner?: string, group?: st
 async function applyFile(remote: Parameters<NonNullable<Plan['apply']>>[0], spec: FileSpec, state: FileState, desired: Buffer | undefined, mode?: string): Promise<void> {
   const p = q(spec.path);
   const own = ownership(spec.owner, spec.group);
-  if (desired === undefined || (state.content && state.content.equals(desired))) {
+  if (desired === undefined || sameContent(state, desired)) {
     const cmds = [mode && `chmod ${mode} ${p}`, own && `chown ${own} ${p}`].filter(Boolean).join(' && ');
     if (cmds) await run(remote, `setting mode/owner of ${spec.path}`, cmds);
     return;

@@ -40,7 +40,19 @@ export interface Resource {
   readonly describe: string;
   /** Prints the current state on stdout. No probe: the plan needs no reading. */
   readonly probe?: string;
+  /** Fetches values only known at run time (a token on another host); runs in check mode too. */
+  prepare?(runtime: Runtime): Promise<void>;
   plan(current: ProbeResult | undefined): Plan;
+}
+
+/** What a resource may ask of the run beyond its own host. */
+export interface Runtime {
+  check: boolean;
+  /**
+   * stdout of a command on another host, once per run. A secret is masked in all output from
+   * then on. In check mode a failure (the host is not set up yet) yields undefined.
+   */
+  read(host: string, command: string, secret: boolean): Promise<string | undefined>;
 }
 
 /** Raised by a resource for a failure the user can act on; the message says what and where. */

@@ -19,10 +19,11 @@ import { serviceResource, type ServiceSpec } from '../resources/service.ts';
 import { sysctlResource, type SysctlSpec } from '../resources/sysctl.ts';
 import type { Resource } from '../resources/types.ts';
 import { waitUntilResource, type WaitSpec } from '../resources/wait-until.ts';
-import type { BuildEnv, FlushHandlers, RoleDefinition, Task, TaskOptions } from './definition.ts';
+import { FromHost, type BuildEnv, type FlushHandlers, type RoleDefinition, type Task, type TaskOptions } from './definition.ts';
 import { renderTemplate } from './template.ts';
 
 export type { Facts, RoleContext, RoleDefinition, Task } from './definition.ts';
+export { FromHost } from './definition.ts';
 
 export function defineRole<V>(definition: RoleDefinition<V>): RoleDefinition<V> {
   return definition;
@@ -30,7 +31,7 @@ export function defineRole<V>(definition: RoleDefinition<V>): RoleDefinition<V> 
 
 function task(name: string, options: TaskOptions, build: (env: BuildEnv) => Resource): Task {
   const notify = options.notify === undefined ? [] : Array.isArray(options.notify) ? options.notify : [options.notify];
-  return { name, tags: options.tags ?? [], when: options.when ?? true, notify, build };
+  return { name, tags: options.tags ?? [], when: options.when ?? true, notify, throttle: options.throttle ?? false, delegateTo: options.delegateTo, build };
 }
 
 /** A file with exact content (atomic write), mode and owner; or `state: 'absent'`. */
@@ -45,12 +46,31 @@ export interface TemplateSpec extends Omit<FileSpec, 'content' | 'state' | 'path
   data?: Record<string, unknown>;
 }
 
-/** A file rendered from `templates/SRC` with the role's variables, in strict mode. */
+/**
+ * A file rendered from `templates/SRC` with the role's variables, in strict mode. `data` values
+ * may come from other hosts at run time (`ctx.fromHost(...)`): the template is checked with
+ * placeholders before the run and rendered with the real values when the task runs.
+ */
 export const template = (name: string, spec: TemplateSpec & TaskOptions): Task =>
   task(name, spec, (env) => {
     const src = join(env.roleDir, 'templates', spec.src);
-    const content = renderTemplate(src, { ...env.vars, ...spec.data, host: env.host }, `roles/${env.roleName}/templates/${spec.src}`);
-    return fileResource({ path: spec.dest, content, mode: spec.mode, owner: spec.owner, group: spec.group });
+    const display = `roles/${env.roleName}/templates/${spec.src}`;
+    const render = (data: Record<string, unknown>): Resource =>
+      fileResource({ path: spec.dest, content: renderTemplate(src, { ...env.vars, ...data, host: env.host }, display), mode: spec.mode, owner: spec.owner, group: spec.group });
+    const data = spec.data ?? {};
+    const placeholders = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v instanceof FromHost ? v.placeholder : v]));
+    const initial = render(placeholders);
+    if (!Object.values(data).some((v) => v instanceof FromHost)) return initial;
+    let current = initial;
+    return {
+      describe: initial.describe,
+      probe: initial.probe,
+      prepare: async (runtime) => {
+        const resolved = await Promise.all(Object.entries(data).map(async ([k, v]) => [k, v instanceof FromHost ? ((await runtime.read(v.host, v.command, v.secret)) ?? v.placeholder) : v]));
+        current = render(Object.fromEntries(resolved));
+      },
+      plan: (state) => current.plan(state),
+    };
   });
 
 export const directory = (name: string, spec: DirectorySpec & TaskOptions): Task => task(name, spec, () => directoryResource(spec));

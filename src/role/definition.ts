@@ -22,6 +22,24 @@ export interface RoleContext<V = Vars> {
   /** Inventory variables of another host (no role defaults applied). */
   hostVars(host: string): Vars;
   check: boolean;
+  /** Says something the operator should know (a deprecation); printed once before the run. */
+  warn(message: string): void;
+  /** A value read from another host at run time, e.g. the cluster token from the first server. */
+  fromHost(host: string, command: string, options?: { secret?: boolean }): FromHost;
+}
+
+/** A value known only at run time: stdout of `command` on `host`, trailing newline trimmed. */
+export class FromHost {
+  constructor(
+    readonly host: string,
+    readonly command: string,
+    readonly secret: boolean,
+  ) {}
+
+  /** What stands in for the value where it is not known yet (checking templates, check mode). */
+  get placeholder(): string {
+    return `<not yet known: output of \`${this.command}\` on ${this.host}>`;
+  }
 }
 
 /** A condition on variables (decided while planning) or on facts (decided on the host). */
@@ -32,6 +50,10 @@ export interface TaskOptions {
   when?: Condition;
   /** Handlers (by name) to run at the end of the role when this task changed something. */
   notify?: string | string[];
+  /** One host at a time, in the play's host order (rolling restarts). */
+  throttle?: boolean;
+  /** Run on this host instead (e.g. ask the first server whether a node is Ready). */
+  delegateTo?: string;
 }
 
 /** Everything a resource needs from its role at build time. */
@@ -48,6 +70,8 @@ export interface Task {
   tags: string[];
   when: Condition;
   notify: string[];
+  throttle: boolean;
+  delegateTo?: string;
   /** Builds the resource (rendering templates): done for every host before any host is contacted. */
   build(env: BuildEnv): Resource;
 }

@@ -97,6 +97,18 @@ describeLab('k3s stand-in', () => {
     }
   });
 
+  it('lets an agent join only with the cluster token', async () => {
+    await copyTo('w2', lab().state.k3sStandin, '/usr/local/bin/k3s', '0755');
+    await writeOn('w2', '/etc/systemd/system/k3s-agent.service', unit('Lightweight Kubernetes', '/usr/local/bin/k3s agent'));
+    await writeOn('w2', '/etc/rancher/k3s/config.yaml', 'server: https://cp1:6443\ntoken: not-the-token\n');
+    await onHostOk('w2', 'systemctl daemon-reload; systemctl start --no-block k3s-agent');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await onHost('w2', 'systemctl is-active k3s-agent')).stdout.trim()).toBe('activating');
+    expect(await onHostOk('w2', 'journalctl -u k3s-agent --no-pager -o cat')).toContain('Failed to join the cluster at cp1:6443: HTTP/1.1 401 Unauthorized');
+    expect(await onHostOk('cp1', 'k3s kubectl get nodes -o name')).not.toContain('w2');
+    await onHostOk('w2', 'systemctl stop k3s-agent');
+  });
+
   it('runs `k3s agent` only with a server and a token, and it connects to the server', async () => {
     const missing = await onHost('w1', 'systemctl start k3s-agent');
     expect(missing.exitCode).not.toBe(0);
@@ -111,6 +123,7 @@ describeLab('k3s stand-in', () => {
     const summary = nodes.items.map((n: { metadata: { name: string; labels: Record<string, string> }; status: { addresses: { address: string }[] } }) =>
       [n.metadata.name, n.status.addresses[0]?.address, n.metadata.labels['node-role.kubernetes.io/control-plane'] ?? 'agent']);
     expect(summary).toEqual([['cp1', '192.0.2.11', 'true'], ['w1', '192.0.2.12', 'agent']]);
+    expect(await onHostOk('cp1', `k3s kubectl get node w1 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`)).toBe('True');
     await onHostOk('w1', 'systemctl stop k3s-agent');
   });
 
