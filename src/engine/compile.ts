@@ -24,7 +24,7 @@ export interface PlannedTask {
   tags: string[];
   when: Condition;
   notify: string[];
-  throttle?: boolean;
+  throttle?: string;
   delegateTo?: string;
   /** Absent for a handler flush point. */
   resource?: Resource;

@@ -36,6 +36,7 @@ class Stopped extends Error {}
  */
 export async function runRoleOnHost(ctx: RoleRunContext): Promise<HostOutcome> {
   const notified = new Set<string>();
+  const turn: Turn = {};
   let remote: Remote;
   try {
     remote = await ctx.remote();
@@ -45,8 +46,8 @@ export async function runRoleOnHost(ctx: RoleRunContext): Promise<HostOutcome> {
   }
   try {
     for (const segment of segments(ctx.tasks)) {
-      await runSegment(ctx, remote, segment, false, notified);
-      await runHandlers(ctx, remote, notified);
+      await runSegment(ctx, remote, segment, false, notified, turn);
+      await runHandlers(ctx, remote, notified, turn);
     }
     return 'done';
   } catch (e) {
@@ -57,13 +58,28 @@ export async function runRoleOnHost(ctx: RoleRunContext): Promise<HostOutcome> {
   }
 }
 
-async function runHandlers(ctx: RoleRunContext, remote: Remote, notified: Set<string>): Promise<void> {
-  const due = [...ctx.handlers.values()].filter((h) => notified.has(h.name));
-  notified.clear();
-  if (due.length > 0) await runSegment(ctx, remote, due, true, notified);
+/** The throttle key whose turn this host holds, if any. */
+interface Turn {
+  held?: string;
 }
 
-async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTask[], handler: boolean, notified: Set<string>): Promise<void> {
+async function runHandlers(ctx: RoleRunContext, remote: Remote, notified: Set<string>, turn: Turn): Promise<void> {
+  const due = [...ctx.handlers.values()].filter((h) => notified.has(h.name));
+  notified.clear();
+  if (due.length > 0) await runSegment(ctx, remote, due, true, notified, turn);
+}
+
+/** Takes the turn a task needs, giving back the one held if it is another. */
+async function takeTurn(ctx: RoleRunContext, turn: Turn, key: string | undefined): Promise<void> {
+  if (turn.held === key) return;
+  if (turn.held !== undefined) ctx.turns.done(turn.held, ctx.host);
+  turn.held = undefined;
+  if (key === undefined) return;
+  await ctx.turns.wait(key, ctx.host);
+  turn.held = key;
+}
+
+async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTask[], handler: boolean, notified: Set<string>, turn: Turn): Promise<void> {
   const active: PlannedTask[] = [];
   for (const task of tasks) {
     let wanted: boolean;
@@ -82,7 +98,7 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
   const batched = (t: PlannedTask): string | undefined => (t.delegateTo ? undefined : t.resource?.probe);
   for (const [i, task] of active.entries()) {
     if (ctx.stop()) throw new Stopped();
-    if (task.throttle) await ctx.turns.wait(task.name, ctx.host);
+    await takeTurn(ctx, turn, task.throttle);
     ctx.emit({ type: 'task-start', host: ctx.host, role: ctx.role, task: task.name });
     const started = Date.now();
     try {
@@ -102,8 +118,6 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
       const status: TaskStatus = e instanceof UnreachableError && e.host === ctx.host ? 'unreachable' : 'failed';
       report(ctx, { task: task.name, handler, status, started, error: e });
       throw e;
-    } finally {
-      if (task.throttle) ctx.turns.done(task.name, ctx.host);
     }
   }
 }

@@ -32,6 +32,7 @@ export class ListrReporter implements Reporter {
     if (e.type === 'play') this.startPlay(e.name, e.hosts, e.check);
     else if (e.type === 'task-start') this.show(e.host, `${e.role} > ${e.task}`);
     else if (e.type === 'task') this.record(e.result);
+    else if (e.type === 'warning' && !this.running) this.o.write(this.o.redactor.text(`WARNING: ${e.message}`));
     else if (e.type === 'warning') this.pending.push(`WARNING: ${e.message}`);
   }
 

@@ -1,5 +1,6 @@
 import { q } from '../transport/shell.ts';
 import { fileResource } from './file.ts';
+import type { Remote } from '../transport/remote.ts';
 import { ResourceError, run, type Change, type Resource } from './types.ts';
 
 export interface SysctlSpec {
@@ -34,18 +35,26 @@ export function sysctlResource(spec: SysctlSpec): Resource {
       return {
         changes,
         apply: async (remote) => {
+          // Live values first: a key the kernel refuses fails the task before it is persisted.
+          if (stale.length > 0) await setLive(remote, stale, readLive);
           if (filePlan.changes.length > 0) await filePlan.apply?.(remote);
-          if (stale.length === 0) return;
-          const write = stale.map(([k, v]) => `sysctl -q -w ${q(`${k}=${v}`)}`).join(' && ');
-          const after = parseLive(await run(remote, 'setting live sysctl values', `${write}; ${readLive}`));
-          const refused = stale.filter(([k, v]) => after.get(k) !== v);
-          if (refused.length > 0) {
-            throw new ResourceError(`sysctl value did not stick: ${refused.map(([k, v]) => `${k} (wrote ${v}, reads ${after.get(k) ?? 'nothing'})`).join('; ')}`);
-          }
         },
       };
     },
   };
+}
+
+/** Sets each key on its own (so every refused key is named), then reads all back. */
+async function setLive(remote: Remote, stale: (readonly [string, string])[], readLive: string): Promise<void> {
+  const write = stale.map(([k, v]) => `sysctl -q -w ${q(`${k}=${v}`)} 2>&1 | sed 's/^/${MARK} /'`).join('; ');
+  const out = await run(remote, 'setting live sysctl values', `${write}; ${readLive}`);
+  const complaints = out.split('\n').filter((l) => l.startsWith(`${MARK} `)).map((l) => l.slice(MARK.length + 1));
+  const after = parseLive(out.split('\n').filter((l) => !l.startsWith(MARK)).join('\n'));
+  const refused = stale.filter(([k, v]) => after.get(k) !== v);
+  if (refused.length > 0) {
+    const what = refused.map(([k, v]) => `${k} (wrote ${v}, reads ${after.get(k) ?? 'nothing'})`).join('; ');
+    throw new ResourceError(`sysctl value did not stick: ${what}`, complaints.join('\n') || undefined);
+  }
 }
 
 /** sysctl prints multi-value keys with tabs; the file uses spaces. Compare them in one form. */

@@ -31,7 +31,7 @@ export function defineRole<V>(definition: RoleDefinition<V>): RoleDefinition<V> 
 
 function task(name: string, options: TaskOptions, build: (env: BuildEnv) => Resource): Task {
   const notify = options.notify === undefined ? [] : Array.isArray(options.notify) ? options.notify : [options.notify];
-  return { name, tags: options.tags ?? [], when: options.when ?? true, notify, throttle: options.throttle ?? false, delegateTo: options.delegateTo, build };
+  return { name, tags: options.tags ?? [], when: options.when ?? true, notify, throttle: options.throttle, delegateTo: options.delegateTo, build };
 }
 
 /** A file with exact content (atomic write), mode and owner; or `state: 'absent'`. */

@@ -50,8 +50,11 @@ export interface TaskOptions {
   when?: Condition;
   /** Handlers (by name) to run at the end of the role when this task changed something. */
   notify?: string | string[];
-  /** One host at a time, in the play's host order (rolling restarts). */
-  throttle?: boolean;
+  /**
+   * One host at a time, in the play's host order (rolling restarts). Consecutive tasks with the
+   * same key, handlers included, form one turn: a host finishes all of them before the next starts.
+   */
+  throttle?: string;
   /** Run on this host instead (e.g. ask the first server whether a node is Ready). */
   delegateTo?: string;
 }
@@ -70,7 +73,7 @@ export interface Task {
   tags: string[];
   when: Condition;
   notify: string[];
-  throttle: boolean;
+  throttle?: string;
   delegateTo?: string;
   /** Builds the resource (rendering templates): done for every host before any host is contacted. */
   build(env: BuildEnv): Resource;

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { command, defineRole, directory, file, flushHandlers, service, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
+
+interface Vars {
+  k3s_version: string;
+  k3s_airgap_binary: string | null;
+  k3s_token: string | null;
+  k3s_server_url: string | null;
+  kube_proxy_mode: 'ipvs' | 'iptables' | 'nftables';
+  k3s_write_kubeconfig_mode: string;
+  k3s_node_ip: string | null;
+  k3s_flannel_iface: string | null;
+  k3s_tls_san: string[];
+  k3s_disable: string[];
+  k3s_extra_config: Record<string, unknown>;
+  k3s_ready_timeout: number;
+}
+
+type Ctx = RoleContext<Vars>;
+
+const BIN = '/usr/local/bin/k3s';
+const TOKEN_FILE = '/var/lib/rancher/k3s/server/token';
+export const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
+/** Restarts and first starts go one node at a time, each waiting for Ready, servers first. */
+const TURN = 'one K3s node at a time';
+
+/** What the role needs to know about where this host stands in the cluster. */
+function place(ctx: Ctx) {
+  const servers = ctx.groupHosts('k3s_server');
+  const first = servers[0];
+  if (!first) throw new Error('the inventory has no host in group k3s_server: K3s needs a server');
+  const isServer = ctx.host.groups.includes('k3s_server');
+  return { first, isServer, isFirst: ctx.host.name === first, multiServer: servers.length > 1, unit: isServer ? 'k3s' : 'k3s-agent' };
+}
+
+const addressOf = (ctx: Ctx, host: string): string => String(ctx.hostVars(host).ansible_host ?? host);
+const isIpv4 = (s: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(s);
+
+/** kube-proxy-arg is an agent flag: it goes on every node, not only servers. */
+function proxyArgs(mode: Vars['kube_proxy_mode']): string[] {
+  return mode === 'ipvs' ? ['proxy-mode=ipvs', 'ipvs-strict-arp=true'] : [`proxy-mode=${mode}`];
+}
+
+/** /etc/rancher/k3s/config.yaml as an object; the token is added by the template. */
+export function k3sConfig(ctx: Ctx): Record<string, unknown> {
+  const { vars } = ctx;
+  const p = place(ctx);
+  const nodeIp = vars.k3s_node_ip ?? (isIpv4(ctx.host.address) ? ctx.host.address : null);
+  const managed: Record<string, unknown> = {
+    ...(p.isServer ? { 'write-kubeconfig-mode': vars.k3s_write_kubeconfig_mode, disable: ['servicelb', ...vars.k3s_disable.filter((d) => d !== 'servicelb')] } : {}),
+    ...(p.isServer && vars.k3s_tls_san.length > 0 ? { 'tls-san': vars.k3s_tls_san } : {}),
+    ...(p.isFirst && p.multiServer ? { 'cluster-init': true } : {}),
+    ...(p.isFirst ? {} : { server: vars.k3s_server_url ?? `https://${addressOf(ctx, p.first)}:6443` }),
+    'kube-proxy-arg': proxyArgs(vars.kube_proxy_mode),
+    ...(nodeIp ? { 'node-ip': nodeIp } : {}),
+    ...(vars.k3s_flannel_iface ? { 'flannel-iface': vars.k3s_flannel_iface } : {}),
+  };
+  const clash = Object.keys(vars.k3s_extra_config).filter((k) => k in managed || k === 'token');
+  if (clash.length > 0) throw new Error(`k3s_extra_config sets ${clash.join(', ')}, which this role manages: use the role's variables instead`);
+  return { ...vars.k3s_extra_config, ...managed };
+}
+
+function installTasks(ctx: Ctx): Task[] {
+  const { vars } = ctx;
+  if (vars.k3s_airgap_binary) {
+    return [file('K3s binary (airgap)', { path: BIN, content: readBinary(vars.k3s_airgap_binary), mode: '0755', notify: 'restart K3s' })];
+  }
+  const url = `https://github.com/k3s-io/k3s/releases/download/${encodeURIComponent(vars.k3s_version)}`;
+  const download = [
+    'set -e',
+    `cd "$(mktemp -d)"`,
+    `curl -sfL -o k3s ${url}/k3s`,
+    `curl -sfL -o sums ${url}/sha256sum-amd64.txt`,
+    `grep ' k3s$' sums | sha256sum -c -`,
+    `install -m 0755 k3s ${BIN}.play-new && mv -f ${BIN}.play-new ${BIN}`,
+  ].join('\n');
+  return [command('K3s binary (download)', { run: download, unless: `${BIN} --version 2>/dev/null | grep -qF 'k3s version ${vars.k3s_version} '`, notify: 'restart K3s' })];
+}
+
+const binaries = new Map<string, Buffer>();
+function readBinary(path: string): Buffer {
+  let b = binaries.get(path);
+  if (!b) {
+    try {
+      b = readFileSync(path);
+    } catch {
+      throw new Error(`k3s_airgap_binary ${path} cannot be read on the controller`);
+    }
+    binaries.set(path, b);
+  }
+  return b;
+}
+
+function ipvsTasks(ctx: Ctx): Task[] {
+  const ipvs = ctx.vars.kube_proxy_mode === 'ipvs';
+  if (ipvs) ctx.warn('kube_proxy_mode is ipvs: IPVS is deprecated upstream since Kubernetes 1.35; nftables is its successor');
+  const loaded = IPVS_MODULES.map((m) => `[ -d /sys/module/${m} ]`).join(' && ');
+  const load = IPVS_MODULES.map((m) => `{ [ -d /sys/module/${m} ] || modprobe ${m} || { echo "kernel module ${m} cannot be loaded: kube_proxy_mode ipvs needs it (use nftables or iptables on this kernel)" >&2; exit 1; }; }`).join(' && ');
+  return [
+    file('IPVS modules loaded at boot', { path: '/etc/modules-load.d/k3s-ipvs.conf', content: `${IPVS_MODULES.join('\n')}\n`, mode: '0644', when: ipvs }),
+    command('IPVS modules loaded now', { run: load, unless: loaded, when: ipvs }),
+  ];
+}
+
+export default defineRole<Vars>({
+  tasks: (ctx) => {
+    const p = place(ctx);
+    const token = ctx.vars.k3s_token ?? (p.isFirst ? null : ctx.fromHost(p.first, `cat ${TOKEN_FILE}`, { secret: true }));
+    const ready = `k3s kubectl get node ${ctx.host.name} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True`;
+    return [
+      ...installTasks(ctx),
+      ...ipvsTasks(ctx),
+      directory('K3s config directory', { path: '/etc/rancher/k3s', mode: '0755' }),
+      template('K3s config', { src: 'config.yaml.hbs', dest: '/etc/rancher/k3s/config.yaml', mode: '0600', data: { config: k3sConfig(ctx), token }, notify: 'restart K3s' }),
+      template('K3s unit', {
+        src: 'k3s.service.hbs',
+        dest: `/etc/systemd/system/${p.unit}.service`,
+        mode: '0644',
+        data: { unitType: p.isServer ? 'notify' : 'exec', command: p.isServer ? 'server' : 'agent' },
+        notify: 'restart K3s',
+      }),
+      // A changed config or unit restarts K3s here (one node at a time), before checking it runs.
+      flushHandlers(),
+      service('K3s running', { unit: p.unit, enabled: true, state: 'started', throttle: TURN }),
+      waitUntil('node is Ready', { command: ready, delegateTo: p.first, timeoutMs: ctx.vars.k3s_ready_timeout * 1000, intervalMs: 1000, throttle: TURN }),
+    ];
+  },
+  handlers: (ctx) => [service('restart K3s', { unit: place(ctx).unit, state: 'restarted', throttle: TURN })],
+});
