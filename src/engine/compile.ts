@@ -1,5 +1,5 @@
-import { InputError, formatLocation, type InputProblem } from '../input/errors.ts';
-import { checkSchema } from '../input/schema-check.ts';
+import { InputError, formatLocation, formatProblem, type InputProblem } from '../input/errors.ts';
+import { checkSchema, keyPath } from '../input/schema-check.ts';
 import { groupsOf, hostsOfGroup, inventoryLayers, type Inventory } from '../inventory/model.ts';
 import { PatternError, selectHosts } from '../inventory/patterns.ts';
 import { locateVar, mergeLayers, valuesOf, type VarLayer, type Vars } from '../inventory/variables.ts';
@@ -163,7 +163,12 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   found.secrets.push(...secretValues(role.variables.schema, vars));
   if (bad.length > 0) return undefined;
 
-  const ctx = roleContext(inv, host, vars, options.check, (m) => found.warnings.add(`${role.name}: ${m}`));
+  const located = (path: (string | number)[]) => ({ location: locateVar(resolved, path), keyPath: keyPath(path) });
+  const ctx = roleContext(inv, host, vars, options.check, {
+    warn: (m) => found.warnings.add(`${role.name}: ${m}`),
+    reject: (path, message) => found.problems.push({ ...located(path), message, role: role.name, host }),
+    caution: (path, message) => found.warnings.add(`${formatProblem({ ...located(path), message })} (role ${role.name})`),
+  });
   const attempt = <T>(fn: () => T, task?: string): T | undefined => guarded(fn, { role: role.name, host, task }, found.problems);
   const build = (task: Task, tags: string[]): PlannedTask | undefined => {
     const resource = attempt(() => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }), task.name);
@@ -207,9 +212,11 @@ function guarded<T>(fn: () => T, where: { role: string; host: string; task?: str
   }
 }
 
-function roleContext(inv: Inventory, host: string, vars: Vars, check: boolean, warn: (m: string) => void): RoleContext {
+type Reports = Pick<RoleContext, 'warn' | 'reject' | 'caution'>;
+
+function roleContext(inv: Inventory, host: string, vars: Vars, check: boolean, reports: Reports): RoleContext {
   return {
-    warn,
+    ...reports,
     fromHost: (other, command, o) => {
       if (!inv.hosts.has(other)) throw new Error(`fromHost: unknown host "${other}"`);
       return new FromHost(other, command, o?.secret ?? false);

@@ -54,7 +54,7 @@ export function pointerToPath(pointer: string): (string | number)[] {
 const describers: Record<string, (e: ErrorObject) => string> = {
   type: (e) => `expected ${String(e.params.type)}`,
   required: (e) => `missing required key "${String(e.params.missingProperty)}"`,
-  additionalProperties: (e) => `unknown key "${String(e.params.additionalProperty)}"`,
+  additionalProperties: (e) => `unknown key "${String(e.params.additionalProperty)}"${didYouMean(String(e.params.additionalProperty), Object.keys((e.parentSchema?.properties as object | undefined) ?? {}))}`,
   enum: (e) => `expected one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
   const: (e) => `expected ${JSON.stringify(e.params.allowedValue)}`,
   pattern: (e) => `expected a string matching ${String(e.params.pattern)}`,
@@ -64,6 +64,23 @@ const describers: Record<string, (e: ErrorObject) => string> = {
   minLength: (e) => `expected a string of at least ${String(e.params.limit)} character(s)`,
   format: (e) => `expected a ${String(e.params.format)}`,
 };
+
+/** The known key a misspelt one most likely meant: same letters but for case, or one edit away. */
+export function didYouMean(key: string, known: string[]): string {
+  const lower = key.toLowerCase();
+  const match = known.find((k) => k.toLowerCase() === lower) ?? known.find((k) => editDistance(k.toLowerCase(), lower) <= Math.max(1, Math.floor(key.length / 6)));
+  return match ? ` (did you mean "${match}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
 
 function describe(e: ErrorObject): string {
   if (e.keyword === 'expected') return e.message ?? 'unexpected value';

@@ -3,12 +3,13 @@ import { hostsOfGroup, type Inventory } from './model.ts';
 export class PatternError extends Error {}
 
 /**
- * Ansible host patterns: `all`/`*`, host and group names, globs, `~regex`, joined with `:` or `,`
+ * Ansible host patterns: `all`/`*`, host and group names, globs, `~regex`, `group[0]`, joined with `:` or `,`
  * as union, `:&` intersection and `:!` exclusion (applied in that order, as Ansible does).
  * A term matching nothing is an error naming what exists: a typo must not silently skip hosts.
  */
 export function selectHosts(inv: Inventory, pattern: string, within?: readonly string[]): string[] {
-  const terms = pattern.split(/[:,]/).map((t) => t.trim()).filter(Boolean);
+  // `:` and `,` separate terms, except inside a subscript like `group[1:3]`.
+  const terms = (pattern.match(/(?:[^:,[]|\[[^\]]*\])+/g) ?? []).map((t) => t.trim()).filter(Boolean);
   if (terms.length === 0) throw new PatternError(`empty host pattern "${pattern}"`);
   const union = new Set<string>();
   let intersect: Set<string> | undefined;
@@ -25,6 +26,8 @@ export function selectHosts(inv: Inventory, pattern: string, within?: readonly s
 }
 
 function matchTerm(inv: Inventory, term: string): string[] {
+  const sub = /^(.+)\[(-?\d+)(?::(-?\d*))?\]$/.exec(term);
+  if (sub && !term.startsWith('~') && !inv.hosts.has(term)) return subscript(matchTerm(inv, sub[1] ?? ''), Number(sub[2]), sub[3]);
   if (term === 'all' || term === '*') return [...inv.hosts.keys()];
   if (inv.groups.has(term)) return hostsOfGroup(inv, term);
   if (inv.hosts.has(term)) return [term];
@@ -37,6 +40,16 @@ function matchTerm(inv: Inventory, term: string): string[] {
   }
   const hosts = [...inv.hosts.keys()].join(', ') || '(none)';
   throw new PatternError(`unknown host or group "${term}"; hosts: ${hosts}; groups: ${[...inv.groups.keys()].sort().join(', ')}`);
+}
+
+/** `group[0]` (first host), `group[-1]` (last), `group[1:3]` (a slice), as in Ansible. */
+function subscript(hosts: string[], from: number, to: string | undefined): string[] {
+  const at = (i: number): number => (i < 0 ? hosts.length + i : i);
+  if (to === undefined) {
+    const host = hosts[at(from)];
+    return host === undefined ? [] : [host];
+  }
+  return hosts.slice(at(from), to === '' ? undefined : at(Number(to)) + 1);
 }
 
 export function globToRegExp(glob: string): RegExp {

@@ -15,8 +15,10 @@ export class Redactor {
 
   /** Secrets also come up during a run (a token read from a host). */
   add(...secrets: string[]): void {
+    // Kubernetes Secrets carry values in base64: mask that form too.
+    const forms = secrets.filter((s) => s.length > 0).flatMap((s) => [s, Buffer.from(s).toString('base64')]);
     // Longest first, so a secret containing another is masked whole.
-    this.secrets = [...new Set([...this.secrets, ...secrets])].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set([...this.secrets, ...forms])].sort((a, b) => b.length - a.length);
   }
 
   text(s: string): string {

@@ -15,6 +15,8 @@ import { aptResource, type AptSpec } from '../resources/apt.ts';
 import { commandResource, type CommandSpec } from '../resources/command.ts';
 import { directoryResource, type DirectorySpec } from '../resources/directory.ts';
 import { fileResource, type FileSpec } from '../resources/file.ts';
+import { kubeObjectsResource, type KubeObjectsSpec } from '../resources/kube-objects.ts';
+export type { KubeObject } from '../resources/kube-objects.ts';
 import { serviceResource, type ServiceSpec } from '../resources/service.ts';
 import { sysctlResource, type SysctlSpec } from '../resources/sysctl.ts';
 import type { Resource } from '../resources/types.ts';
@@ -85,6 +87,9 @@ export const service = (name: string, spec: ServiceSpec & TaskOptions): Task => 
 
 /** Raw shell, with a guard (`creates`/`unless`) or declared read-only. */
 export const command = (name: string, spec: CommandSpec & TaskOptions): Task => task(name, spec, () => commandResource(spec));
+
+/** Kubernetes objects applied with kubectl on the host (retried while a webhook lags), owned ones pruned. */
+export const kubeObjects = (name: string, spec: KubeObjectsSpec & TaskOptions): Task => task(name, spec, () => kubeObjectsResource(spec));
 
 export const waitUntil = (name: string, spec: WaitSpec & TaskOptions): Task => task(name, spec, () => waitUntilResource(spec));
 

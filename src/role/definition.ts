@@ -24,6 +24,14 @@ export interface RoleContext<V = Vars> {
   check: boolean;
   /** Says something the operator should know (a deprecation); printed once before the run. */
   warn(message: string): void;
+  /**
+   * A variable's value is wrong in a way its schema cannot say (overlapping pools, keepalive
+   * above hold time): reported with the file and line where it was set, before any host is
+   * contacted. `path` starts with the variable's name.
+   */
+  reject(path: (string | number)[], message: string): void;
+  /** Like reject, but only a warning (a pool outside the nodes' subnet). */
+  caution(path: (string | number)[], message: string): void;
   /** A value read from another host at run time, e.g. the cluster token from the first server. */
   fromHost(host: string, command: string, options?: { secret?: boolean }): FromHost;
 }

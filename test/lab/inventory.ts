@@ -7,6 +7,7 @@ export interface InventoryVars {
   privateKey: string;
   knownHosts: string;
   k3sStandin: string;
+  metallbManifest: string;
 }
 
 /** Ansible's YAML inventory layout: all.children.GROUP.hosts.HOST, nested groups under children. */
@@ -32,6 +33,8 @@ export function inventoryVars(vars: InventoryVars): Record<string, unknown> {
     ansible_ssh_common_args: `-o UserKnownHostsFile=${vars.knownHosts} -o StrictHostKeyChecking=yes`,
     // K3s cannot be downloaded here: the k3s role installs this stand-in through its airgap path.
     k3s_airgap_binary: vars.k3sStandin,
+    // Nor can MetalLB's release manifest: the lab builds its own from the upstream CRDs.
+    metallb_manifest_file: vars.metallbManifest,
   };
 }
 

@@ -8,6 +8,7 @@ import { waitForHosts } from './readiness.ts';
 import { teardown } from './teardown.ts';
 import { writeState, type LabState } from './state.ts';
 import { writeInventory } from './inventory.ts';
+import { writeMetallbManifest } from './metallb/manifest.ts';
 import { raiseInotifyLimit } from './machine-limits.ts';
 import { hostNamespace, hostPaths, knownHostsPath, labKeyPath, projectRoot, sshConfigPath, type LabNames } from './paths.ts';
 import type { Topology } from './topology.ts';
@@ -79,7 +80,9 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
   };
   // Written before waiting, so a lab that hangs in boot can be inspected and torn down.
   await writeState(names, state);
-  await writeInventory(names.inventoryDir, topology, { privateKey: state.ssh.privateKey, knownHosts: state.ssh.knownHosts, k3sStandin: K3S_STANDIN });
+  const metallbManifest = join(names.dir, 'metallb-lab.yaml');
+  await writeMetallbManifest(metallbManifest);
+  await writeInventory(names.inventoryDir, topology, { privateKey: state.ssh.privateKey, knownHosts: state.ssh.knownHosts, k3sStandin: K3S_STANDIN, metallbManifest });
 
   log(`booting; waiting up to ${Math.round(timeoutMs / 1000)} s for SSH and systemd on every host`);
   await waitForHosts(names, hosts, timeoutMs, log);

@@ -98,6 +98,11 @@ describe('host patterns', () => {
     expect(sel('oth*')).toEqual(['h2', 'h3']);
     expect(sel('~h[13]')).toEqual(['h1', 'h3']);
   });
+  it('subscripts pick hosts of a group by position', () => {
+    expect(sel('parent[0]')).toEqual(['h1']);
+    expect(sel('all[-1]')).toEqual(['h3']);
+    expect(sel('all[1:2]')).toEqual(['h1', 'h2']);
+  });
   it('a limit only narrows', () => {
     expect(selectHosts(inv, 'h1:h3', ['h2', 'h3'])).toEqual(['h3']);
   });

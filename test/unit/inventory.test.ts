@@ -17,12 +17,13 @@ describe('lab inventory', () => {
   });
 
   it('tells how to reach the hosts and where the K3s stand-in is', () => {
-    const vars = inventoryVars({ privateKey: '/l/id', knownHosts: '/l/kh', k3sStandin: '/p/k3s' });
+    const vars = inventoryVars({ privateKey: '/l/id', knownHosts: '/l/kh', k3sStandin: '/p/k3s', metallbManifest: '/l/metallb.yaml' });
     expect(vars).toEqual({
       ansible_user: 'root',
       ansible_ssh_private_key_file: '/l/id',
       ansible_ssh_common_args: '-o UserKnownHostsFile=/l/kh -o StrictHostKeyChecking=yes',
       k3s_airgap_binary: '/p/k3s',
+      metallb_manifest_file: '/l/metallb.yaml',
     });
   });
 });

@@ -40,6 +40,9 @@ describe('secret redaction', () => {
   it('masks secrets anywhere in text, longest first', () => {
     expect(r.text('password hunter22 and hunter2')).toBe(`password ${MASK} and ${MASK}`);
   });
+  it('masks the base64 form too, as Kubernetes Secrets carry it', () => {
+    expect(r.text(`data: ${Buffer.from('hunter2').toString('base64')}`)).toBe(`data: ${MASK}`);
+  });
   it('masks deep inside values (the JSON report)', () => {
     expect(r.deep({ a: ['x hunter2'], b: { c: 'hunter2' }, n: 1 })).toEqual({ a: [`x ${MASK}`], b: { c: MASK }, n: 1 });
   });

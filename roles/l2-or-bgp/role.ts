@@ -1,0 +1,39 @@
+import { defineRole, kubeObjects, type KubeObject, type RoleContext } from '../../src/role/api.ts';
+import { checkSchema } from '../../src/input/schema-check.ts';
+import { OWNER_LABELS, type MetallbVars } from '../_shared/metallb.ts';
+import { METALLB_SCHEMAS } from './metallb-schema.ts';
+import { renderMetallb } from './render.ts';
+import { validateMetallb, type Neighbours } from './validate.ts';
+
+const OWNED_KINDS = ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io', 'bgppeers.metallb.io', 'bfdprofiles.metallb.io', 'bgpadvertisements.metallb.io', 'secrets'];
+
+function neighbours(ctx: RoleContext<MetallbVars>): Neighbours {
+  const at = (h: string) => ({ name: h, address: String(ctx.hostVars(h).ansible_host ?? h) });
+  const routers = [...ctx.groupHosts('edge').map(at), ...ctx.vars.metallb_bgp_peers.map((p) => ({ name: `peer ${p.name}`, address: p.peerAddress }))];
+  return { nodes: ctx.groupHosts('k3s_cluster').map(at), routers };
+}
+
+/** Rendered objects checked against the project's schema: a failure here is a bug in play, said plainly. */
+function checked(objects: KubeObject[]): KubeObject[] {
+  for (const o of objects) {
+    const schema = METALLB_SCHEMAS[o.kind];
+    const problems = schema ? checkSchema(schema, o, () => ({ file: `${o.kind}/${o.metadata.name}` })) : [{ message: `no schema for kind ${o.kind}` }];
+    if (problems.length > 0) throw new Error(`rendered ${o.kind} ${o.metadata.name} is invalid: ${problems.map((p) => p.message).join('; ')}`);
+  }
+  return objects;
+}
+
+export default defineRole<MetallbVars>({
+  tasks: (ctx) => {
+    const findings = validateMetallb(ctx.vars, neighbours(ctx));
+    for (const f of findings) (f.level === 'error' ? ctx.reject : ctx.caution)(f.path, f.message);
+    if (findings.some((f) => f.level === 'error')) return [];
+    return [
+      kubeObjects(`MetalLB ${ctx.vars.metallb_mode} configuration`, {
+        kubectl: 'k3s kubectl',
+        objects: checked(renderMetallb(ctx.vars)),
+        prune: { selector: Object.entries(OWNER_LABELS).map(([k, v]) => `${k}=${v}`).join(','), kinds: OWNED_KINDS, namespace: ctx.vars.metallb_namespace },
+      }),
+    ];
+  },
+});

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { command, defineRole, directory, file, waitUntil, type RoleContext } from '../../src/role/api.ts';
+import { FRR_ONLY_PEER_FIELDS, type BfdProfile, type BgpPeer } from '../_shared/metallb.ts';
+
+interface Vars {
+  metallb_version: string;
+  metallb_install_method: 'manifest' | 'helm';
+  metallb_manifest_file: string | null;
+  metallb_speaker_mode: 'auto' | 'native' | 'frr' | 'frr-k8s';
+  metallb_namespace: string;
+  metallb_ready_timeout: number;
+  metallb_bgp_peers: BgpPeer[];
+  metallb_bfd_profiles: BfdProfile[];
+}
+
+type Speaker = 'native' | 'frr' | 'frr-k8s';
+
+const MANIFESTS = '/var/lib/rancher/k3s/server/manifests';
+const TARGET = `${MANIFESTS}/metallb.yaml`;
+export const METALLB_CRDS = ['bfdprofiles', 'bgpadvertisements', 'bgppeers', 'communities', 'ipaddresspools', 'l2advertisements'].map((c) => `${c}.metallb.io`);
+
+/** The speaker mode the features ask for; native with FRR-only fields is rejected, naming each. */
+export function speakerMode(ctx: RoleContext<Vars>): Speaker {
+  const { vars } = ctx;
+  const frrUses = vars.metallb_bgp_peers.flatMap((p, i) => FRR_ONLY_PEER_FIELDS.filter((f) => p[f] !== undefined).map((f) => ({ path: ['metallb_bgp_peers', i, f], f })));
+  const needsFrr = frrUses.length > 0 || vars.metallb_bfd_profiles.length > 0;
+  if (vars.metallb_speaker_mode !== 'native') return vars.metallb_speaker_mode === 'auto' ? (needsFrr ? 'frr-k8s' : 'native') : vars.metallb_speaker_mode;
+  for (const u of frrUses) ctx.reject(u.path, `${u.f} needs an FRR-based speaker, but metallb_speaker_mode is native (MetalLB's native BGP rejects it): use frr-k8s or auto`);
+  if (vars.metallb_bfd_profiles.length > 0) ctx.reject(['metallb_bfd_profiles'], 'BFD needs an FRR-based speaker, but metallb_speaker_mode is native: use frr-k8s or auto');
+  return 'native';
+}
+
+/** K3s's helm controller installs this HelmChart from MetalLB's chart repository. */
+function helmChart(vars: Vars, speaker: Speaker): string {
+  const values = { speaker: { frr: { enabled: speaker === 'frr' } }, frrk8s: { enabled: speaker === 'frr-k8s' } };
+  return stringify({
+    apiVersion: 'helm.cattle.io/v1',
+    kind: 'HelmChart',
+    metadata: { name: 'metallb', namespace: 'kube-system' },
+    spec: { repo: 'https://metallb.github.io/metallb', chart: 'metallb', version: vars.metallb_version.replace(/^v/, ''), targetNamespace: vars.metallb_namespace, createNamespace: true, valuesContent: stringify(values) },
+  });
+}
+
+/** Which of CRDs established / controller available / webhook endpoints ready is missing; empty when none. */
+function missingScript(ns: string): string {
+  const k = 'k3s kubectl';
+  const crds = METALLB_CRDS.map((c) => `[ "$(${k} get crd ${c} -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ] || echo "CRD ${c} not established"`);
+  return [
+    ...crds,
+    `[ "$(${k} -n ${ns} get deployment controller -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null)" = True ] || echo "controller deployment not available"`,
+    `[ -n "$(${k} -n ${ns} get endpoints metallb-webhook-service -o jsonpath='{.subsets[0].addresses[0].ip}' 2>/dev/null)" ] || echo "webhook service metallb-webhook-service has no ready endpoints"`,
+  ].join('\n');
+}
+
+export default defineRole<Vars>({
+  tasks: (ctx) => {
+    const { vars } = ctx;
+    const speaker = speakerMode(ctx);
+    const flavor = `metallb-${speaker}.yaml`;
+    const install =
+      vars.metallb_install_method === 'helm'
+        ? file(`MetalLB ${vars.metallb_version} HelmChart (${speaker})`, { path: TARGET, content: helmChart(vars, speaker), mode: '0600' })
+        : vars.metallb_manifest_file
+          ? file(`MetalLB ${vars.metallb_version} release manifest (${flavor}, from the controller)`, { path: TARGET, content: readManifest(vars.metallb_manifest_file), mode: '0600' })
+          : command(`MetalLB ${vars.metallb_version} release manifest (${flavor}, downloaded)`, {
+              run: `set -e; t=$(mktemp ${MANIFESTS}/.metallb-XXXXXX); trap 'rm -f "$t"' EXIT; { echo '# play: metallb ${vars.metallb_version} ${flavor}'; curl -sfL https://raw.githubusercontent.com/metallb/metallb/${vars.metallb_version}/config/manifests/${flavor}; } > "$t"; mv -f "$t" ${TARGET}`,
+              unless: `head -1 ${TARGET} 2>/dev/null | grep -qx '# play: metallb ${vars.metallb_version} ${flavor}'`,
+            });
+    const missing = missingScript(vars.metallb_namespace);
+    return [
+      directory('K3s auto-deploy manifests directory', { path: MANIFESTS }),
+      install,
+      waitUntil('MetalLB ready: CRDs established, controller available, webhook endpoints ready', {
+        command: `test -z "$(${missing.replace(/\n/g, '; ')})"`,
+        explain: missing,
+        what: `MetalLB ${vars.metallb_version} in ${vars.metallb_namespace}`,
+        timeoutMs: vars.metallb_ready_timeout * 1000,
+        intervalMs: 1000,
+      }),
+    ];
+  },
+});
+
+function readManifest(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new Error(`metallb_manifest_file ${path} cannot be read on the controller`);
+  }
+}

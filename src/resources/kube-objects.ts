@@ -1,0 +1,112 @@
+import { stringify } from 'yaml';
+import type { Remote } from '../transport/remote.ts';
+import { q } from '../transport/shell.ts';
+import { ResourceError, run, type Change, type Resource } from './types.ts';
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export interface KubeObjectsSpec {
+  /** How to run kubectl on the host, e.g. `k3s kubectl`. */
+  kubectl: string;
+  objects: KubeObject[];
+  /** Objects of these kinds carrying this label that `objects` no longer names are deleted. */
+  prune?: { selector: string; kinds: string[]; namespace: string };
+  /** An admission webhook may lag behind its deployment: apply is retried this many times. */
+  attempts?: number;
+  retryDelayMs?: number;
+}
+
+const MARK = '@@play-kube@@';
+/** Plural resource names for pruning: `kubectl get -o name` prints singular.group/name. */
+const kindRef = (o: KubeObject): string => `${o.kind.toLowerCase()}${o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : ''}`;
+const id = (o: KubeObject): string => `${kindRef(o)}/${o.metadata.name}`;
+
+/**
+ * Kubernetes objects as declared: created or updated with `kubectl apply` (retried while a
+ * webhook lags), compared field by field with what the API server holds, and the objects this
+ * role made earlier but no longer declares deleted (found by their owner label).
+ */
+export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
+  const ns = (o: KubeObject): string => (o.metadata.namespace ? ` -n ${q(o.metadata.namespace)}` : '');
+  const reads = spec.objects.map((o) => `echo ${MARK}; ${spec.kubectl} get ${q(kindRef(o))} ${q(o.metadata.name)}${ns(o)} -o json 2>/dev/null || echo '{}'`);
+  const prune = spec.prune;
+  const listOwned = prune ? prune.kinds.map((k) => `${spec.kubectl} get ${q(k)} -n ${q(prune.namespace)} -l ${q(prune.selector)} -o name 2>/dev/null`).join('; ') : 'true';
+  return {
+    describe: `kubernetes objects (${spec.objects.length})`,
+    probe: `${reads.join('; ')}; echo ${MARK}; ${listOwned}`,
+    plan(current) {
+      const parts = (current?.stdout ?? '').split(`${MARK}\n`).slice(1);
+      const live = spec.objects.map((_, i) => parseJson(parts[i] ?? '{}'));
+      const owned = (parts[spec.objects.length] ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+      const stale = spec.objects.filter((o, i) => !isSubset(comparable(o), live[i]));
+      const wanted = new Set(spec.objects.map(id));
+      const extra = owned.filter((name) => !wanted.has(name));
+      const changes: Change[] = [
+        ...stale.map((o): Change => {
+          const before = live[spec.objects.indexOf(o)];
+          return { type: 'content', path: id(o), before: before && Object.keys(before).length ? stringify(project(before, comparable(o))) : null, after: stringify(comparable(o)) };
+        }),
+        ...extra.map((name): Change => ({ type: 'value', what: name, before: 'present', after: 'absent (no longer declared)' })),
+      ];
+      return {
+        changes,
+        apply: async (remote) => {
+          if (stale.length > 0) await applyWithRetries(remote, spec, stale);
+          for (const name of extra) {
+            const [kind = '', objName = ''] = name.split('/');
+            await run(remote, `deleting ${name}`, `${spec.kubectl} delete ${q(kind)} ${q(objName)} -n ${q(prune?.namespace ?? 'default')} --ignore-not-found`);
+          }
+        },
+      };
+    },
+  };
+}
+
+async function applyWithRetries(remote: Remote, spec: KubeObjectsSpec, objects: KubeObject[]): Promise<void> {
+  const attempts = spec.attempts ?? 10;
+  const delay = Math.max(0.1, (spec.retryDelayMs ?? 3000) / 1000);
+  const script = [
+    'f=$(mktemp) && trap \'rm -f "$f"\' EXIT && cat > "$f"',
+    `i=0; until ${spec.kubectl} apply -f "$f"; do`,
+    `  i=$((i + 1)); [ "$i" -ge ${attempts} ] && exit 1`,
+    `  sleep ${delay}`,
+    'done',
+  ].join('\n');
+  const r = await remote.exec(script, { stdin: objects.map((o) => `---\n${stringify(o)}`).join('') });
+  if (r.exitCode !== 0) throw new ResourceError(`kubectl apply failed after ${attempts} attempts`, (r.stderr || r.stdout).trim());
+}
+
+/** What is compared with the API server: what we declare, not what the server adds (status, uid). */
+function comparable(o: KubeObject): KubeObject {
+  const { status: _status, ...rest } = o;
+  return rest as KubeObject;
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ResourceError('kubectl printed something that is not JSON', text.slice(0, 500));
+  }
+}
+
+/** Every field we declare has the same value live (the server may add defaults and metadata). */
+export function isSubset(want: unknown, have: unknown): boolean {
+  if (Array.isArray(want)) return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
+  if (want && typeof want === 'object') {
+    if (!have || typeof have !== 'object') return false;
+    return Object.entries(want).every(([k, v]) => isSubset(v, (have as Record<string, unknown>)[k]));
+  }
+  return want === have;
+}
+
+/** The live object cut down to the fields we declare, so the diff shows only what differs. */
+function project(have: unknown, want: unknown): unknown {
+  if (Array.isArray(want) || !want || typeof want !== 'object' || !have || typeof have !== 'object' || Array.isArray(have)) return have;
+  return Object.fromEntries(Object.keys(want).filter((k) => k in have).map((k) => [k, project((have as Record<string, unknown>)[k], (want as Record<string, unknown>)[k])]));
+}
