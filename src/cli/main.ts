@@ -36,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     redactor = new Redactor(compiled.secrets);
     const listing = listingFor(options, compiled);
     if (listing) {
+      compiled.warnings.forEach((w) => process.stderr.write(`WARNING: ${redactor.text(w)}\n`));
       listing.forEach((l) => out(redactor.text(l)));
       return EXIT.ok;
     }

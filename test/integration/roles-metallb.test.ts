@@ -1,0 +1,96 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { beforeAll, expect, it } from 'vitest';
+import { projectRoot } from '../lab/paths.ts';
+import { describeLab, lab, onHostOk } from './lab-fixture.ts';
+import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
+import { changedTasks, failures, labInventoryWith, play } from './play-runner.ts';
+
+/** The lab inventory with the example-bgp variables (kube-proxy in nftables mode: no IPVS here). */
+function inventoryFrom(example: string, extra: Record<string, unknown> = {}): string {
+  const vars = parse(readFileSync(join(projectRoot, 'inventory', example, 'group_vars', 'all.yaml'), 'utf8')) as Record<string, unknown>;
+  return labInventoryWith({ ...vars, ...extra, ansible_user: 'root', kube_proxy_mode: 'nftables' });
+}
+
+const kubectl = async (args: string) => JSON.parse(await onHostOk('cp1', `k3s kubectl ${args} -o json`)) as { items: { metadata: { name: string }; spec?: Record<string, unknown>; type?: string }[] };
+const names = async (kinds: string) => (await kubectl(`-n metallb-system get ${kinds}`)).items.map((i) => i.metadata.name).sort();
+
+describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
+  let bgp = '';
+  beforeAll(() => {
+    bgp = inventoryFrom('example-bgp');
+  });
+
+  it('installs MetalLB and applies the BGP configuration; a second run changes nothing', async () => {
+    const first = await play(['site.yaml', '-i', bgp, '-D']);
+    expect(first.code, failures(first)).toBe(0);
+    expect(changedTasks(first.report)).toEqual(expect.arrayContaining(['cp1 metallb-install MetalLB v0.16.1 release manifest (metallb-frr-k8s.yaml, from the controller)', 'cp1 l2-or-bgp MetalLB bgp configuration']));
+    const peers = await kubectl('-n metallb-system get bgppeers');
+    expect(peers.items.map((p) => p.spec)).toEqual([
+      { myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1', holdTime: '180s', keepaliveTime: '60s', bfdProfile: 'fast-bfd', passwordSecret: { name: 'edge-router-bgp-password', namespace: 'metallb-system' } },
+    ]);
+    const secret = (await kubectl('-n metallb-system get secrets')).items.find((s) => s.metadata.name === 'edge-router-bgp-password');
+    expect(secret?.type).toBe('kubernetes.io/basic-auth');
+    expect((await kubectl('-n metallb-system get bfdprofiles')).items[0]?.spec).toEqual({ receiveInterval: 50, transmitInterval: 50, passiveMode: false });
+    const everything = first.stdout + JSON.stringify(first.report);
+    expect(everything).not.toContain('supersecret-md5');
+    expect(everything).not.toContain(Buffer.from('supersecret-md5').toString('base64'));
+
+    const again = await play(['site.yaml', '-i', bgp]);
+    expect(again.code, failures(again)).toBe(0);
+    expect(changedTasks(again.report)).toEqual([]);
+  });
+
+  it('prunes what it created that the variables no longer name', async () => {
+    const renamed = inventoryFrom('example-bgp', {
+      metallb_pools: [{ name: 'web', addresses: ['198.51.100.128/28'] }, { name: 'games', addresses: ['198.51.100.144/28'] }],
+      metallb_bgp_peers: [{ name: 'edge-router', myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1', holdTime: '90s' }],
+      metallb_bfd_profiles: [],
+      metallb_bgp_advertisements: [],
+    });
+    const r = await play(['site.yaml', '-i', renamed, '--role', 'l2-or-bgp']);
+    expect(r.code, failures(r)).toBe(0);
+    expect(await names('ipaddresspools')).toEqual(['games', 'web']);
+    expect(await names('bfdprofiles')).toEqual([]);
+    expect(await names('bgpadvertisements')).toEqual(['all-pools']);
+    expect((await kubectl('-n metallb-system get secrets')).items.map((s) => s.metadata.name)).not.toContain('edge-router-bgp-password');
+  });
+
+  it('layer2 mode: pools and L2Advertisement, the BGP objects gone', async () => {
+    const l2 = inventoryFrom('example-l2');
+    const r = await play(['site.yaml', '-i', l2, '--role', 'l2-or-bgp']);
+    expect(r.code, failures(r)).toBe(0);
+    expect(r.stdout).toMatch(/WARNING: .*metallb_pools\[0\]\.addresses\[0\]: 203\.0\.113\.64-203\.0\.113\.79 is outside the nodes' subnet/);
+    expect(await names('ipaddresspools')).toEqual(['public-pool']);
+    expect((await kubectl('-n metallb-system get l2advertisements')).items.map((a) => a.spec)).toEqual([{ ipAddressPools: ['public-pool'] }]);
+    expect(await names('bgppeers,bgpadvertisements')).toEqual([]);
+  });
+
+  it('every l2-or-bgp error stops the run before any host is touched, naming the variable', async () => {
+    const peer = { name: 'edge-router', myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1' };
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ metallb_bgp_peers: [{ ...peer, keepAliveTime: '60s' }] }, /metallb_bgp_peers\[0\]\.keepAliveTime: unknown key "keepAliveTime" \(did you mean "keepaliveTime"\?\)/],
+      [{ metallb_bfd_profiles: [{ name: 'fast-bfd', receiveInterval: '5ms' }] }, /metallb_bfd_profiles\[0\]\.receiveInterval: receiveInterval 5ms is outside 10\.\.60000 ms/],
+      [{ metallb_bgp_peers: [{ ...peer, holdTime: '1s' }] }, /metallb_bgp_peers\[0\]\.holdTime: holdTime 1s is below 3s/],
+      [{ metallb_bgp_peers: [{ ...peer, holdTime: '90s', keepaliveTime: '100s' }] }, /metallb_bgp_peers\[0\]\.keepaliveTime: keepaliveTime 100s is above holdTime 90s/],
+      [{ metallb_bfd_profiles: [{ name: 'fast-bfd', minimumTtl: 254 }] }, /metallb_bfd_profiles\[0\]\.minimumTtl: minimumTtl applies to multihop sessions only/],
+      [{ metallb_bfd_profiles: [{ name: 'fast-bfd', echoInterval: 50 }] }, /metallb_bfd_profiles\[0\]\.echoInterval: echoInterval has no effect without echoMode: true/],
+      [{ metallb_pools: [{ name: 'a', addresses: ['198.51.100.128/27'] }, { name: 'b', addresses: ['198.51.100.140-198.51.100.150'] }] }, /metallb_pools\[1\]\.addresses\[0\]: 198\.51\.100\.140-198\.51\.100\.150 overlaps 198\.51\.100\.128\/27/],
+      [{ metallb_pools: [{ name: 'a', addresses: ['192.0.2.12/32'] }] }, /contains the address of node w1 \(192\.0\.2\.12\)/],
+      [{ metallb_pools: [{ name: 'a', addresses: ['192.0.2.0/30'] }] }, /contains the address of the edge router edge \(192\.0\.2\.1\)/],
+    ];
+    const before = layerSnapshot(lab().host('cp1').layer);
+    const base = inventoryFrom('example-bgp');
+    for (const [vars, message] of cases) {
+      const file = join(base, 'bad.json');
+      writeFileSync(file, JSON.stringify(vars));
+      const r = await play(['site.yaml', '-i', base, '-e', `@${file}`]);
+      expect(r.code, failures(r)).toBe(6);
+      expect(r.stderr).toMatch(/no host was contacted/);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(snapshotDiff(before, layerSnapshot(lab().host('cp1').layer))).toEqual([]);
+  });
+});
