@@ -123,12 +123,12 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
 }
 
 async function execute(plan: Plan, remote: Remote, check: boolean): Promise<{ status: TaskStatus; note?: string; changedHost: boolean }> {
-  if (plan.inspect) await plan.inspect(remote);
+  const seen = plan.inspect ? ((await plan.inspect(remote)) ?? undefined) : undefined;
   if (plan.settle) {
     if (check) return { status: 'skipped', note: 'check mode: would wait', changedHost: false };
     await plan.settle(remote);
   }
-  if (plan.changes.length === 0) return { status: 'ok', changedHost: false };
+  if (plan.changes.length === 0) return { status: 'ok', note: seen, changedHost: false };
   if (check) return { status: 'changed', changedHost: false };
   const outcome = await plan.apply?.(remote);
   return { status: outcome && !outcome.changed ? 'ok' : 'changed', changedHost: true };

@@ -13,7 +13,7 @@ interface CommandBase {
  * Raw shell is the exception: it must say when it is already done (`creates`: a path it makes;
  * `unless`: a command that succeeds once done) or declare itself a read-only check.
  */
-export type CommandSpec = CommandBase & ({ creates: string } | { unless: string } | { readOnly: true });
+export type CommandSpec = CommandBase & ({ creates: string } | { unless: string } | { readOnly: true; report?: (stdout: string) => string });
 
 export function commandResource(spec: CommandSpec): Resource {
   const runIt = async (remote: Remote): Promise<ExecResult> => {
@@ -22,7 +22,8 @@ export function commandResource(spec: CommandSpec): Resource {
     return r;
   };
   if ('readOnly' in spec) {
-    return { describe: `check ${firstLine(spec.run)}`, plan: () => ({ changes: [], inspect: async (remote) => void (await runIt(remote)) }) };
+    const report = spec.report;
+    return { describe: `check ${firstLine(spec.run)}`, plan: () => ({ changes: [], inspect: async (remote) => (report ? report((await runIt(remote)).stdout) : undefined) }) };
   }
   const guard = 'creates' in spec ? `test -e ${q(spec.creates)}` : spec.unless;
   return {

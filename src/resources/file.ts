@@ -12,6 +12,11 @@ export interface FileSpec {
   group?: string;
   /** `absent` removes the file. */
   state?: 'present' | 'absent';
+  /**
+   * Checks the new content before it replaces the file: a command run on the temp file (`%s`),
+   * e.g. `vtysh --dryrun -f %s`. If it fails, the old file stays and the task fails with its output.
+   */
+  validate?: string;
 }
 
 /** A regular file with exact content, written atomically (temp file + rename in the same directory). */
@@ -89,6 +94,7 @@ async function applyFile(remote: Parameters<NonNullable<Plan['apply']>>[0], spec
     keepMeta,
     mode ? `chmod ${mode} "$t"` : '',
     own ? `chown ${own} "$t"` : '',
+    spec.validate ? `${spec.validate.replace(/%s/g, '"$t"')} >&2 || { echo "validation of the new ${spec.path} failed; the file is unchanged" >&2; exit 4; }` : '',
     'sync "$t" 2>/dev/null || true',
     `mv -f "$t" ${p}`,
     'trap - EXIT',

@@ -21,8 +21,8 @@ export interface Plan {
   apply?: (remote: Remote) => Promise<ApplyOutcome | void>;
   /** Waiting for the host to get somewhere (a port, a condition); skipped in check mode. */
   settle?: (remote: Remote) => Promise<void>;
-  /** A read-only check that must pass; runs in check mode too. */
-  inspect?: (remote: Remote) => Promise<void>;
+  /** A read-only check that must pass; runs in check mode too. What it returns is shown with the task. */
+  inspect?: (remote: Remote) => Promise<string | void>;
 }
 
 export interface ApplyOutcome {

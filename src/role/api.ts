@@ -16,6 +16,7 @@ import { commandResource, type CommandSpec } from '../resources/command.ts';
 import { directoryResource, type DirectorySpec } from '../resources/directory.ts';
 import { fileResource, type FileSpec } from '../resources/file.ts';
 import { kubeObjectsResource, type KubeObjectsSpec } from '../resources/kube-objects.ts';
+import { linesResource, type LinesSpec } from '../resources/lines.ts';
 export type { KubeObject } from '../resources/kube-objects.ts';
 import { serviceResource, type ServiceSpec } from '../resources/service.ts';
 import { sysctlResource, type SysctlSpec } from '../resources/sysctl.ts';
@@ -58,7 +59,7 @@ export const template = (name: string, spec: TemplateSpec & TaskOptions): Task =
     const src = join(env.roleDir, 'templates', spec.src);
     const display = `roles/${env.roleName}/templates/${spec.src}`;
     const render = (data: Record<string, unknown>): Resource =>
-      fileResource({ path: spec.dest, content: renderTemplate(src, { ...env.vars, ...data, host: env.host }, display), mode: spec.mode, owner: spec.owner, group: spec.group });
+      fileResource({ path: spec.dest, content: renderTemplate(src, { ...env.vars, ...data, host: env.host }, display), mode: spec.mode, owner: spec.owner, group: spec.group, validate: spec.validate });
     const data = spec.data ?? {};
     const placeholders = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v instanceof FromHost ? v.placeholder : v]));
     const initial = render(placeholders);
@@ -87,6 +88,9 @@ export const service = (name: string, spec: ServiceSpec & TaskOptions): Task => 
 
 /** Raw shell, with a guard (`creates`/`unless`) or declared read-only. */
 export const command = (name: string, spec: CommandSpec & TaskOptions): Task => task(name, spec, () => commandResource(spec));
+
+/** Some lines of a file a package owns, the rest left as it is. */
+export const lines = (name: string, spec: LinesSpec & TaskOptions): Task => task(name, spec, () => linesResource(spec));
 
 /** Kubernetes objects applied with kubectl on the host (retried while a webhook lags), owned ones pruned. */
 export const kubeObjects = (name: string, spec: KubeObjectsSpec & TaskOptions): Task => task(name, spec, () => kubeObjectsResource(spec));

@@ -1,0 +1,103 @@
+import { apt, command, defineRole, flushHandlers, lines, service, template, type RoleContext } from '../../src/role/api.ts';
+import { durationMs } from '../_shared/duration.ts';
+import { parseRange, rangeToCidrs } from '../_shared/ip.ts';
+import type { BfdProfile, BgpPeer, Pool } from '../_shared/metallb.ts';
+
+interface Vars {
+  frr_router_id: string | null;
+  frr_maximum_paths: number;
+  frr_upstreams: { address: string; asn: number; password?: string; ebgpMultiHop?: boolean }[];
+  metallb_mode: 'layer2' | 'bgp';
+  metallb_pools: Pool[];
+  metallb_bgp_peers: BgpPeer[];
+  metallb_bfd_profiles: BfdProfile[];
+}
+
+type Ctx = RoleContext<Vars>;
+
+const address = (ctx: Ctx, host: string): string => String(ctx.hostVars(host).ansible_host ?? host);
+
+/** The pools as prefixes; from the nodes, anything inside them (down to /32) is accepted. */
+export function poolPrefixes(pools: Pool[]): { seq: number; cidr: string; le?: number }[] {
+  const cidrs = pools.flatMap((p) => p.addresses).map((a) => parseRange(a.replace(/\s+/g, ''))).filter((r) => r?.family === 4).flatMap((r) => (r ? rangeToCidrs(r) : []));
+  return cidrs.map((cidr, i) => {
+    const len = Number(cidr.split('/')[1]);
+    return { seq: (i + 1) * 5, cidr, le: len < 32 ? 32 : undefined };
+  });
+}
+
+/** FRR's BFD profile lines for MetalLB's profile (the same intervals, so both ends agree). */
+function bfdLines(b: BfdProfile): string[] {
+  const ms = (v: number | string | undefined) => (v === undefined ? undefined : durationMs(v));
+  const entries: [string, number | boolean | undefined][] = [
+    ['detect-multiplier', b.detectMultiplier],
+    ['receive-interval', ms(b.receiveInterval)],
+    ['transmit-interval', ms(b.transmitInterval)],
+    ['echo-mode', b.echoMode],
+    ['echo-interval', ms(b.echoInterval)],
+    ['minimum-ttl', b.minimumTtl],
+    ['passive-mode', b.passiveMode],
+  ];
+  return entries.filter(([, v]) => v !== undefined && v !== false).map(([k, v]) => (v === true ? k : `${k} ${v}`));
+}
+
+/** What frr.conf says, from the MetalLB peer that names this edge: ASNs, password, multihop, timers, BFD. */
+export function edgeConfig(ctx: Ctx) {
+  const { vars } = ctx;
+  const me = ctx.host.address;
+  const index = vars.metallb_bgp_peers.findIndex((p) => p.peerAddress === me);
+  const peer = vars.metallb_bgp_peers[index];
+  if (!peer) {
+    ctx.reject(['metallb_bgp_peers'], `no MetalLB BGP peer has peerAddress ${me} (edge ${ctx.host.name}): the edge would have no sessions`);
+    return undefined;
+  }
+  const profile = peer.bfdProfile ? vars.metallb_bfd_profiles.find((b) => b.name === peer.bfdProfile) : undefined;
+  const hold = peer.holdTime === undefined ? undefined : durationMs(peer.holdTime);
+  const keepalive = peer.keepaliveTime === undefined ? undefined : durationMs(peer.keepaliveTime);
+  return {
+    asn: peer.peerASN,
+    clusterAsn: peer.myASN,
+    routerId: vars.frr_router_id ?? me,
+    password: peer.password ?? null,
+    multihop: peer.ebgpMultiHop === true,
+    timers: hold !== undefined ? `${Math.round((keepalive ?? hold / 3) / 1000)} ${Math.round(hold / 1000)}` : null,
+    bfd: profile ? { name: profile.name, lines: bfdLines(profile) } : null,
+    nodes: ctx.groupHosts('k3s_cluster').map((h) => ({ name: h, address: address(ctx, h) })),
+    upstreams: vars.frr_upstreams,
+    prefixes: poolPrefixes(vars.metallb_pools),
+    maximumPaths: vars.frr_maximum_paths,
+  };
+}
+
+/** One line per neighbor from `show bgp summary json`: how the sessions stand after the run. */
+export function neighborReport(json: string): string {
+  try {
+    const peers = (JSON.parse(json) as { ipv4Unicast?: { peers?: Record<string, { state?: string; pfxRcd?: number }> } }).ipv4Unicast?.peers ?? {};
+    const list = Object.entries(peers).map(([addr, p]) => `${addr} ${p.state ?? 'unknown'}${p.pfxRcd !== undefined ? ` (${p.pfxRcd} prefixes)` : ''}`);
+    return list.length ? `neighbors: ${list.join(', ')}` : 'no BGP neighbors';
+  } catch {
+    return 'bgpd did not answer';
+  }
+}
+
+export default defineRole<Vars>({
+  tasks: (ctx) => {
+    if (ctx.vars.metallb_mode !== 'bgp') return [];
+    const config = edgeConfig(ctx);
+    if (!config) return [];
+    return [
+      apt('FRR installed', { packages: ['frr', 'frr-pythontools'] }),
+      lines('bgpd and bfdd enabled', { path: '/etc/frr/daemons', lines: [{ match: '^bgpd=', line: 'bgpd=yes' }, { match: '^bfdd=', line: 'bfdd=yes' }], notify: 'restart FRR' }),
+      // 0640 frr:frr: the BGP password is readable by FRR and root only.
+      template('frr.conf', { src: 'frr.conf.hbs', dest: '/etc/frr/frr.conf', mode: '0640', owner: 'frr', group: 'frr', data: config, validate: 'vtysh --dryrun -f %s', notify: 'reload FRR' }),
+      service('FRR running', { unit: 'frr', enabled: true, state: 'started' }),
+      flushHandlers(),
+      command('BGP neighbors', { run: `vtysh -c 'show bgp summary json'`, readOnly: true, report: neighborReport }),
+    ];
+  },
+  handlers: () => [
+    service('restart FRR', { unit: 'frr', state: 'restarted' }),
+    // frr-reload.py applies the difference: sessions that did not change stay up.
+    service('reload FRR', { unit: 'frr', state: 'reloaded' }),
+  ],
+});
