@@ -106,6 +106,15 @@ function runtimeFor(options: RunOptions, remoteOf: (host: string) => Promise<Rem
         if (secret && value) options.secretLearned(value);
         return value;
       }),
+    newConnection: async (host) => {
+      const fresh = await options.connect(host);
+      try {
+        const r = await fresh.exec('true');
+        if (r.exitCode !== 0) throw new ResourceError(`a new connection to ${host} could not run a command (exit ${r.exitCode})`, r.stderr.trim());
+      } finally {
+        fresh.close();
+      }
+    },
   };
 }
 

@@ -53,6 +53,11 @@ export interface Runtime {
    * then on. In check mode a failure (the host is not set up yet) yields undefined.
    */
   read(host: string, command: string, secret: boolean): Promise<string | undefined>;
+  /**
+   * Opens a NEW SSH connection to the host and runs `true` on it, then closes it: proves that a
+   * change (a firewall) still lets the controller in. Rejects with why it could not.
+   */
+  newConnection(host: string): Promise<void>;
 }
 
 /** Raised by a resource for a failure the user can act on; the message says what and where. */

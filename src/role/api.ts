@@ -17,6 +17,7 @@ import { directoryResource, type DirectorySpec } from '../resources/directory.ts
 import { fileResource, type FileSpec } from '../resources/file.ts';
 import { kubeObjectsResource, type KubeObjectsSpec } from '../resources/kube-objects.ts';
 import { linesResource, type LinesSpec } from '../resources/lines.ts';
+import { nftApplyResource, type NftApplySpec } from '../resources/nft-apply.ts';
 export type { KubeObject } from '../resources/kube-objects.ts';
 import { serviceResource, type ServiceSpec } from '../resources/service.ts';
 import { sysctlResource, type SysctlSpec } from '../resources/sysctl.ts';
@@ -91,6 +92,9 @@ export const command = (name: string, spec: CommandSpec & TaskOptions): Task => 
 
 /** Some lines of a file a package owns, the rest left as it is. */
 export const lines = (name: string, spec: LinesSpec & TaskOptions): Task => task(name, spec, () => linesResource(spec));
+
+/** An nftables table loaded with a timed rollback that only a new SSH connection disarms. */
+export const nftApply = (name: string, spec: NftApplySpec & TaskOptions): Task => task(name, spec, () => nftApplyResource(spec));
 
 /** Kubernetes objects applied with kubectl on the host (retried while a webhook lags), owned ones pruned. */
 export const kubeObjects = (name: string, spec: KubeObjectsSpec & TaskOptions): Task => task(name, spec, () => kubeObjectsResource(spec));

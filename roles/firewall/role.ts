@@ -1,0 +1,78 @@
+import { apt, defineRole, directory, flushHandlers, nftApply, service, template, type RoleContext } from '../../src/role/api.ts';
+import { parseRange } from '../_shared/ip.ts';
+import type { Pool } from '../_shared/metallb.ts';
+
+interface Vars {
+  firewall_ssh_port: number;
+  firewall_ssh_sources: string[];
+  firewall_admin_sources: string[];
+  firewall_flannel_backend: 'vxlan' | 'wireguard-native';
+  firewall_pod_cidr: string;
+  firewall_service_cidr: string;
+  firewall_service_ports: { port: number | string; protocol?: 'tcp' | 'udp'; sources?: string[] }[];
+  firewall_rollback_seconds: number;
+  metallb_mode: 'layer2' | 'bgp';
+  metallb_pools: Pool[];
+}
+
+type Ctx = RoleContext<Vars>;
+const RULESET = '/etc/play-firewall/ruleset.nft';
+const TABLE = 'inet play_firewall';
+
+/** `ip saddr {…}` / `ip6 saddr {…}` rules for a list of sources of both families. */
+function from(sources: string[], rest: string, field: 'saddr' | 'daddr' = 'saddr'): string[] {
+  const v4 = sources.filter((s) => !s.includes(':'));
+  const v6 = sources.filter((s) => s.includes(':'));
+  return [...(v4.length ? [`ip ${field} { ${v4.join(', ')} } ${rest}`] : []), ...(v6.length ? [`ip6 ${field} { ${v6.join(', ')} } ${rest}`] : [])];
+}
+
+const addresses = (ctx: Ctx, group: string): string[] => ctx.groupHosts(group).map((h) => String(ctx.hostVars(h).ansible_host ?? h));
+
+/** The accept rules for this host, by what it is: a K3s node (server or agent), the edge router. */
+export function firewallRules(ctx: Ctx): string[] {
+  const { vars } = ctx;
+  const nodes = addresses(ctx, 'k3s_cluster');
+  const groups = ctx.host.groups;
+  const ssh = from(vars.firewall_ssh_sources, `tcp dport ${vars.firewall_ssh_port} accept comment "ssh"`);
+  const node = groups.includes('k3s_cluster')
+    ? [
+        ...from([...nodes, ...vars.firewall_admin_sources], 'tcp dport 6443 accept comment "kubernetes api"'),
+        ...from(nodes, 'tcp dport 10250 accept comment "kubelet"'),
+        ...from(nodes, vars.firewall_flannel_backend === 'vxlan' ? 'udp dport 8472 accept comment "flannel vxlan"' : 'udp dport 51820-51821 accept comment "flannel wireguard"'),
+        ...(groups.includes('k3s_server') ? from(addresses(ctx, 'k3s_server'), 'tcp dport 2379-2380 accept comment "etcd between servers"') : []),
+        ...from(nodes, 'tcp dport 7946 accept comment "metallb memberlist"'),
+        ...from(nodes, 'udp dport 7946 accept comment "metallb memberlist"'),
+        ...from([vars.firewall_pod_cidr, vars.firewall_service_cidr], 'accept comment "pods and services"'),
+        ...servicePorts(vars),
+      ]
+    : [];
+  const edge = groups.includes('edge') && vars.metallb_mode === 'bgp'
+    ? [...from(nodes, 'tcp dport 179 accept comment "bgp from the nodes"'), ...from(nodes, 'udp dport { 3784, 4784 } accept comment "bfd from the nodes"')]
+    : [];
+  return [...ssh, ...node, ...edge];
+}
+
+/** LoadBalancer ports, on the pools' addresses only. */
+function servicePorts(vars: Vars): string[] {
+  const pools = vars.metallb_pools.flatMap((p) => p.addresses).map((a) => a.replace(/\s+/g, '')).filter((a) => parseRange(a));
+  if (pools.length === 0) return [];
+  return vars.firewall_service_ports.flatMap((s) => {
+    const proto = s.protocol ?? 'tcp';
+    const to = from(pools, `${proto} dport ${s.port} accept comment "loadbalancer service"`, 'daddr');
+    return s.sources?.length ? to.flatMap((rule) => from(s.sources ?? [], rule)) : to;
+  });
+}
+
+export default defineRole<Vars>({
+  tasks: (ctx) => [
+    apt('nftables installed', { packages: ['nftables'] }),
+    directory('firewall directory', { path: '/etc/play-firewall', mode: '0700' }),
+    template('firewall ruleset', { src: 'ruleset.nft.hbs', dest: RULESET, mode: '0600', data: { rules: firewallRules(ctx) }, validate: 'nft -c -f %s', notify: 'apply firewall' }),
+    template('firewall at boot', { src: 'play-firewall.service.hbs', dest: '/etc/systemd/system/play-firewall.service', mode: '0644' }),
+    // Enabled for boot but never started here: starting it would skip the lockout check.
+    service('firewall loaded at boot', { unit: 'play-firewall', enabled: true }),
+    flushHandlers(),
+    nftApply('firewall loaded', { ruleset: RULESET, table: TABLE, rollbackAfterSeconds: ctx.vars.firewall_rollback_seconds, load: 'if-missing' }),
+  ],
+  handlers: (ctx) => [nftApply('apply firewall', { ruleset: RULESET, table: TABLE, rollbackAfterSeconds: ctx.vars.firewall_rollback_seconds, load: 'always' })],
+});

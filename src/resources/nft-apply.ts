@@ -1,0 +1,80 @@
+import { q } from '../transport/shell.ts';
+import type { Remote } from '../transport/remote.ts';
+import { ResourceError, run, type Resource, type Runtime } from './types.ts';
+
+export interface NftApplySpec {
+  /** The ruleset file: it replaces only its own table (`table X {}; delete table X; table X {...}`). */
+  ruleset: string;
+  /** e.g. `inet play_firewall`. */
+  table: string;
+  /** The host restores the previous table this many seconds after applying unless disarmed. */
+  rollbackAfterSeconds: number;
+  /** `always` (a handler, after the ruleset changed) or `if-missing` (the table is not loaded, e.g. flushed by hand). */
+  load: 'always' | 'if-missing';
+}
+
+const STATE = '/run/play-firewall';
+const UNIT = 'play-firewall-rollback';
+
+/**
+ * Loads an nftables table without locking the controller out: before applying, a timer on the
+ * host is armed to restore the previous table; after applying, a NEW SSH connection must get in,
+ * and only then is the timer disarmed. If it cannot, the host restores itself and the task fails
+ * saying so.
+ */
+export function nftApplyResource(spec: NftApplySpec): Resource {
+  let runtime: Runtime | undefined;
+  return {
+    describe: `nftables table ${spec.table}`,
+    probe: `nft list table ${spec.table} >/dev/null 2>&1 && echo loaded || echo missing`,
+    prepare: async (rt) => {
+      runtime = rt;
+    },
+    plan(current) {
+      const loaded = current?.stdout.trim() === 'loaded';
+      if (spec.load === 'if-missing' && loaded) return { changes: [] };
+      return {
+        changes: [{ type: 'value', what: `table ${spec.table}`, before: loaded ? 'loaded' : 'not loaded', after: `loaded from ${spec.ruleset}` }],
+        apply: async (remote) => {
+          if (!runtime) throw new Error('nft apply needs the run time (prepare was not called)');
+          await applyWithRollback(remote, runtime, spec);
+        },
+      };
+    },
+  };
+}
+
+async function applyWithRollback(remote: Remote, runtime: Runtime, spec: NftApplySpec): Promise<void> {
+  const previous = `${STATE}/previous.nft`;
+  const applied = `${spec.ruleset}.applied`;
+  // What undoes the change: the table as it was (or no table), and the ruleset file as it was
+  // last applied, so a reboot does not load the ruleset that locked the controller out.
+  const undo = `nft -f ${previous}; if [ -f ${q(applied)} ]; then cp -p ${q(applied)} ${q(spec.ruleset)}; else rm -f ${q(spec.ruleset)}; fi`;
+  const arm = [
+    'set -e',
+    `mkdir -p ${STATE}`,
+    `{ echo 'table ${spec.table} {}'; echo 'delete table ${spec.table}'; nft list table ${spec.table} 2>/dev/null || true; } > ${previous}`,
+    `systemctl stop ${UNIT}.timer ${UNIT}.service 2>/dev/null || true`,
+    `systemctl reset-failed ${UNIT}.service 2>/dev/null || true`,
+    `systemd-run --quiet --unit ${UNIT} --on-active=${spec.rollbackAfterSeconds}s /bin/sh -c ${q(undo)}`,
+    `nft -f ${q(spec.ruleset)}`,
+  ].join('\n');
+  await run(remote, `loading ${spec.ruleset}`, arm);
+  try {
+    await runtime.newConnection(remote.host);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    await waitForRollback(remote, spec.rollbackAfterSeconds);
+    const back = await runtime.newConnection(remote.host).then(() => 'the host is reachable again', (err: unknown) => `but it is still not reachable (${err instanceof Error ? err.message : String(err)})`);
+    throw new ResourceError(
+      `the new firewall blocked a new SSH connection from the controller (${why}); the host restored the previous ruleset (live and in ${spec.ruleset}) after ${spec.rollbackAfterSeconds} s and ${back}. Check the SSH sources in the firewall variables.`,
+    );
+  }
+  await run(remote, 'disarming the firewall rollback', `systemctl stop ${UNIT}.timer 2>/dev/null || true; cp -p ${q(spec.ruleset)} ${q(applied)}`);
+}
+
+/** The established connection still works (established traffic is accepted): wait there for the timer. */
+async function waitForRollback(remote: Remote, seconds: number): Promise<void> {
+  await remote.exec(`for i in $(seq ${seconds + 10}); do systemctl is-active --quiet ${UNIT}.timer || exit 0; sleep 1; done`, { timeoutMs: (seconds + 20) * 1000 }).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 1000));
+}
