@@ -63,7 +63,7 @@ export function k3sConfig(ctx: Ctx): Record<string, unknown> {
 function installTasks(ctx: Ctx): Task[] {
   const { vars } = ctx;
   if (vars.k3s_airgap_binary) {
-    return [file('K3s binary (airgap)', { path: BIN, content: readBinary(vars.k3s_airgap_binary), mode: '0755', notify: 'restart K3s' })];
+    return [file('K3s binary (airgap)', { path: BIN, content: readBinary(vars.k3s_airgap_binary), mode: '0755', summarize: true, notify: 'restart K3s' })];
   }
   const url = `https://github.com/k3s-io/k3s/releases/download/${encodeURIComponent(vars.k3s_version)}`;
   const download = [

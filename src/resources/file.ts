@@ -17,6 +17,8 @@ export interface FileSpec {
    * e.g. `vtysh --dryrun -f %s`. If it fails, the old file stays and the task fails with its output.
    */
   validate?: string;
+  /** Show content changes as size and checksum, not a diff (binaries, vendored manifests). */
+  summarize?: boolean;
 }
 
 /** A regular file with exact content, written atomically (temp file + rename in the same directory). */
@@ -31,7 +33,7 @@ export function fileResource(spec: FileSpec): Resource {
       if (state.kind === 'directory' || state.kind === 'other') throw new ResourceError(`${spec.path} exists and is not a regular file (${state.kind})`);
       if (spec.state === 'absent') return planAbsent(spec.path, state);
       if (state.kind === 'absent' && desired === undefined) throw new ResourceError(`${spec.path} does not exist and no content was declared for it`);
-      const changes = [...contentChange(spec.path, state, desired), ...metaChanges(state, mode, spec.owner, spec.group)];
+      const changes = [...contentChange(spec.path, state, desired, spec.summarize), ...metaChanges(state, mode, spec.owner, spec.group)];
       return { changes, apply: (remote) => applyFile(remote, spec, state, desired, mode).then(() => undefined) };
     },
   };
@@ -56,10 +58,10 @@ function planAbsent(path: string, state: FileState): Plan {
   };
 }
 
-function contentChange(path: string, state: FileState, desired: Buffer | undefined): Change[] {
+function contentChange(path: string, state: FileState, desired: Buffer | undefined, summarize = false): Change[] {
   if (desired === undefined || sameContent(state, desired)) return [];
   const show = (b: Buffer | undefined): string | null =>
-    b === undefined ? null : isText(b) && b.length <= DIFFABLE_BYTES ? b.toString('utf8') : `(${b.length} bytes, sha256 ${sha256(b)})\n`;
+    b === undefined ? null : !summarize && isText(b) && b.length <= DIFFABLE_BYTES ? b.toString('utf8') : `(${b.length} bytes, sha256 ${sha256(b)})\n`;
   const before = state.sha256 !== undefined ? `(sha256 ${state.sha256})\n` : show(state.content);
   return [{ type: 'content', path, before, after: show(desired) }];
 }

@@ -19,7 +19,15 @@ export function linesResource(spec: LinesSpec): Resource {
     probe: probeFile(spec.path, 'content'),
     plan(current) {
       const state = parseFileState(current?.stdout ?? 'absent');
-      if (state.kind !== 'file' || !state.content) throw new ResourceError(`${spec.path} does not exist (is the package that owns it installed?)`);
+      if (state.kind === 'absent') {
+        // Check mode on a fresh host: the package that brings the file is not installed yet.
+        const after = `${spec.lines.map((l) => l.line).join('\n')}\n`;
+        return {
+          changes: [{ type: 'content', path: spec.path, before: null, after }],
+          apply: () => Promise.reject(new ResourceError(`${spec.path} does not exist (is the package that owns it installed?)`)),
+        };
+      }
+      if (state.kind !== 'file' || !state.content) throw new ResourceError(`${spec.path} is not a regular file`);
       const text = state.content.toString('utf8');
       const lines = text.split('\n');
       if (lines[lines.length - 1] === '') lines.pop();
