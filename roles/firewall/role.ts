@@ -34,6 +34,8 @@ export function firewallRules(ctx: Ctx): string[] {
   const nodes = addresses(ctx, 'k3s_cluster');
   const groups = ctx.host.groups;
   const ssh = from(vars.firewall_ssh_sources, `tcp dport ${vars.firewall_ssh_port} accept comment "ssh"`);
+  // Many VDS get their address by DHCP: without this the lease would not renew.
+  const dhcp = ['udp sport 67 udp dport 68 accept comment "dhcp replies"', 'udp sport 547 udp dport 546 accept comment "dhcpv6 replies"'];
   const node = groups.includes('k3s_cluster')
     ? [
         ...from([...nodes, ...vars.firewall_admin_sources], 'tcp dport 6443 accept comment "kubernetes api"'),
@@ -49,7 +51,7 @@ export function firewallRules(ctx: Ctx): string[] {
   const edge = groups.includes('edge') && vars.metallb_mode === 'bgp'
     ? [...from(nodes, 'tcp dport 179 accept comment "bgp from the nodes"'), ...from(nodes, 'udp dport { 3784, 4784 } accept comment "bfd from the nodes"')]
     : [];
-  return [...ssh, ...node, ...edge];
+  return [...ssh, ...dhcp, ...node, ...edge];
 }
 
 /** LoadBalancer ports, on the pools' addresses only. */

@@ -61,6 +61,7 @@ export function edgeConfig(ctx: Ctx) {
     password: peer.password ?? null,
     multihop: peer.ebgpMultiHop === true,
     timers: hold !== undefined ? `${Math.round((keepalive ?? hold / 3) / 1000)} ${Math.round(hold / 1000)}` : null,
+    connectTimer: peer.connectTime === undefined ? null : Math.max(1, Math.round((durationMs(peer.connectTime) ?? 0) / 1000)),
     bfd: profile ? { name: profile.name, lines: bfdLines(profile) } : null,
     nodes: ctx.groupHosts('k3s_cluster').map((h) => ({ name: h, address: address(ctx, h) })),
     upstreams: vars.frr_upstreams,

@@ -66,13 +66,16 @@ function installTasks(ctx: Ctx): Task[] {
     return [file('K3s binary (airgap)', { path: BIN, content: readBinary(vars.k3s_airgap_binary), mode: '0755', summarize: true, notify: 'restart K3s' })];
   }
   const url = `https://github.com/k3s-io/k3s/releases/download/${encodeURIComponent(vars.k3s_version)}`;
+  // Release assets are named per architecture: k3s (amd64), k3s-arm64, k3s-armhf.
   const download = [
     'set -e',
+    'arch=$(dpkg --print-architecture)',
+    'case "$arch" in amd64) asset=k3s;; arm64) asset=k3s-arm64;; armhf) asset=k3s-armhf;; *) echo "no K3s release for $arch" >&2; exit 1;; esac',
     `cd "$(mktemp -d)"`,
-    `curl -sfL -o k3s ${url}/k3s`,
-    `curl -sfL -o sums ${url}/sha256sum-amd64.txt`,
-    `grep ' k3s$' sums | sha256sum -c -`,
-    `install -m 0755 k3s ${BIN}.play-new && mv -f ${BIN}.play-new ${BIN}`,
+    `curl -sfL -o "$asset" ${url}/"$asset"`,
+    `curl -sfL -o sums ${url}/sha256sum-"$arch".txt`,
+    'grep " $asset$" sums | sha256sum -c -',
+    `install -m 0755 "$asset" ${BIN}.play-new && mv -f ${BIN}.play-new ${BIN}`,
   ].join('\n');
   return [command('K3s binary (download)', { run: download, unless: `${BIN} --version 2>/dev/null | grep -qF 'k3s version ${vars.k3s_version} '`, notify: 'restart K3s' })];
 }

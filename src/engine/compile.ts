@@ -5,7 +5,7 @@ import { PatternError, selectHosts } from '../inventory/patterns.ts';
 import { locateVar, mergeLayers, valuesOf, type VarLayer, type Vars } from '../inventory/variables.ts';
 import type { Play, Playbook, RoleRef } from '../playbook/model.ts';
 import type { Resource } from '../resources/types.ts';
-import { FromHost, isFlush, type Condition, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
+import { FromHost, isFlush, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
 import { loadRole, rolePaths, type LoadedRole } from '../role/load.ts';
 import { secretValues } from '../role/variables-schema.ts';
 import { batches } from './serial.ts';
@@ -18,17 +18,8 @@ export interface CompileOptions {
   check: boolean;
 }
 
-/** A task ready to run on one host: its resource built, its templates rendered. */
-export interface PlannedTask {
-  name: string;
-  tags: string[];
-  when: Condition;
-  notify: string[];
-  throttle?: string;
-  delegateTo?: string;
-  /** Absent for a handler flush point. */
-  resource?: Resource;
-}
+/** A task ready to run on one host: its resource built (absent for a handler flush point). */
+export type PlannedTask = Omit<Task, 'build'> & { resource?: Resource };
 
 export interface CompiledRole {
   name: string;
@@ -82,10 +73,17 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   for (const play of playbook.plays) {
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
-    for (const host of hosts) run.hostVars.set(host, valuesOf(mergeLayers(precedence(undefined, inventoryLayers(inv, host), play.vars, undefined, options.extraVars))));
+    for (const host of hosts) {
+      const vars = valuesOf(mergeLayers(precedence(undefined, inventoryLayers(inv, host), play.vars, undefined, options.extraVars)));
+      run.hostVars.set(host, vars);
+      // A secret is a secret whichever role declares it and whichever roles run (--role).
+      for (const role of roles.values()) found.secrets.push(...secretValues(role.variables.schema, vars));
+    }
     for (const ref of play.roles) {
       const role = roles.get(ref.name);
       if (!role) continue;
+      // --role leaves the other roles out entirely: their variables need not even be set.
+      if (options.selection.roles.length > 0 && !options.selection.roles.includes(ref.name)) continue;
       const { role: compiledRole, listed } = compileRole({ inv, play, ref, role, options }, hosts, found);
       compiled.roles.push(compiledRole);
       compiled.listing.push({ role: role.name, tasks: listed });

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { $ } from 'zx';
-import { describeLab, lab, onHost, onHostOk } from './lab-fixture.ts';
+import { describeLab, freshHosts, lab, onHost, onHostOk } from './lab-fixture.ts';
 import { projectRoot } from '../lab/paths.ts';
 
 /** The units K3s's installer writes, trimmed to what matters to the roles. */
@@ -46,6 +46,7 @@ async function writeOn(host: string, path: string, content: string): Promise<voi
 
 describeLab('k3s stand-in', () => {
   beforeAll(async () => {
+    await freshHosts('cp1', 'w1', 'w2');
     const { state } = lab();
     for (const host of ['cp1', 'w1']) await copyTo(host, state.k3sStandin, '/usr/local/bin/k3s', '0755');
     await writeOn('cp1', '/etc/systemd/system/k3s.service', unit('Lightweight Kubernetes', '/usr/local/bin/k3s server'));

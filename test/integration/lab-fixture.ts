@@ -2,6 +2,7 @@ import { describe, inject } from 'vitest';
 import { labNames, type LabNames } from '../lab/paths.ts';
 import { readState, type HostState, type LabState } from '../lab/state.ts';
 import { labSsh, type CommandResult } from '../lab/lab-ssh.ts';
+import { resetHosts } from '../lab/reset.ts';
 
 const provided = inject('lab');
 
@@ -35,4 +36,13 @@ export async function onHostOk(host: string, command: string, timeoutMs?: number
   const r = await onHost(host, command, timeoutMs);
   if (r.exitCode !== 0) throw new Error(`${host}: \`${command}\` exited ${r.exitCode}: ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/**
+ * Test files share the lab's hosts: a file that needs hosts as just rented gives them a fresh
+ * writable layer first (about 5 s), whatever earlier files did to them.
+ */
+export async function freshHosts(...hosts: string[]): Promise<void> {
+  const { names, state } = lab();
+  await resetHosts(names, hosts.length > 0 ? hosts : state.hosts.map((h) => h.name), () => undefined);
 }

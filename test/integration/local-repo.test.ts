@@ -1,8 +1,12 @@
-import { expect, it } from 'vitest';
-import { describeLab, onHost, onHostOk } from './lab-fixture.ts';
+import { beforeAll, expect, it } from 'vitest';
+import { describeLab, freshHosts, onHost, onHostOk } from './lab-fixture.ts';
 import { REPO_PACKAGES } from '../lab/image.ts';
 
 describeLab('offline Debian repository', () => {
+  beforeAll(async () => {
+    await freshHosts();
+  });
+
   it('the base image lacks what the roles install', async () => {
     for (const pkg of REPO_PACKAGES) {
       const r = await onHost('edge', `dpkg-query -W -f='\${Status}' ${pkg}`);

@@ -33,6 +33,7 @@ function speakerConfig(host: string, password: string): string {
     ' neighbor 192.0.2.1 remote-as 65000',
     ` neighbor 192.0.2.1 password ${password}`,
     ' neighbor 192.0.2.1 timers 60 180',
+    ' neighbor 192.0.2.1 timers connect 5',
     ' neighbor 192.0.2.1 bfd profile fast-bfd',
     ' address-family ipv4 unicast',
     ...announce.map((p) => `  network ${p}`),
@@ -54,7 +55,7 @@ async function startSpeaker(host: string, password: string): Promise<void> {
 
 const vtysh = async (cmd: string) => JSON.parse(await onHostOk('edge', `vtysh -c '${cmd}'`)) as Record<string, unknown>;
 
-async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await probe();
   while (!ok(last) && Date.now() < deadline) {
@@ -75,7 +76,9 @@ describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
   beforeAll(async () => {
     await resetHosts(lab().names, ['edge'], () => undefined);
     const vars = parse(readFileSync(join(projectRoot, 'inventory/example-bgp/group_vars/all.yaml'), 'utf8')) as Record<string, unknown>;
-    inventory = labInventoryWith({ ...vars, kube_proxy_mode: 'nftables' });
+    // A short connect retry on both ends, so sessions come up in seconds once the speakers start.
+    const peers = (vars.metallb_bgp_peers as Record<string, unknown>[]).map((p) => ({ ...p, connectTime: '5s' }));
+    inventory = labInventoryWith({ ...vars, metallb_bgp_peers: peers, kube_proxy_mode: 'nftables' });
   });
 
   it('installs FRR, writes frr.conf validated by vtysh, mode 0640, the password in it readable only by frr', async () => {
@@ -85,7 +88,7 @@ describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
     expect(await onHostOk('edge', "stat -c '%a %U %G' /etc/frr/frr.conf; grep -c '^bgpd=yes\\|^bfdd=yes' /etc/frr/daemons")).toBe('640 frr frr\n2\n');
     const conf = await onHostOk('edge', 'cat /etc/frr/frr.conf');
     for (const [name, addr] of Object.entries(NODES)) {
-      expect(conf).toContain(` neighbor ${addr} remote-as 65010\n neighbor ${addr} description k3s node ${name}\n neighbor ${addr} password supersecret-md5\n neighbor ${addr} timers 60 180\n neighbor ${addr} bfd\n neighbor ${addr} bfd profile fast-bfd`);
+      expect(conf).toContain(` neighbor ${addr} remote-as 65010\n neighbor ${addr} description k3s node ${name}\n neighbor ${addr} password supersecret-md5\n neighbor ${addr} timers 60 180\n neighbor ${addr} timers connect 5\n neighbor ${addr} bfd\n neighbor ${addr} bfd profile fast-bfd`);
     }
     expect(conf).not.toContain('ebgp-multihop');
     expect(conf).toContain('ip prefix-list METALLB-POOLS seq 5 permit 198.51.100.128/27 le 32');

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
 import { projectRoot } from '../lab/paths.ts';
-import { describeLab, lab, onHostOk } from './lab-fixture.ts';
+import { describeLab, freshHosts, lab, onHostOk } from './lab-fixture.ts';
 import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
 import { changedTasks, failures, labInventoryWith, play } from './play-runner.ts';
 
@@ -19,7 +19,8 @@ const names = async (kinds: string) => (await kubectl(`-n metallb-system get ${k
 
 describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
   let bgp = '';
-  beforeAll(() => {
+  beforeAll(async () => {
+    await freshHosts('cp1', 'w1', 'w2');
     bgp = inventoryFrom('example-bgp');
   });
 

@@ -50,6 +50,8 @@ describe('compile: everything checked before any host is contacted', () => {
     expect(bad).toMatch(/-e #1: demo_token: expected a string of at least 8 character\(s\) \(role demo, hosts cp1, w1, w2\)/);
     const run = await compile(pb('demo.yaml'), inv, options({ extraVars: [extraVarsLayer('demo_token=long-enough-token', 0, root)] }));
     expect(run.secrets).toEqual(['long-enough-token']);
+    const otherRole = await compile(pb('demo.yaml'), inv, options({ extraVars: [extraVarsLayer('demo_token=long-enough-token', 0, root)], selection: { tags: [], skipTags: [], roles: ['motd'] } }));
+    expect(otherRole.secrets).toEqual(['long-enough-token']);
   });
 
   it('lists tasks and tags as selected by --tags, --skip-tags and --role', async () => {
@@ -58,6 +60,6 @@ describe('compile: everything checked before any host is contacted', () => {
     expect(listTasks(run)).toEqual(['play "demo service on the cluster":', '  demo | demo config    TAGS: [demo, config]', '  demo | flush handlers    TAGS: [demo, always]', '  motd | motd    TAGS: [banner, motd, motd-file]']);
     expect(listTags(run)).toEqual(['play "demo service on the cluster": TASK TAGS: [always, banner, config, demo, motd, motd-file, packages]']);
     const motdOnly = await compile(pb('demo.yaml'), inv, options({ extraVars: e, selection: { tags: [], skipTags: [], roles: ['motd'] } }));
-    expect(motdOnly.plays[0]?.roles.map((r) => [r.name, r.tasks.get('w1')?.length])).toEqual([['demo', 0], ['motd', 1]]);
+    expect(motdOnly.plays[0]?.roles.map((r) => [r.name, r.tasks.get('w1')?.length])).toEqual([['motd', 1]]);
   });
 });
