@@ -65,19 +65,11 @@ function installTasks(ctx: Ctx): Task[] {
   if (vars.k3s_airgap_binary) {
     return [file('K3s binary (airgap)', { path: BIN, content: readBinary(vars.k3s_airgap_binary), mode: '0755', summarize: true, notify: 'restart K3s' })];
   }
-  const url = `https://github.com/k3s-io/k3s/releases/download/${encodeURIComponent(vars.k3s_version)}`;
-  // Release assets are named per architecture: k3s (amd64), k3s-arm64, k3s-armhf.
-  const download = [
-    'set -e',
-    'arch=$(dpkg --print-architecture)',
-    'case "$arch" in amd64) asset=k3s;; arm64) asset=k3s-arm64;; armhf) asset=k3s-armhf;; *) echo "no K3s release for $arch" >&2; exit 1;; esac',
-    `cd "$(mktemp -d)"`,
-    `curl -sfL -o "$asset" ${url}/"$asset"`,
-    `curl -sfL -o sums ${url}/sha256sum-"$arch".txt`,
-    'grep " $asset$" sums | sha256sum -c -',
-    `install -m 0755 "$asset" ${BIN}.play-new && mv -f ${BIN}.play-new ${BIN}`,
-  ].join('\n');
-  return [command('K3s binary (download)', { run: download, unless: `${BIN} --version 2>/dev/null | grep -qF 'k3s version ${vars.k3s_version} '`, notify: 'restart K3s' })];
+  // K3s's official install script: it downloads the pinned release and checks its checksum. The
+  // role writes the unit itself afterwards, so starting and restarting stay under its control.
+  // Fetched first: a failed download must fail the task, not feed an empty script to sh.
+  const install = `script=$(curl -sfL https://get.k3s.io) && printf '%s\\n' "$script" | INSTALL_K3S_VERSION=${JSON.stringify(vars.k3s_version)} INSTALL_K3S_SKIP_START=true INSTALL_K3S_SKIP_ENABLE=true sh -s - ${place(ctx).isServer ? 'server' : 'agent'}`;
+  return [command('K3s installed (official install script)', { run: install, unless: `${BIN} --version 2>/dev/null | grep -qF 'k3s version ${vars.k3s_version} '`, notify: 'restart K3s' })];
 }
 
 const binaries = new Map<string, Buffer>();
