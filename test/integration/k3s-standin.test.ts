@@ -31,7 +31,8 @@ kube-proxy-arg:
 - proxy-mode=ipvs
 - ipvs-strict-arp=true
 `;
-const CRDS = join(projectRoot, '../shared/reference/metallb-v0.16.1-crds');
+// MetalLB's upstream CRDs, vendored from shared/reference (a clone need not sit beside it).
+const CRDS = join(projectRoot, 'test/lab/metallb/crds');
 
 /** Copies a local file to a host over SSH, the way the k3s role's airgap path does. */
 async function copyTo(host: string, localPath: string, remotePath: string, mode: string): Promise<void> {

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
@@ -15,7 +16,10 @@ import { parseRange, rangeToCidrs } from '../../roles/_shared/ip.ts';
 import type { MetallbVars } from '../../roles/_shared/metallb.ts';
 
 const root = join(import.meta.dirname, '../..');
-const REFERENCE = join(root, '../shared/reference/metallb-v0.16.1-crds');
+const SHARED = join(root, '../shared/reference/metallb-v0.16.1-crds');
+const VENDORED = join(root, 'test/lab/metallb/crds');
+/** The upstream CRDs: shared/reference where the clone sits beside it, else the vendored copy of it. */
+const REFERENCE = existsSync(SHARED) ? SHARED : VENDORED;
 
 const bgp: MetallbVars = {
   metallb_mode: 'bgp',
@@ -56,8 +60,16 @@ describe('MetalLB objects rendered from variables', () => {
     }
   });
 
-  const conformance = existsSync(REFERENCE) ? it : it.skip;
-  conformance('conforms to the upstream MetalLB v0.16.1 CRDs: a served version, and the CRD schema accepts it', () => {
+  it('the vendored CRDs are upstream v0.16.1\'s, byte for byte (checksums recorded from shared/reference)', () => {
+    const sums = readFileSync(join(VENDORED, '../crds.sha256'), 'utf8').trim().split('\n').map((l) => l.split(/\s+/));
+    const dirs = existsSync(SHARED) ? [VENDORED, SHARED] : [VENDORED];
+    for (const dir of dirs) {
+      expect(readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()).toEqual(sums.map(([, f]) => f).sort());
+      for (const [sum, f] of sums) expect(createHash('sha256').update(readFileSync(join(dir, f ?? ''))).digest('hex'), `${dir}/${f}`).toBe(sum);
+    }
+  });
+
+  it('conforms to the upstream MetalLB v0.16.1 CRDs: a served version, and the CRD schema accepts it', () => {
     const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
     const crds = ['ipaddresspools', 'bgppeers', 'bfdprofiles', 'bgpadvertisements', 'l2advertisements'].map((c) => parse(readFileSync(join(REFERENCE, `metallb.io_${c}.yaml`), 'utf8')) as {
       spec: { names: { kind: string }; versions: { name: string; served: boolean; schema: { openAPIV3Schema: Record<string, unknown> } }[] };
