@@ -57,3 +57,16 @@ describe('metallb-install: the HelmChart K3s installs', () => {
     expect(native).toContain('frrk8s:\n      enabled: false');
   });
 });
+
+describe('k3s-config refuses extra config that would fight its own keys', () => {
+  it('names the key and where it was set', async () => {
+    let message = '';
+    try {
+      await rendered('cp1', 'K3s config', { k3s_extra_config: { disable: ['traefik'], 'node-label': ['a=b'] } });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/-e #1:1:\d+: k3s_extra_config\.disable: disable is managed by this role/);
+    expect(message).not.toMatch(/node-label/);
+  });
+});
