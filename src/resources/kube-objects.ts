@@ -25,6 +25,7 @@ const MARK = '@@play-kube@@';
 /** Plural resource names for pruning: `kubectl get -o name` prints singular.group/name. */
 const kindRef = (o: KubeObject): string => `${o.kind.toLowerCase()}${o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : ''}`;
 const id = (o: KubeObject): string => `${kindRef(o)}/${o.metadata.name}`;
+const liveKey = (o: KubeObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /**
  * Kubernetes objects as declared: created or updated with `kubectl apply` (retried while a
@@ -32,17 +33,26 @@ const id = (o: KubeObject): string => `${kindRef(o)}/${o.metadata.name}`;
  * role made earlier but no longer declares deleted (found by their owner label).
  */
 export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
-  const ns = (o: KubeObject): string => (o.metadata.namespace ? ` -n ${q(o.metadata.namespace)}` : '');
-  const reads = spec.objects.map((o) => `echo ${MARK}; ${spec.kubectl} get ${q(kindRef(o))} ${q(o.metadata.name)}${ns(o)} -o json 2>/dev/null || echo '{}'`);
+  // One `kubectl get` per namespace for all declared kinds, one for what this role owns: each
+  // kubectl call costs a process start, so a rerun reads everything in two.
+  const namespaces = [...new Set(spec.objects.map((o) => o.metadata.namespace ?? ''))];
+  const reads = namespaces.map((n) => {
+    const kinds = [...new Set(spec.objects.filter((o) => (o.metadata.namespace ?? '') === n).map(kindRef))].join(',');
+    return `echo ${MARK}; ${spec.kubectl} get ${q(kinds)}${n ? ` -n ${q(n)}` : ''} -o json 2>/dev/null || echo '{"items":[]}'`;
+  });
   const prune = spec.prune;
-  const listOwned = prune ? prune.kinds.map((k) => `${spec.kubectl} get ${q(k)} -n ${q(prune.namespace)} -l ${q(prune.selector)} -o name 2>/dev/null`).join('; ') : 'true';
+  const listOwned = prune ? `${spec.kubectl} get ${q(prune.kinds.join(','))} -n ${q(prune.namespace)} -l ${q(prune.selector)} -o name 2>/dev/null` : 'true';
   return {
     describe: `kubernetes objects (${spec.objects.length})`,
     probe: `${reads.join('; ')}; echo ${MARK}; ${listOwned}`,
     plan(current) {
       const parts = (current?.stdout ?? '').split(`${MARK}\n`).slice(1);
-      const live = spec.objects.map((_, i) => parseJson(parts[i] ?? '{}'));
-      const owned = (parts[spec.objects.length] ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+      const found = new Map<string, Record<string, unknown>>();
+      for (const part of parts.slice(0, namespaces.length)) {
+        for (const item of (parseJson(part) as { items?: KubeObject[] } | undefined)?.items ?? []) found.set(liveKey(item), item);
+      }
+      const live = spec.objects.map((o) => found.get(liveKey(o)));
+      const owned = (parts[namespaces.length] ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
       const stale = spec.objects.filter((o, i) => !isSubset(comparable(o), live[i]));
       const wanted = new Set(spec.objects.map(id));
       const extra = owned.filter((name) => !wanted.has(name));
