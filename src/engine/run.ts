@@ -40,11 +40,13 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
   const facts = new Map<string, Promise<Facts>>();
   const remoteOf = (host: string): Promise<Connection> => cached(connections, host, () => options.connect(host));
   const dead = new Set<string>();
-  const runtime = runtimeFor(options, remoteOf);
+  const reads = new Map<string, Promise<string | undefined>>();
 
   for (const cp of compiled.plays) {
     if (options.interrupted()) break;
     emit({ type: 'play', name: cp.play.name, hosts: cp.hosts, check: options.check });
+    // Reads from other hosts go through the play's become (a token file is root's).
+    const runtime = runtimeFor(options, async (h) => options.forPlay(await remoteOf(h), cp), reads);
     for (const batch of cp.batches) {
       if (options.interrupted()) break;
       const failedInBatch = new Set<string>();
@@ -91,8 +93,7 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
 }
 
 /** Reads from other hosts for resources, once per host and command for the whole run. */
-function runtimeFor(options: RunOptions, remoteOf: (host: string) => Promise<Remote>): Runtime {
-  const reads = new Map<string, Promise<string | undefined>>();
+function runtimeFor(options: RunOptions, remoteOf: (host: string) => Promise<Remote>, reads: Map<string, Promise<string | undefined>>): Runtime {
   return {
     check: options.check,
     read: (host, command, secret) =>
