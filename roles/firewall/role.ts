@@ -26,7 +26,7 @@ function from(sources: string[], rest: string, field: 'saddr' | 'daddr' = 'saddr
   return [...(v4.length ? [`ip ${field} { ${v4.join(', ')} } ${rest}`] : []), ...(v6.length ? [`ip6 ${field} { ${v6.join(', ')} } ${rest}`] : [])];
 }
 
-const addresses = (ctx: Ctx, group: string): string[] => ctx.groupHosts(group).map((h) => String(ctx.hostVars(h).ansible_host ?? h));
+const addresses = (ctx: Ctx, group: string): string[] => ctx.groupHosts(group).map(ctx.hostAddress);
 
 /** The accept rules for this host, by what it is: a K3s node (server or agent), the edge router. */
 export function firewallRules(ctx: Ctx): string[] {

@@ -15,8 +15,6 @@ interface Vars {
 
 type Ctx = RoleContext<Vars>;
 
-const address = (ctx: Ctx, host: string): string => String(ctx.hostVars(host).ansible_host ?? host);
-
 /** The pools as prefixes; from the nodes, anything inside them (down to /32) is accepted. */
 export function poolPrefixes(pools: Pool[]): { seq: number; cidr: string; le?: number }[] {
   const cidrs = pools.flatMap((p) => p.addresses).map((a) => parseRange(a.replace(/\s+/g, ''))).filter((r) => r?.family === 4).flatMap((r) => (r ? rangeToCidrs(r) : []));
@@ -63,7 +61,7 @@ export function edgeConfig(ctx: Ctx) {
     timers: hold !== undefined ? `${Math.round((keepalive ?? hold / 3) / 1000)} ${Math.round(hold / 1000)}` : null,
     connectTimer: peer.connectTime === undefined ? null : Math.max(1, Math.round((durationMs(peer.connectTime) ?? 0) / 1000)),
     bfd: profile ? { name: profile.name, lines: bfdLines(profile) } : null,
-    nodes: ctx.groupHosts('k3s_cluster').map((h) => ({ name: h, address: address(ctx, h) })),
+    nodes: ctx.groupHosts('k3s_cluster').map((h) => ({ name: h, address: ctx.hostAddress(h) })),
     upstreams: vars.frr_upstreams,
     prefixes: poolPrefixes(vars.metallb_pools),
     maximumPaths: vars.frr_maximum_paths,

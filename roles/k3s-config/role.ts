@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseAddress } from '../_shared/ip.ts';
 import { command, defineRole, directory, file, flushHandlers, service, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
 
 interface Vars {
@@ -33,8 +34,6 @@ function place(ctx: Ctx) {
   return { first, isServer, isFirst: ctx.host.name === first, multiServer: servers.length > 1, unit: isServer ? 'k3s' : 'k3s-agent' };
 }
 
-const addressOf = (ctx: Ctx, host: string): string => String(ctx.hostVars(host).ansible_host ?? host);
-const isIpv4 = (s: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(s);
 
 /** kube-proxy-arg is an agent flag: it goes on every node, not only servers. */
 function proxyArgs(mode: Vars['kube_proxy_mode']): string[] {
@@ -45,12 +44,12 @@ function proxyArgs(mode: Vars['kube_proxy_mode']): string[] {
 export function k3sConfig(ctx: Ctx): Record<string, unknown> {
   const { vars } = ctx;
   const p = place(ctx);
-  const nodeIp = vars.k3s_node_ip ?? (isIpv4(ctx.host.address) ? ctx.host.address : null);
+  const nodeIp = vars.k3s_node_ip ?? (parseAddress(ctx.host.address)?.family === 4 ? ctx.host.address : null);
   const managed: Record<string, unknown> = {
     ...(p.isServer ? { 'write-kubeconfig-mode': vars.k3s_write_kubeconfig_mode, disable: ['servicelb', ...vars.k3s_disable.filter((d) => d !== 'servicelb')] } : {}),
     ...(p.isServer && vars.k3s_tls_san.length > 0 ? { 'tls-san': vars.k3s_tls_san } : {}),
     ...(p.isFirst && p.multiServer ? { 'cluster-init': true } : {}),
-    ...(p.isFirst ? {} : { server: vars.k3s_server_url ?? `https://${addressOf(ctx, p.first)}:6443` }),
+    ...(p.isFirst ? {} : { server: vars.k3s_server_url ?? `https://${ctx.hostAddress(p.first)}:6443` }),
     'kube-proxy-arg': proxyArgs(vars.kube_proxy_mode),
     ...(nodeIp ? { 'node-ip': nodeIp } : {}),
     ...(vars.k3s_flannel_iface ? { 'flannel-iface': vars.k3s_flannel_iface } : {}),

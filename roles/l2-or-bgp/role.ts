@@ -8,7 +8,7 @@ import { validateMetallb, type Neighbours } from './validate.ts';
 const OWNED_KINDS = ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io', 'bgppeers.metallb.io', 'bfdprofiles.metallb.io', 'bgpadvertisements.metallb.io', 'secrets'];
 
 function neighbours(ctx: RoleContext<MetallbVars>): Neighbours {
-  const at = (h: string) => ({ name: h, address: String(ctx.hostVars(h).ansible_host ?? h) });
+  const at = (h: string) => ({ name: h, address: ctx.hostAddress(h) });
   const routers = [...ctx.groupHosts('edge').map(at), ...ctx.vars.metallb_bgp_peers.map((p) => ({ name: `peer ${p.name}`, address: p.peerAddress }))];
   return { nodes: ctx.groupHosts('k3s_cluster').map(at), routers };
 }

@@ -69,6 +69,12 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   if (problems.length > 0) throw new InputError(problems);
 
   const run: CompiledRun = { plays: [], hostVars: new Map(), secrets: [], warnings: [] };
+  const merged = new Map<string, Vars>();
+  const inventoryVars = (host: string): Vars => {
+    let vars = merged.get(host);
+    if (!vars) merged.set(host, (vars = valuesOf(mergeLayers(inventoryLayers(inv, host)))));
+    return vars;
+  };
   const found: Findings = { problems: [], secrets: [], knownTags: new Set(), warnings: new Set() };
   for (const play of playbook.plays) {
     const hosts = playHosts(inv, play, options.limit, problems);
@@ -84,7 +90,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
       if (!role) continue;
       // --role leaves the other roles out entirely: their variables need not even be set.
       if (options.selection.roles.length > 0 && !options.selection.roles.includes(ref.name)) continue;
-      const { role: compiledRole, listed } = compileRole({ inv, play, ref, role, options }, hosts, found);
+      const { role: compiledRole, listed } = compileRole({ inv, inventoryVars, play, ref, role, options }, hosts, found);
       compiled.roles.push(compiledRole);
       compiled.listing.push({ role: role.name, tasks: listed });
     }
@@ -122,6 +128,8 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, proble
 /** One role as one play lists it: what compiling it for a host needs. */
 interface RoleSite {
   inv: Inventory;
+  /** Each host's inventory variables, merged once per run: roles look at other hosts' a lot. */
+  inventoryVars: (host: string) => Vars;
   play: Play;
   ref: RoleRef;
   role: LoadedRole;
@@ -162,7 +170,7 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   if (bad.length > 0) return undefined;
 
   const located = (path: (string | number)[]) => ({ location: locateVar(resolved, path), keyPath: keyPath(path) });
-  const ctx = roleContext(inv, host, vars, options.check, {
+  const ctx = roleContext(site, host, vars, {
     warn: (m) => found.warnings.add(`${role.name}: ${m}`),
     reject: (path, message) => found.problems.push({ ...located(path), message, role: role.name, host }),
     caution: (path, message) => found.warnings.add(`${formatProblem({ ...located(path), message })} (role ${role.name})`),
@@ -212,7 +220,10 @@ function guarded<T>(fn: () => T, where: { role: string; host: string; task?: str
 
 type Reports = Pick<RoleContext, 'warn' | 'reject' | 'caution'>;
 
-function roleContext(inv: Inventory, host: string, vars: Vars, check: boolean, reports: Reports): RoleContext {
+/** Where Ansible connects to a host: `ansible_host`, else its inventory name. */
+const addressOf = (vars: Vars, host: string): string => String(vars.ansible_host ?? host);
+
+function roleContext({ inv, inventoryVars, options }: RoleSite, host: string, vars: Vars, reports: Reports): RoleContext {
   return {
     ...reports,
     fromHost: (other, command, o) => {
@@ -220,10 +231,11 @@ function roleContext(inv: Inventory, host: string, vars: Vars, check: boolean, r
       return new FromHost(other, command, o?.secret ?? false);
     },
     vars,
-    host: { name: host, groups: groupsOf(inv, host).map((g) => g.name), address: String(vars.ansible_host ?? host) },
+    host: { name: host, groups: groupsOf(inv, host).map((g) => g.name), address: addressOf(vars, host) },
     groupHosts: (group) => hostsOfGroup(inv, group),
-    hostVars: (other) => valuesOf(mergeLayers(inventoryLayers(inv, other))),
-    check,
+    hostVars: inventoryVars,
+    hostAddress: (other) => addressOf(inventoryVars(other), other),
+    check: options.check,
   };
 }
 

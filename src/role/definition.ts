@@ -21,6 +21,8 @@ export interface RoleContext<V = Vars> {
   groupHosts(group: string): string[];
   /** Inventory variables of another host (no role defaults applied). */
   hostVars(host: string): Vars;
+  /** Another host's address (its `ansible_host`, else its name), e.g. for peer and firewall lists. */
+  hostAddress(host: string): string;
   check: boolean;
   /** Says something the operator should know (a deprecation); printed once before the run. */
   warn(message: string): void;
