@@ -1,4 +1,5 @@
 import { q } from '../transport/shell.ts';
+import type { Change } from './types.ts';
 
 /** What `probeFile` reports about a path. */
 export interface FileState {
@@ -45,4 +46,21 @@ export function normalizeMode(mode: string | number): string {
 /** Whether a buffer is text we can show as a unified diff. */
 export function isText(b: Buffer): boolean {
   return !b.includes(0) && Buffer.from(b.toString('utf8'), 'utf8').equals(b);
+}
+
+/** Mode, owner and group that differ from what is declared (undeclared ones are left alone). */
+export function metaChanges(state: FileState, mode?: string, owner?: string, group?: string): Change[] {
+  const was = (v: string | undefined): string | null => (state.kind === 'absent' ? null : (v ?? null));
+  const wanted: [string, string | undefined, string | undefined][] = [
+    ['mode', mode, state.mode],
+    ['owner', owner, state.owner],
+    ['group', group, state.group],
+  ];
+  return wanted.filter(([, want, have]) => want !== undefined && want !== have).map(([what, want, have]) => ({ type: 'value', what, before: was(have), after: want ?? null }));
+}
+
+/** `chown`'s argument for a declared owner and/or group; empty when neither is declared. */
+export function ownership(owner?: string, group?: string): string {
+  if (!owner && !group) return '';
+  return `${q(owner ?? '')}${group ? `:${q(group)}` : ''}`;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { q } from '../transport/shell.ts';
-import { DIFFABLE_BYTES, isText, normalizeMode, parseFileState, probeFile, type FileState, type ProbeContent } from './file-state.ts';
+import type { Remote } from '../transport/remote.ts';
+import { DIFFABLE_BYTES, isText, metaChanges, normalizeMode, ownership, parseFileState, probeFile, type FileState, type ProbeContent } from './file-state.ts';
 import { ResourceError, run, type Change, type Plan, type Resource } from './types.ts';
 
 export interface FileSpec {
@@ -66,17 +67,7 @@ function contentChange(path: string, state: FileState, desired: Buffer | undefin
   return [{ type: 'content', path, before, after: show(desired) }];
 }
 
-function metaChanges(state: FileState, mode?: string, owner?: string, group?: string): Change[] {
-  const was = (v: string | undefined): string | null => (state.kind === 'absent' ? null : (v ?? null));
-  const wanted: [string, string | undefined, string | undefined][] = [
-    ['mode', mode, state.mode],
-    ['owner', owner, state.owner],
-    ['group', group, state.group],
-  ];
-  return wanted.filter(([, want, have]) => want !== undefined && want !== have).map(([what, want, have]) => ({ type: 'value', what, before: was(have), after: want ?? null }));
-}
-
-async function applyFile(remote: Parameters<NonNullable<Plan['apply']>>[0], spec: FileSpec, state: FileState, desired: Buffer | undefined, mode?: string): Promise<void> {
+async function applyFile(remote: Remote, spec: FileSpec, state: FileState, desired: Buffer | undefined, mode?: string): Promise<void> {
   const p = q(spec.path);
   const own = ownership(spec.owner, spec.group);
   if (desired === undefined || sameContent(state, desired)) {
@@ -104,11 +95,6 @@ async function applyFile(remote: Parameters<NonNullable<Plan['apply']>>[0], spec
   ].filter(Boolean);
   const out = await run(remote, `writing ${spec.path}`, script.join('\n'), desired);
   if (!out.startsWith(sha256(desired))) throw new ResourceError(`${spec.path} does not hold what was written (checksum differs after rename)`);
-}
-
-function ownership(owner?: string, group?: string): string {
-  if (!owner && !group) return '';
-  return `${q(owner ?? '')}${group ? `:${q(group)}` : ''}`;
 }
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
