@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { controllerFile } from '../_shared/controller-file.ts';
 import { parseAddress } from '../_shared/ip.ts';
 import { command, defineRole, directory, file, flushHandlers, service, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
 
@@ -63,27 +63,13 @@ export function k3sConfig(ctx: Ctx): Record<string, unknown> {
 function installTasks(ctx: Ctx): Task[] {
   const { vars } = ctx;
   if (vars.k3s_airgap_binary) {
-    return [file('K3s binary (airgap)', { path: BIN, content: readBinary(vars.k3s_airgap_binary), mode: '0755', summarize: true, notify: 'restart K3s' })];
+    return [file('K3s binary (airgap)', { path: BIN, content: controllerFile(vars.k3s_airgap_binary, 'k3s_airgap_binary'), mode: '0755', summarize: true, notify: 'restart K3s' })];
   }
   // K3s's official install script: it downloads the pinned release and checks its checksum. The
   // role writes the unit itself afterwards, so starting and restarting stay under its control.
   // Fetched first: a failed download must fail the task, not feed an empty script to sh.
   const install = `script=$(curl -sfL https://get.k3s.io) && printf '%s\\n' "$script" | INSTALL_K3S_VERSION=${JSON.stringify(vars.k3s_version)} INSTALL_K3S_SKIP_START=true INSTALL_K3S_SKIP_ENABLE=true sh -s - ${place(ctx).isServer ? 'server' : 'agent'}`;
   return [command('K3s installed (official install script)', { run: install, unless: `${BIN} --version 2>/dev/null | grep -qF 'k3s version ${vars.k3s_version} '`, notify: 'restart K3s' })];
-}
-
-const binaries = new Map<string, Buffer>();
-function readBinary(path: string): Buffer {
-  let b = binaries.get(path);
-  if (!b) {
-    try {
-      b = readFileSync(path);
-    } catch {
-      throw new Error(`k3s_airgap_binary ${path} cannot be read on the controller`);
-    }
-    binaries.set(path, b);
-  }
-  return b;
 }
 
 function ipvsTasks(ctx: Ctx): Task[] {

@@ -1,3 +1,4 @@
+import { keyPath } from '../../src/input/schema-check.ts';
 import { durationMs } from '../_shared/duration.ts';
 import { contains, overlaps, parseAddress, parseRange, type IpRange } from '../_shared/ip.ts';
 import type { MetallbVars } from '../_shared/metallb.ts';
@@ -32,7 +33,7 @@ function poolFindings(v: MetallbVars, around: Neighbours): Finding[] {
       const range = parseRange(text.replace(/\s+/g, ''));
       if (!range) return out.push(error(path, `"${text}" is not a CIDR or a FIRST-LAST range`));
       const clash = seen.find((s) => overlaps(s.range, range));
-      if (clash) out.push(error(path, `${text} overlaps ${clash.range.text} (${pathText(clash.path)})`));
+      if (clash) out.push(error(path, `${text} overlaps ${clash.range.text} (${keyPath(clash.path)})`));
       seen.push({ range, path });
       for (const n of around.nodes) {
         const a = parseAddress(n.address);
@@ -115,5 +116,3 @@ function duplicateNames(v: MetallbVars): Finding[] {
     return names.flatMap((n, i) => (names.indexOf(n) !== i ? [error([list, i, 'name'], `name "${n}" is used twice in ${list}`)] : []));
   });
 }
-
-const pathText = (p: Finding['path']): string => p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { command, defineRole, directory, file, waitUntil, type RoleContext } from '../../src/role/api.ts';
+import { controllerFile } from '../_shared/controller-file.ts';
 import { FRR_ONLY_PEER_FIELDS, type BfdProfile, type BgpPeer } from '../_shared/metallb.ts';
 
 interface Vars {
@@ -62,7 +62,7 @@ export default defineRole<Vars>({
       vars.metallb_install_method === 'helm'
         ? file(`MetalLB ${vars.metallb_version} HelmChart (${speaker})`, { path: TARGET, content: helmChart(vars, speaker), mode: '0600' })
         : vars.metallb_manifest_file
-          ? file(`MetalLB ${vars.metallb_version} release manifest (${flavor}, from the controller)`, { path: TARGET, content: readManifest(vars.metallb_manifest_file), mode: '0600', summarize: true })
+          ? file(`MetalLB ${vars.metallb_version} release manifest (${flavor}, from the controller)`, { path: TARGET, content: controllerFile(vars.metallb_manifest_file, 'metallb_manifest_file'), mode: '0600', summarize: true })
           : command(`MetalLB ${vars.metallb_version} release manifest (${flavor}, downloaded)`, {
               run: `set -e; t=$(mktemp ${MANIFESTS}/.metallb-XXXXXX); trap 'rm -f "$t"' EXIT; { echo '# play: metallb ${vars.metallb_version} ${flavor}'; curl -sfL https://raw.githubusercontent.com/metallb/metallb/${vars.metallb_version}/config/manifests/${flavor}; } > "$t"; mv -f "$t" ${TARGET}`,
               unless: `head -1 ${TARGET} 2>/dev/null | grep -qx '# play: metallb ${vars.metallb_version} ${flavor}'`,
@@ -82,10 +82,3 @@ export default defineRole<Vars>({
   },
 });
 
-function readManifest(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new Error(`metallb_manifest_file ${path} cannot be read on the controller`);
-  }
-}
