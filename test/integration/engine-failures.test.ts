@@ -3,19 +3,12 @@ import { join } from 'node:path';
 import { $ } from 'zx';
 import { beforeEach, expect, it } from 'vitest';
 import { fingerprint } from '../../src/transport/known-hosts.ts';
-import { describeLab, lab, onHost, onHostOk } from './lab-fixture.ts';
+import { describeLab, eventually, lab, onHost, onHostOk } from './lab-fixture.ts';
 import { failures, fixturePlaybook, labInventoryWith, play } from './play-runner.ts';
 
 const SLOW = '/var/tmp/play-slow';
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = (what: string, check: () => Promise<boolean>) => eventually(what, check, (v) => v, { timeoutMs: 30_000, intervalMs: 100 });
 
 const started = (host: string) => async () => (await onHost(host, `test -e ${SLOW}/started`)).exitCode === 0;
 const inController = (cmd: string[]) => $({ quiet: true })`ip netns exec ${lab().names.controller} ${cmd}`;

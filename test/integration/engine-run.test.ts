@@ -1,8 +1,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { projectRoot } from '../lab/paths.ts';
-import { resetHosts } from '../lab/reset.ts';
-import { describeLab, lab, onHostOk } from './lab-fixture.ts';
+import { describeLab, freshHosts, lab, onHostOk } from './lab-fixture.ts';
 import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
 import { changedTasks, failures, fixturePlaybook, play } from './play-runner.ts';
 
@@ -11,7 +10,7 @@ const demo = (...args: string[]) => play([fixturePlaybook('demo.yaml'), '-i', la
 
 describeLab('play applies roles to lab hosts', () => {
   beforeAll(async () => {
-    await resetHosts(lab().names, ['cp1', 'w1', 'w2'], () => undefined);
+    await freshHosts('cp1', 'w1', 'w2');
   });
 
   it('--check on a fresh host writes nothing, and reports exactly the changes a real run then makes', async () => {

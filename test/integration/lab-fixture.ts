@@ -46,3 +46,15 @@ export async function freshHosts(...hosts: string[]): Promise<void> {
   const { names, state } = lab();
   await resetHosts(names, hosts.length > 0 ? hosts : state.hosts.map((h) => h.name), () => undefined);
 }
+
+/** Polls `probe` until `ok` holds; fails with the last value seen, so the failure says how far it got. */
+export async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  let last = await probe();
+  while (!ok(last) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
+    last = await probe();
+  }
+  if (!ok(last)) throw new Error(`${what}: ${JSON.stringify(last).slice(0, 2000)}`);
+  return last;
+}

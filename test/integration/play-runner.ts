@@ -71,6 +71,16 @@ export function labInventoryWith(vars: Record<string, unknown>): string {
   return dir;
 }
 
+/** The variables of one of the shipped example inventories (`example-bgp`, `example-l2`). */
+export function exampleVars(example: string): Record<string, unknown> {
+  return parse(readFileSync(join(projectRoot, 'inventory', example, 'group_vars', 'all.yaml'), 'utf8')) as Record<string, unknown>;
+}
+
+/** The lab's hosts with an example's variables; kube-proxy in nftables mode, as the lab's kernel has no IPVS. */
+export function exampleInventory(example: string, overrides: Record<string, unknown> = {}): string {
+  return labInventoryWith({ ...exampleVars(example), kube_proxy_mode: 'nftables', ...overrides });
+}
+
 /** Changed tasks as `host role task`, the way tests compare runs. */
 export function changedTasks(report: JsonReport | undefined): string[] {
   return (report?.results ?? []).filter((r) => r.status === 'changed').map((r) => `${r.host} ${r.role} ${r.task}`);

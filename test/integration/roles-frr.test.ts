@@ -1,11 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
 import { beforeAll, expect, it } from 'vitest';
-import { projectRoot } from '../lab/paths.ts';
-import { resetHosts } from '../lab/reset.ts';
-import { describeLab, lab, onHostOk } from './lab-fixture.ts';
-import { changedTasks, failures, labInventoryWith, play } from './play-runner.ts';
+import { describeLab, eventually, freshHosts, onHostOk } from './lab-fixture.ts';
+import { changedTasks, exampleInventory, exampleVars, failures, play } from './play-runner.ts';
 
 const NODES: Record<string, string> = { cp1: '192.0.2.11', w1: '192.0.2.12', w2: '192.0.2.13' };
 const INSIDE = '198.51.100.130/32';
@@ -55,17 +50,6 @@ async function startSpeaker(host: string, password: string): Promise<void> {
 
 const vtysh = async (cmd: string) => JSON.parse(await onHostOk('edge', `vtysh -c '${cmd}'`)) as Record<string, unknown>;
 
-async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!ok(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 1000));
-    last = await probe();
-  }
-  if (!ok(last)) throw new Error(`${what}: ${JSON.stringify(last).slice(0, 2000)}`);
-  return last;
-}
-
 const bgpStates = async () => {
   const peers = ((await vtysh('show bgp summary json')).ipv4Unicast as { peers?: Record<string, { state: string }> } | undefined)?.peers ?? {};
   return Object.fromEntries(Object.entries(peers).map(([a, p]) => [a, p.state]));
@@ -74,11 +58,10 @@ const bgpStates = async () => {
 describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
   let inventory = '';
   beforeAll(async () => {
-    await resetHosts(lab().names, ['edge'], () => undefined);
-    const vars = parse(readFileSync(join(projectRoot, 'inventory/example-bgp/group_vars/all.yaml'), 'utf8')) as Record<string, unknown>;
+    await freshHosts('edge');
     // A short connect retry on both ends, so sessions come up in seconds once the speakers start.
-    const peers = (vars.metallb_bgp_peers as Record<string, unknown>[]).map((p) => ({ ...p, connectTime: '5s' }));
-    inventory = labInventoryWith({ ...vars, metallb_bgp_peers: peers, kube_proxy_mode: 'nftables' });
+    const peers = (exampleVars('example-bgp').metallb_bgp_peers as Record<string, unknown>[]).map((p) => ({ ...p, connectTime: '5s' }));
+    inventory = exampleInventory('example-bgp', { metallb_bgp_peers: peers });
   });
 
   it('installs FRR, writes frr.conf validated by vtysh, mode 0640, the password in it readable only by frr', async () => {

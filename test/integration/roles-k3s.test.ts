@@ -1,8 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { resetHosts } from '../lab/reset.ts';
-import { describeLab, lab, onHostOk } from './lab-fixture.ts';
+import { describeLab, freshHosts, lab, onHostOk } from './lab-fixture.ts';
 import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
 import { changedTasks, failures, labInventoryWith, play, type PlayRun } from './play-runner.ts';
 
@@ -18,7 +17,7 @@ const positions = (r: PlayRun, host: string, task: string) => (r.report?.results
 
 describeLab('roles k3s-config and sysctl on the lab', () => {
   beforeAll(async () => {
-    await resetHosts(lab().names, NODES, () => undefined);
+    await freshHosts(...NODES);
     inventory = labInventoryWith({ kube_proxy_mode: 'nftables' });
   });
 

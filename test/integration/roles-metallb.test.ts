@@ -1,18 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
-import { projectRoot } from '../lab/paths.ts';
 import { describeLab, freshHosts, lab, onHostOk } from './lab-fixture.ts';
 import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
-import { changedTasks, failures, labInventoryWith, play } from './play-runner.ts';
-
-/** The lab inventory with the example-bgp variables (kube-proxy in nftables mode: no IPVS here). */
-function inventoryFrom(example: string, extra: Record<string, unknown> = {}): string {
-  const vars = parse(readFileSync(join(projectRoot, 'inventory', example, 'group_vars', 'all.yaml'), 'utf8')) as Record<string, unknown>;
-  return labInventoryWith({ ...vars, ...extra, ansible_user: 'root', kube_proxy_mode: 'nftables' });
-}
+import { changedTasks, exampleInventory, failures, play } from './play-runner.ts';
 
 const kubectl = async (args: string) => JSON.parse(await onHostOk('cp1', `k3s kubectl ${args} -o json`)) as { items: { metadata: { name: string }; spec?: Record<string, unknown>; type?: string }[] };
 const names = async (kinds: string) => (await kubectl(`-n metallb-system get ${kinds}`)).items.map((i) => i.metadata.name).sort();
@@ -21,7 +12,7 @@ describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
   let bgp = '';
   beforeAll(async () => {
     await freshHosts('cp1', 'w1', 'w2');
-    bgp = inventoryFrom('example-bgp');
+    bgp = exampleInventory('example-bgp');
   });
 
   it('installs MetalLB and applies the BGP configuration; a second run changes nothing', async () => {
@@ -45,7 +36,7 @@ describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
   });
 
   it('prunes what it created that the variables no longer name', async () => {
-    const renamed = inventoryFrom('example-bgp', {
+    const renamed = exampleInventory('example-bgp', {
       metallb_pools: [{ name: 'web', addresses: ['198.51.100.128/28'] }, { name: 'games', addresses: ['198.51.100.144/28'] }],
       metallb_bgp_peers: [{ name: 'edge-router', myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1', holdTime: '90s' }],
       metallb_bfd_profiles: [],
@@ -60,7 +51,7 @@ describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
   });
 
   it('layer2 mode: pools and L2Advertisement, the BGP objects gone', async () => {
-    const l2 = inventoryFrom('example-l2');
+    const l2 = exampleInventory('example-l2');
     const r = await play(['site.yaml', '-i', l2, '--role', 'l2-or-bgp']);
     expect(r.code, failures(r)).toBe(0);
     expect(r.stdout).toMatch(/WARNING: .*metallb_pools\[0\]\.addresses\[0\]: 203\.0\.113\.64-203\.0\.113\.79 is outside the nodes' subnet/);
@@ -83,7 +74,7 @@ describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
       [{ metallb_pools: [{ name: 'a', addresses: ['192.0.2.0/30'] }] }, /contains the address of the edge router edge \(192\.0\.2\.1\)/],
     ];
     const before = layerSnapshot(lab().host('cp1').layer);
-    const base = inventoryFrom('example-bgp');
+    const base = exampleInventory('example-bgp');
     for (const [vars, message] of cases) {
       const file = join(base, 'bad.json');
       writeFileSync(file, JSON.stringify(vars));

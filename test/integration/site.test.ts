@@ -1,19 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
 import { $ } from 'zx';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { projectRoot } from '../lab/paths.ts';
-import { resetHosts } from '../lab/reset.ts';
-import { describeLab, lab, onHost, onHostOk } from './lab-fixture.ts';
-import { changedTasks, failures, labInventoryWith, play } from './play-runner.ts';
+import { describeLab, freshHosts, lab, onHost, onHostOk } from './lab-fixture.ts';
+import { changedTasks, exampleInventory, failures, play } from './play-runner.ts';
 
 const HOSTS = ['edge', 'cp1', 'w1', 'w2'];
 
-function inventoryFrom(example: string, extra: Record<string, unknown> = {}): string {
-  const vars = parse(readFileSync(join(projectRoot, 'inventory', example, 'group_vars', 'all.yaml'), 'utf8')) as Record<string, unknown>;
-  return labInventoryWith({ ...vars, kube_proxy_mode: 'nftables', firewall_rollback_seconds: 10, ansible_timeout: 4, ...extra });
-}
+/** Short waits, so the lockout case takes seconds, not the default minute. */
+const inventoryFrom = (example: string): string => exampleInventory(example, { firewall_rollback_seconds: 10, ansible_timeout: 4 });
 
 /** Whether a TCP connection to host:port opens from the controller (or from a lab host). */
 async function tcpOpens(address: string, port: number, fromHost?: string): Promise<boolean> {
@@ -27,7 +20,7 @@ const dropped = async (host: string) => Number(/packets (\d+)/.exec(await onHost
 describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firewall', () => {
   let bgp = '';
   beforeAll(async () => {
-    await resetHosts(lab().names, HOSTS, () => undefined);
+    await freshHosts(...HOSTS);
     bgp = inventoryFrom('example-bgp');
   });
   afterAll(async () => {
