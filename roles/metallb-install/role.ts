@@ -42,7 +42,21 @@ function helmChart(vars: Vars, speaker: Speaker): string {
   });
 }
 
-/** Which of CRDs established / controller available / webhook endpoints ready is missing; empty when none. */
+/**
+ * Whether MetalLB is ready, in three kubectl calls (each one costs a process start on the
+ * server, and the check runs on every rerun): all CRDs in one `get`, whose template then sees a List.
+ */
+function readyCheck(ns: string): string {
+  const k = 'k3s kubectl';
+  const established = METALLB_CRDS.map(() => 'True').join(' ');
+  return [
+    `[ "$(${k} get crd ${METALLB_CRDS.join(' ')} -o jsonpath='{.items[*].status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = '${established}' ]`,
+    `[ "$(${k} -n ${ns} get deployment controller -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null)" = True ]`,
+    `[ -n "$(${k} -n ${ns} get endpoints metallb-webhook-service -o jsonpath='{.subsets[0].addresses[0].ip}' 2>/dev/null)" ]`,
+  ].join(' && ');
+}
+
+/** Which of CRDs established / controller available / webhook endpoints ready is missing, one line each: said on timeout. */
 function missingScript(ns: string): string {
   const k = 'k3s kubectl';
   const crds = METALLB_CRDS.map((c) => `[ "$(${k} get crd ${c} -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ] || echo "CRD ${c} not established"`);
@@ -67,13 +81,12 @@ export default defineRole<Vars>({
               run: `set -e; t=$(mktemp ${MANIFESTS}/.metallb-XXXXXX); trap 'rm -f "$t"' EXIT; { echo '# play: metallb ${vars.metallb_version} ${flavor}'; curl -sfL https://raw.githubusercontent.com/metallb/metallb/${vars.metallb_version}/config/manifests/${flavor}; } > "$t"; mv -f "$t" ${TARGET}`,
               unless: `head -1 ${TARGET} 2>/dev/null | grep -qx '# play: metallb ${vars.metallb_version} ${flavor}'`,
             });
-    const missing = missingScript(vars.metallb_namespace);
     return [
       directory('K3s auto-deploy manifests directory', { path: MANIFESTS }),
       install,
       waitUntil('MetalLB ready: CRDs established, controller available, webhook endpoints ready', {
-        command: `test -z "$(${missing.replace(/\n/g, '; ')})"`,
-        explain: missing,
+        command: readyCheck(vars.metallb_namespace),
+        explain: missingScript(vars.metallb_namespace),
         what: `MetalLB ${vars.metallb_version} in ${vars.metallb_namespace}`,
         timeoutMs: vars.metallb_ready_timeout * 1000,
         intervalMs: 1000,

@@ -4,7 +4,6 @@ import { compile, type CompiledRun } from '../engine/compile.ts';
 import type { Reporter, RunSummary } from '../engine/events.ts';
 import { runPlaybook, type Connection } from '../engine/run.ts';
 import { writeJsonReport } from '../output/json-report.ts';
-import { ListrReporter } from '../output/listr.ts';
 import { PlainReporter, type OutputOptions } from '../output/plain.ts';
 import { Redactor } from '../output/redact.ts';
 import { loadPlaybook, resolvePlaybookPath } from '../playbook/load.ts';
@@ -57,7 +56,8 @@ function listingFor(o: CliOptions, compiled: CompiledRun): string[] | undefined 
 
 async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, write: (s: string) => void): Promise<RunSummary> {
   const outputOptions: OutputOptions = { diff: o.diff, verbose: o.verbose > 0, check: o.check, redactor, write };
-  const reporter: Reporter = process.stdout.isTTY && process.env.PLAY_OUTPUT !== 'plain' ? new ListrReporter(outputOptions) : new PlainReporter(outputOptions);
+  // listr2 is loaded only for a terminal: piped and CI runs do not pay for it.
+  const reporter: Reporter = process.stdout.isTTY && process.env.PLAY_OUTPUT !== 'plain' ? new (await import('../output/listr.ts')).ListrReporter(outputOptions) : new PlainReporter(outputOptions);
   const hostCount = new Set(compiled.plays.flatMap((p) => p.hosts)).size;
   let interrupted = false;
   const onSigint = (): void => {

@@ -3,6 +3,7 @@ import { ResourceError, type Plan, type ProbeResult, type Runtime } from '../res
 import { CommandTimeoutError, UnreachableError, type Remote } from '../transport/remote.ts';
 import type { PlannedTask } from './compile.ts';
 import type { RunEvent, TaskResult, TaskStatus } from './events.ts';
+import type { Prefetch } from './prefetch.ts';
 import { probeAll } from './probe-batch.ts';
 import type { Turns } from './turns.ts';
 
@@ -11,6 +12,9 @@ export type HostOutcome = 'done' | 'failed' | 'unreachable' | 'stopped';
 
 export interface RoleRunContext {
   play: string;
+  playIndex: number;
+  /** What the run read as it started; serves until anything changes. */
+  prefetch: Prefetch;
   role: string;
   host: string;
   tasks: PlannedTask[];
@@ -104,13 +108,14 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
     try {
       await task.resource?.prepare?.(ctx.runtime);
       if (stale) {
-        states = [...active.slice(0, i).map(() => undefined), ...(await probeAll(remote, active.slice(i).map(batched)))];
+        states = [...active.slice(0, i).map(() => undefined), ...(await read(ctx, remote, ctx.host, active.slice(i).map(batched)))];
         stale = false;
       }
       const target = task.delegateTo ? await ctx.remoteOf(task.delegateTo) : remote;
-      const state = task.delegateTo ? (await probeAll(target, [task.resource?.probe]))[0] : states[i];
+      const state = task.delegateTo ? (await read(ctx, target, task.delegateTo, [task.resource?.probe]))[0] : states[i];
       const plan = task.resource?.plan(state) ?? { changes: [] };
       const { status, note, changedHost } = await execute(plan, target, ctx.check);
+      if (changedHost) ctx.prefetch.invalidate();
       stale ||= changedHost;
       if (status === 'changed') task.notify.forEach((n) => notified.add(n));
       report(ctx, { task: task.name, handler, status, changes: plan.changes, started, note });
@@ -120,6 +125,13 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
       throw e;
     }
   }
+}
+
+/** The prefetched readings while they hold, else one round trip for all of them. */
+async function read(ctx: RoleRunContext, remote: Remote, host: string, probes: (string | undefined)[]): Promise<(ProbeResult | undefined)[]> {
+  const pre = await Promise.all(probes.map((p) => (p === undefined ? undefined : ctx.prefetch.get(host, ctx.playIndex, p))));
+  if (probes.every((p, i) => p === undefined || pre[i] !== undefined)) return pre;
+  return probeAll(remote, probes);
 }
 
 async function execute(plan: Plan, remote: Remote, check: boolean): Promise<{ status: TaskStatus; note?: string; changedHost: boolean }> {

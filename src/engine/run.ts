@@ -3,6 +3,7 @@ import type { Remote } from '../transport/remote.ts';
 import type { CompiledPlay, CompiledRun } from './compile.ts';
 import { emptyRecap, type HostRecap, type Reporter, type RunEvent, type RunSummary, type TaskResult } from './events.ts';
 import { gatherFacts } from './facts.ts';
+import { Prefetch } from './prefetch.ts';
 import { runRoleOnHost, type HostOutcome } from './run-role.ts';
 import { Turns } from './turns.ts';
 import { ResourceError, type Runtime } from '../resources/types.ts';
@@ -41,8 +42,9 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
   const remoteOf = (host: string): Promise<Connection> => cached(connections, host, () => options.connect(host));
   const dead = new Set<string>();
   const reads = new Map<string, Promise<string | undefined>>();
+  const prefetch = new Prefetch(compiled, async (h, cp) => options.forPlay(await remoteOf(h), cp));
 
-  for (const cp of compiled.plays) {
+  for (const [playIndex, cp] of compiled.plays.entries()) {
     if (options.interrupted()) break;
     emit({ type: 'play', name: cp.play.name, hosts: cp.hosts, check: options.check });
     // Reads from other hosts go through the play's become (a token file is root's).
@@ -60,6 +62,8 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
         await mapLimit(hosts, options.forks, async (host) => {
           const outcome: HostOutcome = await runRoleOnHost({
             play: cp.play.name,
+            playIndex,
+            prefetch,
             role: role.name,
             host,
             tasks: role.tasks.get(host) ?? [],

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { InputError, unknownName, type SourceLocation } from '../input/errors.ts';
 import type { RoleDefinition } from './definition.ts';
+import { importRole } from './import-role.ts';
 import { loadRoleVariables, type RoleVariables } from './variables-schema.ts';
 
 export interface LoadedRole {
@@ -17,12 +17,12 @@ export function rolePaths(playbookDir: string): string[] {
   return [join(playbookDir, 'roles'), join(playbookDir, '..', 'roles')];
 }
 
-/** Loads `roles/NAME/role.ts` (TypeScript, compiled on the fly: no build step) and its variables. */
+/** Loads `roles/NAME/role.ts` (TypeScript; no build step: see importRole) and its variables. */
 export async function loadRole(name: string, searchPath: string[], referencedAt: SourceLocation): Promise<LoadedRole> {
   const dir = searchPath.map((p) => join(p, name)).find((d) => existsSync(join(d, 'role.ts')));
   if (!dir) throw InputError.at(referencedAt, unknownName('role', name, availableRoles(searchPath)));
   const modulePath = join(dir, 'role.ts');
-  const mod = (await import(pathToFileURL(modulePath).href)) as { default?: unknown };
+  const mod = (await importRole(modulePath)) as { default?: unknown };
   const definition = mod.default;
   if (!isRoleDefinition(definition)) {
     throw InputError.at({ file: relative(process.cwd(), modulePath) }, 'expected `export default defineRole({ tasks: (ctx) => [...] })`');

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * Imports a role's role.ts. When play runs compiled (dist/KEY/, see bin/compile.mjs), a role of
+ * the project imports its compiled twin; any other role (a test fixture, a role beside the
+ * user's own playbook) is compiled here, with its imports of play's own modules pointed at the
+ * compiled ones: two copies of play's modules would not recognise each other's errors.
+ */
+export async function importRole(modulePath: string): Promise<unknown> {
+  const self = fileURLToPath(import.meta.url);
+  if (!self.endsWith('.js')) return import(pathToFileURL(modulePath).href); // running from source
+  const tree = join(dirname(self), '..', '..');
+  const project = join(tree, '..', '..');
+  const rel = relative(project, modulePath);
+  const twin = join(tree, rel.replace(/\.ts$/, '.js'));
+  if (!rel.startsWith('..') && existsSync(twin)) return import(pathToFileURL(twin).href);
+  return import(pathToFileURL(await compileRole(modulePath, tree, join(project, 'src'))).href);
+}
+
+async function compileRole(modulePath: string, tree: string, playSources: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [modulePath],
+    bundle: true,
+    packages: 'external',
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'play-modules',
+        setup(b) {
+          b.onResolve({ filter: /^\.\.?\// }, (args) => {
+            const inPlay = relative(playSources, resolve(args.resolveDir, args.path));
+            if (inPlay.startsWith('..')) return undefined;
+            return { path: pathToFileURL(join(tree, 'src', inPlay.replace(/\.ts$/, '.js'))).href, external: true };
+          });
+        },
+      },
+    ],
+  });
+  const code = result.outputFiles[0]?.text ?? '';
+  // Named by content: runs at the same time write the same file, each by an atomic rename.
+  const out = join(tree, 'other-roles', `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.js`);
+  if (!existsSync(out)) {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.${process.pid}`, code);
+    renameSync(`${out}.${process.pid}`, out);
+  }
+  return out;
+}
