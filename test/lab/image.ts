@@ -13,8 +13,9 @@ const SUITE = 'bookworm';
 export const BASE_PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'kmod',
   'sudo', 'iputils-ping',
-  // python3-yaml lets the k3s stand-in read its config as K3s would; python3 lets Ansible run for comparison.
-  'python3', 'python3-yaml',
+  // python3-yaml lets the k3s stand-in read its config as K3s would; python3 and python3-apt let
+  // Ansible (and its apt module) run for the benchmark's comparison.
+  'python3', 'python3-yaml', 'python3-apt',
 ];
 
 /** What the roles install for real with apt-get, served offline from the local repository. */
