@@ -114,8 +114,9 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
       const target = task.delegateTo ? await ctx.remoteOf(task.delegateTo) : remote;
       const state = task.delegateTo ? (await read(ctx, target, task.delegateTo, [task.resource?.probe]))[0] : states[i];
       const plan = task.resource?.plan(state) ?? { changes: [] };
+      // Before applying, not after: an apply that fails half-way has changed the host too.
+      if (!ctx.check && plan.changes.length > 0) ctx.prefetch.invalidate();
       const { status, note, changedHost } = await execute(plan, target, ctx.check);
-      if (changedHost) ctx.prefetch.invalidate();
       stale ||= changedHost;
       if (status === 'changed') task.notify.forEach((n) => notified.add(n));
       report(ctx, { task: task.name, handler, status, changes: plan.changes, started, note });
