@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { projectRoot } from '../lab/paths.ts';
 import type { TaskResult } from '../../src/engine/events.ts';
+import { labExampleVars } from '../lab/example-inventory.ts';
 import { lab } from './lab-fixture.ts';
 
 export const fixtureProject = join(projectRoot, 'test/fixtures/project');
@@ -76,9 +77,9 @@ export function exampleVars(example: string): Record<string, unknown> {
   return parse(readFileSync(join(projectRoot, 'inventory', example, 'group_vars', 'all.yaml'), 'utf8')) as Record<string, unknown>;
 }
 
-/** The lab's hosts with an example's variables; kube-proxy in nftables mode, as the lab's kernel has no IPVS. */
+/** The lab's hosts with an example's variables (as the lab runs them: labExampleVars), and overrides. */
 export function exampleInventory(example: string, overrides: Record<string, unknown> = {}): string {
-  return labInventoryWith({ ...exampleVars(example), kube_proxy_mode: 'nftables', ...overrides });
+  return labInventoryWith({ ...labExampleVars(example), ...overrides });
 }
 
 /** Changed tasks as `host role task`, the way tests compare runs. */
