@@ -42,29 +42,30 @@ function helmChart(vars: Vars, speaker: Speaker): string {
   });
 }
 
+const KUBECTL = 'k3s kubectl';
+
+/** The controller and webhook checks, each with what to say when it fails. */
+function workloadChecks(ns: string): { test: string; missing: string }[] {
+  return [
+    { test: `[ "$(${KUBECTL} -n ${ns} get deployment controller -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null)" = True ]`, missing: 'controller deployment not available' },
+    { test: `[ -n "$(${KUBECTL} -n ${ns} get endpoints metallb-webhook-service -o jsonpath='{.subsets[0].addresses[0].ip}' 2>/dev/null)" ]`, missing: 'webhook service metallb-webhook-service has no ready endpoints' },
+  ];
+}
+
 /**
  * Whether MetalLB is ready, in three kubectl calls (each one costs a process start on the
  * server, and the check runs on every rerun): all CRDs in one `get`, whose template then sees a List.
  */
 function readyCheck(ns: string): string {
-  const k = 'k3s kubectl';
   const established = METALLB_CRDS.map(() => 'True').join(' ');
-  return [
-    `[ "$(${k} get crd ${METALLB_CRDS.join(' ')} -o jsonpath='{.items[*].status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = '${established}' ]`,
-    `[ "$(${k} -n ${ns} get deployment controller -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null)" = True ]`,
-    `[ -n "$(${k} -n ${ns} get endpoints metallb-webhook-service -o jsonpath='{.subsets[0].addresses[0].ip}' 2>/dev/null)" ]`,
-  ].join(' && ');
+  const crds = `[ "$(${KUBECTL} get crd ${METALLB_CRDS.join(' ')} -o jsonpath='{.items[*].status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = '${established}' ]`;
+  return [crds, ...workloadChecks(ns).map((c) => c.test)].join(' && ');
 }
 
 /** Which of CRDs established / controller available / webhook endpoints ready is missing, one line each: said on timeout. */
 function missingScript(ns: string): string {
-  const k = 'k3s kubectl';
-  const crds = METALLB_CRDS.map((c) => `[ "$(${k} get crd ${c} -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ] || echo "CRD ${c} not established"`);
-  return [
-    ...crds,
-    `[ "$(${k} -n ${ns} get deployment controller -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null)" = True ] || echo "controller deployment not available"`,
-    `[ -n "$(${k} -n ${ns} get endpoints metallb-webhook-service -o jsonpath='{.subsets[0].addresses[0].ip}' 2>/dev/null)" ] || echo "webhook service metallb-webhook-service has no ready endpoints"`,
-  ].join('\n');
+  const crds = METALLB_CRDS.map((c) => ({ test: `[ "$(${KUBECTL} get crd ${c} -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]`, missing: `CRD ${c} not established` }));
+  return [...crds, ...workloadChecks(ns)].map((c) => `${c.test} || echo "${c.missing}"`).join('\n');
 }
 
 export default defineRole<Vars>({
