@@ -80,12 +80,13 @@ export async function runRounds(
   for (let round = 0; round < schedule.rounds; round++) {
     hooks.log(`round ${round + 1} of ${schedule.rounds}`);
     // A B in odd rounds, B A in even ones: drift on this shared machine hits both alike.
-    for (const tool of rotate(tools, round)) {
+    const appliers = schedule.firstApply ? rotate(tools, round) : ['an earlier run'];
+    for (const applier of appliers) {
       if (schedule.firstApply) {
         await hooks.reset();
-        await take(`${tool} first apply` as MeasureName, 'nobody (fresh hosts)');
-      } else if (tool !== tools[0]) continue;
-      for (const name of rotate(noops, round)) await take(name, schedule.firstApply ? tool : 'an earlier run');
+        await take(`${applier} first apply` as MeasureName, 'nobody (fresh hosts)');
+      }
+      for (const name of rotate(noops, round)) await take(name, applier);
     }
   }
   return samples;
