@@ -1,24 +1,8 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { InputProblem, SourceLocation } from './errors.ts';
+import { validatorFor, type JsonSchema } from './validators.ts';
 
-export type JsonSchema = Record<string, unknown>;
-
-/**
- * One Ajv for the whole program. `secret` marks a role variable whose value must never be shown;
- * `allErrors` so a user sees every mistake in one run. Schemas are not checked against the JSON
- * Schema meta-schema: compiling that on every run cost a tenth of a no-op rerun, and a malformed
- * keyword still fails when the schema is compiled.
- */
-const options = { allErrors: true, strict: false, verbose: true, validateSchema: false } as const;
-const strictAjv = new Ajv(options);
-/**
- * Role variables are typed, but `-e port=8080` gives a string, as in Ansible: scalars are
- * converted to the declared type (in place) where that is lossless.
- */
-const coercingAjv = new Ajv({ ...options, coerceTypes: true });
-for (const a of [strictAjv, coercingAjv]) a.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
-
-const compiled = { strict: new WeakMap<JsonSchema, ValidateFunction>(), coercing: new WeakMap<JsonSchema, ValidateFunction>() };
+export type { JsonSchema } from './validators.ts';
 
 /** Checks `value` against `schema`, returning one problem per violation, located in the source. */
 export function checkSchema(
@@ -27,12 +11,7 @@ export function checkSchema(
   locate: (path: (string | number)[]) => SourceLocation,
   coerce = false,
 ): InputProblem[] {
-  const cache = coerce ? compiled.coercing : compiled.strict;
-  let validate = cache.get(schema);
-  if (!validate) {
-    validate = (coerce ? coercingAjv : strictAjv).compile(schema);
-    cache.set(schema, validate);
-  }
+  const validate = validatorFor(schema, coerce);
   if (validate(value)) return [];
   return pruneAnyOf(validate.errors ?? []).map((e) => {
     const path = pointerToPath(e.instancePath);
