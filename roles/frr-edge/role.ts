@@ -98,6 +98,6 @@ export default defineRole<Vars>({
   handlers: () => [
     service('restart FRR', { unit: 'frr', state: 'restarted' }),
     // frr-reload.py applies the difference: sessions that did not change stay up.
-    service('reload FRR', { unit: 'frr', state: 'reloaded' }),
+    service('reload FRR', { unit: 'frr', state: 'reloaded', supersededBy: 'restart FRR' }),
   ],
 });

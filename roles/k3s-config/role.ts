@@ -1,5 +1,6 @@
 import { controllerFile } from '../_shared/controller-file.ts';
 import { parseAddress } from '../_shared/ip.ts';
+import { nodesReading, readiness } from '../_shared/kube-readiness.ts';
 import { command, defineRole, directory, file, flushHandlers, service, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
 
 interface Vars {
@@ -60,6 +61,12 @@ export function k3sConfig(ctx: Ctx): Record<string, unknown> {
   return { ...vars.k3s_extra_config, ...managed };
 }
 
+function nodeMissing(ready: Map<string, boolean>, node: string): string | undefined {
+  const state = ready.get(`Node/${node}`);
+  if (state === undefined) return `node ${node} has not registered with the cluster`;
+  return state ? undefined : `node ${node} is registered but not Ready`;
+}
+
 function installTasks(ctx: Ctx): Task[] {
   const { vars } = ctx;
   if (vars.k3s_airgap_binary) {
@@ -87,7 +94,6 @@ export default defineRole<Vars>({
   tasks: (ctx) => {
     const p = place(ctx);
     const token = ctx.vars.k3s_token ?? (p.isFirst ? null : ctx.fromHost(p.first, `cat ${TOKEN_FILE}`, { secret: true }));
-    const ready = `k3s kubectl get node ${ctx.host.name} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True`;
     return [
       ...installTasks(ctx),
       ...ipvsTasks(ctx),
@@ -103,7 +109,15 @@ export default defineRole<Vars>({
       // A changed config or unit restarts K3s here (one node at a time), before checking it runs.
       flushHandlers(),
       service('K3s running', { unit: p.unit, enabled: true, state: 'started', throttle: TURN }),
-      waitUntil('node is Ready', { command: ready, delegateTo: p.first, timeoutMs: ctx.vars.k3s_ready_timeout * 1000, intervalMs: 1000, throttle: TURN }),
+      waitUntil('node is Ready', {
+        read: nodesReading,
+        missing: (out) => nodeMissing(readiness(out), ctx.host.name),
+        what: `node ${ctx.host.name} to be Ready`,
+        delegateTo: p.first,
+        timeoutMs: ctx.vars.k3s_ready_timeout * 1000,
+        intervalMs: 1000,
+        throttle: TURN,
+      }),
     ];
   },
   handlers: (ctx) => [service('restart K3s', { unit: place(ctx).unit, state: 'restarted', throttle: TURN })],

@@ -5,7 +5,7 @@ import { METALLB_SCHEMAS } from './metallb-schema.ts';
 import { renderMetallb } from './render.ts';
 import { validateMetallb, type Neighbours } from './validate.ts';
 
-const OWNED_KINDS = ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io', 'bgppeers.metallb.io', 'bfdprofiles.metallb.io', 'bgpadvertisements.metallb.io', 'secrets'];
+const OWNED_KINDS = ['ipaddresspool.metallb.io', 'l2advertisement.metallb.io', 'bgppeer.metallb.io', 'bfdprofile.metallb.io', 'bgpadvertisement.metallb.io', 'secret'];
 
 function neighbours(ctx: RoleContext<MetallbVars>): Neighbours {
   const at = (h: string) => ({ name: h, address: ctx.hostAddress(h) });
@@ -32,7 +32,7 @@ export default defineRole<MetallbVars>({
       kubeObjects(`MetalLB ${ctx.vars.metallb_mode} configuration`, {
         kubectl: 'k3s kubectl',
         objects: checked(renderMetallb(ctx.vars)),
-        prune: { selector: Object.entries(OWNER_LABELS).map(([k, v]) => `${k}=${v}`).join(','), kinds: OWNED_KINDS, namespace: ctx.vars.metallb_namespace },
+        prune: { labels: OWNER_LABELS, kinds: OWNED_KINDS, namespace: ctx.vars.metallb_namespace },
       }),
     ];
   },

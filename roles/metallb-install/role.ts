@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
-import { command, defineRole, directory, file, waitUntil, type RoleContext } from '../../src/role/api.ts';
+import { command, defineRole, directory, file, waitUntil, type JudgedReading, type RoleContext } from '../../src/role/api.ts';
+import { objectsReading, readiness } from '../_shared/kube-readiness.ts';
 import { controllerFile } from '../_shared/controller-file.ts';
 import { FRR_ONLY_PEER_FIELDS, type BfdProfile, type BgpPeer } from '../_shared/metallb.ts';
 
@@ -42,30 +43,26 @@ function helmChart(vars: Vars, speaker: Speaker): string {
   });
 }
 
-const KUBECTL = 'k3s kubectl';
-
-/** The controller and webhook checks, each with what to say when it fails. */
-function workloadChecks(ns: string): { test: string; missing: string }[] {
+/** What "MetalLB is ready" is made of, each with what to say while it is missing. */
+function readyParts(): { ref: string; key: string; missing: string }[] {
   return [
-    { test: `[ "$(${KUBECTL} -n ${ns} get deployment controller -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null)" = True ]`, missing: 'controller deployment not available' },
-    { test: `[ -n "$(${KUBECTL} -n ${ns} get endpoints metallb-webhook-service -o jsonpath='{.subsets[0].addresses[0].ip}' 2>/dev/null)" ]`, missing: 'webhook service metallb-webhook-service has no ready endpoints' },
+    ...METALLB_CRDS.map((c) => ({ ref: `crd/${c}`, key: `CustomResourceDefinition/${c}`, missing: `CRD ${c} not established` })),
+    { ref: 'deployment/controller', key: 'Deployment/controller', missing: 'controller deployment not available' },
+    { ref: 'endpoints/metallb-webhook-service', key: 'Endpoints/metallb-webhook-service', missing: 'webhook service metallb-webhook-service has no ready endpoints' },
   ];
 }
 
-/**
- * Whether MetalLB is ready, in three kubectl calls (each one costs a process start on the
- * server, and the check runs on every rerun): all CRDs in one `get`, whose template then sees a List.
- */
-function readyCheck(ns: string): string {
-  const established = METALLB_CRDS.map(() => 'True').join(' ');
-  const crds = `[ "$(${KUBECTL} get crd ${METALLB_CRDS.join(' ')} -o jsonpath='{.items[*].status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = '${established}' ]`;
-  return [crds, ...workloadChecks(ns).map((c) => c.test)].join(' && ');
-}
-
-/** Which of CRDs established / controller available / webhook endpoints ready is missing, one line each: said on timeout. */
-function missingScript(ns: string): string {
-  const crds = METALLB_CRDS.map((c) => ({ test: `[ "$(${KUBECTL} get crd ${c} -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]`, missing: `CRD ${c} not established` }));
-  return [...crds, ...workloadChecks(ns)].map((c) => `${c.test} || echo "${c.missing}"`).join('\n');
+/** Whether MetalLB is ready, in one kubectl call (it is read on every rerun) judged on the controller. */
+function metallbReady(ns: string): JudgedReading {
+  const parts = readyParts();
+  return {
+    read: objectsReading(parts.map((p) => p.ref), ns),
+    missing: (out) => {
+      const ready = readiness(out);
+      const missing = parts.filter((p) => ready.get(p.key) !== true).map((p) => p.missing);
+      return missing.length > 0 ? missing.join('; ') : undefined;
+    },
+  };
 }
 
 export default defineRole<Vars>({
@@ -86,8 +83,7 @@ export default defineRole<Vars>({
       directory('K3s auto-deploy manifests directory', { path: MANIFESTS }),
       install,
       waitUntil('MetalLB ready: CRDs established, controller available, webhook endpoints ready', {
-        command: readyCheck(vars.metallb_namespace),
-        explain: missingScript(vars.metallb_namespace),
+        ...metallbReady(vars.metallb_namespace),
         what: `MetalLB ${vars.metallb_version} in ${vars.metallb_namespace}`,
         timeoutMs: vars.metallb_ready_timeout * 1000,
         intervalMs: 1000,

@@ -1,15 +1,17 @@
 import { InputError, UsageError } from '../input/errors.ts';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.ts';
-import { compile, type CompiledRun } from '../engine/compile.ts';
+import { compile, connectionPlan, type CompiledRun } from '../engine/compile.ts';
 import type { Reporter, RunSummary } from '../engine/events.ts';
 import { runPlaybook, type Connection } from '../engine/run.ts';
 import { writeJsonReport } from '../output/json-report.ts';
 import { PlainReporter, type OutputOptions } from '../output/plain.ts';
 import { Redactor } from '../output/redact.ts';
+import { timing } from '../output/timing.ts';
 import { loadPlaybook, resolvePlaybookPath } from '../playbook/load.ts';
 import { withBecome } from '../transport/shell.ts';
+import { EarlyConnections } from '../transport/early-connections.ts';
 import { SshConnection } from '../transport/ssh.ts';
-import { becomeFor, connectionTarget } from '../transport/target.ts';
+import { becomeFor, connectionTarget, runsAs } from '../transport/target.ts';
 import { EXIT } from './exit-codes.ts';
 import { extraVarsLayer } from './extra-vars.ts';
 import { listHosts, listTags, listTasks } from './listing.ts';
@@ -20,33 +22,48 @@ const MAX_FORKS = 64;
 export async function main(argv: string[]): Promise<number> {
   const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   let redactor = new Redactor([]);
+  timing('play loaded');
   try {
     const options = parseOptions(argv, out);
     if (!options) return EXIT.ok;
     const cwd = process.cwd();
     const inventoryPath = resolveInventoryPath(options.inventory, cwd);
     const playbookPath = resolvePlaybookPath(options.playbook, cwd);
-    const compiled = await compile(loadPlaybook(playbookPath), loadInventory(inventoryPath), {
-      limit: options.limit,
-      extraVars: options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd)),
-      selection: { tags: options.tags, skipTags: options.skipTags, roles: options.roles },
-      check: options.check,
-    });
-    redactor = new Redactor(compiled.secrets);
-    const listing = listingFor(options, compiled);
-    if (listing) {
-      compiled.warnings.forEach((w) => process.stderr.write(`WARNING: ${redactor.text(w)}\n`));
-      listing.forEach((l) => out(redactor.text(l)));
-      return EXIT.ok;
+    const playbook = loadPlaybook(playbookPath);
+    const inventory = loadInventory(inventoryPath);
+    const extraVars = options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd));
+    const early = new EarlyConnections();
+    try {
+      if (!lists(options)) early.open([...connectionPlan(playbook, inventory, { limit: options.limit, extraVars })].map(([host, vars]) => connectionTarget(host, vars, options.acceptNewHostKeys)));
+      const compiled = await compile(playbook, inventory, {
+        limit: options.limit,
+        extraVars,
+        selection: { tags: options.tags, skipTags: options.skipTags, roles: options.roles },
+        check: options.check,
+      });
+      timing('input checked');
+      redactor = new Redactor(compiled.secrets);
+      const listing = listingFor(options, compiled);
+      if (listing) {
+        compiled.warnings.forEach((w) => process.stderr.write(`WARNING: ${redactor.text(w)}\n`));
+        listing.forEach((l) => out(redactor.text(l)));
+        return EXIT.ok;
+      }
+      const summary = await run(options, compiled, redactor, out, early);
+      timing('run finished');
+      const code = exitCode(summary);
+      if (options.json) writeJsonReport(options.json, summary, { playbook: playbookPath, inventory: inventoryPath, exitCode: code }, redactor);
+      return code;
+    } finally {
+      early.closeUntaken();
     }
-    const summary = await run(options, compiled, redactor, out);
-    const code = exitCode(summary);
-    if (options.json) writeJsonReport(options.json, summary, { playbook: playbookPath, inventory: inventoryPath, exitCode: code }, redactor);
-    return code;
   } catch (e) {
     return reportError(e, redactor);
   }
 }
+
+/** Options that only list or check, never connecting. */
+const lists = (o: CliOptions): boolean => o.listHosts || o.listTasks || o.listTags || o.syntaxCheck;
 
 function listingFor(o: CliOptions, compiled: CompiledRun): string[] | undefined {
   const parts = [o.listHosts && listHosts(compiled), o.listTasks && listTasks(compiled), o.listTags && listTags(compiled)].filter((p): p is string[] => Array.isArray(p));
@@ -54,7 +71,7 @@ function listingFor(o: CliOptions, compiled: CompiledRun): string[] | undefined 
   return o.syntaxCheck ? ['syntax OK: playbook, inventory, roles, variables and templates are valid'] : undefined;
 }
 
-async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, write: (s: string) => void): Promise<RunSummary> {
+async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, write: (s: string) => void, early: EarlyConnections): Promise<RunSummary> {
   const outputOptions: OutputOptions = { diff: o.diff, verbose: o.verbose > 0, check: o.check, redactor, write };
   // listr2 is loaded only for a terminal: piped and CI runs do not pay for it.
   const reporter: Reporter = process.stdout.isTTY && process.env.PLAY_OUTPUT !== 'plain' ? new (await import('../output/listr.ts')).ListrReporter(outputOptions) : new PlainReporter(outputOptions);
@@ -77,7 +94,9 @@ async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, wri
       secretLearned: (value) => redactor.add(value),
       connect: async (host) => {
         const started = Date.now();
-        const conn = await SshConnection.connect(connectionTarget(host, compiled.hostVars.get(host) ?? {}, o.acceptNewHostKeys));
+        const target = connectionTarget(host, compiled.hostVars.get(host) ?? {}, o.acceptNewHostKeys);
+        const conn = await (early.take(target) ?? SshConnection.connect(target));
+        timing(`connected to ${host}`);
         reporter.event({ type: 'verbose', host, message: `connected to ${conn.target.user}@${conn.target.address}:${conn.target.port} in ${Date.now() - started} ms` });
         return conn;
       },
@@ -85,6 +104,7 @@ async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, wri
         const b = becomeFor(compiled.hostVars.get(conn.host) ?? {}, cp.play.become);
         return { host: conn.host, exec: (command, opts) => conn.exec(withBecome(command, b.become, b.user, b.becomeUser), opts) };
       },
+      runsAs: (host, cp) => runsAs(becomeFor(compiled.hostVars.get(host) ?? {}, cp.play.become)),
     });
   } finally {
     process.off('SIGINT', onSigint);
@@ -107,7 +127,7 @@ function reportError(e: unknown, redactor: Redactor): number {
     return EXIT.usage;
   }
   if (e instanceof InputError) {
-    err(`play: invalid input (no host was contacted):\n${e.message.replace(/^/gm, '  ')}`);
+    err(`play: invalid input (nothing was run on any host):\n${e.message.replace(/^/gm, '  ')}`);
     return EXIT.invalidInput;
   }
   err(`play: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

@@ -26,7 +26,7 @@ Exit codes:
   0   success                     2   a host failed
   4   a host was unreachable      5   bad command line
   6   invalid input (YAML, schema, variables, templates, unknown role/tag/host/group);
-      no host was contacted
+      nothing was run on any host
   99  interrupted (Ctrl-C): tasks in flight finished, nothing new started
   1   internal error`;
 

@@ -80,7 +80,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
     for (const host of hosts) {
-      const vars = valuesOf(mergeLayers(precedence(undefined, inventoryLayers(inv, host), play.vars, undefined, options.extraVars)));
+      const vars = connectionVars(inv, play, host, options.extraVars);
       run.hostVars.set(host, vars);
       // A secret is a secret whichever role declares it and whichever roles run (--role).
       for (const role of roles.values()) found.secrets.push(...secretValues(role.variables.schema, vars));
@@ -112,6 +112,21 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
  */
 export function precedence(defaults: VarLayer | undefined, inventory: VarLayer[], play: VarLayer | undefined, roleParams: VarLayer | undefined, extra: VarLayer[]): VarLayer[] {
   return [defaults, ...inventory, play, roleParams, ...extra].filter((l): l is VarLayer => l !== undefined);
+}
+
+/** A host's variables as its connection sees them in a play: inventory, play vars and -e, no role defaults. */
+function connectionVars(inv: Inventory, play: Play, host: string, extraVars: VarLayer[]): Vars {
+  return valuesOf(mergeLayers(precedence(undefined, inventoryLayers(inv, host), play.vars, undefined, extraVars)));
+}
+
+/**
+ * The hosts the run will connect to, with their connection variables, as `compile` will find
+ * them if the input is good: known before roles load, so connections can open meanwhile.
+ */
+export function connectionPlan(playbook: Playbook, inv: Inventory, options: Pick<CompileOptions, 'limit' | 'extraVars'>): Map<string, Vars> {
+  const out = new Map<string, Vars>();
+  for (const play of playbook.plays) for (const host of playHosts(inv, play, options.limit, [])) out.set(host, connectionVars(inv, play, host, options.extraVars));
+  return out;
 }
 
 function playHosts(inv: Inventory, play: Play, limit: string | undefined, problems: InputProblem[]): string[] {
@@ -178,7 +193,8 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   const attempt = <T>(fn: () => T, task?: string): T | undefined => guarded(fn, { role: role.name, host, task }, found.problems);
   const build = (task: Task, tags: string[]): PlannedTask | undefined => {
     const resource = attempt(() => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }), task.name);
-    return resource && { name: task.name, tags, when: task.when, notify: task.notify, throttle: task.throttle, delegateTo: task.delegateTo, resource };
+    const { build: _build, ...declared } = task;
+    return resource && { ...declared, tags, resource };
   };
   const tasks: PlannedTask[] = [];
   const listed: Listed[] = [];
@@ -198,12 +214,12 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   for (const t of [...tasks, ...handlers.values()].filter((x) => x.delegateTo && !inv.hosts.has(x.delegateTo))) {
     found.problems.push({ location: { file: `roles/${role.name}/role.ts` }, message: `task "${t.name}" delegates to unknown host "${t.delegateTo}"`, role: role.name, host });
   }
-  for (const t of tasks) {
-    for (const n of t.notify.filter((name) => !handlers.has(name))) {
-      const message = `task "${t.name}" notifies unknown handler "${n}"; handlers: ${[...handlers.keys()].join(', ') || '(none)'}`;
-      found.problems.push({ location: { file: `roles/${role.name}/role.ts` }, message, role: role.name, host });
-    }
-  }
+  const unknownHandler = (verb: string, t: PlannedTask, n: string): void => {
+    const message = `task "${t.name}" ${verb} unknown handler "${n}"; handlers: ${[...handlers.keys()].join(', ') || '(none)'}`;
+    found.problems.push({ location: { file: `roles/${role.name}/role.ts` }, message, role: role.name, host });
+  };
+  for (const t of tasks) t.notify.filter((name) => !handlers.has(name)).forEach((n) => unknownHandler('notifies', t, n));
+  for (const h of handlers.values()) if (h.supersededBy && !handlers.has(h.supersededBy)) unknownHandler('is superseded by', h, h.supersededBy);
   return { tasks, handlers, listed };
 }
 

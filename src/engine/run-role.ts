@@ -69,8 +69,11 @@ interface Turn {
 
 async function runHandlers(ctx: RoleRunContext, remote: Remote, notified: Set<string>, turn: Turn): Promise<void> {
   const due = [...ctx.handlers.values()].filter((h) => notified.has(h.name));
+  const superseded = due.filter((h) => h.supersededBy !== undefined && notified.has(h.supersededBy));
   notified.clear();
-  if (due.length > 0) await runSegment(ctx, remote, due, true, notified, turn);
+  for (const h of superseded) report(ctx, { task: h.name, handler: true, status: 'skipped', started: Date.now(), note: `not needed: ${h.supersededBy} runs too` });
+  const run = due.filter((h) => !superseded.includes(h));
+  if (run.length > 0) await runSegment(ctx, remote, run, true, notified, turn);
 }
 
 /** Takes the turn a task needs, giving back the one held if it is another. */
@@ -136,7 +139,7 @@ async function read(ctx: RoleRunContext, remote: Remote, host: string, probes: (
 }
 
 async function execute(plan: Plan, remote: Remote, check: boolean): Promise<{ status: TaskStatus; note?: string; changedHost: boolean }> {
-  const seen = plan.inspect ? ((await plan.inspect(remote)) ?? undefined) : undefined;
+  const seen = plan.inspect ? ((await plan.inspect(remote)) ?? undefined) : plan.report;
   if (plan.settle) {
     if (check) return { status: 'skipped', note: 'check mode: would wait', changedHost: false };
     await plan.settle(remote);

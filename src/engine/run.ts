@@ -3,7 +3,7 @@ import type { Remote } from '../transport/remote.ts';
 import type { CompiledPlay, CompiledRun } from './compile.ts';
 import { emptyRecap, type HostRecap, type Reporter, type RunEvent, type RunSummary, type TaskResult } from './events.ts';
 import { gatherFacts } from './facts.ts';
-import { Prefetch } from './prefetch.ts';
+import { Prefetch, type RunsAs } from './prefetch.ts';
 import { runRoleOnHost, type HostOutcome } from './run-role.ts';
 import { Turns } from './turns.ts';
 import { ResourceError, type Runtime } from '../resources/types.ts';
@@ -18,6 +18,8 @@ export interface RunOptions {
   connect(host: string): Promise<Connection>;
   /** The play's view of a host's connection (e.g. with its `become`). */
   forPlay(remote: Remote, play: CompiledPlay): Remote;
+  /** Who the play's commands run as on the host: plays that run as the same user share readings. */
+  runsAs: RunsAs;
   /** Set by Ctrl-C: launch nothing new, let what runs finish. */
   interrupted(): boolean;
   /** A secret learned at run time (a token read from a host): mask it from now on. */
@@ -42,7 +44,7 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
   const remoteOf = (host: string): Promise<Connection> => cached(connections, host, () => options.connect(host));
   const dead = new Set<string>();
   const reads = new Map<string, Promise<string | undefined>>();
-  const prefetch = new Prefetch(compiled, async (h, cp) => options.forPlay(await remoteOf(h), cp));
+  const prefetch = new Prefetch(compiled, options.runsAs, async (h, cp) => options.forPlay(await remoteOf(h), cp));
 
   for (const [playIndex, cp] of compiled.plays.entries()) {
     if (options.interrupted()) break;

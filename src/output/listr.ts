@@ -6,19 +6,45 @@ import { taskDetails, taskHeadline } from './task-lines.ts';
 
 type HostTask = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
 
-interface HostView {
-  host: string;
+/** A host's view, made when its play starts; listr starts its task (`attach`) a little later. */
+class HostView {
+  /** listr's task for the host, once listr has started it (after the play's events may have begun). */
   task?: HostTask;
-  done: () => void;
+  /** The current role > task, kept until listr's task exists to show it. */
+  output?: string;
   failed?: string;
-  changed: number;
-  ok: number;
+  changed = 0;
+  ok = 0;
+  readonly registered: Promise<void>;
+  private readonly finished: Promise<void>;
+  private register!: () => void;
+  private finish!: (error?: Error) => void;
+
+  constructor(readonly host: string) {
+    this.registered = new Promise((resolve) => (this.register = resolve));
+    this.finished = new Promise((resolve, reject) => (this.finish = (error) => (error ? reject(error) : resolve())));
+  }
+
+  attach(task: HostTask): Promise<void> {
+    this.task = task;
+    if (this.output) task.output = this.output;
+    this.register();
+    return this.finished;
+  }
+
+  done(): void {
+    this.finish(this.failed ? new Error(this.failed) : undefined);
+  }
 }
 
 /**
  * Live progress on a terminal: play > host, each host showing its current role > task.
  * The renderer owns the screen while a play runs, so diffs and failure details are printed,
  * under the task that made them, once the play's progress is complete.
+ *
+ * A play's hosts are known (and counted) from its first event; listr starts their tasks a little
+ * later, after the previous play's view is done. A short play can end before that: it is then
+ * closed once every host's task has started, never before.
  */
 export class ListrReporter implements Reporter {
   private hosts = new Map<string, HostView>();
@@ -45,17 +71,14 @@ export class ListrReporter implements Reporter {
 
   private startPlay(name: string, hosts: string[], check: boolean): void {
     const previous = this.endPlay();
+    const views = new Map(hosts.map((host) => [host, new HostView(host)]));
+    this.hosts = views;
     this.running = previous.then(() => {
       this.o.write(`PLAY [${name}]${check ? ' (check mode)' : ''}`);
-      this.hosts = new Map();
       const list = new Listr(
-        hosts.map((host) => ({
-          title: host,
-          task: (_ctx: unknown, task: HostTask) =>
-            new Promise<void>((resolve, reject) => {
-              const view: HostView = { host, task, done: () => (view.failed ? reject(new Error(view.failed)) : resolve()), changed: 0, ok: 0 };
-              this.hosts.set(host, view);
-            }),
+        [...views.values()].map((view) => ({
+          title: view.host,
+          task: (_ctx: unknown, task: HostTask) => view.attach(task),
         })),
         { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false, showErrorMessage: true } },
       );
@@ -65,10 +88,10 @@ export class ListrReporter implements Reporter {
 
   private async endPlay(): Promise<void> {
     if (!this.running) return;
-    // Host tasks register asynchronously once listr starts them; wait until all have.
-    while ([...this.hosts.values()].some((v) => !v.task)) await new Promise((r) => setTimeout(r, 10));
+    const views = [...this.hosts.values()];
+    await Promise.all(views.map((v) => v.registered));
     await new Promise((r) => setImmediate(r));
-    for (const v of this.hosts.values()) {
+    for (const v of views) {
       if (v.task) v.task.title = `${v.host}  ok=${v.ok} changed=${v.changed}${v.failed ? `  ${v.failed}` : ''}`;
       v.done();
     }
@@ -80,7 +103,9 @@ export class ListrReporter implements Reporter {
 
   private show(host: string, what: string): void {
     const view = this.hosts.get(host);
-    if (view?.task) view.task.output = this.o.redactor.text(what);
+    if (!view) return;
+    view.output = this.o.redactor.text(what);
+    if (view.task) view.task.output = view.output;
   }
 
   private record(r: TaskResult): void {
@@ -94,3 +119,4 @@ export class ListrReporter implements Reporter {
     if (interesting || this.o.verbose) this.pending.push(taskHeadline(r, this.o), ...taskDetails(r, this.o.diff, this.o.redactor));
   }
 }
+

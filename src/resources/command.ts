@@ -22,8 +22,17 @@ export function commandResource(spec: CommandSpec): Resource {
     return r;
   };
   if ('readOnly' in spec) {
+    // A read-only check is a reading like any other: read with the rest, and again after a change.
     const report = spec.report;
-    return { describe: `check ${firstLine(spec.run)}`, plan: () => ({ changes: [], inspect: async (remote) => (report ? report((await runIt(remote)).stdout) : undefined) }) };
+    return {
+      describe: `check ${firstLine(spec.run)}`,
+      probe: spec.run,
+      plan: (current) => {
+        // Run again when it failed: a probe's stderr is not kept, and the error needs it.
+        if (!current || current.exitCode !== 0) return { changes: [], inspect: async (remote) => void (await runIt(remote)) };
+        return { changes: [], report: report?.(current.stdout) };
+      },
+    };
   }
   const guard = 'creates' in spec ? `test -e ${q(spec.creates)}` : spec.unless;
   return {

@@ -14,15 +14,18 @@ export interface KubeObjectsSpec {
   /** How to run kubectl on the host, e.g. `k3s kubectl`. */
   kubectl: string;
   objects: KubeObject[];
-  /** Objects of these kinds carrying this label that `objects` no longer names are deleted. */
-  prune?: { selector: string; kinds: string[]; namespace: string };
+  /**
+   * Objects of these kinds (`kind.group` in lower case, as `ipaddresspool.metallb.io` or
+   * `secret`) in this namespace carrying these labels that `objects` no longer names are deleted.
+   */
+  prune?: { labels: Record<string, string>; kinds: string[]; namespace: string };
   /** An admission webhook may lag behind its deployment: apply is retried this many times. */
   attempts?: number;
   retryDelayMs?: number;
 }
 
 const MARK = '@@play-kube@@';
-/** Plural resource names for pruning: `kubectl get -o name` prints singular.group/name. */
+/** `kind.group` in lower case, as kubectl takes it and as `kubectl get -o name` prints it. */
 const kindRef = (o: KubeObject): string => `${o.kind.toLowerCase()}${o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : ''}`;
 const id = (o: KubeObject): string => `${kindRef(o)}/${o.metadata.name}`;
 const liveKey = (o: KubeObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -30,29 +33,24 @@ const liveKey = (o: KubeObject): string => `${o.kind}/${o.metadata.namespace ?? 
 /**
  * Kubernetes objects as declared: created or updated with `kubectl apply` (retried while a
  * webhook lags), compared field by field with what the API server holds, and the objects this
- * role made earlier but no longer declares deleted (found by their owner label).
+ * role made earlier but no longer declares deleted (found by their owner labels).
  */
 export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
-  // One `kubectl get` per namespace for all declared kinds, one for what this role owns: each
-  // kubectl call costs a process start, so a rerun reads everything in two.
-  const namespaces = [...new Set(spec.objects.map((o) => o.metadata.namespace ?? ''))];
-  const reads = namespaces.map((n) => {
-    const kinds = [...new Set(spec.objects.filter((o) => (o.metadata.namespace ?? '') === n).map(kindRef))].join(',');
-    return `echo ${MARK}; ${spec.kubectl} get ${q(kinds)}${n ? ` -n ${q(n)}` : ''} -o json 2>/dev/null || echo '{"items":[]}'`;
-  });
+  // One `kubectl get` per namespace for every kind declared or pruned there, owned objects found
+  // in it by their labels: each kubectl call costs a process start, and this is read on every rerun.
+  const kinds = kindsByNamespace(spec);
+  const reads = [...kinds].map(([n, k]) => `echo ${MARK}; ${spec.kubectl} get ${q([...k].join(','))}${n ? ` -n ${q(n)}` : ''} -o json 2>/dev/null || echo '{"items":[]}'`);
   const prune = spec.prune;
-  const listOwned = prune ? `${spec.kubectl} get ${q(prune.kinds.join(','))} -n ${q(prune.namespace)} -l ${q(prune.selector)} -o name 2>/dev/null` : 'true';
   return {
     describe: `kubernetes objects (${spec.objects.length})`,
-    probe: `${reads.join('; ')}; echo ${MARK}; ${listOwned}`,
+    probe: reads.join('; '),
     plan(current) {
-      const parts = (current?.stdout ?? '').split(`${MARK}\n`).slice(1);
-      const found = new Map<string, Record<string, unknown>>();
-      for (const part of parts.slice(0, namespaces.length)) {
+      const found = new Map<string, KubeObject>();
+      for (const part of (current?.stdout ?? '').split(`${MARK}\n`).slice(1)) {
         for (const item of (parseJson(part) as { items?: KubeObject[] } | undefined)?.items ?? []) found.set(liveKey(item), item);
       }
-      const live = spec.objects.map((o) => found.get(liveKey(o)));
-      const owned = (parts[namespaces.length] ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+      const owned = prune ? [...found.values()].filter((o) => isOwned(o, prune)).map(id) : [];
+      const live: (Record<string, unknown> | undefined)[] = spec.objects.map((o) => found.get(liveKey(o)));
       const stale = spec.objects.filter((o, i) => !isSubset(comparable(o), live[i]));
       const wanted = new Set(spec.objects.map(id));
       const extra = owned.filter((name) => !wanted.has(name));
@@ -75,6 +73,19 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
       };
     },
   };
+}
+
+function kindsByNamespace(spec: KubeObjectsSpec): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const add = (namespace: string, kind: string): void => void out.set(namespace, (out.get(namespace) ?? new Set()).add(kind));
+  for (const o of spec.objects) add(o.metadata.namespace ?? '', kindRef(o));
+  for (const kind of spec.prune?.kinds ?? []) add(spec.prune?.namespace ?? '', kind);
+  return out;
+}
+
+function isOwned(o: KubeObject, prune: NonNullable<KubeObjectsSpec['prune']>): boolean {
+  const labels = o.metadata.labels ?? {};
+  return (o.metadata.namespace ?? '') === prune.namespace && prune.kinds.includes(kindRef(o)) && Object.entries(prune.labels).every(([k, v]) => labels[k] === v);
 }
 
 async function applyWithRetries(remote: Remote, spec: KubeObjectsSpec, objects: KubeObject[]): Promise<void> {

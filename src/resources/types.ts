@@ -23,6 +23,8 @@ export interface Plan {
   settle?: (remote: Remote) => Promise<void>;
   /** A read-only check that must pass; runs in check mode too. What it returns is shown with the task. */
   inspect?: (remote: Remote) => Promise<string | void>;
+  /** What the reading showed, shown with the task (a read-only check's report). */
+  report?: string;
 }
 
 export interface ApplyOutcome {

@@ -1,18 +1,45 @@
 import { q } from '../transport/shell.ts';
+import type { Remote } from '../transport/remote.ts';
 import { ResourceError, type Resource } from './types.ts';
 
-export type WaitSpec = ({ command: string } | { port: number; host?: string }) & {
+/**
+ * What to wait for: a command to succeed or a port to accept connections (both polled on the
+ * host itself), or a reading judged on the controller (`read` + `missing`). The last form lets
+ * many tasks share one reading: every node's "is Ready" judged from one `kubectl get nodes`.
+ */
+export type WaitSpec = (CommandWait | PortWait | JudgedReading) & {
   /** Give up after this long; the error says what was awaited. */
   timeoutMs?: number;
+  /** The longest pause between two polls (a judged reading starts polling faster). */
   intervalMs?: number;
-  /** Run once on timeout; its output goes into the error (say what is still missing). */
-  explain?: string;
   /** What is awaited, for messages (default: the command or port). */
   what?: string;
 };
 
-/** Waits until a command succeeds or a TCP port accepts connections, polling on the host itself (one round trip). */
+interface CommandWait {
+  command: string;
+  /** Run once on timeout; its output goes into the error (say what is still missing). */
+  explain?: string;
+}
+
+interface PortWait {
+  port: number;
+  host?: string;
+}
+
+export interface JudgedReading {
+  /** A read-only command whose output says how far the host got. */
+  read: string;
+  /** What is still missing according to that output, or undefined once it is all there. */
+  missing(stdout: string): string | undefined;
+}
+
+/** Waits until a command succeeds, a TCP port accepts connections, or a reading shows nothing missing. */
 export function waitUntilResource(spec: WaitSpec): Resource {
+  return 'read' in spec ? judgedWait(spec, spec) : hostPolledWait(spec);
+}
+
+function hostPolledWait(spec: WaitSpec & (CommandWait | PortWait)): Resource {
   const timeoutMs = spec.timeoutMs ?? 60_000;
   const interval = Math.max(0.1, (spec.intervalMs ?? 500) / 1000);
   const test = 'command' in spec ? spec.command : `bash -c ${q(`exec 3<>/dev/tcp/${spec.host ?? '127.0.0.1'}/${spec.port}`)}`;
@@ -34,10 +61,45 @@ export function waitUntilResource(spec: WaitSpec): Resource {
         settle: async (remote) => {
           const r = await remote.exec(poll, { timeoutMs: timeoutMs + 30_000 });
           if (r.exitCode === 0) return;
-          const why = spec.explain ? (await remote.exec(spec.explain)).stdout.trim() : '';
+          const why = 'command' in spec && spec.explain ? (await remote.exec(spec.explain)).stdout.trim() : '';
           throw new ResourceError(`timed out after ${timeoutMs} ms waiting for ${what}${why ? `: ${why}` : ''}`);
         },
       };
     },
   };
+}
+
+const FIRST_POLL_MS = 100;
+
+function judgedWait(reading: JudgedReading, spec: WaitSpec): Resource {
+  const timeoutMs = spec.timeoutMs ?? 60_000;
+  const maxPause = Math.max(FIRST_POLL_MS, spec.intervalMs ?? 1000);
+  const what = spec.what ?? `\`${reading.read}\` to show nothing missing`;
+  return {
+    describe: `wait for ${what}`,
+    probe: reading.read,
+    plan(current) {
+      if (current && current.exitCode === 0 && reading.missing(current.stdout) === undefined) return { changes: [] };
+      return {
+        changes: [],
+        settle: async (remote) => {
+          const end = Date.now() + timeoutMs;
+          // Most waits end within a second or two: poll fast first, then back off to the interval.
+          for (let pause = FIRST_POLL_MS; ; pause = Math.min(maxPause, pause * 2)) {
+            const why = await stillMissing(remote, reading);
+            if (why === undefined) return;
+            const left = end - Date.now();
+            if (left <= 0) throw new ResourceError(`timed out after ${timeoutMs} ms waiting for ${what}: ${why}`);
+            await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+          }
+        },
+      };
+    },
+  };
+}
+
+async function stillMissing(remote: Remote, reading: JudgedReading): Promise<string | undefined> {
+  const r = await remote.exec(reading.read);
+  if (r.exitCode !== 0) return `\`${reading.read}\` failed (exit ${r.exitCode}): ${r.stderr.trim() || 'no output'}`;
+  return reading.missing(r.stdout);
 }

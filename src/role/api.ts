@@ -19,6 +19,7 @@ import { kubeObjectsResource, type KubeObjectsSpec } from '../resources/kube-obj
 import { linesResource, type LinesSpec } from '../resources/lines.ts';
 import { nftApplyResource, type NftApplySpec } from '../resources/nft-apply.ts';
 export type { KubeObject } from '../resources/kube-objects.ts';
+export type { JudgedReading } from '../resources/wait-until.ts';
 import { serviceResource, type ServiceSpec } from '../resources/service.ts';
 import { sysctlResource, type SysctlSpec } from '../resources/sysctl.ts';
 import type { Resource } from '../resources/types.ts';
@@ -35,7 +36,7 @@ export function defineRole<V>(definition: RoleDefinition<V>): RoleDefinition<V> 
 
 function task(name: string, options: TaskOptions, build: (env: BuildEnv) => Resource): Task {
   const notify = options.notify === undefined ? [] : Array.isArray(options.notify) ? options.notify : [options.notify];
-  return { name, tags: options.tags ?? [], when: options.when ?? true, notify, throttle: options.throttle, delegateTo: options.delegateTo, build };
+  return { name, tags: options.tags ?? [], when: options.when ?? true, notify, throttle: options.throttle, delegateTo: options.delegateTo, supersededBy: options.supersededBy, build };
 }
 
 /** A file with exact content (atomic write), mode and owner; or `state: 'absent'`. */

@@ -67,6 +67,8 @@ export interface TaskOptions {
   throttle?: string;
   /** Run on this host instead (e.g. ask the first server whether a node is Ready). */
   delegateTo?: string;
+  /** For a handler: not needed when this other handler runs in the same flush (a reload after a restart). */
+  supersededBy?: string;
 }
 
 /** Everything a resource needs from its role at build time. */
@@ -85,6 +87,7 @@ export interface Task {
   notify: string[];
   throttle?: string;
   delegateTo?: string;
+  supersededBy?: string;
   /** Builds the resource (rendering templates): done for every host before any host is contacted. */
   build(env: BuildEnv): Resource;
 }

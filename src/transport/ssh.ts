@@ -34,6 +34,8 @@ const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
 export class SshConnection implements Remote {
   private closed?: string;
   private readonly inflight = new Set<(e: Error) => void>();
+  /** A new host key accepted with --accept-new-host-keys, recorded once the run takes the connection. */
+  private unrecordedHostKey?: () => void;
 
   private constructor(
     private readonly client: Client,
@@ -47,11 +49,17 @@ export class SshConnection implements Remote {
     return this.target.host;
   }
 
-  static connect(target: ConnectionTarget): Promise<SshConnection> {
+  /**
+   * Opens the connection. A new host key accepted with --accept-new-host-keys is recorded at once,
+   * or (`recordNewHostKey: false`, for a connection opened before the input is known to be good)
+   * when `adopt` is called.
+   */
+  static connect(target: ConnectionTarget, options: { recordNewHostKey?: boolean; signal?: AbortSignal } = {}): Promise<SshConnection> {
     const client = new Client();
     const name = hostKeyName(target.address, target.port);
     const known = knownKeys(target.knownHostsFiles, name);
     let refusal: string | undefined;
+    let record: (() => void) | undefined;
     const config: ConnectConfig = {
       host: target.address,
       port: target.port,
@@ -64,8 +72,10 @@ export class SshConnection implements Remote {
       hostVerifier: (key: Buffer) => {
         const verdict = verifyHostKey(known, key);
         if (verdict.ok) return true;
-        if (verdict.reason === 'unknown' && target.acceptNewHostKeys && target.knownHostsFiles[0]) {
-          recordHostKey(target.knownHostsFiles[0], name, key);
+        const file = target.knownHostsFiles[0];
+        if (verdict.reason === 'unknown' && target.acceptNewHostKeys && file) {
+          if (options.recordNewHostKey === false) record = () => recordHostKey(file, name, key);
+          else recordHostKey(file, name, key);
           return true;
         }
         refusal = hostKeyRefusal(name, verdict, target.knownHostsFiles);
@@ -78,18 +88,31 @@ export class SshConnection implements Remote {
     if (types.length > 0) config.algorithms = { serverHostKey: types as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] };
     return new Promise((resolve, reject) => {
       const fail = (e: Error): void => {
+        options.signal?.removeEventListener('abort', abort);
         client.removeAllListeners();
         client.on('error', () => undefined);
-        client.end();
+        client.destroy(); // also a handshake still under way, which end() would wait out
         reject(new UnreachableError(target.host, refusal ?? `cannot connect to ${target.user}@${target.address}:${target.port}: ${e.message}`));
       };
+      const abort = (): void => fail(new Error('not needed any more'));
+      options.signal?.addEventListener('abort', abort, { once: true });
       client.once('error', fail);
       client.once('ready', () => {
+        options.signal?.removeEventListener('abort', abort);
         client.removeListener('error', fail);
-        resolve(new SshConnection(client, target));
+        const conn = new SshConnection(client, target);
+        conn.unrecordedHostKey = record;
+        resolve(conn);
       });
       client.connect(config);
     });
+  }
+
+  /** The run takes this connection: a new host key it accepted is recorded now. */
+  adopt(): this {
+    this.unrecordedHostKey?.();
+    this.unrecordedHostKey = undefined;
+    return this;
   }
 
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {

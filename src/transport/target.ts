@@ -37,6 +37,11 @@ export function becomeFor(vars: Vars, playBecome: boolean | undefined): Become {
   };
 }
 
+/** The user a host's commands end up running as. */
+export function runsAs(b: Become): string {
+  return b.become ? b.becomeUser : b.user;
+}
+
 /** `-o Name=value` or `-oName=value` or `-o Name value`, as ssh takes them. */
 function sshOption(args: string, name: string): string | undefined {
   const re = new RegExp(`-o\\s*${name}[=\\s]\\s*("[^"]+"|'[^']+'|\\S+)`, 'i');

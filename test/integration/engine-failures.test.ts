@@ -99,6 +99,11 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
     expect(refused.stdout).toContain(`UNREACHABLE: unknown host key for 192.0.2.12: ssh-ed25519 ${fp}`);
     expect(await onHostOk('w1', 'cat /etc/motd')).not.toBe('w1: keys\n');
 
+    // Connections open while the input is checked; bad input must not record the key meanwhile.
+    const badInput = await play([...args, '--accept-new-host-keys', '--tags', 'nosuch']);
+    expect(badInput.code, failures(badInput)).toBe(6);
+    expect(readFileSync(knownHosts, 'utf8')).toBe('');
+
     const accepted = await play([...args, '--accept-new-host-keys']);
     expect(accepted.code, failures(accepted)).toBe(0);
     expect(readFileSync(knownHosts, 'utf8')).toBe(`192.0.2.12 ssh-ed25519 ${blob}\n`);
@@ -110,6 +115,22 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
     expect(changed.code, failures(changed)).toBe(4);
     expect(changed.stdout).toMatch(/host key for 192\.0\.2\.12 CHANGED \(now ssh-ed25519 SHA256:/);
     expect(await onHostOk('w1', 'cat /etc/motd')).toBe('w1: keys\n');
+  });
+
+  it('refused input ends the run at once, even with a host whose SSH handshake never completes', async () => {
+    // A listener that accepts and says nothing: the early connection to it hangs in the handshake.
+    await onHostOk('w1', `systemd-run --unit play-silent python3 -c 'import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 2222)); s.listen(); c = s.accept(); time.sleep(600)'`);
+    try {
+      const inventory = labInventoryWith({});
+      mkdirSync(join(inventory, 'host_vars'), { recursive: true });
+      writeFileSync(join(inventory, 'host_vars', 'w1.yaml'), 'ansible_port: 2222\nansible_timeout: 60\n');
+      const started = Date.now();
+      const refused = await play([fixturePlaybook('demo.yaml'), '-i', inventory, '-l', 'w1', '--tags', 'nosuch']);
+      expect(refused.code, failures(refused)).toBe(6);
+      expect(Date.now() - started).toBeLessThan(20_000); // not the 60 s connect timeout
+    } finally {
+      await onHost('w1', 'systemctl stop play-silent');
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { projectRoot } from '../lab/paths.ts';
-import { describeLab, freshHosts, lab, onHostOk } from './lab-fixture.ts';
+import { describeLab, eventually, freshHosts, lab, onHost, onHostOk } from './lab-fixture.ts';
 import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
 import { changedTasks, failures, fixturePlaybook, play } from './play-runner.ts';
 
@@ -99,7 +99,7 @@ describeLab('play applies roles to lab hosts', () => {
     const before = layerSnapshot(layer);
     const bad = await demo('-e', 'demo_port=80', '-e', 'demo_greeting=changed-but-never-applied', '--tags', 'nosuch');
     expect(bad.code).toBe(6);
-    expect(bad.stderr).toMatch(/no host was contacted/);
+    expect(bad.stderr).toMatch(/nothing was run on any host/);
     expect(bad.stderr).toMatch(/-e #2: demo_port: expected a number >= 1024 \(role demo, hosts cp1, w1, w2\)/);
     expect(snapshotDiff(before, layerSnapshot(layer))).toEqual([]);
     const unknownTag = await demo('--tags', 'nosuch');
@@ -111,17 +111,20 @@ describeLab('play applies roles to lab hosts', () => {
 describeLab('play on a terminal', () => {
   it('shows live progress per host with listr2, then the diffs and the recap', async () => {
     const { names, state } = lab();
-    const cmd = [
-      'stty cols 120 rows 40;',
-      `ip netns exec ${names.controller} node bin/play.mjs ${fixturePlaybook('demo.yaml')} -i ${state.inventory}`,
-      `-e demo_token=${TOKEN} -e motd_text=on-a-tty -D --role motd`,
-    ].join(' ');
-    const out = await $({ quiet: true, cwd: projectRoot })`script -qec ${cmd} /dev/null`;
-    const text = out.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
-    expect(text).toMatch(/PLAY \[demo service on the cluster\]/);
-    expect(text).toMatch(/motd > motd/);
-    for (const h of ['cp1', 'w1', 'w2']) expect(text).toMatch(new RegExp(`${h}  ok=0 changed=1`));
-    expect(text).toMatch(/\[w1\] motd \| motd: changed\n\s+--- \/etc\/motd \(before\)/);
-    expect(text).toMatch(/RECAP\ncp1\s+ok=0 changed=1 unreachable=0 failed=0 skipped=0\nw1 /);
+    const slow = '/var/tmp/play-slow';
+    await Promise.all(['cp1', 'w1', 'w2'].map((h) => onHostOk(h, `rm -rf ${slow}`)));
+    const cmd = ['stty cols 120 rows 40;', `ip netns exec ${names.controller} node bin/play.mjs ${fixturePlaybook('slow.yaml')} -i ${state.inventory} -D`].join(' ');
+    const run = $({ quiet: true, cwd: projectRoot })`script -qec ${cmd} /dev/null`;
+    // Every host waits in the role's "wait for go" until released: the live view must show it there.
+    const started = async (h: string) => (await onHost(h, `test -e ${slow}/started`)).exitCode === 0;
+    await eventually('every host to wait for go', async () => (await Promise.all(['cp1', 'w1', 'w2'].map(started))).every(Boolean), (v) => v, { timeoutMs: 30_000, intervalMs: 100 });
+    await new Promise((r) => setTimeout(r, 500));
+    await Promise.all(['cp1', 'w1', 'w2'].map((h) => onHostOk(h, `touch ${slow}/go`)));
+    const text = (await run).stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+    expect(text).toMatch(/PLAY \[held until released\]/);
+    for (const h of ['cp1', 'w1', 'w2']) expect(text).toMatch(new RegExp(`${h}\\n\\s+. slow > wait for go`));
+    for (const h of ['cp1', 'w1', 'w2']) expect(text).toMatch(new RegExp(`${h}  ok=1 changed=3`));
+    expect(text).toMatch(/\[w1\] slow \| after go: changed\n\s+--- \/dev\/null\n\s+\+\+\+ \/var\/tmp\/play-slow\/after \(after\)\n\s+@@ -0,0 \+1,1 @@\n\s+\+done/);
+    expect(text).toMatch(/RECAP\ncp1\s+ok=1 changed=3 unreachable=0 failed=0 skipped=0\nw1 /);
   });
 });

@@ -176,6 +176,17 @@ spec:
     expect(again.stderr).toContain('Error from server (NotFound): configmaps "a" not found');
   });
 
+  it('gets TYPE/NAME pairs of mixed kinds, and renders jsonpath range templates as kubectl does', async () => {
+    await writeOn('cp1', '/root/mixed.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\n  namespace: kube-system\ndata:\n  v: one\n');
+    await onHostOk('cp1', 'k3s kubectl apply -f /root/mixed.yaml');
+    const template = `'{range .items[*]}{.kind}/{.metadata.name} {.data.v}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'`;
+    expect(await onHostOk('cp1', `k3s kubectl get node/cp1 configmap/c1 configmap/absent -n kube-system --ignore-not-found -o jsonpath=${template}`)).toBe('Node/cp1 True\nConfigMap/c1 one\n');
+    const missing = await onHost('cp1', 'k3s kubectl get node/cp1 configmap/absent -n kube-system -o name');
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain('configmaps "absent" not found');
+    expect(await onHostOk('cp1', `k3s kubectl get configmaps -n nowhere -o jsonpath=${template}`)).toBe('');
+  });
+
   it('applies what is dropped into the server manifests directory, and again when it changes', async () => {
     const manifest = '/var/lib/rancher/k3s/server/manifests/probe.yaml';
     const waitFor = async (command: string, text: string): Promise<string> => {

@@ -80,7 +80,7 @@ describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
       writeFileSync(file, JSON.stringify(vars));
       const r = await play(['site.yaml', '-i', base, '-e', `@${file}`]);
       expect(r.code, failures(r)).toBe(6);
-      expect(r.stderr).toMatch(/no host was contacted/);
+      expect(r.stderr).toMatch(/nothing was run on any host/);
       expect(r.stderr).toMatch(message);
     }
     expect(snapshotDiff(before, layerSnapshot(lab().host('cp1').layer))).toEqual([]);

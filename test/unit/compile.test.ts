@@ -42,7 +42,8 @@ describe('compile: everything checked before any host is contacted', () => {
       text = (e as Error).message;
     }
     expect(text).toMatch(/roles\/broken\/role\.ts: task "uses an undefined variable": template roles\/broken\/templates\/typo\.conf\.hbs: line 2: variable "brokne_name" is not defined \(role broken, hosts w1, w2\)/);
-    expect(text).toMatch(/task "notifies nobody" notifies unknown handler "restart nothing"; handlers: \(none\) \(role broken, hosts w1, w2\)/);
+    expect(text).toMatch(/task "notifies nobody" notifies unknown handler "restart nothing"; handlers: reload x \(role broken, hosts w1, w2\)/);
+    expect(text).toMatch(/task "reload x" is superseded by unknown handler "restart x"; handlers: reload x \(role broken, hosts w1, w2\)/);
   });
 
   it('variables are validated per role with where they were set; secrets collected', async () => {

@@ -7,6 +7,8 @@ import { commandResource } from '../../src/resources/command.ts';
 import { directoryResource } from '../../src/resources/directory.ts';
 import { fileResource } from '../../src/resources/file.ts';
 import type { Resource } from '../../src/resources/types.ts';
+import { waitUntilResource } from '../../src/resources/wait-until.ts';
+import { readiness } from '../../roles/_shared/kube-readiness.ts';
 import { localShell } from './local-shell.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'play-res-'));
@@ -103,5 +105,63 @@ describe('command resource', () => {
   it('a failing command fails with its stderr', async () => {
     const r = commandResource({ run: 'echo boom >&2; exit 4', unless: 'false' });
     await expect(converge(r)).rejects.toMatchObject({ message: expect.stringMatching(/exit 4/), detail: 'boom' });
+  });
+
+  it('read-only: reads with the batch and reports what it read; a failing one fails with its stderr', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'state'), 'up 3\n');
+    const r = commandResource({ run: `cat ${dir}/state`, readOnly: true, report: (out) => `peers: ${out.trim()}` });
+    const [state] = await probeAll(localShell, [r.probe]);
+    expect(r.plan(state)).toEqual({ changes: [], report: 'peers: up 3' });
+    const broken = commandResource({ run: 'echo no bgpd >&2; exit 2', readOnly: true });
+    const [failed] = await probeAll(localShell, [broken.probe]);
+    const plan = broken.plan(failed);
+    expect(plan.changes).toEqual([]);
+    await expect(plan.inspect?.(localShell)).rejects.toMatchObject({ message: expect.stringMatching(/exit 2/), detail: 'no bgpd' });
+  });
+});
+
+describe('waiting on a reading judged on the controller', () => {
+  const flagWait = (file: string, timeoutMs: number) =>
+    waitUntilResource({ read: `cat ${file} 2>/dev/null || true`, missing: (out) => (out.includes('go') ? undefined : `no go in ${file}`), timeoutMs, intervalMs: 200 });
+
+  it('has nothing to do when the reading shows nothing missing', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'flag'), 'go\n');
+    const r = flagWait(join(dir, 'flag'), 5_000);
+    const [state] = await probeAll(localShell, [r.probe]);
+    expect(r.plan(state)).toEqual({ changes: [] });
+  });
+
+  it('polls until the reading shows nothing missing', async () => {
+    const dir = tmp();
+    const r = flagWait(join(dir, 'flag'), 10_000);
+    const [state] = await probeAll(localShell, [r.probe]);
+    const plan = r.plan(state);
+    setTimeout(() => writeFileSync(join(dir, 'flag'), 'go\n'), 400);
+    await plan.settle?.(localShell);
+    expect(readFileSync(join(dir, 'flag'), 'utf8')).toBe('go\n');
+  });
+
+  it('times out saying what is still missing', async () => {
+    const dir = tmp();
+    const r = flagWait(join(dir, 'flag'), 500);
+    const plan = r.plan((await probeAll(localShell, [r.probe]))[0]);
+    await expect(plan.settle?.(localShell)).rejects.toThrow(`timed out after 500 ms waiting for \`cat ${join(dir, 'flag')} 2>/dev/null || true\` to show nothing missing: no go in ${join(dir, 'flag')}`);
+  });
+});
+
+describe('kube readiness reading', () => {
+  it('judges each kind by its own condition, an absent object being absent', () => {
+    const out = ['Node/cp1 True', 'Node/w1 False', 'Node/w2 ', 'CustomResourceDefinition/bgppeers.metallb.io True', 'Deployment/controller False', 'Endpoints/metallb-webhook-service 10.42.0.10', 'Endpoints/other ', ''].join('\n');
+    expect([...readiness(out)]).toEqual([
+      ['Node/cp1', true],
+      ['Node/w1', false],
+      ['Node/w2', false],
+      ['CustomResourceDefinition/bgppeers.metallb.io', true],
+      ['Deployment/controller', false],
+      ['Endpoints/metallb-webhook-service', true],
+      ['Endpoints/other', false],
+    ]);
   });
 });
