@@ -1,17 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import type { ProbeResult } from '../resources/types.ts';
 import type { Remote } from '../transport/remote.ts';
+import { q } from '../transport/shell.ts';
 
 /**
  * Reads many resources in one round trip, each output framed by markers no probe can print by
  * chance. The probes run one after another, or (`concurrent`, for long batches of read-only
- * probes) all at once, each into its own file, printed in order when all are done.
+ * probes) all at once, each framed into its own file, printed when all are done.
+ *
+ * The batch runs in /bin/sh (dash on Debian), not the login shell: on a rerun, reading is most of
+ * the hosts' work, and a bash fork per probe cost about twice as much CPU.
  */
 export async function probeAll(remote: Remote, probes: readonly (string | undefined)[], options: { concurrent?: boolean } = {}): Promise<(ProbeResult | undefined)[]> {
   const wanted = probes.map((p, i) => [p, i] as const).filter((e): e is readonly [string, number] => e[0] !== undefined);
   if (wanted.length === 0) return probes.map(() => undefined);
   const nonce = randomBytes(8).toString('hex');
-  const r = await remote.exec(options.concurrent ? concurrentScript(wanted, nonce) : sequentialScript(wanted, nonce));
+  const script = options.concurrent ? concurrentScript(wanted, nonce) : sequentialScript(wanted, nonce);
+  const r = await remote.exec(`exec /bin/sh -c ${q(script)}`);
   const results: (ProbeResult | undefined)[] = probes.map(() => undefined);
   const re = new RegExp(`@@${nonce}:begin:(\\d+)\\n([\\s\\S]*?)\\n@@${nonce}:end:\\1:(\\d+)\\n`, 'g');
   for (const m of r.stdout.matchAll(re)) results[Number(m[1])] = { stdout: m[2] ?? '', exitCode: Number(m[3]) };
@@ -30,7 +35,8 @@ function sequentialScript(wanted: Numbered, nonce: string): string {
 }
 
 function concurrentScript(wanted: Numbered, nonce: string): string {
-  const run = wanted.map(([probe, i]) => `{ ( ${probe}\n) </dev/null >"$d/${i}" 2>/dev/null; echo $? >"$d/${i}.rc"; } &`);
-  const print = wanted.map(([, i]) => `${begin(i, nonce)}; cat "$d/${i}"; ${end(i, nonce, `"$(cat "$d/${i}.rc")"`)}`);
-  return ['d=$(mktemp -d) || exit 1', ...run, 'wait', ...print, 'rm -rf "$d"'].join('\n');
+  // One fork per probe for the background job, one for the subshell that keeps a probe's `exit`
+  // from skipping its end marker; one `cat` for all: the frames carry their own order.
+  const run = wanted.map(([probe, i]) => `{ ${begin(i, nonce)}; ( ${probe}\n) </dev/null 2>/dev/null; ${end(i, nonce, '"$?"')}; } >"$d/${i}" &`);
+  return ['d=$(mktemp -d) || exit 1', ...run, 'wait', 'cat "$d"/*', 'rm -rf "$d"'].join('\n');
 }

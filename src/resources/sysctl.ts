@@ -20,7 +20,9 @@ export function sysctlResource(spec: SysctlSpec): Resource {
   for (const [key] of wanted) if (!/^[a-z0-9_.\-/]+$/i.test(key)) throw new ResourceError(`invalid sysctl key "${key}"`);
   const content = `# Managed by play: changes here are overwritten.\n${wanted.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
   const file = fileResource({ path: spec.file, content, mode: '0644', owner: 'root', group: 'root' });
-  const readLive = wanted.map(([k]) => `printf '%s=%s\\n' ${q(k)} "$(sysctl -n ${q(k)} 2>/dev/null || echo '<missing>')"`).join('; ');
+  // One process per key and no subshell: this is read on every rerun. (Not the shell's `read` on
+  // /proc/sys: it reads a byte at a time, and the kernel ends an integer value after its first byte.)
+  const readLive = wanted.map(([k]) => `printf '%s=' ${q(k)}; sysctl -n ${q(k)} 2>/dev/null || echo '<missing>'`).join('; ');
   return {
     describe: `sysctl ${spec.file}`,
     probe: `${file.probe}; printf '\\n%s\\n' ${MARK}; ${readLive}`,

@@ -22,8 +22,8 @@ async function converge(r: Resource) {
 }
 
 describe('batched probes', () => {
-  it('frame each output exactly, whatever it prints or how it exits', async () => {
-    const results = await probeAll(localShell, ['printf abc', undefined, 'printf "x\\n\\n"; exit 3', 'echo @@fake:end:0:0']);
+  it.each([false, true])('frame each output exactly, whatever it prints or how it exits (concurrent: %s)', async (concurrent) => {
+    const results = await probeAll(localShell, ['printf abc', undefined, 'printf "x\\n\\n"; exit 3', 'echo @@fake:end:0:0'], { concurrent });
     expect(results).toEqual([
       { stdout: 'abc', exitCode: 0 },
       undefined,
