@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { timing } from '../output/timing.ts';
 import { SshConnection, type ConnectionTarget } from './ssh.ts';
 
 /**
@@ -17,6 +18,7 @@ export class EarlyConnections {
     for (const target of targets) {
       // A bad key file throws at once: as a rejection, it is reported where a late connect's would be.
       const conn = (async () => SshConnection.connect(target, { recordNewHostKey: false, signal: this.stop.signal }))();
+      void conn.then(() => timing(`handshake with ${target.host} done`), () => undefined);
       conn.catch(() => undefined); // reported if and when the run takes it
       this.pending.set(target.host, { target, conn });
     }
