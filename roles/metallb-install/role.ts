@@ -44,22 +44,19 @@ function helmChart(vars: Vars, speaker: Speaker): string {
 }
 
 /** What "MetalLB is ready" is made of, each with what to say while it is missing. */
-function readyParts(): { ref: string; key: string; missing: string }[] {
-  return [
-    ...METALLB_CRDS.map((c) => ({ ref: `crd/${c}`, key: `CustomResourceDefinition/${c}`, missing: `CRD ${c} not established` })),
-    { ref: 'deployment/controller', key: 'Deployment/controller', missing: 'controller deployment not available' },
-    { ref: 'endpoints/metallb-webhook-service', key: 'Endpoints/metallb-webhook-service', missing: 'webhook service metallb-webhook-service has no ready endpoints' },
-  ];
-}
+const READY_PARTS: { ref: string; key: string; missing: string }[] = [
+  ...METALLB_CRDS.map((c) => ({ ref: `crd/${c}`, key: `CustomResourceDefinition/${c}`, missing: `CRD ${c} not established` })),
+  { ref: 'deployment/controller', key: 'Deployment/controller', missing: 'controller deployment not available' },
+  { ref: 'endpoints/metallb-webhook-service', key: 'Endpoints/metallb-webhook-service', missing: 'webhook service metallb-webhook-service has no ready endpoints' },
+];
 
 /** Whether MetalLB is ready, in one kubectl call (it is read on every rerun) judged on the controller. */
 function metallbReady(ns: string): JudgedReading {
-  const parts = readyParts();
   return {
-    read: objectsReading(parts.map((p) => p.ref), ns),
+    read: objectsReading(READY_PARTS.map((p) => p.ref), ns),
     missing: (out) => {
       const ready = readiness(out);
-      const missing = parts.filter((p) => ready.get(p.key) !== true).map((p) => p.missing);
+      const missing = READY_PARTS.filter((p) => ready.get(p.key) !== true).map((p) => p.missing);
       return missing.length > 0 ? missing.join('; ') : undefined;
     },
   };
