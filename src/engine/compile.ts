@@ -48,7 +48,7 @@ export interface CompiledRun {
 }
 
 /**
- * Everything that can be wrong with the input is found here, before any host is contacted:
+ * Everything that can be wrong with the input is found here, before anything runs on a host:
  * host patterns, role names, variables against each role's schema, templates, tags.
  */
 export async function compile(playbook: Playbook, inv: Inventory, options: CompileOptions): Promise<CompiledRun> {

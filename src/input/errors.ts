@@ -24,7 +24,7 @@ export function formatProblem(p: InputProblem): string {
 }
 
 /**
- * Bad input, found before any host is contacted. Carries every problem found, so the user
+ * Bad input, found before anything runs on a host. Carries every problem found, so the user
  * fixes them all in one go instead of one per run.
  */
 export class InputError extends Error {

@@ -50,11 +50,15 @@ function onDisk(dir: string, schema: JsonSchema, coerce: boolean): ValidateFunct
   const ajv = compiler(coerce, true);
   const validate = ajv.compile(schema);
   const standalone = (require('ajv/dist/standalone') as { default: (ajv: AjvClass, v: ValidateFunction) => string }).default;
-  mkdirSync(dir, { recursive: true });
-  // Written aside and renamed: a run started meanwhile never loads half a file.
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, standalone(ajv, validate));
-  renameSync(tmp, file);
+  try {
+    mkdirSync(dir, { recursive: true });
+    // Written aside and renamed: a run started meanwhile never loads half a file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, standalone(ajv, validate));
+    renameSync(tmp, file);
+  } catch {
+    // A cache that cannot be written (a full disk) only costs the next run the compile.
+  }
   return validate;
 }
 

@@ -4,7 +4,7 @@ const tags: JsonSchema = { anyOf: [{ type: 'string' }, { type: 'array', items: {
 const percent = { type: 'string', pattern: '^\\d+(\\.\\d+)?%$' };
 const batch = { anyOf: [{ type: 'integer', minimum: 1 }, percent] };
 
-/** The shape of a playbook; checked before any host is contacted. */
+/** The shape of a playbook; checked before anything runs on a host. */
 export const playbookSchema: JsonSchema = {
   type: 'array',
   minItems: 1,

@@ -88,7 +88,7 @@ export interface Task {
   throttle?: string;
   delegateTo?: string;
   supersededBy?: string;
-  /** Builds the resource (rendering templates): done for every host before any host is contacted. */
+  /** Builds the resource (rendering templates): done for every host before anything runs on a host. */
   build(env: BuildEnv): Resource;
 }
 

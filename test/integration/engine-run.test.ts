@@ -94,7 +94,7 @@ describeLab('play applies roles to lab hosts', () => {
     expect(Object.keys(byTag.report?.recap ?? {})).toEqual(['w2']);
   });
 
-  it('bad input is refused before any host is contacted, with file, line and key path', async () => {
+  it('bad input is refused before anything runs on a host, with file, line and key path', async () => {
     const layer = lab().host('cp1').layer;
     const before = layerSnapshot(layer);
     const bad = await demo('-e', 'demo_port=80', '-e', 'demo_greeting=changed-but-never-applied', '--tags', 'nosuch');
