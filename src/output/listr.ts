@@ -119,4 +119,3 @@ export class ListrReporter implements Reporter {
     if (interesting || this.o.verbose) this.pending.push(taskHeadline(r, this.o), ...taskDetails(r, this.o.diff, this.o.redactor));
   }
 }
-

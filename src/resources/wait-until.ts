@@ -1,5 +1,4 @@
 import { q } from '../transport/shell.ts';
-import type { Remote } from '../transport/remote.ts';
 import { ResourceError, type Resource } from './types.ts';
 
 /**
@@ -36,7 +35,7 @@ export interface JudgedReading {
 
 /** Waits until a command succeeds, a TCP port accepts connections, or a reading shows nothing missing. */
 export function waitUntilResource(spec: WaitSpec): Resource {
-  return 'read' in spec ? judgedWait(spec, spec) : hostPolledWait(spec);
+  return 'read' in spec ? judgedWait(spec) : hostPolledWait(spec);
 }
 
 function hostPolledWait(spec: WaitSpec & (CommandWait | PortWait)): Resource {
@@ -71,22 +70,22 @@ function hostPolledWait(spec: WaitSpec & (CommandWait | PortWait)): Resource {
 
 const FIRST_POLL_MS = 100;
 
-function judgedWait(reading: JudgedReading, spec: WaitSpec): Resource {
+function judgedWait(spec: WaitSpec & JudgedReading): Resource {
   const timeoutMs = spec.timeoutMs ?? 60_000;
   const maxPause = Math.max(FIRST_POLL_MS, spec.intervalMs ?? 1000);
-  const what = spec.what ?? `\`${reading.read}\` to show nothing missing`;
+  const what = spec.what ?? `\`${spec.read}\` to show nothing missing`;
   return {
     describe: `wait for ${what}`,
-    probe: reading.read,
+    probe: spec.read,
     plan(current) {
-      if (current && current.exitCode === 0 && reading.missing(current.stdout) === undefined) return { changes: [] };
+      if (current && stillMissing(spec, current) === undefined) return { changes: [] };
       return {
         changes: [],
         settle: async (remote) => {
           const end = Date.now() + timeoutMs;
           // Most waits end within a second or two: poll fast first, then back off to the interval.
           for (let pause = FIRST_POLL_MS; ; pause = Math.min(maxPause, pause * 2)) {
-            const why = await stillMissing(remote, reading);
+            const why = stillMissing(spec, await remote.exec(spec.read));
             if (why === undefined) return;
             const left = end - Date.now();
             if (left <= 0) throw new ResourceError(`timed out after ${timeoutMs} ms waiting for ${what}: ${why}`);
@@ -98,8 +97,8 @@ function judgedWait(reading: JudgedReading, spec: WaitSpec): Resource {
   };
 }
 
-async function stillMissing(remote: Remote, reading: JudgedReading): Promise<string | undefined> {
-  const r = await remote.exec(reading.read);
-  if (r.exitCode !== 0) return `\`${reading.read}\` failed (exit ${r.exitCode}): ${r.stderr.trim() || 'no output'}`;
+/** What a reading says is still missing (a failed reading: that it failed), or undefined. */
+function stillMissing(reading: JudgedReading, r: { exitCode: number; stdout: string; stderr?: string }): string | undefined {
+  if (r.exitCode !== 0) return `\`${reading.read}\` failed (exit ${r.exitCode}): ${r.stderr?.trim() || 'no output'}`;
   return reading.missing(r.stdout);
 }

@@ -18,8 +18,8 @@ export class EarlyConnections {
     for (const target of targets) {
       // A bad key file throws at once: as a rejection, it is reported where a late connect's would be.
       const conn = (async () => SshConnection.connect(target, { recordNewHostKey: false, signal: this.stop.signal }))();
+      // A failure is reported if and when the run takes the connection.
       void conn.then(() => timing(`handshake with ${target.host} done`), () => undefined);
-      conn.catch(() => undefined); // reported if and when the run takes it
       this.pending.set(target.host, { target, conn });
     }
   }
