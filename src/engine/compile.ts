@@ -59,7 +59,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     for (const ref of play.roles) {
       if (roles.has(ref.name)) continue;
       try {
-        roles.set(ref.name, await loadRole(ref.name, searchPath, ref.location));
+        roles.set(ref.name, await loadRole(ref, searchPath));
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
         problems.push(...e.problems);

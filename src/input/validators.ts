@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass, Options, ValidateFunction } from 'ajv';
+import { DerivedCache, treeCache } from './derived-cache.ts';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -18,13 +16,10 @@ const OPTIONS = { allErrors: true, strict: false, verbose: true, validateSchema:
 
 /**
  * Ajv compiles a schema into JavaScript, which costs a good part of a rerun (the MetalLB CRD
- * schemas alone are large). Run from the compiled tree (dist/KEY/), each validator's code is kept
- * in dist/KEY/validators/, named by a hash of Ajv's version, its options and the schema, and
- * loaded from there by later runs, which then do not load Ajv at all. Run from the sources
- * (tests, tsx), validators are compiled in memory only.
+ * schemas alone are large). Each validator's code is cached (dist/KEY/validators/), so later
+ * runs do not load Ajv at all.
  */
-const treeRoot = fileURLToPath(new URL('../../', import.meta.url));
-const cacheDir = existsSync(`${treeRoot}.complete`) ? `${treeRoot}validators/` : undefined;
+const cache = treeCache('validators');
 
 const inMemory = { strict: new WeakMap<JsonSchema, ValidateFunction>(), coercing: new WeakMap<JsonSchema, ValidateFunction>() };
 
@@ -36,29 +31,20 @@ export function validatorFor(schema: JsonSchema, coerce: boolean): ValidateFunct
   const memo = coerce ? inMemory.coercing : inMemory.strict;
   let validate = memo.get(schema);
   if (!validate) {
-    validate = cacheDir ? onDisk(cacheDir, schema, coerce) : compiler(coerce).compile(schema);
+    validate = cache ? cached(cache, schema, coerce) : compiler(coerce).compile(schema);
     memo.set(schema, validate);
   }
   return validate;
 }
 
-function onDisk(dir: string, schema: JsonSchema, coerce: boolean): ValidateFunction {
-  const version = (require('ajv/package.json') as { version: string }).version;
-  const key = createHash('sha256').update(JSON.stringify([version, OPTIONS, coerce, schema])).digest('hex').slice(0, 24);
-  const file = `${dir}${key}.cjs`;
-  if (existsSync(file)) return require(file) as ValidateFunction;
+function cached(cache: DerivedCache, schema: JsonSchema, coerce: boolean): ValidateFunction {
+  const key = DerivedCache.key((require('ajv/package.json') as { version: string }).version, OPTIONS, coerce, schema);
+  const known = cache.load<ValidateFunction>(key);
+  if (known) return known;
   const ajv = compiler(coerce, true);
   const validate = ajv.compile(schema);
   const standalone = (require('ajv/dist/standalone') as { default: (ajv: AjvClass, v: ValidateFunction) => string }).default;
-  try {
-    mkdirSync(dir, { recursive: true });
-    // Written aside and renamed: a run started meanwhile never loads half a file.
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, standalone(ajv, validate));
-    renameSync(tmp, file);
-  } catch {
-    // A cache that cannot be written (a full disk) only costs the next run the compile.
-  }
+  cache.write(key, '.cjs', standalone(ajv, validate));
   return validate;
 }
 

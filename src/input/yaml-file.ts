@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { DerivedCache, treeCache } from './derived-cache.ts';
 import { InputError, type SourceLocation } from './errors.ts';
 
 /** A parsed YAML file that can still say on which line any value was written. */
@@ -31,14 +33,44 @@ export function parseYaml(file: string, text: string): YamlSource {
   return { file, value: doc.toJS({ maxAliasCount: 1000 }), locate };
 }
 
-export function readYaml(file: string): YamlSource {
+/**
+ * Parsing keeps every node's position, which made reading the roles' and the user's YAML a good
+ * part of a rerun. Files are read as before, but a text parsed once is looked up (by its content)
+ * as plain JSON; its positions are parsed again only if a problem must be located in it.
+ */
+const yamlCache = treeCache('yaml');
+const yamlVersion = (createRequire(import.meta.url)('yaml/package.json') as { version: string }).version;
+
+export function readYaml(file: string, cache: DerivedCache | undefined = yamlCache): YamlSource {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw InputError.at({ file }, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  return parseYaml(file, text);
+  if (!cache) return parseYaml(file, text);
+  const key = DerivedCache.key('yaml', yamlVersion, text);
+  const known = cache.readText(key, '.json');
+  if (known !== undefined) return { file, value: JSON.parse(known) as unknown, locate: lazyLocate(file, text) };
+  const src = parseYaml(file, text);
+  if (isJson(src.value)) cache.write(key, '.json', JSON.stringify(src.value));
+  return src;
+}
+
+function lazyLocate(file: string, text: string): YamlSource['locate'] {
+  let parsed: YamlSource | undefined;
+  return (path) => (parsed ??= parseYaml(file, text)).locate(path);
+}
+
+/** True if JSON gives back exactly this value: no .nan or .inf, no shared or cyclic anchors. */
+function isJson(value: unknown, seen = new Set<object>()): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (typeof value !== 'object' || seen.has(value)) return false;
+  seen.add(value);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (Array.isArray(value)) return value.every((v) => isJson(v, seen));
+  return proto === Object.prototype && Object.values(value).every((v) => isJson(v, seen));
 }
 
 function nearestNode(doc: Document, path: readonly (string | number)[]): Node | undefined {

@@ -48,17 +48,20 @@ function toPlay(src: YamlSource, raw: RawPlay, index: number): Play {
     tags: asList(raw.tags),
     anyErrorsFatal: raw.any_errors_fatal ?? false,
     maxFailPercentage: raw.max_fail_percentage,
-    location: src.locate([index]),
+    // Located only when a message needs it: locating parses the file's positions.
+    get location() {
+      return src.locate([index]);
+    },
   };
 }
 
 function toRoleRef(src: YamlSource, raw: string | RawRole, path: (string | number)[]): RoleRef {
-  if (typeof raw === 'string') return { name: raw, tags: [], location: src.locate(path) };
+  const named = typeof raw === 'string' ? { name: raw, tags: [] } : { name: raw.role, tags: asList(raw.tags), vars: raw.vars ? layer(src, `${src.file} (role vars)`, raw.vars, [...path, 'vars']) : undefined };
   return {
-    name: raw.role,
-    tags: asList(raw.tags),
-    vars: raw.vars ? layer(src, `${src.file} (role vars)`, raw.vars, [...path, 'vars']) : undefined,
-    location: src.locate(path),
+    ...named,
+    get location() {
+      return src.locate(path);
+    },
   };
 }
 

@@ -18,9 +18,10 @@ export function rolePaths(playbookDir: string): string[] {
 }
 
 /** Loads `roles/NAME/role.ts` (TypeScript; no build step: see importRole) and its variables. */
-export async function loadRole(name: string, searchPath: string[], referencedAt: SourceLocation): Promise<LoadedRole> {
+export async function loadRole(ref: { name: string; location: SourceLocation }, searchPath: string[]): Promise<LoadedRole> {
+  const { name } = ref;
   const dir = searchPath.map((p) => join(p, name)).find((d) => existsSync(join(d, 'role.ts')));
-  if (!dir) throw InputError.at(referencedAt, unknownName('role', name, availableRoles(searchPath)));
+  if (!dir) throw InputError.at(ref.location, unknownName('role', name, availableRoles(searchPath)));
   const modulePath = join(dir, 'role.ts');
   const mod = (await importRole(modulePath)) as { default?: unknown };
   const definition = mod.default;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type Handlebars from 'handlebars';
 import { stringify } from 'yaml';
+import { DerivedCache, treeCache } from '../input/derived-cache.ts';
 
 /** A template that cannot render: names the template file, the line and the variable. */
 export class TemplateError extends Error {
@@ -10,36 +12,56 @@ export class TemplateError extends Error {
   }
 }
 
-const hb = Handlebars.create();
-// Config files, not HTML: no entity escaping. Helpers for the structured values configs need.
+type Spec = Parameters<typeof Handlebars.template>[0];
+
+const require = createRequire(import.meta.url);
+const Runtime = require('handlebars/runtime') as typeof Handlebars;
+
+/**
+ * Config files, not HTML: no entity escaping. Strict: a variable the template uses but the data
+ * lacks is an error naming it, never an empty string in a config file.
+ */
+const OPTIONS = { strict: true, noEscape: true } as const;
+
+const hb = Runtime.create();
+// Helpers for the structured values configs need.
 hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
 hb.registerHelper('yaml', (v: unknown) => stringify(v).trimEnd());
 hb.registerHelper('join', (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ',') : String(v)));
 hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 
-const cache = new Map<string, Handlebars.TemplateDelegate>();
-
 /**
- * Renders in strict mode: a variable the template uses but the data lacks is an error naming it,
- * never an empty string in a config file.
+ * Compiling templates cost a rerun as much as rendering them, and the compiler is most of
+ * Handlebars. Templates are compiled to JavaScript once and cached (dist/KEY/templates/), so a
+ * rerun loads only Handlebars' runtime.
  */
+const cache = treeCache('templates');
+const compiled = new Map<string, Handlebars.TemplateDelegate>();
+
 export function renderTemplate(file: string, data: Record<string, unknown>, displayName = file): string {
-  let compiled = cache.get(file);
-  if (!compiled) {
-    let source: string;
-    try {
-      source = readFileSync(file, 'utf8');
-    } catch {
-      throw new TemplateError(displayName, 'file not found');
-    }
-    compiled = hb.compile(source, { strict: true, noEscape: true });
-    cache.set(file, compiled);
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    throw new TemplateError(displayName, 'file not found');
   }
   try {
-    return compiled(data);
+    let template = compiled.get(source);
+    if (!template) compiled.set(source, (template = hb.template(specFor(source))));
+    return template(data);
   } catch (e) {
     throw new TemplateError(displayName, describe(e));
   }
+}
+
+function specFor(source: string): Spec {
+  const key = cache && DerivedCache.key('handlebars', hb.VERSION, OPTIONS, source);
+  const known = key ? cache?.load<Spec>(key) : undefined;
+  if (known) return known;
+  const { precompile } = require('handlebars') as { precompile: (s: string, o: typeof OPTIONS) => string };
+  const code = precompile(source, OPTIONS);
+  if (key) cache?.write(key, '.cjs', `module.exports = ${code};\n`);
+  return new Function(`return ${code};`)() as Spec;
 }
 
 function describe(e: unknown): string {

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * What play derives from its inputs and would otherwise derive again on every run: parsed YAML,
+ * Ajv's validators, compiled templates. Each entry is named by a hash of everything it was
+ * derived from, so an entry is either right or never looked up. Entries are written aside and
+ * renamed, so a run started meanwhile never reads half a file; a cache that cannot be written
+ * (a full disk, a read-only checkout) only costs the next run the work.
+ */
+export class DerivedCache {
+  private readonly require = createRequire(import.meta.url);
+
+  constructor(readonly dir: string) {}
+
+  /** The entry's name: a hash of what it is derived from (versions and options included). */
+  static key(...derivedFrom: unknown[]): string {
+    return createHash('sha256').update(JSON.stringify(derivedFrom)).digest('hex').slice(0, 24);
+  }
+
+  /** A cached text (`.json`), or undefined. */
+  readText(key: string, ext: string): string | undefined {
+    const file = this.file(key, ext);
+    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  }
+
+  /** A cached CommonJS module's exports (`.cjs`: generated code), or undefined. */
+  load<T>(key: string): T | undefined {
+    const file = this.file(key, '.cjs');
+    return existsSync(file) ? (this.require(file) as T) : undefined;
+  }
+
+  write(key: string, ext: string, text: string): void {
+    const file = this.file(key, ext);
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, file);
+    } catch {
+      // Not written: the next run derives it again.
+    }
+  }
+
+  private file(key: string, ext: string): string {
+    return `${this.dir}/${key}${ext}`;
+  }
+}
+
+/**
+ * The cache of one kind of entry, kept in the compiled tree (dist/KEY/KIND/) so it goes when the
+ * tree is pruned. Run from the sources (tests, tsx), nothing is cached.
+ */
+export function treeCache(kind: string): DerivedCache | undefined {
+  const treeRoot = fileURLToPath(new URL('../../', import.meta.url));
+  return existsSync(`${treeRoot}.complete`) ? new DerivedCache(`${treeRoot}${kind}`) : undefined;
+}

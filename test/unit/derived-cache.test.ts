@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DerivedCache } from '../../src/input/derived-cache.ts';
+import { readYaml } from '../../src/input/yaml-file.ts';
+
+const projectRoot = join(import.meta.dirname, '../..');
+const fixtures = join(projectRoot, 'test/fixtures');
+
+function yamlFile(text: string): { file: string; cache: DerivedCache } {
+  const dir = mkdtempSync(join(tmpdir(), 'play-cache-'));
+  writeFileSync(join(dir, 'f.yaml'), text);
+  return { file: join(dir, 'f.yaml'), cache: new DerivedCache(join(dir, 'cache')) };
+}
+
+const entries = (c: DerivedCache): string[] => {
+  try {
+    return readdirSync(c.dir);
+  } catch {
+    return [];
+  }
+};
+
+describe('derived cache: parsed YAML', () => {
+  it('a text parsed once is looked up, and still locates its keys by line', () => {
+    const { file, cache } = yamlFile('a: 1\nnested:\n  list: [x, y]\n  key: value\n');
+    const first = readYaml(file, cache);
+    expect(entries(cache)).toHaveLength(1);
+    // The entry is what a rerun reads: change it and the rerun sees the change.
+    writeFileSync(join(cache.dir, entries(cache)[0] ?? ''), JSON.stringify({ from: 'cache' }));
+    const again = readYaml(file, cache);
+    expect(first.value).toEqual({ a: 1, nested: { list: ['x', 'y'], key: 'value' } });
+    expect(again.value).toEqual({ from: 'cache' });
+    expect(again.locate(['nested', 'key'])).toEqual({ file, line: 4, column: 3 });
+  });
+
+  it('values JSON would change (.nan, shared anchors) and invalid YAML are never cached', () => {
+    for (const text of ['x: .nan\n', 'a: &s {k: 1}\nb: *s\n']) {
+      const { file, cache } = yamlFile(text);
+      readYaml(file, cache);
+      expect(entries(cache), text).toEqual([]);
+    }
+    const { file, cache } = yamlFile('a: [1, 2\n');
+    expect(() => readYaml(file, cache)).toThrow(/invalid YAML/);
+    expect(entries(cache)).toEqual([]);
+  });
+});
+
+describe('derived cache: the launcher, run twice (the second run reads what the first cached)', () => {
+  const play = (...args: string[]) => spawnSync(process.execPath, [join(projectRoot, 'bin/play.mjs'), ...args], { encoding: 'utf8' });
+
+  it('a template error is reported with its line by a cached template too', () => {
+    const dir = mkdtempSync(join(fixtures, 'project/playbooks/.tmp-'));
+    const playbook = join(dir, '..', `${dir.split('/').pop() ?? ''}.yaml`);
+    writeFileSync(playbook, '- hosts: k3s_agent\n  roles: [broken]\n');
+    try {
+      for (const run of [1, 2]) {
+        const r = play(playbook, '-i', join(fixtures, 'inventories/cluster'), '--syntax-check');
+        expect(r.status, `run ${run}`).toBe(6);
+        expect(r.stderr, `run ${run}`).toMatch(/template roles\/broken\/templates\/typo\.conf\.hbs: line 2: variable "brokne_name" is not defined/);
+      }
+    } finally {
+      spawnSync('rm', ['-rf', dir, playbook]);
+    }
+  });
+
+  it('a problem in a cached YAML file is still located by line and column', () => {
+    const { file } = yamlFile('- hosts: all\n  roles: [motd]\n  hostz: typo\n');
+    for (const run of [1, 2]) {
+      const r = play(file, '-i', join(fixtures, 'inventories/cluster'), '--syntax-check');
+      expect(r.status, `run ${run}`).toBe(6);
+      expect(r.stderr, `run ${run}`).toContain(`${file}:3:3: [0].hostz: unknown key "hostz"`);
+    }
+  });
+});
