@@ -1,8 +1,8 @@
-// Readiness of Kubernetes objects, read in one kubectl call and judged on the controller. Every
-// kubectl call is a process start on the server (a K3s kubectl costs a good part of a second of
-// CPU), and readiness is read on every rerun: one call for all nodes, or for all of MetalLB's
-// objects, keeps that cost flat as the cluster grows.
-import { q } from '../../src/transport/shell.ts';
+// Readiness of Kubernetes objects, judged on the controller from a shared reading: every node's
+// and MetalLB's readiness on a server is one kubectl call. Each call is a process start on the
+// server (a K3s kubectl costs a good part of a second of CPU), and readiness is read on every
+// rerun: one call keeps that cost flat as the cluster grows.
+import { kubeStatusProbe, type Probe } from '../../src/role/api.ts';
 
 const KUBECTL = 'k3s kubectl';
 
@@ -22,13 +22,11 @@ const READY: Record<string, (value: string) => boolean> = {
   Endpoints: (v) => v !== '',
 };
 
-/** Reads every node. */
-export const nodesReading = `${KUBECTL} get nodes -o jsonpath=${q(TEMPLATE)}`;
+/** Reads a node (named as in the inventory); a node not registered yet prints nothing. */
+export const nodeReading = (name: string): Probe => kubeStatusProbe({ kubectl: KUBECTL, template: TEMPLATE, refs: [`node/${name}`] });
 
 /** Reads the named objects (`crd/NAME`, `deployment/NAME`, `endpoints/NAME`); absent ones print nothing. */
-export function objectsReading(refs: string[], namespace: string): string {
-  return `${KUBECTL} get ${refs.map(q).join(' ')} -n ${q(namespace)} --ignore-not-found -o jsonpath=${q(TEMPLATE)}`;
-}
+export const objectsReading = (refs: string[], namespace: string): Probe => kubeStatusProbe({ kubectl: KUBECTL, template: TEMPLATE, namespace, refs });
 
 /** `Kind/name` → whether that object is ready, for every object the reading printed. */
 export function readiness(stdout: string): Map<string, boolean> {

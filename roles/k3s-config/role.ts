@@ -1,6 +1,6 @@
 import { controllerFile } from '../_shared/controller-file.ts';
 import { parseAddress } from '../_shared/ip.ts';
-import { nodesReading, readiness } from '../_shared/kube-readiness.ts';
+import { nodeReading, readiness } from '../_shared/kube-readiness.ts';
 import { command, defineRole, directory, file, flushHandlers, service, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
 
 interface Vars {
@@ -110,7 +110,7 @@ export default defineRole<Vars>({
       flushHandlers(),
       service('K3s running', { unit: p.unit, enabled: true, state: 'started', throttle: TURN }),
       waitUntil('node is Ready', {
-        read: nodesReading,
+        read: nodeReading(ctx.host.name),
         missing: (out) => nodeMissing(readiness(out), ctx.host.name),
         what: `node ${ctx.host.name} to be Ready`,
         delegateTo: p.first,

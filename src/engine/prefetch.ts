@@ -1,4 +1,5 @@
-import type { ProbeResult } from '../resources/types.ts';
+import { probeKey } from '../resources/shared-probes.ts';
+import type { Probe, ProbeResult } from '../resources/types.ts';
 import type { Remote } from '../transport/remote.ts';
 import type { CompiledPlay, CompiledRun } from './compile.ts';
 import { timing } from '../output/timing.ts';
@@ -28,21 +29,21 @@ export class Prefetch {
     private readonly runsAs: RunsAs,
     remoteFor: (host: string, play: CompiledPlay) => Promise<Remote>,
   ) {
-    const batches = new Map<string, { host: string; play: CompiledPlay; probes: Set<string> }>();
+    const batches = new Map<string, { host: string; play: CompiledPlay; probes: Map<string, Probe> }>();
     for (const cp of compiled.plays) {
       for (const [host, probes] of probesByHost(cp)) {
         const k = this.key(host, cp);
-        const batch = batches.get(k) ?? { host, play: cp, probes: new Set<string>() };
-        probes.forEach((p) => batch.probes.add(p));
+        const batch = batches.get(k) ?? { host, play: cp, probes: new Map<string, Probe>() };
+        probes.forEach((p, key) => batch.probes.set(key, p));
         batches.set(k, batch);
       }
     }
     for (const [k, { host, play, probes }] of batches) {
-      const list = [...probes];
+      const [keys, list] = [[...probes.keys()], [...probes.values()]];
       const reading = remoteFor(host, play)
         .then((remote) => probeAll(remote, list, { concurrent: true }))
         .finally(() => timing(`read ${list.length} resources on ${host}`))
-        .then((results) => new Map(list.flatMap((probe, i) => (results[i] ? [[probe, results[i]] as const] : []))))
+        .then((results) => new Map(keys.flatMap((key, i) => (results[i] ? [[key, results[i]] as const] : []))))
         // A host that cannot be read now is read (and reported) by its tasks as usual.
         .catch(() => new Map<string, ProbeResult>());
       this.readings.set(k, reading);
@@ -55,10 +56,10 @@ export class Prefetch {
   }
 
   /** What `probe` printed on `host` as the run started, if that still holds. */
-  async get(host: string, play: number, probe: string): Promise<ProbeResult | undefined> {
+  async get(host: string, play: number, probe: Probe): Promise<ProbeResult | undefined> {
     const cp = this.compiled.plays[play];
     if (this.changed || !cp) return undefined;
-    const found = (await this.readings.get(this.key(host, cp)))?.get(probe);
+    const found = (await this.readings.get(this.key(host, cp)))?.get(probeKey(probe));
     return this.changed ? undefined : found;
   }
 
@@ -68,15 +69,15 @@ export class Prefetch {
 }
 
 /** Each task's probe, on the host it reads (its delegate's, for a delegated task), once each. */
-function probesByHost(cp: CompiledPlay): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
+function probesByHost(cp: CompiledPlay): Map<string, Map<string, Probe>> {
+  const out = new Map<string, Map<string, Probe>>();
   for (const role of cp.roles) {
     for (const [host, tasks] of role.tasks) {
       for (const t of tasks) {
         const probe = t.resource?.probe;
         if (!probe) continue;
         const target = t.delegateTo ?? host;
-        out.set(target, (out.get(target) ?? new Set()).add(probe));
+        out.set(target, (out.get(target) ?? new Map<string, Probe>()).set(probeKey(probe), probe));
       }
     }
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ProbeResult } from '../resources/types.ts';
+import { probeKey, sharedReadings } from '../resources/shared-probes.ts';
+import type { Probe, ProbeResult, SharedKind } from '../resources/types.ts';
 import type { Remote } from '../transport/remote.ts';
 import { q } from '../transport/shell.ts';
 
@@ -11,9 +12,42 @@ import { q } from '../transport/shell.ts';
  * The batch runs in /bin/sh (dash on Debian), not the login shell: on a rerun, reading is most of
  * the hosts' work, and a bash fork per probe cost about twice as much CPU.
  */
-export async function probeAll(remote: Remote, probes: readonly (string | undefined)[], options: { concurrent?: boolean } = {}): Promise<(ProbeResult | undefined)[]> {
-  const wanted = probes.map((p, i) => [p, i] as const).filter((e): e is readonly [string, number] => e[0] !== undefined);
-  if (wanted.length === 0) return probes.map(() => undefined);
+export async function probeAll(remote: Remote, probes: readonly (Probe | undefined)[], options: { concurrent?: boolean } = {}): Promise<(ProbeResult | undefined)[]> {
+  const { commands, resultsOf } = merged(probes);
+  return resultsOf(await runAll(remote, commands, options));
+}
+
+/**
+ * Shared probes become one command per kind (src/resources/shared-probes.ts); each probe's
+ * result is then cut from its command's, carrying that command's exit code.
+ */
+function merged(probes: readonly (Probe | undefined)[]): { commands: string[]; resultsOf: (outs: (ProbeResult | undefined)[]) => (ProbeResult | undefined)[] } {
+  const commands: string[] = [];
+  const own = probes.map((p) => (typeof p === 'string' ? commands.push(p) - 1 : undefined));
+  const items = new Map<SharedKind, string[]>();
+  for (const p of probes) {
+    if (p === undefined || typeof p === 'string') continue;
+    const list = items.get(p.kind) ?? [];
+    if (!list.includes(p.item)) list.push(p.item);
+    items.set(p.kind, list);
+  }
+  const shared = [...items].map(([kind, list]) => ({ kind, list, at: commands.push(sharedReadings[kind].command(list)) - 1 }));
+  const resultsOf = (outs: (ProbeResult | undefined)[]): (ProbeResult | undefined)[] => {
+    const parts = new Map<string, ProbeResult>();
+    for (const { kind, list, at } of shared) {
+      const out = outs[at];
+      if (!out) continue;
+      const split = sharedReadings[kind].split(out.stdout, list);
+      list.forEach((item, i) => parts.set(probeKey({ kind, item }), { stdout: split[i] ?? '', exitCode: out.exitCode }));
+    }
+    return probes.map((p, i) => (p === undefined ? undefined : typeof p === 'string' ? outs[own[i] ?? -1] : parts.get(probeKey(p))));
+  };
+  return { commands, resultsOf };
+}
+
+async function runAll(remote: Remote, probes: readonly string[], options: { concurrent?: boolean }): Promise<(ProbeResult | undefined)[]> {
+  if (probes.length === 0) return [];
+  const wanted = probes.map((p, i) => [p, i] as const);
   const nonce = randomBytes(8).toString('hex');
   const script = options.concurrent ? concurrentScript(wanted, nonce) : sequentialScript(wanted, nonce);
   const r = await remote.exec(`exec /bin/sh -c ${q(script)}`);

@@ -1,5 +1,5 @@
 import type { Facts } from '../role/definition.ts';
-import { ResourceError, type Plan, type ProbeResult, type Runtime } from '../resources/types.ts';
+import { ResourceError, type Plan, type Probe, type ProbeResult, type Runtime } from '../resources/types.ts';
 import { CommandTimeoutError, UnreachableError, type Remote } from '../transport/remote.ts';
 import type { PlannedTask } from './compile.ts';
 import type { RunEvent, TaskResult, TaskStatus } from './events.ts';
@@ -102,7 +102,7 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
   let states: (ProbeResult | undefined)[] = [];
   let stale = true;
   // Delegated tasks read and act on another host: they are probed on their own, not in the batch.
-  const batched = (t: PlannedTask): string | undefined => (t.delegateTo ? undefined : t.resource?.probe);
+  const batched = (t: PlannedTask): Probe | undefined => (t.delegateTo ? undefined : t.resource?.probe);
   for (const [i, task] of active.entries()) {
     if (ctx.stop()) throw new Stopped();
     await takeTurn(ctx, turn, task.throttle);
@@ -132,7 +132,7 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
 }
 
 /** The prefetched readings while they hold, else one round trip for all of them. */
-async function read(ctx: RoleRunContext, remote: Remote, host: string, probes: (string | undefined)[]): Promise<(ProbeResult | undefined)[]> {
+async function read(ctx: RoleRunContext, remote: Remote, host: string, probes: (Probe | undefined)[]): Promise<(ProbeResult | undefined)[]> {
   const pre = await Promise.all(probes.map((p) => (p === undefined ? undefined : ctx.prefetch.get(host, ctx.playIndex, p))));
   if (probes.every((p, i) => p === undefined || pre[i] !== undefined)) return pre;
   return probeAll(remote, probes);

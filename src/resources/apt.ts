@@ -15,7 +15,7 @@ export function aptResource(spec: AptSpec): Resource {
   const names = spec.packages.map((p) => p.split('=')[0] ?? p);
   return {
     describe: `apt ${spec.packages.join(' ')}`,
-    probe: `dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n' ${names.map(q).join(' ')} 2>/dev/null; true`,
+    probe: { kind: 'packages', item: names.join(' ') },
     plan(current) {
       const installed = new Set(
         (current?.stdout ?? '')

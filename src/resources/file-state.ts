@@ -1,5 +1,6 @@
 import { q } from '../transport/shell.ts';
-import type { Change } from './types.ts';
+import type { FileRead } from './shared-probes.ts';
+import type { Change, Probe } from './types.ts';
 
 /** What `probeFile` reports about a path. */
 export interface FileState {
@@ -15,10 +16,16 @@ export interface FileState {
 /** Files up to this size are read whole (for diffs); larger ones are compared by hash. */
 export const DIFFABLE_BYTES = 256 * 1024;
 
-export type ProbeContent = 'content' | 'hash' | 'none';
+export type ProbeContent = FileRead;
+
+/** Reads a file as part of the host's shared file reading (one `stat` for all). */
+export function probeFile(path: string, read: ProbeContent): Probe {
+  // The shared reading prints one line per file: a path with a newline is read on its own.
+  return path.includes('\n') ? fileProbeCommand(path, read) : { kind: 'file', item: `${read}:${path}` };
+}
 
 /** One line of metadata, then (regular files only) the content in base64, or its sha256, on the next line. */
-export function probeFile(path: string, read: ProbeContent): string {
+export function fileProbeCommand(path: string, read: ProbeContent): string {
   const p = q(path);
   const body = { content: `; [ -f ${p} ] && base64 -w0 ${p}; true`, hash: `; [ -f ${p} ] && sha256sum ${p} | sed 's/^/sha256:/;s/ .*//'; true`, none: '' }[read];
   return `if [ -e ${p} ] || [ -L ${p} ]; then stat -c '%F|%a|%U|%G' ${p}${body}; else echo absent; fi`;

@@ -21,9 +21,11 @@ interface UnitState {
  */
 export function serviceResource(spec: ServiceSpec): Resource {
   const unit = spec.unit.includes('.') ? spec.unit : `${spec.unit}.service`;
+  // systemd's own rule; a name it would refuse would also upset the shared reading of all units.
+  if (!/^[\w:.@\\-]+$/.test(unit)) throw new ResourceError(`invalid unit name "${spec.unit}"`);
   return {
     describe: `service ${unit}`,
-    probe: `systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload ${q(unit)}`,
+    probe: { kind: 'unit', item: unit },
     plan(current) {
       const s = parseUnit(current?.stdout ?? '');
       // Not found may only mean "written by an earlier task, not yet run" (check mode): plan it as

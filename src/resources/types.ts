@@ -13,6 +13,22 @@ export interface ProbeResult {
   exitCode: number;
 }
 
+/**
+ * A reading that resources of one kind share: every unit a host's tasks read comes from one
+ * `systemctl show`, every file's metadata from one `stat`. Each resource still sees only its
+ * part, printed as if read on its own (src/resources/shared-probes.ts).
+ */
+export interface SharedProbe {
+  readonly kind: SharedKind;
+  /** This resource's part: a unit, a package list, a file. */
+  readonly item: string;
+}
+
+export type SharedKind = 'file' | 'unit' | 'packages' | 'kube-status';
+
+/** How a resource reads the host: a shell snippet of its own, or its part of a shared reading. */
+export type Probe = string | SharedProbe;
+
 /** The outcome of comparing the host with the declaration. */
 export interface Plan {
   /** What differs; empty means the host is already as declared. */
@@ -41,7 +57,7 @@ export interface Resource {
   /** e.g. `file /etc/frr/frr.conf`: what the resource manages, for messages. */
   readonly describe: string;
   /** Prints the current state on stdout. No probe: the plan needs no reading. */
-  readonly probe?: string;
+  readonly probe?: Probe;
   /** Fetches values only known at run time (a token on another host); runs in check mode too. */
   prepare?(runtime: Runtime): Promise<void>;
   plan(current: ProbeResult | undefined): Plan;

@@ -1,5 +1,6 @@
 import { q } from '../transport/shell.ts';
-import { ResourceError, type Resource } from './types.ts';
+import { ownCommand, readAlone } from './shared-probes.ts';
+import { ResourceError, type Probe, type Resource } from './types.ts';
 
 /**
  * What to wait for: a command to succeed or a port to accept connections (both polled on the
@@ -27,8 +28,8 @@ interface PortWait {
 }
 
 export interface JudgedReading {
-  /** A read-only command whose output says how far the host got. */
-  read: string;
+  /** A read-only command (or shared reading) whose output says how far the host got. */
+  read: Probe;
   /** What is still missing according to that output, or undefined once it is all there. */
   missing(stdout: string): string | undefined;
 }
@@ -73,7 +74,7 @@ const FIRST_POLL_MS = 100;
 function judgedWait(spec: WaitSpec & JudgedReading): Resource {
   const timeoutMs = spec.timeoutMs ?? 60_000;
   const maxPause = Math.max(FIRST_POLL_MS, spec.intervalMs ?? 1000);
-  const what = spec.what ?? `\`${spec.read}\` to show nothing missing`;
+  const what = spec.what ?? `\`${ownCommand(spec.read)}\` to show nothing missing`;
   return {
     describe: `wait for ${what}`,
     probe: spec.read,
@@ -85,7 +86,7 @@ function judgedWait(spec: WaitSpec & JudgedReading): Resource {
           const end = Date.now() + timeoutMs;
           // Most waits end within a second or two: poll fast first, then back off to the interval.
           for (let pause = FIRST_POLL_MS; ; pause = Math.min(maxPause, pause * 2)) {
-            const why = stillMissing(spec, await remote.exec(spec.read));
+            const why = stillMissing(spec, await readAlone(remote, spec.read));
             if (why === undefined) return;
             const left = end - Date.now();
             if (left <= 0) throw new ResourceError(`timed out after ${timeoutMs} ms waiting for ${what}: ${why}`);
@@ -99,6 +100,6 @@ function judgedWait(spec: WaitSpec & JudgedReading): Resource {
 
 /** What a reading says is still missing (a failed reading: that it failed), or undefined. */
 function stillMissing(reading: JudgedReading, r: { exitCode: number; stdout: string; stderr?: string }): string | undefined {
-  if (r.exitCode !== 0) return `\`${reading.read}\` failed (exit ${r.exitCode}): ${r.stderr?.trim() || 'no output'}`;
+  if (r.exitCode !== 0) return `\`${ownCommand(reading.read)}\` failed (exit ${r.exitCode}): ${r.stderr?.trim() || 'no output'}`;
   return reading.missing(r.stdout);
 }

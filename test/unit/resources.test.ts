@@ -6,6 +6,10 @@ import { probeAll } from '../../src/engine/probe-batch.ts';
 import { commandResource } from '../../src/resources/command.ts';
 import { directoryResource } from '../../src/resources/directory.ts';
 import { fileResource } from '../../src/resources/file.ts';
+import { aptResource } from '../../src/resources/apt.ts';
+import { fileProbeCommand, parseFileState, probeFile, type ProbeContent } from '../../src/resources/file-state.ts';
+import { kubeStatusProbe, sharedReadings } from '../../src/resources/shared-probes.ts';
+import { sysctlResource } from '../../src/resources/sysctl.ts';
 import type { Resource } from '../../src/resources/types.ts';
 import { waitUntilResource } from '../../src/resources/wait-until.ts';
 import { readiness } from '../../roles/_shared/kube-readiness.ts';
@@ -163,5 +167,67 @@ describe('kube readiness reading', () => {
       ['Endpoints/metallb-webhook-service', true],
       ['Endpoints/other', false],
     ]);
+  });
+});
+
+describe('shared readings: one command per kind, each resource seeing what it would read alone', () => {
+  it('files: one stat for all; content, hash or nothing each, as the file read alone prints it', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'a.conf'), 'alpha\n');
+    writeFileSync(join(dir, 'empty'), '');
+    writeFileSync(join(dir, 'odd | name.txt'), 'x|y\n');
+    const reads: [string, ProbeContent][] = [
+      [join(dir, 'a.conf'), 'content'],
+      [join(dir, 'a.conf'), 'hash'],
+      [join(dir, 'empty'), 'content'],
+      [join(dir, 'odd | name.txt'), 'content'],
+      [dir, 'none'],
+      [dir, 'content'],
+      [join(dir, 'absent'), 'content'],
+      [join(dir, 'absent'), 'none'],
+    ];
+    const merged = await probeAll(localShell, reads.map(([p, r]) => probeFile(p, r)), { concurrent: true });
+    const alone = await probeAll(localShell, reads.map(([p, r]) => fileProbeCommand(p, r)));
+    expect(merged.map((m) => parseFileState(m?.stdout ?? ''))).toEqual(alone.map((a) => parseFileState(a?.stdout ?? '')));
+    expect(parseFileState(merged[0]?.stdout ?? '').content?.toString()).toBe('alpha\n');
+    expect(merged.map((m) => parseFileState(m?.stdout ?? '').kind)).toEqual(['file', 'file', 'file', 'file', 'directory', 'directory', 'absent', 'absent']);
+  });
+
+  it('packages: one dpkg-query; each apt resource sees only its own packages', async () => {
+    const installed = aptResource({ packages: ['dpkg', 'coreutils'] });
+    const missing = aptResource({ packages: ['no-such-package-play'] });
+    const [a, b] = await probeAll(localShell, [installed.probe, missing.probe]);
+    expect(a?.stdout.split('\n').map((l) => l.split(' ')[0]).sort()).toEqual(['coreutils', 'dpkg']);
+    expect(b?.stdout).toBe('');
+    expect(installed.plan(a).changes).toEqual([]);
+    expect(missing.plan(b).changes).toEqual([{ type: 'value', what: 'package no-such-package-play', before: 'absent', after: 'installed' }]);
+  });
+
+  it('kube readiness: nodes join the namespaced call, so a server reads all readiness in one kubectl', () => {
+    const t = '{.kind}';
+    const items = [
+      kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, refs: ['node/cp1'] }),
+      kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, namespace: 'metallb-system', refs: ['crd/x.metallb.io', 'deployment/controller'] }),
+      kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, refs: ['node/w1', 'node/cp1'] }),
+    ].map((p) => p.item);
+    const command = sharedReadings['kube-status'].command(items);
+    expect(command.match(/ get /g)).toHaveLength(1);
+    expect(command).toContain(`get 'crd/x.metallb.io' 'deployment/controller' 'node/cp1' 'node/w1' -n 'metallb-system'`);
+    const other = sharedReadings['kube-status'].command([...items, kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, namespace: 'other', refs: ['deployment/y'] }).item]);
+    expect(other.match(/ get /g)).toHaveLength(2);
+  });
+
+  it('sysctl: all keys in one process; a key the kernel lacks is named', async () => {
+    const dir = tmp();
+    const [, now = ''] = /= (.*)/.exec((await localShell.exec('sysctl kernel.ostype')).stdout) ?? [];
+    const known = sysctlResource({ file: join(dir, 'x.conf'), values: { 'kernel/ostype': now, 'kernel.ostype': now } });
+    const live = (r: Resource, s: Parameters<Resource['plan']>[0]) => r.plan(s).changes.filter((c) => c.type === 'value' && c.what.endsWith('(live)'));
+    const [state] = await probeAll(localShell, [known.probe]);
+    expect(live(known, state)).toEqual([]);
+    const other = sysctlResource({ file: join(dir, 'x.conf'), values: { 'kernel.ostype': `not-${now}` } });
+    expect(live(other, (await probeAll(localShell, [other.probe]))[0])).toEqual([{ type: 'value', what: 'kernel.ostype (live)', before: now, after: `not-${now}` }]);
+    const unknown = sysctlResource({ file: join(dir, 'x.conf'), values: { 'kernel.ostype': now, 'net.no.such.key': 1 } });
+    const [again] = await probeAll(localShell, [unknown.probe]);
+    expect(() => unknown.plan(again)).toThrow('unknown sysctl key(s) on this host: net.no.such.key');
   });
 });
