@@ -8,6 +8,8 @@ export interface FileState {
   mode?: string;
   owner?: string;
   group?: string;
+  /** Bytes, for a regular file. */
+  size?: number;
   content?: Buffer;
   /** For large files only their hash is read (a K3s binary is 70 MB). */
   sha256?: string;
@@ -17,6 +19,9 @@ export interface FileState {
 export const DIFFABLE_BYTES = 256 * 1024;
 
 export type ProbeContent = FileRead;
+
+/** The metadata line: type, mode, owner, group, size. */
+export const FILE_META = '%F|%a|%U|%G|%s';
 
 /** Reads a file as part of the host's shared file reading (one `stat` for all). */
 export function probeFile(path: string, read: ProbeContent): Probe {
@@ -28,16 +33,17 @@ export function probeFile(path: string, read: ProbeContent): Probe {
 export function fileProbeCommand(path: string, read: ProbeContent): string {
   const p = q(path);
   const body = { content: `; [ -f ${p} ] && base64 -w0 ${p}; true`, hash: `; [ -f ${p} ] && sha256sum ${p} | sed 's/^/sha256:/;s/ .*//'; true`, none: '' }[read];
-  return `if [ -e ${p} ] || [ -L ${p} ]; then stat -c '%F|%a|%U|%G' ${p}${body}; else echo absent; fi`;
+  return `if [ -e ${p} ] || [ -L ${p} ]; then stat -c '${FILE_META}' ${p}${body}; else echo absent; fi`;
 }
 
 export function parseFileState(stdout: string): FileState {
   const [meta = '', body = ''] = stdout.split('\n');
   if (meta === 'absent') return { kind: 'absent' };
-  const [type = '', mode = '', owner = '', group = ''] = meta.split('|');
+  const [type = '', mode = '', owner = '', group = '', size = ''] = meta.split('|');
   const kind = type.startsWith('regular') ? 'file' : type === 'directory' ? 'directory' : 'other';
   const state: FileState = { kind, mode: normalizeMode(mode), owner, group };
   if (kind !== 'file') return state;
+  state.size = Number(size);
   if (body.startsWith('sha256:')) state.sha256 = body.slice('sha256:'.length).trim();
   else state.content = Buffer.from(body, 'base64');
   return state;

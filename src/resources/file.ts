@@ -28,7 +28,7 @@ export function fileResource(spec: FileSpec): Resource {
   const desired = spec.content === undefined ? undefined : Buffer.from(spec.content);
   return {
     describe: `file ${spec.path}`,
-    probe: probeFile(spec.path, probeMode(desired, spec.state)),
+    probe: probeFile(spec.path, probeMode(desired, spec)),
     plan(current): Plan {
       const state = parseFileState(current?.stdout ?? 'absent');
       if (state.kind === 'directory' || state.kind === 'other') throw new ResourceError(`${spec.path} exists and is not a regular file (${state.kind})`);
@@ -40,9 +40,10 @@ export function fileResource(spec: FileSpec): Resource {
   };
 }
 
-function probeMode(desired: Buffer | undefined, state: FileSpec['state']): ProbeContent {
-  if (desired !== undefined) return desired.length > DIFFABLE_BYTES ? 'hash' : 'content';
-  return state === 'absent' ? 'content' : 'none';
+/** Content is read only where it would be shown as a diff; otherwise its hash says enough. */
+function probeMode(desired: Buffer | undefined, spec: FileSpec): ProbeContent {
+  if (desired !== undefined) return spec.summarize || desired.length > DIFFABLE_BYTES || !isText(desired) ? 'hash' : 'content';
+  return spec.state === 'absent' ? 'content' : 'none';
 }
 
 /** Whether the file on the host already holds exactly `desired`. */
@@ -63,7 +64,7 @@ function contentChange(path: string, state: FileState, desired: Buffer | undefin
   if (desired === undefined || sameContent(state, desired)) return [];
   const show = (b: Buffer | undefined): string | null =>
     b === undefined ? null : !summarize && isText(b) && b.length <= DIFFABLE_BYTES ? b.toString('utf8') : `(${b.length} bytes, sha256 ${sha256(b)})\n`;
-  const before = state.sha256 !== undefined ? `(sha256 ${state.sha256})\n` : show(state.content);
+  const before = state.sha256 !== undefined ? `(${state.size ?? '?'} bytes, sha256 ${state.sha256})\n` : show(state.content);
   return [{ type: 'content', path, before, after: show(desired) }];
 }
 

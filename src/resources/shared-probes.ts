@@ -1,4 +1,5 @@
 import type { Remote } from '../transport/remote.ts';
+import { FILE_META } from './file-state.ts';
 import { q } from '../transport/shell.ts';
 import type { Probe, SharedKind, SharedProbe } from './types.ts';
 
@@ -94,13 +95,14 @@ export const sharedReadings: Record<SharedKind, SharedReading> = {
       const files = items.map(fileItem);
       const paths = [...new Set(files.map((f) => f.path))].map(q).join(' ');
       const bodies = files.flatMap((f) => (f.read === 'none' ? [] : [fileBody[f.read](q(f.path))]));
-      return [`stat -c '%F|%a|%U|%G|%n' -- ${paths} 2>/dev/null`, `echo ${CONTENT_MARK}`, ...bodies].join('; ');
+      return [`stat -c '${FILE_META}|%n' -- ${paths} 2>/dev/null`, `echo ${CONTENT_MARK}`, ...bodies].join('; ');
     },
     split: (out, items) => {
       const [stats = '', contents = ''] = out.split(`${CONTENT_MARK}\n`);
       const meta = new Map(stats.split('\n').filter(Boolean).map((l) => {
         const fields = l.split('|');
-        return [fields.slice(4).join('|'), fields.slice(0, 4).join('|')] as const;
+        const metaFields = FILE_META.split('|').length;
+        return [fields.slice(metaFields).join('|'), fields.slice(0, metaFields).join('|')] as const;
       }));
       const bodies = contents.split('\n');
       let next = 0;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,6 +172,21 @@ describe('kube readiness reading', () => {
 });
 
 describe('shared readings: one command per kind, each resource seeing what it would read alone', () => {
+  it('a summarized or binary file is compared by its hash: its content never crosses the wire', async () => {
+    const dir = tmp();
+    const path = join(dir, 'manifest.yaml');
+    writeFileSync(path, 'old: 1\n');
+    for (const r of [fileResource({ path, content: 'new: 2\n', summarize: true }), fileResource({ path, content: Buffer.from([0, 1, 2]) })]) {
+      const [state] = await probeAll(localShell, [r.probe], { concurrent: true });
+      expect(parseFileState(state?.stdout ?? '').content).toBeUndefined();
+      const [change] = r.plan(state).changes;
+      expect(change).toMatchObject({ type: 'content', before: `(7 bytes, sha256 ${createHash('sha256').update('old: 1\n').digest('hex')})\n` });
+    }
+    await converge(fileResource({ path, content: 'new: 2\n', summarize: true }));
+    expect(readFileSync(path, 'utf8')).toBe('new: 2\n');
+    expect(await converge(fileResource({ path, content: 'new: 2\n', summarize: true }))).toEqual([]);
+  });
+
   it('files: one stat for all; content, hash or nothing each, as the file read alone prints it', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'a.conf'), 'alpha\n');
