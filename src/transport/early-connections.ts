@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import { timing } from '../output/timing.ts';
 import { SshConnection, type ConnectionTarget } from './ssh.ts';
@@ -13,6 +14,11 @@ export class EarlyConnections {
   private readonly pending = new Map<string, { target: ConnectionTarget; conn: Promise<SshConnection> }>();
   /** Stops handshakes still under way when the run ends without them (an unreachable host must not hold the exit). */
   private readonly stop = new AbortController();
+
+  constructor() {
+    // One abort listener per handshake under way: as many as hosts, not a leak past ten.
+    setMaxListeners(0, this.stop.signal);
+  }
 
   open(targets: Iterable<ConnectionTarget>): void {
     for (const target of targets) {

@@ -1,10 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fingerprint, hostKeyName, knownKeys, recordHostKey, verifyHostKey } from '../../src/transport/known-hosts.ts';
 import { q, withBecome } from '../../src/transport/shell.ts';
+import { EarlyConnections } from '../../src/transport/early-connections.ts';
 import { connectionTarget } from '../../src/transport/target.ts';
 import { extraVarsLayer } from '../../src/cli/extra-vars.ts';
 
@@ -77,5 +79,35 @@ describe('-e extra vars', () => {
   });
   it('anything else is a clear error', () => {
     expect(() => extraVarsLayer('novalue', 1, dir)).toThrow(/-e #2: expected key=value, a JSON\/YAML mapping or @file, got "novalue"/);
+  });
+});
+
+describe('early connections', () => {
+  it('more than ten handshakes at once: closing stops them all, with no listener-leak warning on stderr', async () => {
+    // A listener that accepts and says nothing: every handshake hangs until it is aborted.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const early = new EarlyConnections();
+      const targets = Array.from({ length: 12 }, (_, i) => ({ host: `h${i}`, address: '127.0.0.1', port, user: 'root', knownHostsFiles: [], acceptNewHostKeys: false, connectTimeoutMs: 60_000, commandTimeoutMs: 60_000 }));
+      early.open(targets);
+      const [first] = targets;
+      if (!first) throw new Error('no targets');
+      const taken = early.take(first);
+      await new Promise((r) => setTimeout(r, 200));
+      early.closeUntaken();
+      await expect(taken).rejects.toThrow(/not needed any more/);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      sockets.forEach((s) => s.destroy());
+      silent.close();
+    }
   });
 });
