@@ -5,7 +5,7 @@ import { ResourceError, type Probe, type Resource } from './types.ts';
 /**
  * What to wait for: a command to succeed or a port to accept connections (both polled on the
  * host itself), or a reading judged on the controller (`read` + `missing`). The last form lets
- * many tasks share one reading: every node's "is Ready" judged from one `kubectl get nodes`.
+ * many tasks share one reading: every node's "is Ready" judged from one kubectl call.
  */
 export type WaitSpec = (CommandWait | PortWait | JudgedReading) & {
   /** Give up after this long; the error says what was awaited. */
