@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
  * Ajv's validators, compiled templates. Each entry is named by a hash of everything it was
  * derived from, so an entry is either right or never looked up. Entries are written aside and
  * renamed, so a run started meanwhile never reads half a file; a cache that cannot be written
- * (a full disk, a read-only checkout) only costs the next run the work.
+ * (a full disk) only costs the next run the work.
  */
 export class DerivedCache {
   private readonly require = createRequire(import.meta.url);

@@ -14,7 +14,7 @@ interface SharedReading {
   split(stdout: string, items: readonly string[]): string[];
 }
 
-export const UNIT_PROPERTIES = 'LoadState,ActiveState,UnitFileState,NeedDaemonReload';
+const UNIT_PROPERTIES = 'LoadState,ActiveState,UnitFileState,NeedDaemonReload';
 
 const PACKAGE_STATUS = `dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n'`;
 
