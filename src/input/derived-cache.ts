@@ -6,9 +6,7 @@ import { fileURLToPath } from 'node:url';
 /**
  * What play derives from its inputs and would otherwise derive again on every run: parsed YAML,
  * Ajv's validators, compiled templates. Each entry is named by a hash of everything it was
- * derived from, so an entry is either right or never looked up. Entries are written aside and
- * renamed, so a run started meanwhile never reads half a file; a cache that cannot be written
- * (a full disk) only costs the next run the work.
+ * derived from, so an entry is either right or never looked up.
  */
 export class DerivedCache {
   private readonly require = createRequire(import.meta.url);
@@ -22,30 +20,37 @@ export class DerivedCache {
 
   /** A cached text (`.json`), or undefined. */
   readText(key: string, ext: string): string | undefined {
-    const file = this.file(key, ext);
+    const file = this.path(key, ext);
     return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   }
 
   /** A cached CommonJS module's exports (`.cjs`: generated code), or undefined. */
   load<T>(key: string): T | undefined {
-    const file = this.file(key, '.cjs');
+    const file = this.path(key, '.cjs');
     return existsSync(file) ? (this.require(file) as T) : undefined;
   }
 
+  /** Where an entry is, or would be. */
+  path(key: string, ext: string): string {
+    return `${this.dir}/${key}${ext}`;
+  }
+
+  /** Writes an entry aside, then renames it into place: a run started meanwhile never reads half a file. */
+  store(key: string, ext: string, text: string): void {
+    const file = this.path(key, ext);
+    mkdirSync(this.dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  }
+
+  /** As `store`, for an entry a run can do without: one that cannot be written only costs the next run the work. */
   write(key: string, ext: string, text: string): void {
-    const file = this.file(key, ext);
     try {
-      mkdirSync(this.dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, text);
-      renameSync(tmp, file);
+      this.store(key, ext, text);
     } catch {
       // Not written: the next run derives it again.
     }
-  }
-
-  private file(key: string, ext: string): string {
-    return `${this.dir}/${key}${ext}`;
   }
 }
 

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DerivedCache } from '../input/derived-cache.ts';
 
 /**
  * Imports a role's role.ts. When play runs compiled (dist/KEY/, see bin/compile.mjs), a role of
@@ -46,11 +46,9 @@ async function compileRole(modulePath: string, tree: string, playSources: string
   });
   const code = result.outputFiles[0]?.text ?? '';
   // Named by content: runs at the same time write the same file, each by an atomic rename.
-  const out = join(tree, 'other-roles', `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.js`);
-  if (!existsSync(out)) {
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(`${out}.${process.pid}`, code);
-    renameSync(`${out}.${process.pid}`, out);
-  }
+  const cache = new DerivedCache(join(tree, 'other-roles'));
+  const key = DerivedCache.key(code);
+  const out = cache.path(key, '.js');
+  if (!existsSync(out)) cache.store(key, '.js', code);
   return out;
 }
