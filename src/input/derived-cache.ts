@@ -20,14 +20,23 @@ export class DerivedCache {
 
   /** A cached text (`.json`), or undefined. */
   readText(key: string, ext: string): string | undefined {
-    const file = this.path(key, ext);
-    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    return this.entry(this.path(key, ext), (file) => readFileSync(file, 'utf8'));
   }
 
   /** A cached CommonJS module's exports (`.cjs`: generated code), or undefined. */
   load<T>(key: string): T | undefined {
-    const file = this.path(key, '.cjs');
-    return existsSync(file) ? (this.require(file) as T) : undefined;
+    return this.entry(this.path(key, '.cjs'), (file) => this.require(file) as T);
+  }
+
+  /** An entry another user wrote (and so cannot be read here) is derived again, like a missing one. */
+  private entry<T>(file: string, read: (file: string) => T): T | undefined {
+    if (!existsSync(file)) return undefined;
+    try {
+      return read(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EACCES') return undefined;
+      throw e;
+    }
   }
 
   /** Where an entry is, or would be. */
@@ -35,12 +44,15 @@ export class DerivedCache {
     return `${this.dir}/${key}${ext}`;
   }
 
-  /** Writes an entry aside, then renames it into place: a run started meanwhile never reads half a file. */
+  /**
+   * Writes an entry aside, then renames it into place: a run started meanwhile never reads half a
+   * file. Readable by its owner only: parsed inventories hold the secrets their files hold.
+   */
   store(key: string, ext: string, text: string): void {
     const file = this.path(key, ext);
     mkdirSync(this.dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, text);
+    writeFileSync(tmp, text, { mode: 0o600 });
     renameSync(tmp, file);
   }
 

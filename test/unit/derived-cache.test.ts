@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,8 @@ describe('derived cache: parsed YAML', () => {
     const { file, cache } = yamlFile('a: 1\nnested:\n  list: [x, y]\n  key: value\n');
     const first = readYaml(file, cache);
     expect(entries(cache)).toHaveLength(1);
+    // A parsed inventory holds the secrets its file holds: only its owner may read the entry.
+    expect(statSync(join(cache.dir, entries(cache)[0] ?? '')).mode & 0o777).toBe(0o600);
     // The entry is what a rerun reads: change it and the rerun sees the change.
     writeFileSync(join(cache.dir, entries(cache)[0] ?? ''), JSON.stringify({ from: 'cache' }));
     const again = readYaml(file, cache);
