@@ -1,5 +1,4 @@
-import { stringify } from 'yaml';
-import { command, defineRole, directory, file, waitUntil, type JudgedReading, type RoleContext } from '../../src/role/api.ts';
+import { command, defineRole, directory, file, toYaml, waitUntil, type JudgedReading, type RoleContext } from '../../src/role/api.ts';
 import { objectsReading, readiness } from '../_shared/kube-readiness.ts';
 import { controllerFile } from '../_shared/controller-file.ts';
 import { FRR_ONLY_PEER_FIELDS, type BfdProfile, type BgpPeer } from '../_shared/metallb.ts';
@@ -35,11 +34,11 @@ export function speakerMode(ctx: RoleContext<Vars>): Speaker {
 /** K3s's helm controller installs this HelmChart from MetalLB's chart repository. */
 function helmChart(vars: Vars, speaker: Speaker): string {
   const values = { speaker: { frr: { enabled: speaker === 'frr' } }, frrk8s: { enabled: speaker === 'frr-k8s' } };
-  return stringify({
+  return toYaml({
     apiVersion: 'helm.cattle.io/v1',
     kind: 'HelmChart',
     metadata: { name: 'metallb', namespace: 'kube-system' },
-    spec: { repo: 'https://metallb.github.io/metallb', chart: 'metallb', version: vars.metallb_version.replace(/^v/, ''), targetNamespace: vars.metallb_namespace, createNamespace: true, valuesContent: stringify(values) },
+    spec: { repo: 'https://metallb.github.io/metallb', chart: 'metallb', version: vars.metallb_version.replace(/^v/, ''), targetNamespace: vars.metallb_namespace, createNamespace: true, valuesContent: toYaml(values) },
   });
 }
 

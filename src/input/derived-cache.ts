@@ -74,3 +74,14 @@ export function treeCache(kind: string): DerivedCache | undefined {
   const treeRoot = fileURLToPath(new URL('../../', import.meta.url));
   return existsSync(`${treeRoot}.complete`) ? new DerivedCache(`${treeRoot}${kind}`) : undefined;
 }
+
+/** True if JSON gives back exactly this value: no .nan or .inf, no shared or cyclic anchors. */
+export function isJson(value: unknown, seen = new Set<object>()): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (typeof value !== 'object' || seen.has(value)) return false;
+  seen.add(value);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (Array.isArray(value)) return value.every((v) => isJson(v, seen));
+  return proto === Object.prototype && Object.values(value).every((v) => isJson(v, seen));
+}

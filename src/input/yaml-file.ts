@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { DerivedCache, treeCache } from './derived-cache.ts';
+import type { Document, Node } from 'yaml';
+import { DerivedCache, isJson, treeCache } from './derived-cache.ts';
 import { InputError, type SourceLocation } from './errors.ts';
+import { yamlLib, yamlVersion } from './lazy-yaml.ts';
 
 /** A parsed YAML file that can still say on which line any value was written. */
 export interface YamlSource {
@@ -13,6 +13,7 @@ export interface YamlSource {
 }
 
 export function parseYaml(file: string, text: string): YamlSource {
+  const { LineCounter, parseDocument } = yamlLib();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -39,7 +40,6 @@ export function parseYaml(file: string, text: string): YamlSource {
  * as plain JSON; its positions are parsed again only if a problem must be located in it.
  */
 const yamlCache = treeCache('yaml');
-const yamlVersion = (createRequire(import.meta.url)('yaml/package.json') as { version: string }).version;
 
 export function readYaml(file: string, cache: DerivedCache | undefined = yamlCache): YamlSource {
   let text: string;
@@ -62,18 +62,8 @@ function lazyLocate(file: string, text: string): YamlSource['locate'] {
   return (path) => (parsed ??= parseYaml(file, text)).locate(path);
 }
 
-/** True if JSON gives back exactly this value: no .nan or .inf, no shared or cyclic anchors. */
-function isJson(value: unknown, seen = new Set<object>()): boolean {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
-  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
-  if (typeof value !== 'object' || seen.has(value)) return false;
-  seen.add(value);
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (Array.isArray(value)) return value.every((v) => isJson(v, seen));
-  return proto === Object.prototype && Object.values(value).every((v) => isJson(v, seen));
-}
-
 function nearestNode(doc: Document, path: readonly (string | number)[]): Node | undefined {
+  const { isMap, isSeq } = yamlLib();
   let node: unknown = doc.contents;
   for (const [i, key] of path.entries()) {
     if (!isMap(node) && !isSeq(node)) break;

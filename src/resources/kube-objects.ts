@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { toYaml } from '../input/lazy-yaml.ts';
 import type { Remote } from '../transport/remote.ts';
 import { q } from '../transport/shell.ts';
 import { ResourceError, run, type Change, type Resource } from './types.ts';
@@ -57,7 +57,7 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
       const changes: Change[] = [
         ...stale.map((o): Change => {
           const before = live[spec.objects.indexOf(o)];
-          return { type: 'content', path: id(o), before: before && Object.keys(before).length ? stringify(project(before, comparable(o))) : null, after: stringify(comparable(o)) };
+          return { type: 'content', path: id(o), before: before && Object.keys(before).length ? toYaml(project(before, comparable(o))) : null, after: toYaml(comparable(o)) };
         }),
         ...extra.map((name): Change => ({ type: 'value', what: name, before: 'present', after: 'absent (no longer declared)' })),
       ];
@@ -98,7 +98,7 @@ async function applyWithRetries(remote: Remote, spec: KubeObjectsSpec, objects: 
     `  sleep ${delay}`,
     'done',
   ].join('\n');
-  const r = await remote.exec(script, { stdin: objects.map((o) => `---\n${stringify(o)}`).join('') });
+  const r = await remote.exec(script, { stdin: objects.map((o) => `---\n${toYaml(o)}`).join('') });
   if (r.exitCode !== 0) throw new ResourceError(`kubectl apply failed after ${attempts} attempts`, (r.stderr || r.stdout).trim());
 }
 

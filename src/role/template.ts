@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
-import { stringify } from 'yaml';
-import { DerivedCache, treeCache } from '../input/derived-cache.ts';
+import { DerivedCache, isJson, treeCache } from '../input/derived-cache.ts';
+import { toYaml, yamlVersion } from '../input/lazy-yaml.ts';
 
 /** A template that cannot render: names the template file, the line and the variable. */
 export class TemplateError extends Error {
@@ -26,7 +26,7 @@ const OPTIONS = { strict: true, noEscape: true } as const;
 const hb = Runtime.create();
 // Helpers for the structured values configs need.
 hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
-hb.registerHelper('yaml', (v: unknown) => stringify(v).trimEnd());
+hb.registerHelper('yaml', (v: unknown) => yamlText(v));
 hb.registerHelper('join', (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ',') : String(v)));
 hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 
@@ -37,6 +37,19 @@ hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
  */
 const cache = treeCache('templates');
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
+
+/**
+ * The `yaml` helper's output is kept the same way, by the value it was given: K3s's config is
+ * rendered with it on every run, and a rerun then never loads the yaml library.
+ */
+export function yamlText(value: unknown, kept: DerivedCache | undefined = cache): string {
+  const key = kept && isJson(value) ? DerivedCache.key('yaml helper', yamlVersion, value) : undefined;
+  const known = key ? kept?.readText(key, '.yaml') : undefined;
+  if (known !== undefined) return known;
+  const text = toYaml(value).trimEnd();
+  if (key) kept?.write(key, '.yaml', text);
+  return text;
+}
 
 export function renderTemplate(file: string, data: Record<string, unknown>, displayName = file): string {
   let source: string;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DerivedCache } from '../../src/input/derived-cache.ts';
 import { readYaml } from '../../src/input/yaml-file.ts';
+import { yamlText } from '../../src/role/template.ts';
 
 const projectRoot = join(import.meta.dirname, '../..');
 const fixtures = join(projectRoot, 'test/fixtures');
@@ -46,6 +47,29 @@ describe('derived cache: parsed YAML', () => {
     }
     const { file, cache } = yamlFile('a: [1, 2\n');
     expect(() => readYaml(file, cache)).toThrow(/invalid YAML/);
+    expect(entries(cache)).toEqual([]);
+  });
+});
+
+describe('derived cache: the yaml template helper', () => {
+  const cacheDir = (): DerivedCache => new DerivedCache(join(mkdtempSync(join(tmpdir(), 'play-cache-')), 'cache'));
+
+  it('keeps its output by the value it was given, so a rerun reads it instead of loading the yaml library', () => {
+    const cache = cacheDir();
+    const config = { 'node-ip': '192.0.2.12', 'kube-proxy-arg': ['proxy-mode=nftables'] };
+    expect(yamlText(config, cache)).toBe('node-ip: 192.0.2.12\nkube-proxy-arg:\n  - proxy-mode=nftables');
+    expect(entries(cache)).toHaveLength(1);
+    writeFileSync(join(cache.dir, entries(cache)[0] ?? ''), 'from: cache');
+    expect(yamlText({ ...config }, cache)).toBe('from: cache');
+    expect(yamlText({ ...config, 'node-ip': '192.0.2.13' }, cache)).toBe('node-ip: 192.0.2.13\nkube-proxy-arg:\n  - proxy-mode=nftables');
+    expect(entries(cache)).toHaveLength(2);
+  });
+
+  it('a value JSON would not give back exactly is rendered every time, never kept', () => {
+    const cache = cacheDir();
+    const shared = { k: 1 };
+    expect(yamlText({ x: Number.NaN }, cache)).toBe('x: .nan');
+    expect(yamlText({ a: shared, b: shared }, cache)).toMatch(/^a: &a1\n/);
     expect(entries(cache)).toEqual([]);
   });
 });
