@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BuildFailure } from 'esbuild';
 import { DerivedCache } from '../input/derived-cache.ts';
+import { InputError } from '../input/errors.ts';
 
 /**
  * Imports a role's role.ts. When play runs compiled (dist/KEY/, see bin/compile.mjs), a role of
@@ -38,11 +40,16 @@ async function compileRole(modulePath: string, tree: string, playSources: string
           b.onResolve({ filter: /^\.\.?\// }, (args) => {
             const inPlay = relative(playSources, resolve(args.resolveDir, args.path));
             if (inPlay.startsWith('..')) return undefined;
-            return { path: pathToFileURL(join(tree, 'src', inPlay.replace(/\.ts$/, '.js'))).href, external: true };
+            const twin = join(tree, 'src', inPlay.replace(/\.ts$/, '.js'));
+            // The compiled tree keeps play's own modules in bundles: only the role API is reachable.
+            if (!existsSync(twin)) return { errors: [{ text: `imports src/${inPlay}, which is internal to play: a role imports play through src/role/api.ts` }] };
+            return { path: pathToFileURL(twin).href, external: true };
           });
         },
       },
     ],
+  }).catch((e: unknown) => {
+    throw problemsIn(e);
   });
   const code = result.outputFiles[0]?.text ?? '';
   // Named by content: runs at the same time write the same file, each by an atomic rename.
@@ -51,4 +58,16 @@ async function compileRole(modulePath: string, tree: string, playSources: string
   const out = cache.path(key, '.js');
   if (!existsSync(out)) cache.store(key, '.js', code);
   return out;
+}
+
+/** A role that does not compile (a syntax error, an import of play's internals) is bad input, located. */
+function problemsIn(e: unknown): unknown {
+  const errors = (e as Partial<BuildFailure>).errors;
+  if (!Array.isArray(errors) || errors.length === 0) return e;
+  return new InputError(
+    errors.map((m) => ({
+      location: m.location ? { file: m.location.file, line: m.location.line, column: m.location.column + 1 } : { file: 'role' },
+      message: m.text,
+    })),
+  );
 }
