@@ -8,8 +8,9 @@ import { InputError } from '../input/errors.ts';
 /**
  * Imports a role's role.ts. When play runs compiled (dist/KEY/, see bin/compile.mjs), a role of
  * the project imports its compiled twin; any other role (a test fixture, a role beside the
- * user's own playbook) is compiled here, with its imports of play's own modules pointed at the
- * compiled ones: two copies of play's modules would not recognise each other's errors.
+ * user's own playbook) is compiled here, with its imports of the role API pointed at the
+ * compiled tree's: two copies of play's modules would not recognise each other's errors or
+ * FromHost values. The rest of play is bundled away, so importing it is refused.
  */
 export async function importRole(modulePath: string): Promise<unknown> {
   const self = fileURLToPath(import.meta.url);
