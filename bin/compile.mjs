@@ -18,7 +18,7 @@ const KEEP = 3;
 /** Changes whenever the tree's layout does, so a checkout never runs a tree built the old way. */
 const LAYOUT = 'bundles 1';
 /** What roles may import of play: their twins are the only modules of play a role outside the tree can reach. */
-export const ROLE_API = ['src/role/api.ts', 'src/input/schema-check.ts'];
+const ROLE_API = ['src/role/api.ts', 'src/input/schema-check.ts'];
 
 function tsFiles(dir) {
   if (!existsSync(dir)) return [];

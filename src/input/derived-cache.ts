@@ -75,7 +75,7 @@ export function treeCache(kind: string): DerivedCache | undefined {
   return existsSync(`${treeRoot}.complete`) ? new DerivedCache(`${treeRoot}${kind}`) : undefined;
 }
 
-/** True if JSON gives back exactly this value: no .nan or .inf, no shared or cyclic anchors. */
+/** True if JSON gives back exactly this value: no NaN or infinities, no shared or cyclic references (YAML anchors). */
 export function isJson(value: unknown, seen = new Set<object>()): boolean {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);

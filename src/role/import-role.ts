@@ -50,7 +50,7 @@ async function compileRole(modulePath: string, tree: string, playSources: string
       },
     ],
   }).catch((e: unknown) => {
-    throw problemsIn(e);
+    throw problemsIn(e, modulePath);
   });
   const code = result.outputFiles[0]?.text ?? '';
   // Named by content: runs at the same time write the same file, each by an atomic rename.
@@ -62,12 +62,12 @@ async function compileRole(modulePath: string, tree: string, playSources: string
 }
 
 /** A role that does not compile (a syntax error, an import of play's internals) is bad input, located. */
-function problemsIn(e: unknown): unknown {
+function problemsIn(e: unknown, modulePath: string): unknown {
   const errors = (e as Partial<BuildFailure>).errors;
   if (!Array.isArray(errors) || errors.length === 0) return e;
   return new InputError(
     errors.map((m) => ({
-      location: m.location ? { file: m.location.file, line: m.location.line, column: m.location.column + 1 } : { file: 'role' },
+      location: m.location ? { file: m.location.file, line: m.location.line, column: m.location.column + 1 } : { file: relative(process.cwd(), modulePath) },
       message: m.text,
     })),
   );
