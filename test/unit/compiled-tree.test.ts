@@ -38,7 +38,7 @@ describe('the compiled tree (bin/compile.mjs)', () => {
     expect(readdirSync(dirname(first)).sort()).toEqual(trees.slice(1).map((t) => t.split('/').pop()).sort());
   });
 
-  it('a role outside the tree reaches play through the role API only: importing an internal module is refused, located', () => {
+  it('a role outside the tree reaches play through the role API only: importing an internal module, like a syntax error, is refused, located', () => {
     const project = mkdtempSync(join(tmpdir(), 'play-role-'));
     mkdirSync(join(project, 'playbooks'));
     mkdirSync(join(project, 'roles/sneaky'), { recursive: true });
@@ -53,6 +53,11 @@ describe('the compiled tree (bin/compile.mjs)', () => {
     const refused = check();
     expect(refused.status).toBe(6);
     expect(refused.stderr).toContain('roles/sneaky/role.ts:2:29: imports src/engine/run.ts, which is internal to play: a role imports play through src/role/api.ts');
+
+    role('export const broken = ;');
+    const unparsable = check();
+    expect(unparsable.status).toBe(6);
+    expect(unparsable.stderr).toContain('roles/sneaky/role.ts:2:23: Unexpected ";"');
 
     role('');
     const allowed = check();
