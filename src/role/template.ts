@@ -52,19 +52,27 @@ export function yamlText(value: unknown, kept: DerivedCache | undefined = cache)
 }
 
 export function renderTemplate(file: string, data: Record<string, unknown>, displayName = file): string {
+  try {
+    return templateOf(file, displayName)(data);
+  } catch (e) {
+    if (e instanceof TemplateError) throw e;
+    throw new TemplateError(displayName, describe(e));
+  }
+}
+
+/** A template file is read and compiled once per run, however many hosts render it. */
+function templateOf(file: string, displayName: string): Handlebars.TemplateDelegate {
+  const known = compiled.get(file);
+  if (known) return known;
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch {
     throw new TemplateError(displayName, 'file not found');
   }
-  try {
-    let template = compiled.get(source);
-    if (!template) compiled.set(source, (template = hb.template(specFor(source))));
-    return template(data);
-  } catch (e) {
-    throw new TemplateError(displayName, describe(e));
-  }
+  const template = hb.template(specFor(source));
+  compiled.set(file, template);
+  return template;
 }
 
 function specFor(source: string): Spec {
