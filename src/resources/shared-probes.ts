@@ -20,6 +20,9 @@ const PACKAGE_STATUS = `dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n'`;
 
 const CONTENT_MARK = '@@play-file-content@@';
 
+/** How many of a `stat` line's fields are metadata: the path follows (and may hold `|`). */
+const META_FIELDS = FILE_META.split('|').length;
+
 /** What is read of a file besides its metadata: content (base64), its sha256, or nothing. */
 export type FileRead = 'content' | 'hash' | 'none';
 
@@ -101,8 +104,7 @@ export const sharedReadings: Record<SharedKind, SharedReading> = {
       const [stats = '', contents = ''] = out.split(`${CONTENT_MARK}\n`);
       const meta = new Map(stats.split('\n').filter(Boolean).map((l) => {
         const fields = l.split('|');
-        const metaFields = FILE_META.split('|').length;
-        return [fields.slice(metaFields).join('|'), fields.slice(0, metaFields).join('|')] as const;
+        return [fields.slice(META_FIELDS).join('|'), fields.slice(0, META_FIELDS).join('|')] as const;
       }));
       const bodies = contents.split('\n');
       let next = 0;
