@@ -85,7 +85,8 @@ export default defineRole<Vars>({
     const config = edgeConfig(ctx);
     if (!config) return [];
     return [
-      apt('FRR installed', { packages: ['frr', 'frr-pythontools'] }),
+      // Debian's frr package enables and starts frr.service as it installs.
+      apt('FRR installed', { packages: ['frr', 'frr-pythontools'], startsUnits: ['frr'] }),
       lines('bgpd and bfdd enabled', { path: '/etc/frr/daemons', lines: [{ match: '^bgpd=', line: 'bgpd=yes' }, { match: '^bfdd=', line: 'bfdd=yes' }], notify: 'restart FRR' }),
       // 0640 frr:frr: the BGP password is readable by FRR and root only.
       template('frr.conf', { src: 'frr.conf.hbs', dest: '/etc/frr/frr.conf', mode: '0640', owner: 'frr', group: 'frr', data: config, validate: 'vtysh --dryrun -f %s', notify: 'reload FRR' }),

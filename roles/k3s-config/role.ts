@@ -1,4 +1,5 @@
 import { controllerFile } from '../_shared/controller-file.ts';
+import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
 import { parseAddress } from '../_shared/ip.ts';
 import { nodeReading, readiness } from '../_shared/kube-readiness.ts';
 import { command, defineRole, directory, file, flushHandlers, service, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
@@ -108,7 +109,8 @@ export default defineRole<Vars>({
       }),
       // A changed config or unit restarts K3s here (one node at a time), before checking it runs.
       flushHandlers(),
-      service('K3s running', { unit: p.unit, enabled: true, state: 'started', throttle: TURN }),
+      // A server makes its auto-deploy manifests directory as it first starts (metallb-install writes there).
+      service('K3s running', { unit: p.unit, enabled: true, state: 'started', throttle: TURN, creates: p.isServer ? [K3S_MANIFESTS] : [] }),
       waitUntil('node is Ready', {
         read: nodeReading(ctx.host.name),
         missing: (out) => nodeMissing(readiness(out), ctx.host.name),

@@ -1,6 +1,7 @@
 import { command, defineRole, directory, file, toYaml, waitUntil, type JudgedReading, type RoleContext } from '../../src/role/api.ts';
 import { objectsReading, readiness } from '../_shared/kube-readiness.ts';
 import { controllerFile } from '../_shared/controller-file.ts';
+import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
 import { FRR_ONLY_PEER_FIELDS, type BfdProfile, type BgpPeer } from '../_shared/metallb.ts';
 
 interface Vars {
@@ -16,7 +17,7 @@ interface Vars {
 
 type Speaker = 'native' | 'frr' | 'frr-k8s';
 
-const MANIFESTS = '/var/lib/rancher/k3s/server/manifests';
+const MANIFESTS = K3S_MANIFESTS;
 const TARGET = `${MANIFESTS}/metallb.yaml`;
 export const METALLB_CRDS = ['bfdprofiles', 'bgpadvertisements', 'bgppeers', 'communities', 'ipaddresspools', 'l2advertisements'].map((c) => `${c}.metallb.io`);
 

@@ -10,12 +10,14 @@ import { timing } from '../output/timing.ts';
 import { loadPlaybook, resolvePlaybookPath } from '../playbook/load.ts';
 import { withBecome } from '../transport/shell.ts';
 import { EarlyConnections } from '../transport/early-connections.ts';
+import { InterruptedError } from '../transport/remote.ts';
 import { SshConnection } from '../transport/ssh.ts';
 import { becomeFor, connectionTarget, runsAs } from '../transport/target.ts';
 import { EXIT } from './exit-codes.ts';
 import { extraVarsLayer } from './extra-vars.ts';
 import { listHosts, listTags, listTasks } from './listing.ts';
 import { parseOptions, type CliOptions } from './options.ts';
+import { StopSignals } from './stop-signals.ts';
 
 const MAX_FORKS = 64;
 
@@ -76,26 +78,41 @@ async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, wri
   // listr2 is loaded only for a terminal: piped and CI runs do not pay for it.
   const reporter: Reporter = process.stdout.isTTY && process.env.PLAY_OUTPUT !== 'plain' ? new (await import('../output/listr.ts')).ListrReporter(outputOptions) : new PlainReporter(outputOptions);
   const hostCount = new Set(compiled.plays.flatMap((p) => p.hosts)).size;
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C: the user means now
-    interrupted = true;
-    write('Ctrl-C: finishing the tasks in flight, then stopping (Ctrl-C again to quit at once)');
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const connections = new Set<SshConnection>();
+  const cut = new AbortController();
+  const stops = new StopSignals(o.stopGraceSeconds * 1000, EXIT.interrupted, {
+    stopping: (message) => reporter.event({ type: 'interrupting', message }),
+    cut: (message) => {
+      reporter.event({ type: 'interrupting', message });
+      cut.abort();
+      early.closeUntaken();
+      for (const c of connections) c.interrupt();
+    },
+    exit: (code) => {
+      process.stderr.write('play: the run did not end after its tasks were cut; exiting without a recap\n');
+      process.exit(code);
+    },
+  });
+  stops.install();
   compiled.warnings.forEach((message) => reporter.event({ type: 'warning', message }));
   try {
     return await runPlaybook(compiled, {
       check: o.check,
       forks: o.forks ?? Math.min(MAX_FORKS, Math.max(1, hostCount)),
       reporter,
-      interrupted: () => interrupted,
+      interrupted: () => stops.stopping,
+      cut: () => stops.cut,
+      startedAt: Math.round(performance.timeOrigin),
       secretLearned: (value) => redactor.add(value),
       connect: async (host) => {
         const started = Date.now();
         const target = connectionTarget(host, compiled.hostVars.get(host) ?? {}, o.acceptNewHostKeys);
-        const conn = await (early.take(target) ?? SshConnection.connect(target));
+        if (cut.signal.aborted) throw new InterruptedError(host);
+        const conn = await (early.take(target) ?? SshConnection.connect(target, { signal: cut.signal })).catch((e: unknown) => {
+          throw cut.signal.aborted ? new InterruptedError(host) : e;
+        });
+        connections.add(conn);
+        if (cut.signal.aborted) conn.interrupt();
         timing(`connected to ${host}`);
         reporter.event({ type: 'verbose', host, message: `connected to ${conn.target.user}@${conn.target.address}:${conn.target.port} in ${Date.now() - started} ms` });
         return conn;
@@ -107,8 +124,7 @@ async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, wri
       runsAs: (host, cp) => runsAs(becomeFor(compiled.hostVars.get(host) ?? {}, cp.play.become)),
     });
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stops.uninstall();
   }
 }
 

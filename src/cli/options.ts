@@ -19,6 +19,8 @@ export interface CliOptions {
   json?: string;
   verbose: number;
   acceptNewHostKeys: boolean;
+  /** On Ctrl-C/SIGTERM, how long tasks in flight may finish before they are cut. */
+  stopGraceSeconds: number;
 }
 
 const EXIT_HELP = `
@@ -27,7 +29,8 @@ Exit codes:
   4   a host was unreachable      5   bad command line
   6   invalid input (YAML, schema, variables, templates, unknown role/tag/host/group);
       nothing was run on any host
-  99  interrupted (Ctrl-C): tasks in flight finished, nothing new started
+  99  interrupted (Ctrl-C, SIGTERM, SIGHUP): nothing new started; tasks in flight
+      finished or were cut after --stop-grace; recap and --json written
   1   internal error`;
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -45,7 +48,8 @@ function program(): Command {
     .option('--role <name>', 'run only this role (repeatable)', commaList)
     .option('-l, --limit <pattern>', 'limit to hosts matching this pattern (a:b, a:&b, a:!b, globs)')
     .option('-e, --extra-vars <vars>', 'k=v pairs, a JSON/YAML mapping, or @file (repeatable; highest precedence)', collect)
-    .addOption(new Option('-f, --forks <n>', 'hosts worked on at once (default: all, at most 64)').argParser(positiveInt))
+    .addOption(new Option('-f, --forks <n>', 'hosts worked on at once (default: all, at most 64)').argParser((v) => positiveInt(v, '--forks')))
+    .addOption(new Option('--stop-grace <seconds>', 'on Ctrl-C or SIGTERM, how long tasks in flight may finish before they are cut').default(10).argParser((v) => positiveInt(v, '--stop-grace')))
     .option('--list-hosts', 'list the hosts each play would run on, then exit')
     .option('--list-tasks', 'list the tasks that would run, then exit')
     .option('--list-tags', 'list the tags in use, then exit')
@@ -69,7 +73,7 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
     throw e;
   }
-  const o = cmd.opts<Partial<Omit<CliOptions, 'playbook' | 'roles'>> & { role?: string[] }>();
+  const o = cmd.opts<Partial<Omit<CliOptions, 'playbook' | 'roles' | 'stopGraceSeconds'>> & { role?: string[]; stopGrace?: number }>();
   return {
     playbook: cmd.args[0] ?? '',
     inventory: o.inventory ?? '',
@@ -88,11 +92,12 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     json: o.json,
     verbose: o.verbose ?? 0,
     acceptNewHostKeys: Boolean(o.acceptNewHostKeys),
+    stopGraceSeconds: o.stopGrace ?? 10,
   };
 }
 
-function positiveInt(v: string): number {
+function positiveInt(v: string, option: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--forks expects a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} expects a positive integer, got "${v}"`);
   return n;
 }

@@ -39,7 +39,10 @@ export interface CompiledPlay {
 
 export interface CompiledRun {
   plays: CompiledPlay[];
-  /** Inventory + play + extra vars per host (no role defaults): connection settings come from here. */
+  /**
+   * Inventory + play + extra vars per host (no role defaults): connection settings come from here.
+   * Every inventory host has an entry, selected or not, since any may be read from or delegated to.
+   */
   hostVars: Map<string, Vars>;
   /** Values of variables marked secret, to be masked in every output. */
   secrets: string[];
@@ -96,6 +99,13 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     }
     run.plays.push(compiled);
   }
+  // Hosts outside the selection are contacted too: values read from them (the K3s token on the
+  // first server, with --limit w1) and tasks delegated to them. Each connects with its own
+  // settings, as the first play that targets it sees them (else inventory and -e alone).
+  const unlimited = playbook.plays.map((play) => ({ play, hosts: new Set(playHosts(inv, play, undefined, [])) }));
+  for (const host of inv.hosts.keys()) {
+    if (!run.hostVars.has(host)) run.hostVars.set(host, connectionVars(inv, unlimited.find((p) => p.hosts.has(host))?.play, host, options.extraVars));
+  }
   problems.push(...perHosts(found.problems));
   // Tags are only known for hosts that compiled; with hosts missing, an unknown-tag error would mislead.
   if (problems.length === 0) problems.push(...checkSelection(options.selection, found.knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
@@ -115,8 +125,8 @@ export function precedence(defaults: VarLayer | undefined, inventory: VarLayer[]
 }
 
 /** A host's variables as its connection sees them in a play: inventory, play vars and -e, no role defaults. */
-function connectionVars(inv: Inventory, play: Play, host: string, extraVars: VarLayer[]): Vars {
-  return valuesOf(mergeLayers(precedence(undefined, inventoryLayers(inv, host), play.vars, undefined, extraVars)));
+function connectionVars(inv: Inventory, play: Play | undefined, host: string, extraVars: VarLayer[]): Vars {
+  return valuesOf(mergeLayers(precedence(undefined, inventoryLayers(inv, host), play?.vars, undefined, extraVars)));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Change } from '../resources/types.ts';
 
-export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+/** `interrupted`: the task was running when a stop (Ctrl-C, SIGTERM) cut it after the grace period. */
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable' | 'interrupted';
 
 /** One task on one host: the unit of output, of the recap and of `--json`. */
 export interface TaskResult {
@@ -24,6 +25,7 @@ export interface HostRecap {
   unreachable: number;
   failed: number;
   skipped: number;
+  interrupted: number;
 }
 
 export type RunEvent =
@@ -33,13 +35,18 @@ export type RunEvent =
   | { type: 'task'; result: TaskResult }
   | { type: 'verbose'; host: string; message: string }
   | { type: 'warning'; message: string }
+  /** A stop was asked for (a signal): what the run does about it, shown at once. */
+  | { type: 'interrupting'; message: string }
   | { type: 'interrupted' };
 
 export interface RunSummary {
   results: TaskResult[];
   recap: Map<string, HostRecap>;
+  /** Wall time of the command, from the process's start to the recap (input checking included). */
   durationMs: number;
   interrupted: boolean;
+  /** Tasks in flight were cut (grace over, or a second signal) instead of finishing. */
+  cut: boolean;
   check: boolean;
 }
 
@@ -50,5 +57,5 @@ export interface Reporter {
 }
 
 export function emptyRecap(): HostRecap {
-  return { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0 };
+  return { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, interrupted: 0 };
 }

@@ -1,10 +1,11 @@
 import type { Facts } from '../role/definition.ts';
 import { ResourceError, type Plan, type Probe, type ProbeResult, type Runtime } from '../resources/types.ts';
-import { CommandTimeoutError, UnreachableError, type Remote } from '../transport/remote.ts';
+import { CommandTimeoutError, InterruptedError, UnreachableError, type Remote } from '../transport/remote.ts';
 import type { PlannedTask } from './compile.ts';
 import type { RunEvent, TaskResult, TaskStatus } from './events.ts';
 import type { Prefetch } from './prefetch.ts';
 import { probeAll } from './probe-batch.ts';
+import { probeKey } from '../resources/shared-probes.ts';
 import type { Turns } from './turns.ts';
 
 /** How one host's run of one role ended. */
@@ -29,6 +30,8 @@ export interface RoleRunContext {
   emit: (e: RunEvent) => void;
   /** Checked before each task: Ctrl-C, or another host failed under any_errors_fatal. */
   stop: () => boolean;
+  /** Check mode: a host's readings as the changes so far would leave them (by probe key). */
+  predicted: (host: string) => Map<string, string>;
 }
 
 class Stopped extends Error {}
@@ -45,8 +48,9 @@ export async function runRoleOnHost(ctx: RoleRunContext): Promise<HostOutcome> {
   try {
     remote = await ctx.remote();
   } catch (e) {
-    report(ctx, { task: ctx.tasks[0]?.name ?? '(connect)', handler: false, status: 'unreachable', started: Date.now(), error: e });
-    return 'unreachable';
+    const status = e instanceof InterruptedError ? 'interrupted' : 'unreachable';
+    report(ctx, { task: ctx.tasks[0]?.name ?? '(connect)', handler: false, status, started: Date.now(), error: e });
+    return status === 'interrupted' ? 'stopped' : 'unreachable';
   }
   try {
     for (const segment of segments(ctx.tasks)) {
@@ -55,7 +59,7 @@ export async function runRoleOnHost(ctx: RoleRunContext): Promise<HostOutcome> {
     }
     return 'done';
   } catch (e) {
-    if (e instanceof Stopped) return 'stopped';
+    if (e instanceof Stopped || e instanceof InterruptedError) return 'stopped';
     return e instanceof UnreachableError && e.host === ctx.host ? 'unreachable' : 'failed';
   } finally {
     ctx.turns.leave(ctx.host);
@@ -93,7 +97,7 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
     try {
       wanted = await isWanted(ctx, task);
     } catch (e) {
-      report(ctx, { task: task.name, handler, status: e instanceof UnreachableError ? 'unreachable' : 'failed', started: Date.now(), error: e });
+      report(ctx, { task: task.name, handler, status: failureStatus(e, ctx.host), started: Date.now(), error: e });
       throw e;
     }
     if (wanted) active.push(task);
@@ -114,9 +118,11 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
         states = [...active.slice(0, i).map(() => undefined), ...(await read(ctx, remote, ctx.host, active.slice(i).map(batched)))];
         stale = false;
       }
+      const on = task.delegateTo ?? ctx.host;
       const target = task.delegateTo ? await ctx.remoteOf(task.delegateTo) : remote;
-      const state = task.delegateTo ? (await read(ctx, target, task.delegateTo, [task.resource?.probe]))[0] : states[i];
+      const state = asPredicted(ctx, on, task.resource?.probe, task.delegateTo ? (await read(ctx, target, on, [task.resource?.probe]))[0] : states[i]);
       const plan = task.resource?.plan(state) ?? { changes: [] };
+      if (ctx.check && plan.changes.length > 0) for (const p of plan.predicts ?? []) ctx.predicted(on).set(probeKey(p.probe), p.stdout);
       // Before applying, not after: an apply that fails half-way has changed the host too.
       if (!ctx.check && plan.changes.length > 0) ctx.prefetch.invalidate();
       const { status, note, changedHost } = await execute(plan, target, ctx.check);
@@ -124,11 +130,25 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
       if (status === 'changed') task.notify.forEach((n) => notified.add(n));
       report(ctx, { task: task.name, handler, status, changes: plan.changes, started, note });
     } catch (e) {
-      const status: TaskStatus = e instanceof UnreachableError && e.host === ctx.host ? 'unreachable' : 'failed';
-      report(ctx, { task: task.name, handler, status, started, error: e });
+      report(ctx, { task: task.name, handler, status: failureStatus(e, ctx.host), started, error: e });
       throw e;
     }
   }
+}
+
+/** How a task that threw ended: cut by a stop, its host lost, or failed. */
+function failureStatus(e: unknown, host: string): TaskStatus {
+  if (e instanceof InterruptedError) return 'interrupted';
+  return e instanceof UnreachableError && e.host === host ? 'unreachable' : 'failed';
+}
+
+/**
+ * In check mode nothing changes, so a reading taken now shows the host without the changes earlier
+ * tasks would make; where one of them predicted this reading, the prediction stands in for it.
+ */
+function asPredicted(ctx: RoleRunContext, host: string, probe: Probe | undefined, state: ProbeResult | undefined): ProbeResult | undefined {
+  const predicted = ctx.check && probe !== undefined ? ctx.predicted(host).get(probeKey(probe)) : undefined;
+  return predicted === undefined ? state : { stdout: predicted, exitCode: 0 };
 }
 
 /** The prefetched readings while they hold, else one round trip for all of them. */
@@ -185,6 +205,6 @@ function report(ctx: RoleRunContext, o: Outcome): void {
 function describeError(error: unknown): { message: string; detail?: string } {
   if (!(error instanceof Error)) return { message: String(error) };
   if (error instanceof ResourceError) return { message: error.message, detail: error.detail };
-  if (error instanceof UnreachableError || error instanceof CommandTimeoutError) return { message: error.message };
+  if (error instanceof UnreachableError || error instanceof CommandTimeoutError || error instanceof InterruptedError) return { message: error.message };
   return { message: error.message, detail: error.stack };
 }

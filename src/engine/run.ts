@@ -20,8 +20,12 @@ export interface RunOptions {
   forPlay(remote: Remote, play: CompiledPlay): Remote;
   /** Who the play's commands run as on the host: plays that run as the same user share readings. */
   runsAs: RunsAs;
-  /** Set by Ctrl-C: launch nothing new, let what runs finish. */
+  /** Set by Ctrl-C or SIGTERM: launch nothing new, let what runs finish (within its grace). */
   interrupted(): boolean;
+  /** Whether the tasks in flight were cut once their grace ran out (or at a second signal). */
+  cut(): boolean;
+  /** When the command started (epoch ms): the recap's total is the command's wall time. */
+  startedAt: number;
   /** A secret learned at run time (a token read from a host): mask it from now on. */
   secretLearned(value: string): void;
 }
@@ -33,7 +37,6 @@ export interface RunOptions {
  * A host that fails or is unreachable takes no further part in the run.
  */
 export async function runPlaybook(compiled: CompiledRun, options: RunOptions): Promise<RunSummary> {
-  const started = Date.now();
   const results: TaskResult[] = [];
   const emit = (e: RunEvent): void => {
     if (e.type === 'task') results.push(e.result);
@@ -44,10 +47,18 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
   const remoteOf = (host: string): Promise<Connection> => cached(connections, host, () => options.connect(host));
   const dead = new Set<string>();
   const reads = new Map<string, Promise<string | undefined>>();
+  const predictions = new Map<string, Map<string, string>>();
+  const predicted = (host: string): Map<string, string> => {
+    let m = predictions.get(host);
+    if (!m) predictions.set(host, (m = new Map()));
+    return m;
+  };
   const prefetch = new Prefetch(compiled, options.runsAs, async (h, cp) => options.forPlay(await remoteOf(h), cp));
 
   for (const [playIndex, cp] of compiled.plays.entries()) {
     if (options.interrupted()) break;
+    // A play that no selected host has a task in (--limit, --role, --tags) says nothing.
+    if (!cp.roles.some((role) => cp.hosts.some((h) => (role.tasks.get(h)?.length ?? 0) > 0))) continue;
     emit({ type: 'play', name: cp.play.name, hosts: cp.hosts, check: options.check });
     // Reads from other hosts go through the play's become (a token file is root's).
     const runtime = runtimeFor(options, async (h) => options.forPlay(await remoteOf(h), cp), reads);
@@ -78,6 +89,7 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
             facts: () => cached(facts, host, async () => gatherFacts(await remoteOf(host))),
             emit,
             stop,
+            predicted,
           });
           if (outcome === 'failed' || outcome === 'unreachable') {
             dead.add(host);
@@ -93,7 +105,7 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
   const interrupted = options.interrupted();
   if (interrupted) emit({ type: 'interrupted' });
   await closeAll(connections);
-  const summary: RunSummary = { results, recap: recap(compiled, results), durationMs: Date.now() - started, interrupted, check: options.check };
+  const summary: RunSummary = { results, recap: recap(compiled, results), durationMs: Date.now() - options.startedAt, interrupted, cut: options.cut(), check: options.check };
   await options.reporter.finish(summary);
   return summary;
 }
@@ -137,7 +149,7 @@ function recap(compiled: CompiledRun, results: TaskResult[]): Map<string, HostRe
   for (const cp of compiled.plays) for (const h of cp.hosts) out.set(h, out.get(h) ?? emptyRecap());
   for (const r of results) {
     const entry = out.get(r.host) ?? emptyRecap();
-    entry[r.status === 'unreachable' ? 'unreachable' : r.status]++;
+    entry[r.status]++;
     out.set(r.host, entry);
   }
   return out;

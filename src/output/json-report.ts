@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import type { RunSummary } from '../engine/events.ts';
 import type { Redactor } from './redact.ts';
 
@@ -18,5 +18,8 @@ export function writeJsonReport(file: string, summary: RunSummary, info: JsonRep
     recap: Object.fromEntries(summary.recap),
     results: summary.results.map((r) => ({ ...r, changes: r.changes.map((c) => redactor.change(c)) })),
   };
-  writeFileSync(file, `${JSON.stringify(redactor.deep(report), null, 2)}\n`);
+  // Whole or not at all: a reader (CI, a script polling for it) never sees half a report.
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(redactor.deep(report), null, 2)}\n`);
+  renameSync(temp, file);
 }

@@ -1,7 +1,7 @@
 import { Listr, type ListrTaskWrapper, type DefaultRenderer, type SimpleRenderer } from 'listr2';
 import type { Reporter, RunEvent, RunSummary, TaskResult } from '../engine/events.ts';
 import type { OutputOptions } from './plain.ts';
-import { recapLines } from './recap.ts';
+import { interruptedLine, recapLines } from './recap.ts';
 import { taskDetails, taskHeadline } from './task-lines.ts';
 
 type HostTask = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
@@ -37,6 +37,17 @@ class HostView {
   }
 }
 
+/** One play's live view: its hosts, the listr run showing them, and what to print once it is done. */
+interface PlayView {
+  hosts: Map<string, HostView>;
+  /** listr's run of this play; starts once the previous play's view is closed. */
+  shown: Promise<unknown>;
+  /** Lines printed once the play's live view is done: diffs, failures, warnings. */
+  pending: string[];
+  /** Set once `close` was called: closing twice waits on the same promise. */
+  closed?: Promise<void>;
+}
+
 /**
  * Live progress on a terminal: play > host, each host showing its current role > task.
  * The renderer owns the screen while a play runs, so diffs and failure details are printed,
@@ -44,13 +55,12 @@ class HostView {
  *
  * A play's hosts are known (and counted) from its first event; listr starts their tasks a little
  * later, after the previous play's view is done. A short play can end before that: it is then
- * closed once every host's task has started, never before.
+ * closed once every host's task has started, never before. Each play's view is its own object, so
+ * closing one never waits on the next one's (which itself waits for this one to close).
  */
 export class ListrReporter implements Reporter {
-  private hosts = new Map<string, HostView>();
-  private running?: Promise<unknown>;
-  /** Lines printed once the live view of the play is done. */
-  private pending: string[] = [];
+  private current?: PlayView;
+  private plays = 0;
 
   constructor(private readonly o: OutputOptions) {}
 
@@ -58,64 +68,75 @@ export class ListrReporter implements Reporter {
     if (e.type === 'play') this.startPlay(e.name, e.hosts, e.check);
     else if (e.type === 'task-start') this.show(e.host, `${e.role} > ${e.task}`);
     else if (e.type === 'task') this.record(e.result);
-    else if (e.type === 'warning' && !this.running) this.o.write(this.o.redactor.text(`WARNING: ${e.message}`));
-    else if (e.type === 'warning') this.pending.push(`WARNING: ${e.message}`);
+    else if (e.type === 'warning' && !this.current) this.o.write(this.o.redactor.text(`WARNING: ${e.message}`));
+    else if (e.type === 'warning') this.current?.pending.push(`WARNING: ${e.message}`);
+    else if (e.type === 'interrupting') this.interrupting(e.message);
   }
 
   async finish(summary: RunSummary): Promise<void> {
-    await this.endPlay();
-    if (summary.interrupted) this.o.write('INTERRUPTED: no new task was started; tasks already running finished.');
+    if (this.current) await this.close(this.current);
+    if (summary.interrupted) this.o.write(interruptedLine(summary));
     this.o.write('');
     for (const line of recapLines(summary)) this.o.write(line);
   }
 
   private startPlay(name: string, hosts: string[], check: boolean): void {
-    const previous = this.endPlay();
+    const previous = this.current ? this.close(this.current) : Promise.resolve();
     const views = new Map(hosts.map((host) => [host, new HostView(host)]));
-    this.hosts = views;
-    this.running = previous.then(() => {
+    const first = this.plays++ === 0;
+    const shown = previous.then(() => {
+      if (!first) this.o.write('');
       this.o.write(`PLAY [${name}]${check ? ' (check mode)' : ''}`);
       const list = new Listr(
         [...views.values()].map((view) => ({
           title: view.host,
           task: (_ctx: unknown, task: HostTask) => view.attach(task),
         })),
-        { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false, showErrorMessage: true } },
+        // listr2's own SIGINT handler exits at once (127): stopping is play's to do (src/cli/stop-signals.ts).
+        { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseSubtasks: false, showErrorMessage: true } },
       );
       return list.run().catch(() => undefined);
     });
+    this.current = { hosts: views, shown, pending: [] };
   }
 
-  private async endPlay(): Promise<void> {
-    if (!this.running) return;
-    const views = [...this.hosts.values()];
-    await Promise.all(views.map((v) => v.registered));
-    await new Promise((r) => setImmediate(r));
-    for (const v of views) {
-      if (v.task) v.task.title = `${v.host}  ok=${v.ok} changed=${v.changed}${v.failed ? `  ${v.failed}` : ''}`;
-      v.done();
-    }
-    await this.running;
-    this.running = undefined;
-    for (const line of this.pending) this.o.write(this.o.redactor.text(line));
-    this.pending = [];
+  private close(play: PlayView): Promise<void> {
+    play.closed ??= (async () => {
+      const views = [...play.hosts.values()];
+      await Promise.all(views.map((v) => v.registered));
+      await new Promise((r) => setImmediate(r));
+      for (const v of views) {
+        if (v.task) v.task.title = `${v.host}  ok=${v.ok} changed=${v.changed}${v.failed ? `  ${v.failed}` : ''}`;
+        v.done();
+      }
+      await play.shown;
+      for (const line of play.pending) this.o.write(this.o.redactor.text(line));
+      play.pending = [];
+    })();
+    return play.closed;
+  }
+
+  /** Shown at once under every host of the play (the live view owns the screen), and kept for after it. */
+  private interrupting(message: string): void {
+    this.current?.pending.push(message);
+    for (const view of this.current?.hosts.values() ?? []) this.show(view.host, `${view.output ? `${view.output}: ` : ''}${message}`);
   }
 
   private show(host: string, what: string): void {
-    const view = this.hosts.get(host);
+    const view = this.current?.hosts.get(host);
     if (!view) return;
     view.output = this.o.redactor.text(what);
     if (view.task) view.task.output = view.output;
   }
 
   private record(r: TaskResult): void {
-    const view = this.hosts.get(r.host);
+    const view = this.current?.hosts.get(r.host);
     if (view) {
       if (r.status === 'changed') view.changed++;
       if (r.status === 'ok') view.ok++;
-      if (r.status === 'failed' || r.status === 'unreachable') view.failed = this.o.redactor.text(`${r.status}: ${r.message ?? ''}`);
+      if (r.status === 'failed' || r.status === 'unreachable' || r.status === 'interrupted') view.failed = this.o.redactor.text(`${r.status}: ${r.message ?? ''}`);
     }
-    const interesting = r.status === 'failed' || r.status === 'unreachable' || (r.status === 'changed' && (this.o.diff || this.o.verbose));
-    if (interesting || this.o.verbose) this.pending.push(taskHeadline(r, this.o), ...taskDetails(r, this.o.diff, this.o.redactor));
+    const interesting = r.status === 'failed' || r.status === 'unreachable' || r.status === 'interrupted' || (r.status === 'changed' && (this.o.diff || this.o.verbose));
+    if (interesting || this.o.verbose) this.current?.pending.push(taskHeadline(r, this.o), ...taskDetails(r, this.o.diff, this.o.redactor));
   }
 }

@@ -1,5 +1,5 @@
 import type { Reporter, RunEvent, RunSummary } from '../engine/events.ts';
-import { recapLines } from './recap.ts';
+import { interruptedLine, recapLines } from './recap.ts';
 import type { Redactor } from './redact.ts';
 import { taskDetails, taskHeadline } from './task-lines.ts';
 
@@ -20,6 +20,7 @@ export class PlainReporter implements Reporter {
   }
 
   finish(summary: RunSummary): void {
+    if (summary.interrupted) this.o.write(`\n${interruptedLine(summary)}`);
     this.o.write('');
     for (const line of recapLines(summary)) this.o.write(line);
   }
@@ -36,8 +37,10 @@ export class PlainReporter implements Reporter {
         return this.o.verbose ? [`[${e.host}] ${e.message}`] : [];
       case 'warning':
         return [`WARNING: ${e.message}`];
+      case 'interrupting':
+        return [e.message];
       case 'interrupted':
-        return ['', 'INTERRUPTED: no new task was started; tasks already running finished.'];
+        return [];
       case 'task-start':
         return [];
     }

@@ -8,6 +8,7 @@ const LABEL: Record<TaskResult['status'], string> = {
   skipped: 'skipped',
   failed: 'FAILED',
   unreachable: 'UNREACHABLE',
+  interrupted: 'INTERRUPTED',
 };
 
 /** How a task result reads in any output: a headline, then details indented beneath it. */

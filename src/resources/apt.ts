@@ -1,9 +1,15 @@
 import { q } from '../transport/shell.ts';
+import { unitPrediction } from './service.ts';
 import { ResourceError, run, type Resource } from './types.ts';
 
 export interface AptSpec {
   packages: string[];
   state?: 'present' | 'absent';
+  /**
+   * Units the packages' install scripts enable and start (Debian starts a daemon it installs,
+   * e.g. frr): check mode then judges a later task on such a unit as the install would leave it.
+   */
+  startsUnits?: string[];
 }
 
 const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
@@ -32,7 +38,12 @@ export function aptResource(spec: AptSpec): Resource {
           ? // Stale or empty package lists are the usual reason an install fails: refresh once and retry.
             `${APT} install --no-install-recommends ${list} || { ${APT} update && ${APT} install --no-install-recommends ${list}; }`
           : `${APT} remove ${list}`;
-      return { changes, apply: async (remote) => void (await run(remote, `apt ${want === 'present' ? 'install' : 'remove'} ${todo.join(' ')}`, script)) };
+      const status = want === 'present' ? 'ii' : 'rc';
+      const predicts = [
+        { probe: { kind: 'packages' as const, item: names.join(' ') }, stdout: names.map((n) => `${n} ${status} `).join('\n') },
+        ...(want === 'present' ? (spec.startsUnits ?? []).map((u) => unitPrediction(u, { enabled: true, active: true })) : []),
+      ];
+      return { changes, predicts, apply: async (remote) => void (await run(remote, `apt ${want === 'present' ? 'install' : 'remove'} ${todo.join(' ')}`, script)) };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { q } from '../transport/shell.ts';
-import { metaChanges, normalizeMode, ownership, parseFileState, probeFile } from './file-state.ts';
+import { metaChanges, normalizeMode, ownership, parseFileState, predictFile, probeFile } from './file-state.ts';
 import { ResourceError, run, type Change, type Resource } from './types.ts';
 
 export interface DirectorySpec {
@@ -26,7 +26,8 @@ export function directoryResource(spec: DirectorySpec): Resource {
       const p = q(spec.path);
       const own = ownership(spec.owner, spec.group);
       const script = [`mkdir -p ${p}`, mode && `chmod ${mode} ${p}`, own && `chown ${own} ${p}`].filter(Boolean).join(' && ');
-      return { changes, apply: async (remote) => void (await run(remote, `creating ${spec.path}`, script)) };
+      const after = { kind: 'directory' as const, mode: mode ?? (absent ? '0755' : state.mode), owner: spec.owner ?? state.owner, group: spec.group ?? state.group };
+      return { changes, apply: async (remote) => void (await run(remote, `creating ${spec.path}`, script)), predicts: predictFile(spec.path, after) };
     },
   };
 }

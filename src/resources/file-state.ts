@@ -1,6 +1,7 @@
 import { q } from '../transport/shell.ts';
 import type { FileRead } from './shared-probes.ts';
-import type { Change, Probe } from './types.ts';
+import { createHash } from 'node:crypto';
+import type { Change, Prediction, Probe } from './types.ts';
 
 /** What `probeFile` reports about a path. */
 export interface FileState {
@@ -76,4 +77,22 @@ export function metaChanges(state: FileState, mode?: string, owner?: string, gro
 export function ownership(owner?: string, group?: string): string {
   if (!owner && !group) return '';
   return `${q(owner ?? '')}${group ? `:${q(group)}` : ''}`;
+}
+
+/**
+ * How every reading of `path` (content, hash or metadata only) would look once it is `after`
+ * (absent, a file with this content, or a directory), in the format `probeFile` prints: check
+ * mode's prediction for later tasks that read the same path.
+ */
+export function predictFile(path: string, after: FileState): Prediction[] {
+  const reads: ProbeContent[] = ['content', 'hash', 'none'];
+  if (after.kind === 'absent') return reads.map((read) => ({ probe: probeFile(path, read), stdout: 'absent' }));
+  const type = after.kind === 'directory' ? 'directory' : 'regular file';
+  const meta = `${type}|${Number.parseInt(after.mode ?? '0644', 8).toString(8)}|${after.owner ?? 'root'}|${after.group ?? 'root'}|${after.size ?? 4096}`;
+  const body = (read: ProbeContent): string => {
+    if (after.kind !== 'file' || read === 'none') return '';
+    if (read === 'hash') return `\nsha256:${after.sha256 ?? (after.content ? createHash('sha256').update(after.content).digest('hex') : '')}`;
+    return `\n${after.content?.toString('base64') ?? ''}`;
+  };
+  return reads.map((read) => ({ probe: probeFile(path, read), stdout: `${meta}${body(read)}` }));
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { q } from '../transport/shell.ts';
 import type { Remote } from '../transport/remote.ts';
-import { DIFFABLE_BYTES, isText, metaChanges, normalizeMode, ownership, parseFileState, probeFile, type FileState, type ProbeContent } from './file-state.ts';
+import { DIFFABLE_BYTES, isText, metaChanges, normalizeMode, ownership, parseFileState, predictFile, probeFile, type FileState, type ProbeContent } from './file-state.ts';
+import { receiveInto, REMOVE_TEMP_ON_EXIT } from './received-content.ts';
 import { ResourceError, run, type Change, type Plan, type Resource } from './types.ts';
 
 export interface FileSpec {
@@ -35,7 +36,18 @@ export function fileResource(spec: FileSpec): Resource {
       if (spec.state === 'absent') return planAbsent(spec.path, state);
       if (state.kind === 'absent' && desired === undefined) throw new ResourceError(`${spec.path} does not exist and no content was declared for it`);
       const changes = [...contentChange(spec.path, state, desired, spec.summarize), ...metaChanges(state, mode, spec.owner, spec.group)];
-      return { changes, apply: (remote) => applyFile(remote, spec, state, desired, mode).then(() => undefined) };
+      const content = desired ?? state.content;
+      const after: FileState = {
+        kind: 'file',
+        // A new file without a declared mode is written 0644 (applyFile); an existing one keeps its own.
+        mode: mode ?? (state.kind === 'file' ? state.mode : '0644'),
+        owner: spec.owner ?? state.owner,
+        group: spec.group ?? state.group,
+        size: content?.length ?? state.size,
+        content,
+        sha256: desired === undefined ? state.sha256 : undefined,
+      };
+      return { changes, apply: (remote) => applyFile(remote, spec, state, desired, mode).then(() => undefined), predicts: predictFile(spec.path, after) };
     },
   };
 }
@@ -57,6 +69,7 @@ function planAbsent(path: string, state: FileState): Plan {
   return {
     changes: [{ type: 'content', path, before, after: null }],
     apply: async (remote) => void (await run(remote, `removing ${path}`, `rm -f ${q(path)}`)),
+    predicts: predictFile(path, { kind: 'absent' }),
   };
 }
 
@@ -77,21 +90,28 @@ async function applyFile(remote: Remote, spec: FileSpec, state: FileState, desir
     return;
   }
   // Keep the old mode/owner when none is declared, as `cp` over an existing file would.
-  const keepMeta = state.kind === 'file' ? `chmod --reference=${p} "$t" && chown --reference=${p} "$t"` : 'chmod 0644 "$t"';
+  const keepMeta = state.kind === 'file' ? `chown --reference=${p} "$t" && chmod --reference=${p} "$t"` : 'chmod 0644 "$t"';
   const script = [
     'set -e',
+    'umask 077',
     `d=$(dirname ${p})`,
     `[ -d "$d" ] || { echo "directory $d does not exist" >&2; exit 3; }`,
+    // A temp file left by a write whose shell was killed outright (SIGKILL, a host crash).
+    `find "$d" -maxdepth 1 -name '.play-??????' -type f -mmin +10 -delete 2>/dev/null || true`,
     `t=$(mktemp "$d/.play-XXXXXX")`,
-    `trap 'rm -f "$t"' EXIT`,
-    'cat > "$t"',
+    ...REMOVE_TEMP_ON_EXIT,
+    // Mode and owner before the content: a 0600 secret is never readable by others, not even
+    // for a moment (chown before chmod: chown clears setuid bits).
     keepMeta,
-    mode ? `chmod ${mode} "$t"` : '',
     own ? `chown ${own} "$t"` : '',
+    mode ? `chmod ${mode} "$t"` : '',
+    ...receiveInto(desired),
     spec.validate ? `${spec.validate.replace(/%s/g, '"$t"')} >&2 || { echo "validation of the new ${spec.path} failed; the file is unchanged" >&2; exit 4; }` : '',
-    'sync "$t" 2>/dev/null || true',
+    // On disk before the rename, and the rename on disk before we report it done.
+    'sync "$t"',
     `mv -f "$t" ${p}`,
     'trap - EXIT',
+    'sync "$d"',
     `sha256sum ${p}`,
   ].filter(Boolean);
   const out = await run(remote, `writing ${spec.path}`, script.join('\n'), desired);

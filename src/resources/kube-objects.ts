@@ -1,6 +1,7 @@
 import { toYaml } from '../input/lazy-yaml.ts';
 import type { Remote } from '../transport/remote.ts';
 import { q } from '../transport/shell.ts';
+import { receiveInto, REMOVE_TEMP_ON_EXIT } from './received-content.ts';
 import { ResourceError, run, type Change, type Resource } from './types.ts';
 
 export interface KubeObject {
@@ -91,14 +92,21 @@ function isOwned(o: KubeObject, prune: NonNullable<KubeObjectsSpec['prune']>): b
 async function applyWithRetries(remote: Remote, spec: KubeObjectsSpec, objects: KubeObject[]): Promise<void> {
   const attempts = spec.attempts ?? 10;
   const delay = Math.max(0.1, (spec.retryDelayMs ?? 3000) / 1000);
+  const manifest = Buffer.from(objects.map((o) => `---\n${toYaml(o)}`).join(''));
+  // A truncated manifest would apply some objects and not others: apply only what arrived whole.
   const script = [
-    'f=$(mktemp) && trap \'rm -f "$f"\' EXIT && cat > "$f"',
-    `i=0; until ${spec.kubectl} apply -f "$f"; do`,
+    'set -e',
+    't=$(mktemp)',
+    ...REMOVE_TEMP_ON_EXIT,
+    ...receiveInto(manifest),
+    'set +e',
+    `i=0; until ${spec.kubectl} apply -f "$t"; do`,
     `  i=$((i + 1)); [ "$i" -ge ${attempts} ] && exit 1`,
     `  sleep ${delay}`,
     'done',
   ].join('\n');
-  const r = await remote.exec(script, { stdin: objects.map((o) => `---\n${toYaml(o)}`).join('') });
+  const r = await remote.exec(script, { stdin: manifest });
+  if (r.exitCode === 5) throw new ResourceError('the manifest for kubectl apply did not arrive whole; nothing was applied', r.stderr.trim());
   if (r.exitCode !== 0) throw new ResourceError(`kubectl apply failed after ${attempts} attempts`, (r.stderr || r.stdout).trim());
 }
 

@@ -1,5 +1,5 @@
 import { q } from '../transport/shell.ts';
-import type { Remote } from '../transport/remote.ts';
+import { InterruptedError, type Remote } from '../transport/remote.ts';
 import { ResourceError, run, type Resource, type Runtime } from './types.ts';
 
 export interface NftApplySpec {
@@ -24,9 +24,10 @@ const UNIT = 'play-firewall-rollback';
  */
 export function nftApplyResource(spec: NftApplySpec): Resource {
   let runtime: Runtime | undefined;
+  const probe = `nft list table ${spec.table} >/dev/null 2>&1 && echo loaded || echo missing`;
   return {
     describe: `nftables table ${spec.table}`,
-    probe: `nft list table ${spec.table} >/dev/null 2>&1 && echo loaded || echo missing`,
+    probe,
     prepare: async (rt) => {
       runtime = rt;
     },
@@ -39,6 +40,7 @@ export function nftApplyResource(spec: NftApplySpec): Resource {
           if (!runtime) throw new Error('nft apply needs the run time (prepare was not called)');
           await applyWithRollback(remote, runtime, spec);
         },
+        predicts: [{ probe, stdout: 'loaded\n' }],
       };
     },
   };
@@ -63,6 +65,8 @@ async function applyWithRollback(remote: Remote, runtime: Runtime, spec: NftAppl
   try {
     await runtime.newConnection(remote.host);
   } catch (e) {
+    // Cut by a stop: the rollback timer stays armed and restores the old ruleset on its own.
+    if (e instanceof InterruptedError) throw e;
     const why = e instanceof Error ? e.message : String(e);
     await waitForRollback(remote, spec.rollbackAfterSeconds);
     const back = await runtime.newConnection(remote.host).then(() => 'the host is reachable again', (err: unknown) => `but it is still not reachable (${err instanceof Error ? err.message : String(err)})`);

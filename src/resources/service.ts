@@ -1,11 +1,17 @@
 import { q } from '../transport/shell.ts';
-import { ResourceError, run, type Change, type Resource } from './types.ts';
+import { predictFile } from './file-state.ts';
+import { ResourceError, run, type Change, type Prediction, type Probe, type Resource } from './types.ts';
 
 export interface ServiceSpec {
   unit: string;
   enabled?: boolean;
   /** `restarted`/`reloaded` always act: meant for handlers, which run only when notified. */
   state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
+  /**
+   * Directories the service makes when it starts (K3s its auto-deploy manifests directory): check
+   * mode judges later tasks on them as a start would leave them (present, 0700, root's).
+   */
+  creates?: string[];
 }
 
 interface UnitState {
@@ -25,7 +31,7 @@ export function serviceResource(spec: ServiceSpec): Resource {
   if (!/^[\w:.@\\-]+$/.test(unit)) throw new ResourceError(`invalid unit name "${spec.unit}"`);
   return {
     describe: `service ${unit}`,
-    probe: { kind: 'unit', item: unit },
+    probe: unitProbe(unit),
     plan(current) {
       const s = parseUnit(current?.stdout ?? '');
       // Not found may only mean "written by an earlier task, not yet run" (check mode): plan it as
@@ -43,8 +49,13 @@ export function serviceResource(spec: ServiceSpec): Resource {
       const action = stateAction(spec.state, active);
       if (action) steps.push({ change: val('state', s.ActiveState ?? 'unknown', action.after), cmd: `systemctl ${action.verb} ${q(unit)}` });
       const mustRun = spec.state === 'started' || spec.state === 'restarted' || spec.state === 'reloaded';
+      const after = { enabled: spec.enabled ?? (missing ? false : enabledNow), active: spec.state === undefined ? active : spec.state !== 'stopped' };
       return {
         changes: steps.map((st) => st.change),
+        predicts: [
+          unitPrediction(unit, after),
+          ...(after.active ? (spec.creates ?? []).flatMap((dir) => predictFile(dir, { kind: 'directory', mode: '0700', owner: 'root', group: 'root' })) : []),
+        ],
         apply: async (remote) => {
           const commands = [...(missing ? ['systemctl daemon-reload'] : []), ...steps.map((st) => st.cmd)];
           await run(remote, `systemctl on ${unit}`, commands.join(' && '));
@@ -64,6 +75,14 @@ function stateAction(state: ServiceSpec['state'], active: boolean): { verb: stri
   if (state === 'reloaded') return { verb: 'reload-or-restart', after: 'reloaded' };
   return undefined;
 }
+
+/** How the shared unit reading would show a unit that is enabled or not, running or not. */
+export function unitPrediction(unit: string, after: { enabled: boolean; active: boolean }): Prediction {
+  const stdout = [`LoadState=loaded`, `ActiveState=${after.active ? 'active' : 'inactive'}`, `UnitFileState=${after.enabled ? 'enabled' : 'disabled'}`, 'NeedDaemonReload=no'].join('\n');
+  return { probe: unitProbe(unit), stdout };
+}
+
+const unitProbe = (unit: string): Probe => ({ kind: 'unit', item: unit.includes('.') ? unit : `${unit}.service` });
 
 const val = (what: string, before: string, after: string): Change => ({ type: 'value', what, before, after });
 

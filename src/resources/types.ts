@@ -41,6 +41,19 @@ export interface Plan {
   inspect?: (remote: Remote) => Promise<string | void>;
   /** What the reading showed, shown with the task (a read-only check's report). */
   report?: string;
+  /**
+   * Check mode: what readings would show once this change is made. A later task that reads the
+   * same thing (the same file, unit, package list or table) is judged against the host as this
+   * change would leave it, so check mode reports the changes the real run will make, not the
+   * same change twice.
+   */
+  predicts?: Prediction[];
+}
+
+/** A reading as it would be after a change: what `probe` would print. */
+export interface Prediction {
+  probe: Probe;
+  stdout: string;
 }
 
 export interface ApplyOutcome {

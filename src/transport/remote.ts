@@ -31,3 +31,11 @@ export class CommandTimeoutError extends Error {
     this.name = 'CommandTimeoutError';
   }
 }
+
+/** A command was cut because the run was told to stop (Ctrl-C, SIGTERM) and its grace ran out. */
+export class InterruptedError extends Error {
+  constructor(readonly host: string, message = 'cut: the run was stopped (Ctrl-C or SIGTERM) before this finished') {
+    super(message);
+    this.name = 'InterruptedError';
+  }
+}

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { hostKeyName, knownKeys, recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.ts';
-import { CommandTimeoutError, UnreachableError, type ExecOptions, type ExecResult, type Remote } from './remote.ts';
+import { CommandTimeoutError, InterruptedError, UnreachableError, type ExecOptions, type ExecResult, type Remote } from './remote.ts';
 
 /** How to reach one host, from its connection variables. */
 export interface ConnectionTarget {
@@ -33,7 +33,12 @@ const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
  */
 export class SshConnection implements Remote {
   private closed?: string;
-  private readonly inflight = new Set<(e: Error) => void>();
+  /** Set by `interrupt`: commands fail as interrupted, not as unreachable. */
+  private cut = false;
+  /** Set while `interrupt` still has to end the connection: `close` leaves that to it. */
+  private ending = false;
+  /** Each command in flight: how to fail it, its channel once open, its process group once known. */
+  private readonly inflight = new Map<(e: Error) => void, { channel?: ClientChannel; pgid?: number }>();
   /** A new host key accepted with --accept-new-host-keys, recorded once the run takes the connection. */
   private unrecordedHostKey?: () => void;
 
@@ -120,10 +125,10 @@ export class SshConnection implements Remote {
   }
 
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.closed) return Promise.reject(new UnreachableError(this.host, this.closed));
+    if (this.closed) return Promise.reject(this.closedError());
     const timeoutMs = options.timeoutMs ?? this.target.commandTimeoutMs;
     return new Promise<ExecResult>((resolve, reject) => {
-      let channel: ClientChannel | undefined;
+      const slot: { channel?: ClientChannel; pgid?: number } = {};
       const done = (e?: Error, r?: ExecResult): void => {
         clearTimeout(timer);
         this.inflight.delete(done);
@@ -131,34 +136,79 @@ export class SshConnection implements Remote {
         else if (r) resolve(r);
       };
       const timer = setTimeout(() => {
-        channel?.close();
+        slot.channel?.close();
         done(new CommandTimeoutError(this.host, timeoutMs));
       }, timeoutMs);
-      this.inflight.add(done);
-      this.client.exec(command, (err, stream) => {
-        if (err) return done(this.closed ? new UnreachableError(this.host, this.closed) : err);
-        channel = stream;
+      this.inflight.set(done, slot);
+      // The shell sshd starts leads its own process group (sshd calls setsid): its pid, printed
+      // first on stderr, is what `interrupt` kills. sshd ignores a channel's signal request for
+      // root's sessions, so this is the one way to stop a command that is cut.
+      this.client.exec(`echo $$ >&2; ${command}`, (err, stream) => {
+        if (err) return done(this.closed ? this.closedError() : err);
+        slot.channel = stream;
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let exitCode = 255;
         stream.on('data', (d: Buffer) => out.push(d));
-        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+        stream.stderr.on('data', (d: Buffer) => {
+          errOut.push(d);
+          if (slot.pgid === undefined && d.includes(10)) slot.pgid = Number(Buffer.concat(errOut).toString('utf8').split('\n', 1)[0]);
+        });
         stream.on('exit', (code: number | null) => (exitCode = code ?? 255));
-        stream.on('close', () => done(undefined, { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') }));
+        stream.on('close', () => {
+          const stderr = Buffer.concat(errOut).toString('utf8');
+          done(undefined, { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: stderr.slice(stderr.indexOf('\n') + 1) });
+        });
         stream.end(options.stdin ?? undefined);
       });
     });
   }
 
+  /**
+   * Cuts every command in flight and closes the connection: the run was told to stop and its
+   * grace is over. Each command's process group gets SIGTERM through one more command on this
+   * connection (if it still answers within a second), then the connection ends. A file write
+   * cut this way leaves the old file (src/resources/file.ts verifies what arrived before the rename).
+   */
+  interrupt(): void {
+    if (this.cut) return;
+    this.cut = true;
+    const slots = [...this.inflight];
+    const groups = slots.map(([, s]) => s.pgid).filter((g): g is number => Number.isInteger(g) && (g ?? 0) > 1);
+    const wasOpen = !this.closed;
+    this.closed ??= 'the run was stopped';
+    for (const [fail] of slots) fail(new InterruptedError(this.host));
+    // The kill goes first: with the cut commands' channels already closed, sshd refuses new ones.
+    this.ending = true;
+    const end = (): void => {
+      clearTimeout(deadline);
+      for (const [, { channel }] of slots) channel?.close();
+      this.client.end();
+    };
+    const deadline = setTimeout(() => this.client.destroy(), 1000);
+    if (!wasOpen || groups.length === 0) return end();
+    this.client.exec(`kill -TERM ${groups.map((g) => `-${g}`).join(' ')} 2>/dev/null; true`, (err, stream) => {
+      if (err) return end();
+      stream.on('close', end);
+      stream.resume();
+      stream.stderr.resume();
+    });
+  }
+
   close(): void {
     this.closed ??= 'connection closed by play';
-    this.client.end();
+    // The run ends as soon as its cut commands fail; the kill still under way ends the connection.
+    if (!this.ending) this.client.end();
   }
 
   private lost(reason: string): void {
     if (this.closed) return;
     this.closed = `connection to ${this.target.address} lost: ${reason}`;
-    for (const fail of [...this.inflight]) fail(new UnreachableError(this.host, this.closed));
+    for (const fail of [...this.inflight.keys()]) fail(this.closedError());
+  }
+
+  private closedError(): Error {
+    return this.cut ? new InterruptedError(this.host) : new UnreachableError(this.host, this.closed ?? 'connection closed');
   }
 }
 

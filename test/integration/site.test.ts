@@ -1,6 +1,6 @@
 import { $ } from 'zx';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeLab, freshHosts, lab, onHost, onHostOk } from './lab-fixture.ts';
+import { describeLab, freshHosts, lab, onHost, onHostOk, removeFirewall } from './lab-fixture.ts';
 import { changedTasks, exampleInventory, failures, play } from './play-runner.ts';
 
 const HOSTS = ['edge', 'cp1', 'w1', 'w2'];
@@ -24,8 +24,7 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
     bgp = inventoryFrom('example-bgp');
   });
   afterAll(async () => {
-    // Other test files share these hosts: take the firewall down again.
-    await Promise.all(HOSTS.map((h) => onHost(h, 'systemctl disable play-firewall; nft delete table inet play_firewall')));
+    await removeFirewall(...HOSTS);
   });
 
   it('runs every role; the second run reports zero changed', async () => {

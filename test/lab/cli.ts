@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_LAB, labNames } from './paths.ts';
@@ -19,7 +20,7 @@ const integer = (value: string): number => {
 
 const program = new Command('lab')
   .description('The embedded lab: Debian hosts booted with systemd in network namespaces, reached over SSH')
-  .option('--name <lab>', 'lab instance name (its own namespaces, .lab dir and inventory)', DEFAULT_LAB)
+  .option('--name <lab>', 'lab instance name (its own namespaces, .lab dir and inventory); default: $PLAY_LAB, else "lab"', process.env.PLAY_LAB ?? DEFAULT_LAB)
   .enablePositionalOptions();
 
 program.command('up')
@@ -81,8 +82,11 @@ program.command('exec')
       log(`lab ${names.lab} is not up: run npm run lab:up first`);
       process.exit(2);
     }
-    const r = spawnSync('ip', ['netns', 'exec', names.controller, ...argv], { stdio: 'inherit' });
-    process.exit(r.status ?? 1);
+    // Asynchronous, with the stop signals passed on: a blocking spawnSync would be killed by tsx on
+    // Ctrl-C and leave the command running behind the shell's prompt (play's recap after it).
+    const child = spawn('ip', ['netns', 'exec', names.controller, ...argv], { stdio: 'inherit' });
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
+    child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
   });
 
 program.parseAsync().catch((error: unknown) => {

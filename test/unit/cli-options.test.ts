@@ -6,21 +6,22 @@ const parse = (...argv: string[]) => parseOptions(argv, () => undefined);
 
 describe('command line', () => {
   it('takes every option, repeated ones accumulating', () => {
-    const o = parse('site.yaml', '-i', 'prod', '-C', '-D', '-t', 'a,b', '--tags', 'c', '--skip-tags', 'd', '--role', 'frr-edge', '-l', 'w*', '-e', 'x=1', '-e', '@v.yaml', '-f', '3', '--json', 'r.json', '-v', '-v', '--accept-new-host-keys');
+    const o = parse('site.yaml', '-i', 'prod', '-C', '-D', '-t', 'a,b', '--tags', 'c', '--skip-tags', 'd', '--role', 'frr-edge', '-l', 'w*', '-e', 'x=1', '-e', '@v.yaml', '-f', '3', '--json', 'r.json', '-v', '-v', '--accept-new-host-keys', '--stop-grace', '3');
     expect(o).toEqual({
       playbook: 'site.yaml', inventory: 'prod', check: true, diff: true, tags: ['a', 'b', 'c'], skipTags: ['d'], roles: ['frr-edge'],
       limit: 'w*', extraVars: ['x=1', '@v.yaml'], forks: 3, listHosts: false, listTasks: false, listTags: false, syntaxCheck: false,
-      json: 'r.json', verbose: 2, acceptNewHostKeys: true,
+      json: 'r.json', verbose: 2, acceptNewHostKeys: true, stopGraceSeconds: 3,
     });
   });
   it('defaults to a plain run', () => {
-    expect(parse('site.yaml', '-i', 'prod')).toMatchObject({ check: false, diff: false, tags: [], extraVars: [], roles: [], verbose: 0, forks: undefined });
+    expect(parse('site.yaml', '-i', 'prod')).toMatchObject({ check: false, diff: false, tags: [], extraVars: [], roles: [], verbose: 0, forks: undefined, stopGraceSeconds: 10 });
   });
   it('bad usage is a UsageError saying what is wrong', () => {
     expect(() => parse('site.yaml')).toThrow(UsageError);
     expect(() => parse('site.yaml')).toThrow(/required option '-i, --inventory <inventory>' not specified/);
     expect(() => parse('site.yaml', '-i', 'x', '--nope')).toThrow(/unknown option '--nope'/);
     expect(() => parse('site.yaml', '-i', 'x', '-f', '0')).toThrow(/--forks expects a positive integer/);
+    expect(() => parse('site.yaml', '-i', 'x', '--stop-grace', 'soon')).toThrow(/--stop-grace expects a positive integer, got "soon"/);
   });
   it('--help prints and asks for no run', () => {
     let printed = '';

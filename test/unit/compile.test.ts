@@ -29,7 +29,7 @@ describe('compile: everything checked before any host is contacted', () => {
 
   it('roles are found first: a missing one stops compilation before any role code runs', async () => {
     const text = await problems('broken.yaml');
-    expect(text.split('\n')).toEqual([expect.stringMatching(/broken\.yaml:4:7: unknown role "nosuchrole"; known roles: broken, demo, motd, slow$/)]);
+    expect(text.split('\n')).toEqual([expect.stringMatching(/broken\.yaml:4:7: unknown role "nosuchrole"; known roles: broken, demo, motd, slow, transfer$/)]);
   });
 
   it('templates (strict) and handler names are checked for every host', async () => {
