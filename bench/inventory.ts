@@ -4,7 +4,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { loadRoleVariables } from '../src/role/variables-schema.ts';
+import { rolePaths, roleVariables } from '../src/role/load.ts';
 import { renderMetallb } from '../roles/l2-or-bgp/render.ts';
 import type { MetallbVars } from '../roles/_shared/metallb.ts';
 import { labExampleVars, writeLabExampleInventory } from '../test/lab/example-inventory.ts';
@@ -19,7 +19,7 @@ export interface BenchInventories {
 
 function roleDefaults(): Record<string, unknown> {
   const roles = readdirSync(join(root, 'roles')).filter((r) => !r.startsWith('_'));
-  return Object.assign({}, ...roles.map((r) => loadRoleVariables(join(root, 'roles', r, 'variables.yaml')).defaults.values));
+  return Object.assign({}, ...roles.map((r) => roleVariables(join(root, 'roles', r), rolePaths(join(root, 'playbooks'))).defaults.values));
 }
 
 /** Writes both inventories under `<labDir>/bench/` from the lab's generated inventory. */

@@ -12,7 +12,8 @@ interface Vars {
   firewall_service_ports: { port: number | string; protocol?: 'tcp' | 'udp'; sources?: string[] }[];
   firewall_rollback_seconds: number;
   metallb_mode: 'layer2' | 'bgp';
-  metallb_pools: Pool[];
+  /** Unset where no role of the run needs pools (the firewall alone). */
+  metallb_pools?: Pool[];
 }
 
 type Ctx = RoleContext<Vars>;
@@ -56,7 +57,7 @@ export function firewallRules(ctx: Ctx): string[] {
 
 /** LoadBalancer ports, on the pools' addresses only. */
 function servicePorts(vars: Vars): string[] {
-  const pools = vars.metallb_pools.flatMap((p) => p.addresses).map((a) => a.replace(/\s+/g, '')).filter((a) => parseRange(a));
+  const pools = (vars.metallb_pools ?? []).flatMap((p) => p.addresses).map((a) => a.replace(/\s+/g, '')).filter((a) => parseRange(a));
   if (pools.length === 0) return [];
   return vars.firewall_service_ports.flatMap((s) => {
     const proto = s.protocol ?? 'tcp';

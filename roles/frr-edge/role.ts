@@ -8,7 +8,7 @@ interface Vars {
   frr_maximum_paths: number;
   frr_upstreams: { address: string; asn: number; password?: string; ebgpMultiHop?: boolean }[];
   metallb_mode: 'layer2' | 'bgp';
-  metallb_pools: Pool[];
+  metallb_pools?: Pool[];
   metallb_bgp_peers: BgpPeer[];
   metallb_bfd_profiles: BfdProfile[];
 }
@@ -63,7 +63,7 @@ export function edgeConfig(ctx: Ctx) {
     bfd: profile ? { name: profile.name, lines: bfdLines(profile) } : null,
     nodes: ctx.groupHosts('k3s_cluster').map((h) => ({ name: h, address: ctx.hostAddress(h) })),
     upstreams: vars.frr_upstreams,
-    prefixes: poolPrefixes(vars.metallb_pools),
+    prefixes: poolPrefixes(vars.metallb_pools ?? []),
     maximumPaths: vars.frr_maximum_paths,
   };
 }

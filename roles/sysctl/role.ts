@@ -4,7 +4,7 @@ interface Vars {
   sysctl_file: string;
   sysctl_ipv6_forwarding: 'auto' | boolean;
   sysctl_extra: Record<string, string | number | boolean>;
-  metallb_pools: { addresses?: string[] }[];
+  metallb_pools?: { addresses?: string[] }[];
 }
 
 /**
@@ -18,7 +18,7 @@ export const BASE_SYSCTLS = {
   'net.ipv4.conf.all.arp_announce': 2,
 };
 
-const hasIpv6Pool = (pools: Vars['metallb_pools']): boolean => pools.some((p) => (p.addresses ?? []).some((a) => a.includes(':')));
+const hasIpv6Pool = (pools: Vars['metallb_pools'] = []): boolean => pools.some((p) => (p.addresses ?? []).some((a) => a.includes(':')));
 
 export default defineRole<Vars>({
   tasks: ({ vars }) => {

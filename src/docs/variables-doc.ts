@@ -7,9 +7,6 @@ export interface DocumentedRole {
   variables: RoleVariables;
 }
 
-/** A variable another role defines: its description says so, and it is listed there. */
-const borrowed = (s: JsonSchema): boolean => /\(declared by [^)]+\)/.test(String(s.description ?? ''));
-
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 }
@@ -48,8 +45,8 @@ export function variablesDoc(roles: DocumentedRole[]): string {
     '',
   ];
   for (const role of roles) {
-    const own = Object.entries(role.variables.declared).filter(([, s]) => !borrowed(s));
-    const read = Object.entries(role.variables.declared).filter(([, s]) => borrowed(s)).map(([n]) => `\`${n}\``);
+    const own = Object.entries(role.variables.declared).filter(([n]) => !(n in role.variables.borrowed));
+    const read = Object.entries(role.variables.borrowed).map(([n, owner]) => `\`${n}\` (${owner})`);
     out.push(`## ${role.name}`, '');
     if (own.length > 0) {
       out.push('| variable | type | default | description |', '|---|---|---|---|');
@@ -60,7 +57,7 @@ export function variablesDoc(roles: DocumentedRole[]): string {
       }
       out.push('');
     }
-    if (read.length > 0) out.push(`Also reads ${read.join(', ')} (documented with the role that defines them).`, '');
+    if (read.length > 0) out.push(`Also reads ${read.join(', ')}: declared, checked and masked as the role named declares them.`, '');
   }
   return `${out.join('\n')}\n`;
 }

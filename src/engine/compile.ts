@@ -1,14 +1,15 @@
 import { InputError, formatLocation, formatProblem, type InputProblem } from '../input/errors.ts';
-import { checkSchema, keyPath } from '../input/schema-check.ts';
+import { checkSchema, keyPath, nearest } from '../input/schema-check.ts';
 import { groupsOf, hostsOfGroup, inventoryLayers, type Inventory } from '../inventory/model.ts';
 import { PatternError, selectHosts } from '../inventory/patterns.ts';
-import { locateVar, mergeLayers, valuesOf, type VarLayer, type Vars } from '../inventory/variables.ts';
+import { locateVar, mergeLayers, valuesOf, type ResolvedVar, type VarLayer, type Vars } from '../inventory/variables.ts';
 import type { Play, Playbook, RoleRef } from '../playbook/model.ts';
 import type { Resource } from '../resources/types.ts';
 import { FromHost, isFlush, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
-import { loadRole, rolePaths, type LoadedRole } from '../role/load.ts';
+import { allRoleVariables, loadRole, rolePaths, type LoadedRole } from '../role/load.ts';
 import { secretValues } from '../role/variables-schema.ts';
 import { batches } from './serial.ts';
+import { undeclaredVariables } from './undeclared-vars.ts';
 import { checkSelection, isSelected, type Selection } from './selection.ts';
 
 export interface CompileOptions {
@@ -106,6 +107,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   for (const host of inv.hosts.keys()) {
     if (!run.hostVars.has(host)) run.hostVars.set(host, connectionVars(inv, unlimited.find((p) => p.hosts.has(host))?.play, host, options.extraVars));
   }
+  problems.push(...undeclaredVariables(userLayers(playbook, inv, options.extraVars), new Set(allRoleVariables(searchPath).flatMap((v) => Object.keys(v.declared)))));
   problems.push(...perHosts(found.problems));
   // Tags are only known for hosts that compiled; with hosts missing, an unknown-tag error would mislead.
   if (problems.length === 0) problems.push(...checkSelection(options.selection, found.knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
@@ -150,6 +152,12 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, proble
   }
 }
 
+/** Every layer of variables the user wrote: inventory (all hosts), play vars, role parameters, -e. */
+function userLayers(playbook: Playbook, inv: Inventory, extraVars: VarLayer[]): VarLayer[] {
+  const plays = playbook.plays.flatMap((p) => [p.vars, ...p.roles.map((r) => r.vars)]).filter((l): l is VarLayer => l !== undefined);
+  return [...[...inv.hosts.keys()].flatMap((h) => inventoryLayers(inv, h)), ...plays, ...extraVars];
+}
+
 /** One role as one play lists it: what compiling it for a host needs. */
 interface RoleSite {
   inv: Inventory;
@@ -189,7 +197,7 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   const { inv, play, ref, role, options } = site;
   const resolved = mergeLayers(precedence(role.variables.defaults, inventoryLayers(inv, host), play.vars, ref.vars, options.extraVars));
   const vars = valuesOf(resolved);
-  const bad = checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role));
+  const bad = checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role, resolved));
   found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
   found.secrets.push(...secretValues(role.variables.schema, vars));
   if (bad.length > 0) return undefined;
@@ -265,13 +273,21 @@ function roleContext({ inv, inventoryVars, options }: RoleSite, host: string, va
   };
 }
 
-/** A missing variable is best pointed at where the role declares it, with where it may be set. */
-function requiredHint(p: InputProblem, role: LoadedRole): InputProblem {
+/**
+ * A missing variable is best pointed at where the role declares it, with where it may be set;
+ * and where the user set a name close to it, at that name (the typo is the likely cause).
+ */
+function requiredHint(p: InputProblem, role: LoadedRole, resolved: Map<string, ResolvedVar>): InputProblem {
   const m = /^missing required key "(.+)"$/.exec(p.message);
   if (!m || p.keyPath !== '(top level)') return p;
+  const name = m[1] ?? '';
+  const typo = nearest(name, [...resolved.keys()].filter((k) => !(k in role.variables.declared)));
+  if (typo !== undefined) {
+    return { location: locateVar(resolved, [typo]), keyPath: typo, message: `required variable ${name} has no value; this looks like a misspelling of it` };
+  }
   return {
-    location: role.variables.locate([m[1] ?? '']),
-    keyPath: m[1],
+    location: role.variables.locate([name]),
+    keyPath: name,
     message: 'required variable has no value: set it in the inventory (group_vars/host_vars), the play\'s vars, or with -e',
   };
 }

@@ -47,10 +47,16 @@ const describers: Record<string, (e: ErrorObject) => string> = {
   format: (e) => `expected a ${String(e.params.format)}`,
 };
 
-/** The known key a misspelt one most likely meant: same letters but for case, or one edit away. */
-export function didYouMean(key: string, known: string[]): string {
+/** The known key a misspelt one most likely meant: same letters but for case, else the fewest edits away. */
+export function nearest(key: string, known: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
-  const match = known.find((k) => k.toLowerCase() === lower) ?? known.find((k) => editDistance(k.toLowerCase(), lower) <= Math.max(1, Math.floor(key.length / 6)));
+  const limit = Math.max(1, Math.floor(key.length / 6));
+  const near = known.map((k) => ({ k, d: editDistance(k.toLowerCase(), lower) })).filter((c) => c.d <= limit).sort((a, b) => a.d - b.d)[0];
+  return known.find((k) => k.toLowerCase() === lower) ?? near?.k;
+}
+
+export function didYouMean(key: string, known: string[]): string {
+  const match = nearest(key, known);
   return match ? ` (did you mean "${match}"?)` : '';
 }
 

@@ -28,7 +28,27 @@ export async function loadRole(ref: { name: string; location: SourceLocation }, 
   if (!isRoleDefinition(definition)) {
     throw InputError.at({ file: relative(process.cwd(), modulePath) }, 'expected `export default defineRole({ tasks: (ctx) => [...] })`');
   }
-  return { name, dir, definition, variables: loadRoleVariables(join(dir, 'variables.yaml')) };
+  return { name, dir, definition, variables: roleVariables(dir, searchPath) };
+}
+
+const variablesOf = new Map<string, RoleVariables>();
+
+/**
+ * A role's variables, the ones it borrows (`declaredBy`) resolved from their owners in the same
+ * search path; each variables.yaml is read once per run, however many roles borrow from it.
+ */
+export function roleVariables(dir: string, searchPath: string[]): RoleVariables {
+  const file = join(dir, 'variables.yaml');
+  let vars = variablesOf.get(file);
+  if (!vars) {
+    const owners = (role: string): RoleVariables | undefined => {
+      const ownerDir = searchPath.map((p) => join(p, role)).find((d) => existsSync(join(d, 'role.ts')));
+      return ownerDir ? loadRoleVariables(join(ownerDir, 'variables.yaml')) : undefined;
+    };
+    vars = loadRoleVariables(file, owners);
+    variablesOf.set(file, vars);
+  }
+  return vars;
 }
 
 export function availableRoles(searchPath: string[]): string[] {
@@ -42,4 +62,19 @@ export function availableRoles(searchPath: string[]): string[] {
 
 function isRoleDefinition(v: unknown): v is RoleDefinition<Record<string, unknown>> {
   return typeof v === 'object' && v !== null && typeof (v as { tasks?: unknown }).tasks === 'function';
+}
+
+/** The variables of every role in the search path: which names exist at all (typos are not among them). */
+export function allRoleVariables(searchPath: string[]): RoleVariables[] {
+  const out: RoleVariables[] = [];
+  for (const name of availableRoles(searchPath)) {
+    const dir = searchPath.map((p) => join(p, name)).find((d) => existsSync(join(d, 'role.ts')));
+    try {
+      if (dir) out.push(roleVariables(dir, searchPath));
+    } catch (e) {
+      // A broken role the playbook does not use is not this run's problem; one it uses is reported by loadRole.
+      if (!(e instanceof InputError)) throw e;
+    }
+  }
+  return out;
 }

@@ -8,48 +8,90 @@ import { isPlainObject, type VarLayer, type Vars } from '../inventory/variables.
  * A role's `variables.yaml`: one JSON Schema per variable, with `description` (for the generated
  * docs), `default` (the lowest precedence level) and `secret: true` for values never to be shown.
  * A variable without a default is required.
+ *
+ * A variable several roles read is declared once, by the role that owns it; the others say
+ * `NAME: { declaredBy: OWNER }` (and `required: false` when they can do without it), and get
+ * the owner's schema, default and secret marking: the same checks and the same masking whichever
+ * roles a run selects.
  */
 export interface RoleVariables {
   file: string;
   schema: JsonSchema;
   defaults: VarLayer;
+  /** Every variable the role reads, with its schema (a borrowed one's is its owner's). */
   declared: Record<string, JsonSchema>;
-  /** Where a variable is declared in variables.yaml. */
+  /** Variables declared by another role: name → that role. */
+  borrowed: Record<string, string>;
+  /** Where a variable is declared (a borrowed one: in its owner's variables.yaml). */
   locate(path: readonly (string | number)[]): SourceLocation;
 }
+
+/** Another role's variables, by role name (undefined: no such role). */
+export type OwnerLookup = (role: string) => RoleVariables | undefined;
 
 const variablesFileSchema: JsonSchema = {
   type: ['object', 'null'],
   propertyNames: { pattern: '^[a-z_][a-z0-9_]*$' },
   additionalProperties: {
-    type: 'object',
-    required: ['description'],
-    properties: { description: { type: 'string', minLength: 1 }, secret: { type: 'boolean' }, required: { type: 'boolean' } },
+    anyOf: [
+      {
+        type: 'object',
+        required: ['description'],
+        not: { required: ['declaredBy'] },
+        properties: { description: { type: 'string', minLength: 1 }, secret: { type: 'boolean' }, required: { type: 'boolean' } },
+      },
+      {
+        type: 'object',
+        required: ['declaredBy'],
+        additionalProperties: false,
+        properties: { declaredBy: { type: 'string', minLength: 1 }, required: { type: 'boolean' } },
+      },
+    ],
   },
 };
 
-export function loadRoleVariables(file: string): RoleVariables {
-  if (!existsSync(file)) return { file, schema: { type: 'object' }, defaults: emptyLayer(file), declared: {}, locate: () => ({ file }) };
+export function loadRoleVariables(file: string, owners: OwnerLookup = () => undefined): RoleVariables {
+  if (!existsSync(file)) return { file, schema: { type: 'object' }, defaults: emptyLayer(file), declared: {}, borrowed: {}, locate: () => ({ file }) };
   const src: YamlSource = readYaml(file);
   const problems = checkSchema(variablesFileSchema, src.value, src.locate);
   if (problems.length > 0) throw new InputError(problems);
-  const declared = (src.value ?? {}) as Record<string, JsonSchema>;
+  const entries = (src.value ?? {}) as Record<string, JsonSchema>;
+  const declared: Record<string, JsonSchema> = {};
+  const borrowed: Record<string, string> = {};
+  const owned = new Map<string, RoleVariables>();
   const defaults: Vars = {};
   const required: string[] = [];
   const properties: Record<string, JsonSchema> = {};
-  for (const [name, spec] of Object.entries(declared)) {
+  for (const [name, entry] of Object.entries(entries)) {
+    const owner = typeof entry.declaredBy === 'string' ? ownerOf(name, entry.declaredBy, owners, src) : undefined;
+    const spec = owner ? (owner.declared[name] as JsonSchema) : entry;
+    if (owner) {
+      borrowed[name] = String(entry.declaredBy);
+      owned.set(name, owner);
+    }
     const { required: req, ...schema } = spec;
+    declared[name] = spec;
     if ('default' in spec) defaults[name] = spec.default;
-    else if (req !== false) required.push(name);
+    else if (req !== false && entry.required !== false) required.push(name);
     properties[name] = schema;
   }
   return {
     file,
     schema: { type: 'object', properties, required },
-    defaults: { label: `${file} (defaults)`, values: defaults, locate: (p) => src.locate([p[0] ?? '', 'default', ...p.slice(1)]) },
+    defaults: { label: `${file} (defaults)`, values: defaults, locate: (p) => (owned.get(String(p[0])) ?? { locate: src.locate }).locate([p[0] ?? '', 'default', ...p.slice(1)]) },
     declared,
-    locate: (p) => src.locate(p),
+    borrowed,
+    locate: (p) => (owned.get(String(p[0])) ?? { locate: src.locate }).locate(p),
   };
+}
+
+/** The role that declares `name`, which must declare it itself (no chains of borrowing). */
+function ownerOf(name: string, role: string, owners: OwnerLookup, src: YamlSource): RoleVariables {
+  const owner = owners(role);
+  const at = src.locate([name, 'declaredBy']);
+  if (!owner) throw InputError.at(at, `${name}: declaredBy names role "${role}", which does not exist`);
+  if (!(name in owner.declared) || name in owner.borrowed) throw InputError.at(at, `${name}: role "${role}" does not declare ${name} itself`);
+  return owner;
 }
 
 const emptyLayer = (file: string): VarLayer => ({ label: file, values: {}, locate: () => ({ file }) });
