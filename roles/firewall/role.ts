@@ -66,16 +66,28 @@ function servicePorts(vars: Vars): string[] {
   });
 }
 
+/** A port range the schema's pattern lets through but nft would refuse or misread (70000, 200-100). */
+function checkPortRanges(ctx: Ctx): void {
+  ctx.vars.firewall_service_ports.forEach((s, i) => {
+    if (typeof s.port !== 'string') return;
+    const [from = 0, to = from] = s.port.split('-').map(Number);
+    if (from < 1 || to > 65535 || from > to) ctx.reject(['firewall_service_ports', i, 'port'], `${s.port} is not a port range within 1-65535, low to high`);
+  });
+}
+
 export default defineRole<Vars>({
-  tasks: (ctx) => [
-    apt('nftables installed', { packages: ['nftables'] }),
-    directory('firewall directory', { path: '/etc/play-firewall', mode: '0700' }),
-    template('firewall ruleset', { src: 'ruleset.nft.hbs', dest: RULESET, mode: '0600', data: { rules: firewallRules(ctx) }, validate: 'nft -c -f %s', notify: 'apply firewall' }),
-    template('firewall at boot', { src: 'play-firewall.service.hbs', dest: '/etc/systemd/system/play-firewall.service', mode: '0644' }),
-    // Enabled for boot but never started here: starting it would skip the lockout check.
-    service('firewall loaded at boot', { unit: 'play-firewall', enabled: true }),
-    flushHandlers(),
-    nftApply('firewall loaded', { ruleset: RULESET, table: TABLE, rollbackAfterSeconds: ctx.vars.firewall_rollback_seconds, load: 'if-missing' }),
-  ],
+  tasks: (ctx) => {
+    checkPortRanges(ctx);
+    return [
+      apt('nftables installed', { packages: ['nftables'] }),
+      directory('firewall directory', { path: '/etc/play-firewall', mode: '0700' }),
+      template('firewall ruleset', { src: 'ruleset.nft.hbs', dest: RULESET, mode: '0600', data: { rules: firewallRules(ctx) }, validate: 'nft -c -f %s', notify: 'apply firewall' }),
+      template('firewall at boot', { src: 'play-firewall.service.hbs', dest: '/etc/systemd/system/play-firewall.service', mode: '0644' }),
+      // Enabled for boot but never started here: starting it would skip the lockout check.
+      service('firewall loaded at boot', { unit: 'play-firewall', enabled: true }),
+      flushHandlers(),
+      nftApply('firewall loaded', { ruleset: RULESET, table: TABLE, rollbackAfterSeconds: ctx.vars.firewall_rollback_seconds, load: 'if-missing' }),
+    ];
+  },
   handlers: (ctx) => [nftApply('apply firewall', { ruleset: RULESET, table: TABLE, rollbackAfterSeconds: ctx.vars.firewall_rollback_seconds, load: 'always' })],
 });

@@ -8,6 +8,7 @@ import type { Resource } from '../resources/types.ts';
 import { FromHost, isFlush, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
 import { allRoleVariables, loadRole, rolePaths, type LoadedRole } from '../role/load.ts';
 import { secretValues } from '../role/variables-schema.ts';
+import { connectionProblems } from '../transport/connection-vars.ts';
 import { batches } from './serial.ts';
 import { undeclaredVariables } from './undeclared-vars.ts';
 import { checkSelection, isSelected, type Selection } from './selection.ts';
@@ -84,7 +85,8 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
     for (const host of hosts) {
-      const vars = connectionVars(inv, play, host, options.extraVars);
+      const { vars, problems: bad } = connectionVars(inv, play, host, options.extraVars);
+      found.problems.push(...bad);
       run.hostVars.set(host, vars);
       // A secret is a secret whichever role declares it and whichever roles run (--role).
       for (const role of roles.values()) found.secrets.push(...secretValues(role.variables.schema, vars));
@@ -105,13 +107,16 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   // settings, as the first play that targets it sees them (else inventory and -e alone).
   const unlimited = playbook.plays.map((play) => ({ play, hosts: new Set(playHosts(inv, play, undefined, [])) }));
   for (const host of inv.hosts.keys()) {
-    if (!run.hostVars.has(host)) run.hostVars.set(host, connectionVars(inv, unlimited.find((p) => p.hosts.has(host))?.play, host, options.extraVars));
+    if (run.hostVars.has(host)) continue;
+    const { vars, problems: bad } = connectionVars(inv, unlimited.find((p) => p.hosts.has(host))?.play, host, options.extraVars);
+    found.problems.push(...bad);
+    run.hostVars.set(host, vars);
   }
   problems.push(...undeclaredVariables(userLayers(playbook, inv, options.extraVars), new Set(allRoleVariables(searchPath).flatMap((v) => Object.keys(v.declared)))));
   problems.push(...perHosts(found.problems));
   // Tags are only known for hosts that compiled; with hosts missing, an unknown-tag error would mislead.
   if (problems.length === 0) problems.push(...checkSelection(options.selection, found.knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
-  if (problems.length > 0) throw new InputError(problems);
+  if (problems.length > 0) throw new InputError(distinct(problems));
   run.secrets = [...new Set(found.secrets.filter((s) => s.length > 0))];
   run.warnings = [...found.warnings];
   return run;
@@ -127,8 +132,10 @@ export function precedence(defaults: VarLayer | undefined, inventory: VarLayer[]
 }
 
 /** A host's variables as its connection sees them in a play: inventory, play vars and -e, no role defaults. */
-function connectionVars(inv: Inventory, play: Play | undefined, host: string, extraVars: VarLayer[]): Vars {
-  return valuesOf(mergeLayers(precedence(undefined, inventoryLayers(inv, host), play?.vars, undefined, extraVars)));
+function connectionVars(inv: Inventory, play: Play | undefined, host: string, extraVars: VarLayer[]): { vars: Vars; problems: HostProblem[] } {
+  const resolved = mergeLayers(precedence(undefined, inventoryLayers(inv, host), play?.vars, undefined, extraVars));
+  const problems = connectionProblems(resolved).map((p) => ({ ...p, role: '', host }));
+  return { vars: valuesOf(resolved), problems };
 }
 
 /**
@@ -137,17 +144,25 @@ function connectionVars(inv: Inventory, play: Play | undefined, host: string, ex
  */
 export function connectionPlan(playbook: Playbook, inv: Inventory, options: Pick<CompileOptions, 'limit' | 'extraVars'>): Map<string, Vars> {
   const out = new Map<string, Vars>();
-  for (const play of playbook.plays) for (const host of playHosts(inv, play, options.limit, [])) out.set(host, connectionVars(inv, play, host, options.extraVars));
+  for (const play of playbook.plays) {
+    for (const host of playHosts(inv, play, options.limit, [])) {
+      const { vars, problems } = connectionVars(inv, play, host, options.extraVars);
+      // Bad connection settings are refused by compile; no connection is tried meanwhile.
+      if (problems.length === 0) out.set(host, vars);
+    }
+  }
   return out;
 }
 
 function playHosts(inv: Inventory, play: Play, limit: string | undefined, problems: InputProblem[]): string[] {
   try {
     const hosts = selectHosts(inv, play.hosts);
-    return limit ? selectHosts(inv, limit, hosts) : hosts;
+    // An empty --limit selects nothing, as in Ansible, and says so: it is never "all hosts".
+    return limit !== undefined ? selectHosts(inv, limit, hosts) : hosts;
   } catch (e) {
     if (!(e instanceof PatternError)) throw e;
-    problems.push({ location: limit ? { file: '--limit' } : play.location, keyPath: limit ? undefined : 'hosts', message: e.message });
+    const fromLimit = limit !== undefined;
+    problems.push({ location: fromLimit ? { file: '--limit' } : play.location, keyPath: fromLimit ? undefined : 'hosts', message: e.message });
     return [];
   }
 }
@@ -292,6 +307,11 @@ function requiredHint(p: InputProblem, role: LoadedRole, resolved: Map<string, R
   };
 }
 
+/** Each problem once (a bad --limit is met by every play). */
+function distinct(problems: InputProblem[]): InputProblem[] {
+  return [...new Map(problems.map((p) => [formatProblem(p), p])).values()];
+}
+
 /** A problem met while compiling a role for one host. */
 type HostProblem = InputProblem & { role: string; host: string };
 
@@ -301,12 +321,14 @@ function perHosts(problems: HostProblem[]): InputProblem[] {
   for (const p of problems) {
     const key = `${formatLocation(p.location)}|${p.keyPath ?? ''}|${p.message}|${p.role}`;
     const entry = byKey.get(key);
-    if (entry) entry.hosts.push(p.host);
+    if (entry) {
+      if (!entry.hosts.includes(p.host)) entry.hosts.push(p.host);
+    }
     else byKey.set(key, { p, hosts: [p.host] });
   }
   return [...byKey.values()].map(({ p, hosts }) => ({
     location: p.location,
     keyPath: p.keyPath,
-    message: `${p.message} (role ${p.role}, host${hosts.length > 1 ? 's' : ''} ${hosts.join(', ')})`,
+    message: `${p.message} (${p.role ? `role ${p.role}, ` : ''}host${hosts.length > 1 ? 's' : ''} ${hosts.join(', ')})`,
   }));
 }

@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import type { InputProblem, SourceLocation } from './errors.ts';
+import { patternMeaning } from './value-types.ts';
 import { validatorFor, type JsonSchema } from './validators.ts';
 
 export type { JsonSchema } from './validators.ts';
@@ -13,10 +14,13 @@ export function checkSchema(
 ): InputProblem[] {
   const validate = validatorFor(schema, coerce);
   if (validate(value)) return [];
-  return pruneAnyOf(validate.errors ?? []).map((e) => {
+  // A bad key (propertyNames) is reported once, at the key, by what its name must be.
+  const errors = pruneAnyOf(validate.errors ?? []).filter((e) => e.keyword !== 'propertyNames');
+  return errors.map((e) => {
     const path = pointerToPath(e.instancePath);
-    const full = e.keyword === 'additionalProperties' ? [...path, String(e.params.additionalProperty)] : path;
-    return { location: locate(full), keyPath: keyPath(full) || '(top level)', message: describe(e) };
+    const key = e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : e.propertyName;
+    const full = key === undefined ? path : [...path, key];
+    return { location: locate(full), keyPath: keyPath(full) || '(top level)', message: e.propertyName === undefined ? describe(e) : `invalid name: ${describe(e)}` };
   });
 }
 
@@ -39,9 +43,10 @@ const describers: Record<string, (e: ErrorObject) => string> = {
   additionalProperties: (e) => `unknown key "${String(e.params.additionalProperty)}"${didYouMean(String(e.params.additionalProperty), Object.keys((e.parentSchema?.properties as object | undefined) ?? {}))}`,
   enum: (e) => `expected one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
   const: (e) => `expected ${JSON.stringify(e.params.allowedValue)}`,
-  pattern: (e) => `expected a string matching ${String(e.params.pattern)}`,
+  pattern: (e) => `expected ${patternMeaning(String(e.params.pattern)) ?? `a string matching ${String(e.params.pattern)}`}`,
   minimum: (e) => `expected a number >= ${String(e.params.limit)}`,
   maximum: (e) => `expected a number <= ${String(e.params.limit)}`,
+  exclusiveMinimum: (e) => `expected a number > ${String(e.params.limit)}`,
   minItems: (e) => `expected at least ${String(e.params.limit)} item(s)`,
   minLength: (e) => `expected a string of at least ${String(e.params.limit)} character(s)`,
   format: (e) => `expected a ${String(e.params.format)}`,
@@ -103,6 +108,11 @@ export function describeSchema(s: JsonSchema | undefined): string {
   if (union) return union.map(describeSchema).join(', or ');
   if (Array.isArray(s.enum)) return `one of ${s.enum.map((v) => JSON.stringify(v)).join(', ')}`;
   const type = Array.isArray(s.type) ? s.type.join(' or ') : String(s.type ?? 'value');
+  const meaning = typeof s.pattern === 'string' ? patternMeaning(s.pattern) : undefined;
+  if (meaning) {
+    const others = (Array.isArray(s.type) ? (s.type as string[]) : [String(s.type ?? 'string')]).filter((t) => t !== 'string');
+    return [meaning, ...others.map((t) => (t === 'null' ? 'null' : describeSchema({ type: t })))].join(', or ');
+  }
   if (type === 'string' && typeof s.pattern === 'string') return `a string matching ${s.pattern}`;
   if ((type === 'integer' || type === 'number') && s.minimum !== undefined) return `${type === 'integer' ? 'an integer' : 'a number'} >= ${String(s.minimum)}`;
   if (type === 'array') return `a list${s.items ? ` of ${describeSchema(s.items as JsonSchema).replace(/^an? (\w+)$/, '$1s')}` : ''}`;

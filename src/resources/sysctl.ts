@@ -18,13 +18,14 @@ const MARK = '@@play-sysctl-live@@';
  */
 export function sysctlResource(spec: SysctlSpec): Resource {
   const wanted = Object.entries(spec.values).map(([k, v]) => [k, render(v)] as const);
-  for (const [key] of wanted) if (!/^[a-z0-9_.\-/]+$/i.test(key)) throw new ResourceError(`invalid sysctl key "${key}"`);
+  // A key never starts with "-" (sysctl(8) would take it as an option, e.g. -p/etc/shadow).
+  for (const [key] of wanted) if (!/^[a-z0-9_][a-z0-9_.\-/]*$/i.test(key)) throw new ResourceError(`invalid sysctl key "${key}"`);
   const content = `# Managed by play: changes here are overwritten.\n${wanted.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
   const file = fileResource({ path: spec.file, content, mode: '0644', owner: 'root', group: 'root' });
   // One process for all keys: this is read on every rerun. A key the kernel lacks prints nothing.
   // (Not the shell's `read` on /proc/sys: it reads a byte at a time, and the kernel ends an
   // integer value after its first byte.)
-  const readLive = `sysctl ${wanted.map(([k]) => q(k)).join(' ')} 2>/dev/null; true`;
+  const readLive = `sysctl -- ${wanted.map(([k]) => q(k)).join(' ')} 2>/dev/null; true`;
   return {
     describe: `sysctl ${spec.file}`,
     probe: `${fileProbeCommand(spec.file, 'content')}; printf '\\n%s\\n' ${MARK}; ${readLive}`,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { InputError, type SourceLocation } from '../input/errors.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
+import { expandValueTypes } from '../input/value-types.ts';
 import { readYaml, type YamlSource } from '../input/yaml-file.ts';
 import { isPlainObject, type VarLayer, type Vars } from '../inventory/variables.ts';
 
@@ -55,7 +56,7 @@ export function loadRoleVariables(file: string, owners: OwnerLookup = () => unde
   const src: YamlSource = readYaml(file);
   const problems = checkSchema(variablesFileSchema, src.value, src.locate);
   if (problems.length > 0) throw new InputError(problems);
-  const entries = (src.value ?? {}) as Record<string, JsonSchema>;
+  const entries = withValueTypes(src.value ?? {}, file);
   const declared: Record<string, JsonSchema> = {};
   const borrowed: Record<string, string> = {};
   const owned = new Map<string, RoleVariables>();
@@ -83,6 +84,15 @@ export function loadRoleVariables(file: string, owners: OwnerLookup = () => unde
     borrowed,
     locate: (p) => (owned.get(String(p[0])) ?? { locate: src.locate }).locate(p),
   };
+}
+
+/** Entries with their `format: NAME` value types turned into patterns (src/input/value-types.ts). */
+function withValueTypes(value: unknown, file: string): Record<string, JsonSchema> {
+  try {
+    return expandValueTypes(value, file) as Record<string, JsonSchema>;
+  } catch (e) {
+    throw InputError.at({ file }, e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** The role that declares `name`, which must declare it itself (no chains of borrowing). */

@@ -1,0 +1,43 @@
+import type { InputProblem } from '../input/errors.ts';
+import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
+import { VALUE_TYPES } from '../input/value-types.ts';
+import { locateVar, valuesOf, type ResolvedVar } from '../inventory/variables.ts';
+
+const USER = '^[A-Za-z0-9._][A-Za-z0-9._-]*$';
+const ANSIBLE_BOOLEAN = ['yes', 'no', 'true', 'false', 'True', 'False', 'YES', 'NO', 'on', 'off', '1', '0'];
+
+/**
+ * Ansible's connection variables as play reads them (src/transport/target.ts). A bad one would
+ * otherwise fail late or quietly do something else: `ansible_port: ssh` became port 22,
+ * `ansible_timeout: 0` waited forever, an empty `ansible_host` reached the controller itself.
+ */
+const CONNECTION_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    ansible_host: { type: 'string', pattern: VALUE_TYPES.host?.pattern },
+    ansible_port: { type: 'integer', minimum: 1, maximum: 65535 },
+    ansible_user: { type: 'string', pattern: USER },
+    ansible_become_user: { type: 'string', pattern: USER },
+    ansible_become: { anyOf: [{ type: 'boolean' }, { enum: ANSIBLE_BOOLEAN }] },
+    ansible_timeout: { type: 'number', exclusiveMinimum: 0 },
+    ansible_command_timeout: { type: 'number', exclusiveMinimum: 0 },
+    ansible_ssh_private_key_file: { type: 'string', minLength: 1, pattern: VALUE_TYPES['no-control']?.pattern },
+    ansible_private_key_file: { type: 'string', minLength: 1, pattern: VALUE_TYPES['no-control']?.pattern },
+    ansible_ssh_common_args: { type: 'string', pattern: VALUE_TYPES['no-control']?.pattern },
+    ansible_ssh_extra_args: { type: 'string', pattern: VALUE_TYPES['no-control']?.pattern },
+  },
+};
+
+/**
+ * What is wrong with a host's connection variables, located where each was set. Numbers given as
+ * strings (`-e ansible_port=2222`) are converted in place, as for role variables.
+ */
+export function connectionProblems(resolved: Map<string, ResolvedVar>): InputProblem[] {
+  const vars = valuesOf(resolved);
+  const problems = checkSchema(CONNECTION_SCHEMA, vars, (p) => locateVar(resolved, p), true);
+  for (const [k, v] of Object.entries(vars)) {
+    const entry = resolved.get(k);
+    if (entry) entry.value = v;
+  }
+  return problems;
+}

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { extraVarsLayer } from '../../src/cli/extra-vars.ts';
+import { compile, connectionPlan } from '../../src/engine/compile.ts';
+import { InputError } from '../../src/input/errors.ts';
+import { loadInventory } from '../../src/inventory/load.ts';
+import { loadPlaybook } from '../../src/playbook/load.ts';
+
+const root = join(import.meta.dirname, '../..');
+const site = (): ReturnType<typeof loadPlaybook> => loadPlaybook(join(root, 'playbooks/site.yaml'));
+const inventory = (): ReturnType<typeof loadInventory> => loadInventory(join(root, 'inventory/example-bgp'));
+
+/** The problems compile finds in site.yaml on example-bgp with this -e mapping (and --limit). */
+async function refusal(extra: Record<string, unknown>, limit?: string): Promise<string> {
+  try {
+    await compile(site(), inventory(), { limit, extraVars: [extraVarsLayer(JSON.stringify(extra), 0, root)], selection: { tags: [], skipTags: [], roles: [] }, check: false });
+    return '';
+  } catch (e) {
+    if (e instanceof InputError) return e.message;
+    throw e;
+  }
+}
+
+const peer = { name: 'edge-router', myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1', password: 'supersecret-md5' };
+
+/** Each case: what the user gave (-e), and what the refusal must say, at -e #1 with its key path. */
+const CASES: [string, Record<string, unknown>, RegExp][] = [
+  ['a port given as a name', { ansible_port: 'ssh' }, /ansible_port: expected integer \(hosts? /],
+  ['a negative port', { ansible_port: -1 }, /ansible_port: expected a number >= 1/],
+  ['a zero connect timeout (waited forever)', { ansible_timeout: 0 }, /ansible_timeout: expected a number > 0/],
+  ['an empty host address (reached the controller itself)', { ansible_host: '' }, /ansible_host: expected a host name or an address/],
+  ['a newline in the router ID (added a neighbor to frr.conf)', { frr_router_id: '192.0.2.1\n neighbor 6.6.6.6 remote-as 666' }, /frr_router_id: expected an IPv4 address/],
+  ['an upstream address with a config line in it', { frr_upstreams: [{ address: '203.0.113.1\nneighbor 6.6.6.6 remote-as 1', asn: 64500 }] }, /frr_upstreams\[0\]\.address: expected an IPv4 or IPv6 address/],
+  ['a BGP password with a line break', { metallb_bgp_peers: [{ ...peer, password: 'abcdefgh\nneighbor x' }] }, /metallb_bgp_peers\[0\]\.password: expected a password of 8 to 80 printable ASCII characters, no spaces/],
+  ['a BGP password of 4 characters', { metallb_bgp_peers: [{ ...peer, password: 'abcd' }] }, /metallb_bgp_peers\[0\]\.password: expected a password of 8 to 80/],
+  ['a service port that opens all TCP', { firewall_service_ports: [{ port: '80 accept; meta l4proto tcp accept' }] }, /firewall_service_ports\[0\]\.port: expected a port or a range like 30000-30100/],
+  ['a service port range past 65535', { firewall_service_ports: [{ port: '60000-70000' }] }, /firewall_service_ports\[0\]\.port: 60000-70000 is not a port range within 1-65535, low to high/],
+  ['a firewall source with a rule in it', { firewall_ssh_sources: ['0.0.0.0/0 tcp dport 1-65535 accept'] }, /firewall_ssh_sources\[0\]: expected an address or a CIDR/],
+  ['a sysctl key that sysctl(8) would take as an option', { sysctl_extra: { '-p/etc/shadow': 1 } }, /sysctl_extra\.-p\/etc\/shadow: invalid name: expected a string matching/],
+  ['a pool address with a leading zero', { metallb_pools: [{ name: 'p', addresses: ['198.051.100.0/24'] }] }, /metallb_pools\[0\]\.addresses\[0\]: expected a CIDR or a FIRST-LAST address range/],
+  ['an interface name with a space', { metallb_l2_advertisements: [{ name: 'l2', interfaces: ['eth0 x'] }] }, /metallb_l2_advertisements\[0\]\.interfaces\[0\]: expected a network interface name/],
+];
+
+describe('bad input is refused before any host is contacted, at the user\'s line and key', () => {
+  it.each(CASES)('%s', async (_what, extra, message) => {
+    const text = await refusal(extra);
+    expect(text).toMatch(new RegExp(`-e #1:\\d+:\\d+: ${message.source}`));
+    // The refusal never echoes the value (a password, a token).
+    for (const v of Object.values(extra).flatMap((x) => JSON.stringify(x).match(/[A-Za-z0-9]{6,}/g) ?? [])) if (/secret|abcdefgh/.test(v)) expect(text).not.toContain(v);
+  });
+
+  it('an empty --limit selects nothing and says so (it ran on every host)', async () => {
+    expect(await refusal({}, '')).toMatch(/^--limit: empty host pattern ""$/);
+    expect(connectionPlan(site(), inventory(), { limit: '', extraVars: [] }).size).toBe(0);
+  });
+
+  it('a host whose connection settings are bad gets no early connection', () => {
+    const plan = connectionPlan(site(), inventory(), { extraVars: [extraVarsLayer('{"ansible_port": "ssh"}', 0, root)] });
+    expect(plan.size).toBe(0);
+    expect(connectionPlan(site(), inventory(), { extraVars: [extraVarsLayer('{"ansible_port": "2222"}', 0, root)] }).get('cp1')?.ansible_port).toBe(2222);
+  });
+});
