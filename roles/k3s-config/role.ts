@@ -56,7 +56,7 @@ export function k3sConfig(ctx: Ctx): Record<string, unknown> {
     ...(nodeIp ? { 'node-ip': nodeIp } : {}),
     ...(vars.k3s_flannel_iface ? { 'flannel-iface': vars.k3s_flannel_iface } : {}),
   };
-  for (const key of Object.keys(vars.k3s_extra_config).filter((k) => k in managed || k === 'token')) {
+  for (const key of Object.keys(vars.k3s_extra_config).filter((k) => Object.hasOwn(managed, k) || k === 'token')) {
     ctx.reject(['k3s_extra_config', key], `${key} is managed by this role: set it with the role's variables instead (docs/variables.md)`);
   }
   return { ...vars.k3s_extra_config, ...managed };

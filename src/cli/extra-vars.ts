@@ -24,7 +24,8 @@ export function extraVarsLayer(arg: string, index: number, cwd: string): VarLaye
   const values: Record<string, unknown> = {};
   for (const pair of splitPairs(arg)) {
     const at = pair.indexOf('=');
-    if (at <= 0) throw InputError.at({ file: `-e #${index + 1}` }, `expected key=value, a JSON/YAML mapping or @file, got "${pair}"`);
+    // Never echo the text: it may be a password typed where its name should have been.
+    if (at <= 0) throw InputError.at({ file: `-e #${index + 1}` }, `expected key=value, a JSON/YAML mapping or @file; word ${splitPairs(arg).indexOf(pair) + 1} has no "="`);
     values[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return { label: `-e #${index + 1}`, values, locate: () => ({ file: `-e #${index + 1}` }) };

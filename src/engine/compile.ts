@@ -7,7 +7,7 @@ import type { Play, Playbook, RoleRef } from '../playbook/model.ts';
 import type { Resource } from '../resources/types.ts';
 import { FromHost, isFlush, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
 import { allRoleVariables, loadRole, rolePaths, type LoadedRole } from '../role/load.ts';
-import { secretValues } from '../role/variables-schema.ts';
+import { numericSecrets, secretValues } from '../role/variables-schema.ts';
 import { connectionProblems } from '../transport/connection-vars.ts';
 import { batches } from './serial.ts';
 import { undeclaredVariables } from './undeclared-vars.ts';
@@ -212,7 +212,9 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   const { inv, play, ref, role, options } = site;
   const resolved = mergeLayers(precedence(role.variables.defaults, inventoryLayers(inv, host), play.vars, ref.vars, options.extraVars));
   const vars = valuesOf(resolved);
-  const bad = checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role, resolved));
+  // Before the schema check: coercion would turn a numeric secret into its (already wrong) string.
+  const numeric = numericSecrets(role.variables.schema, vars).map((path) => ({ location: locateVar(resolved, path), keyPath: keyPath(path), message: 'a secret must be a quoted string: as a number it loses digits' }));
+  const bad = [...numeric, ...checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role, resolved))];
   found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
   found.secrets.push(...secretValues(role.variables.schema, vars));
   if (bad.length > 0) return undefined;

@@ -18,5 +18,6 @@ export const yamlVersion = (require('yaml/package.json') as { version: string })
 
 /** `value` as a YAML document. */
 export function toYaml(value: unknown): string {
-  return yamlLib().stringify(value);
+  // Never folded: a long value (a K3s token) stays on one line, where masking finds it whole.
+  return yamlLib().stringify(value, { lineWidth: 0 });
 }

@@ -2,6 +2,21 @@ import type { Change } from '../resources/types.ts';
 
 export const MASK = '********';
 
+/** A line of a multi-line secret shorter than this is common text ("}", "-----"), not masked alone. */
+const SECRET_LINE_MIN = 8;
+
+/**
+ * Every form a secret takes where play shows it: as given; base64 (Kubernetes Secrets); escaped
+ * in JSON (the --json report, kubectl's output) and in YAML double or single quotes (rendered
+ * configs); URL-encoded; and each long-enough line of a multi-line secret, since diffs and
+ * messages are cut into lines.
+ */
+function renderings(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const lines = secret.includes('\n') ? secret.split('\n').map((l) => l.trim()).filter((l) => l.length >= SECRET_LINE_MIN) : [];
+  return [secret, Buffer.from(secret).toString('base64'), json, secret.replace(/'/g, "''"), encodeURIComponent(secret), ...lines];
+}
+
 /**
  * Masks secret values wherever they appear: diffs, messages, errors, the JSON report.
  * Masking by value (not by variable name) also catches a secret rendered into a file.
@@ -15,8 +30,7 @@ export class Redactor {
 
   /** Secrets also come up during a run (a token read from a host). */
   add(...secrets: string[]): void {
-    // Kubernetes Secrets carry values in base64: mask that form too.
-    const forms = secrets.filter((s) => s.length > 0).flatMap((s) => [s, Buffer.from(s).toString('base64')]);
+    const forms = secrets.filter((s) => s.length > 0).flatMap(renderings);
     // Longest first, so a secret containing another is masked whole.
     this.secrets = [...new Set([...this.secrets, ...forms])].sort((a, b) => b.length - a.length);
   }

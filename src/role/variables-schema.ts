@@ -89,7 +89,7 @@ export function loadRoleVariables(file: string, owners: OwnerLookup = () => unde
 /** Entries with their `format: NAME` value types turned into patterns (src/input/value-types.ts). */
 function withValueTypes(value: unknown, file: string): Record<string, JsonSchema> {
   try {
-    return expandValueTypes(value, file) as Record<string, JsonSchema>;
+    return secretsLongEnough(expandValueTypes(value, file)) as Record<string, JsonSchema>;
   } catch (e) {
     throw InputError.at({ file }, e instanceof Error ? e.message : String(e));
   }
@@ -105,6 +105,37 @@ function ownerOf(name: string, role: string, owners: OwnerLookup, src: YamlSourc
 }
 
 const emptyLayer = (file: string): VarLayer => ({ label: file, values: {}, locate: () => ({ file }) });
+
+/** A secret shorter than this would mask every place its few characters happen to appear. */
+export const SECRET_MIN_LENGTH = 8;
+
+/** The schema with every secret string required to be at least SECRET_MIN_LENGTH long, at any depth. */
+function secretsLongEnough(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(secretsLongEnough);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: JsonSchema = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'default' ? v : secretsLongEnough(v)]));
+  if (out.secret === true) out.minLength = Math.max(SECRET_MIN_LENGTH, Number(out.minLength ?? 0));
+  return out;
+}
+
+/**
+ * Paths of secrets given as numbers: YAML reads `12345678901234567890123` as a float, and its
+ * digits are lost before anyone can mask them; a secret must be a quoted string.
+ */
+export function numericSecrets(schema: JsonSchema, value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (value === undefined || value === null) return [];
+  if (schema.secret === true) return typeof value === 'number' ? [path] : [];
+  const props = isPlainObject(schema.properties) ? (schema.properties as Record<string, JsonSchema>) : {};
+  const out: (string | number)[][] = [];
+  if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const sub = props[k] ?? (isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined);
+      if (sub) out.push(...numericSecrets(sub, v, [...path, k]));
+    }
+  }
+  if (Array.isArray(value) && isPlainObject(schema.items)) value.forEach((v, i) => out.push(...numericSecrets(schema.items as JsonSchema, v, [...path, i])));
+  return out;
+}
 
 /** Every value under a `secret: true` schema node, however deep, as the strings to hide. */
 export function secretValues(schema: JsonSchema, value: unknown): string[] {

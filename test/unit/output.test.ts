@@ -52,6 +52,17 @@ describe('secret redaction', () => {
     expect(text).not.toMatch(/OLDSECRET|hunter2/);
     expect(text).toMatch(/-neighbor 1 password \*{8} \(old secret\)\n\+neighbor 1 password \*{8}/);
   });
+  it.each([
+    ['escaped in JSON (the --json report, kubectl output)', 'to"k\\en\\x', (v: string) => JSON.stringify({ token: v })],
+    ['in YAML single quotes', "it's-a-secret", (v: string) => `token: '${v.replace(/'/g, "''")}'`],
+    ['URL-encoded (a datastore endpoint)', 'p@ss/w:rd?x', (v: string) => `mysql://u:${encodeURIComponent(v)}@db/k3s`],
+    ['multi-line, cut into the lines of a diff', 'line-one-of-it\nline-two-of-it', (v: string) => v.split('\n').map((l) => `+ ${l}`).join('\n')],
+    ['base64', 'plain-secret-value', (v: string) => `password: ${Buffer.from(v).toString('base64')}`],
+  ])('masks a secret %s', (_how, secret, render) => {
+    const shown = new Redactor([secret]).text(render(secret));
+    for (const piece of [secret, ...secret.split('\n')]) expect(shown).not.toContain(piece);
+    expect(shown).toContain(MASK);
+  });
   it('finds secret values from a role schema, however deep', () => {
     const schema = {
       type: 'object',

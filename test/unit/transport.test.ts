@@ -78,7 +78,7 @@ describe('-e extra vars', () => {
     expect(l.locate(['y', 0])).toMatchObject({ file: join(dir, 'v.yaml'), line: 3 });
   });
   it('anything else is a clear error', () => {
-    expect(() => extraVarsLayer('novalue', 1, dir)).toThrow(/-e #2: expected key=value, a JSON\/YAML mapping or @file, got "novalue"/);
+    expect(() => extraVarsLayer('novalue', 1, dir)).toThrow(/-e #2: expected key=value, a JSON\/YAML mapping or @file; word 1 has no "="/);
   });
 });
 
