@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../input/errors.ts';
+import { isVaulted, NO_VAULT, type Vault } from '../input/vault.ts';
 import { parseYaml } from '../input/yaml-file.ts';
 import { isPlainObject, type VarLayer } from '../inventory/variables.ts';
 
@@ -8,7 +9,7 @@ import { isPlainObject, type VarLayer } from '../inventory/variables.ts';
  * `-e` as Ansible takes it: `k=v k2=v2` (strings), a JSON/YAML mapping, or `@file`.
  * Each `-e` is one layer; later ones win.
  */
-export function extraVarsLayer(arg: string, index: number, cwd: string): VarLayer {
+export function extraVarsLayer(arg: string, index: number, cwd: string, vault: Vault = NO_VAULT): VarLayer {
   if (arg.startsWith('@')) {
     const file = resolve(cwd, arg.slice(1));
     let text: string;
@@ -17,10 +18,10 @@ export function extraVarsLayer(arg: string, index: number, cwd: string): VarLaye
     } catch {
       throw InputError.at({ file }, 'cannot read extra-vars file');
     }
-    return mapping(file, text);
+    return mapping(file, isVaulted(text) ? vault.open(text, { file }) : text, vault, isVaulted(text));
   }
   const trimmed = arg.trim();
-  if (trimmed.startsWith('{') || trimmed.includes('\n')) return mapping(`-e #${index + 1}`, arg);
+  if (trimmed.startsWith('{') || trimmed.includes('\n')) return mapping(`-e #${index + 1}`, arg, vault, false);
   const values: Record<string, unknown> = {};
   for (const pair of splitPairs(arg)) {
     const at = pair.indexOf('=');
@@ -31,10 +32,12 @@ export function extraVarsLayer(arg: string, index: number, cwd: string): VarLaye
   return { label: `-e #${index + 1}`, values, locate: () => ({ file: `-e #${index + 1}` }) };
 }
 
-function mapping(label: string, text: string): VarLayer {
+function mapping(label: string, text: string, vault: Vault, wholeFileVaulted: boolean): VarLayer {
   const src = parseYaml(label, text);
-  if (!isPlainObject(src.value)) throw InputError.at({ file: label }, 'expected a mapping of variable names to values');
-  return { label, values: src.value, locate: (p) => src.locate(p) };
+  if (wholeFileVaulted) vault.remember(src.value);
+  const value = vault.reveal(src.value, src.locate);
+  if (!isPlainObject(value)) throw InputError.at({ file: label }, 'expected a mapping of variable names to values');
+  return { label, values: value, locate: (p) => src.locate(p) };
 }
 
 /** Splits on spaces outside quotes: `a=1 b="x y"`. */

@@ -1,4 +1,5 @@
 import { InputError, UsageError } from '../input/errors.ts';
+import { Vault } from '../input/vault.ts';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.ts';
 import { compile, connectionPlan, type CompiledRun } from '../engine/compile.ts';
 import type { Reporter, RunSummary } from '../engine/events.ts';
@@ -15,6 +16,7 @@ import { SshConnection } from '../transport/ssh.ts';
 import { becomeFor, connectionTarget, runsAs } from '../transport/target.ts';
 import { EXIT } from './exit-codes.ts';
 import { extraVarsLayer } from './extra-vars.ts';
+import { vaultPasswords } from './vault-password.ts';
 import { listHosts, listTags, listTasks } from './listing.ts';
 import { parseOptions, type CliOptions } from './options.ts';
 import { StopSignals } from './stop-signals.ts';
@@ -31,9 +33,10 @@ export async function main(argv: string[]): Promise<number> {
     const cwd = process.cwd();
     const inventoryPath = resolveInventoryPath(options.inventory, cwd);
     const playbookPath = resolvePlaybookPath(options.playbook, cwd);
+    const vault = new Vault(await vaultPasswords(options, cwd));
     const playbook = loadPlaybook(playbookPath);
-    const inventory = loadInventory(inventoryPath);
-    const extraVars = options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd));
+    const inventory = loadInventory(inventoryPath, vault);
+    const extraVars = options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd, vault));
     const early = new EarlyConnections();
     try {
       if (!lists(options)) early.open([...connectionPlan(playbook, inventory, { limit: options.limit, extraVars })].map(([host, vars]) => connectionTarget(host, vars, options.acceptNewHostKeys)));
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
         extraVars,
         selection: { tags: options.tags, skipTags: options.skipTags, roles: options.roles },
         check: options.check,
+        secrets: vault.secrets,
       });
       timing('input checked');
       redactor = new Redactor(compiled.secrets);

@@ -21,6 +21,9 @@ export interface CliOptions {
   acceptNewHostKeys: boolean;
   /** On Ctrl-C/SIGTERM, how long tasks in flight may finish before they are cut. */
   stopGraceSeconds: number;
+  /** Files holding Ansible Vault passwords (--vault-password-file, or $ANSIBLE_VAULT_PASSWORD_FILE). */
+  vaultPasswordFiles: string[];
+  askVaultPass: boolean;
 }
 
 const EXIT_HELP = `
@@ -56,6 +59,9 @@ function program(): Command {
     .option('--syntax-check', 'check playbook, inventory, roles, variables and templates, then exit')
     .option('--json <file>', 'also write a machine-readable report of every task on every host')
     .option('-v, --verbose', 'more detail (repeatable)', (_v: string, n: number) => n + 1, 0)
+    .option('--vault-password-file <file>', 'a file holding the Ansible Vault password (repeatable; $ANSIBLE_VAULT_PASSWORD_FILE)', collect)
+    .addOption(new Option('--vault-pass-file <file>', 'the same as --vault-password-file').argParser(collect).hideHelp())
+    .option('-J, --ask-vault-pass', 'ask for the Ansible Vault password (on a terminal)')
     .option('--accept-new-host-keys', 'record the host keys of hosts not in known_hosts (a changed key is still refused)')
     .addHelpText('after', EXIT_HELP)
     .exitOverride()
@@ -73,7 +79,7 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
     throw e;
   }
-  const o = cmd.opts<Partial<Omit<CliOptions, 'playbook' | 'roles' | 'stopGraceSeconds'>> & { role?: string[]; stopGrace?: number }>();
+  const o = cmd.opts<Partial<Omit<CliOptions, 'playbook' | 'roles' | 'stopGraceSeconds' | 'vaultPasswordFiles'>> & { role?: string[]; stopGrace?: number; vaultPasswordFile?: string[]; vaultPassFile?: string[] }>();
   return {
     playbook: cmd.args[0] ?? '',
     inventory: o.inventory ?? '',
@@ -93,7 +99,15 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     verbose: o.verbose ?? 0,
     acceptNewHostKeys: Boolean(o.acceptNewHostKeys),
     stopGraceSeconds: o.stopGrace ?? 10,
+    vaultPasswordFiles: vaultFiles([...(o.vaultPasswordFile ?? []), ...(o.vaultPassFile ?? [])]),
+    askVaultPass: Boolean(o.askVaultPass),
   };
+}
+
+/** The vault password files named, else the one Ansible's environment variable names. */
+function vaultFiles(named: string[]): string[] {
+  const fromEnv = process.env.ANSIBLE_VAULT_PASSWORD_FILE;
+  return named.length > 0 ? named : fromEnv ? [fromEnv] : [];
 }
 
 function positiveInt(v: string, option: string): number {

@@ -18,6 +18,8 @@ export interface CompileOptions {
   extraVars: VarLayer[];
   selection: Selection;
   check: boolean;
+  /** Secrets known before compiling: values opened from Ansible Vault. */
+  secrets?: string[];
 }
 
 /** A task ready to run on one host: its resource built (absent for a handler flush point). */
@@ -117,7 +119,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   // Tags are only known for hosts that compiled; with hosts missing, an unknown-tag error would mislead.
   if (problems.length === 0) problems.push(...checkSelection(options.selection, found.knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
   if (problems.length > 0) throw new InputError(distinct(problems));
-  run.secrets = [...new Set(found.secrets.filter((s) => s.length > 0))];
+  run.secrets = [...new Set([...found.secrets, ...(options.secrets ?? [])].filter((s) => s.length > 0))];
   run.warnings = [...found.warnings];
   return run;
 }

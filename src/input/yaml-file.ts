@@ -3,6 +3,7 @@ import type { Document, Node } from 'yaml';
 import { DerivedCache, isJson, treeCache } from './derived-cache.ts';
 import { InputError, type SourceLocation } from './errors.ts';
 import { yamlLib, yamlVersion } from './lazy-yaml.ts';
+import { isVaulted, NO_VAULT, VAULT_MARK, type Vault } from './vault.ts';
 
 /** A parsed YAML file that can still say on which line any value was written. */
 export interface YamlSource {
@@ -15,7 +16,7 @@ export interface YamlSource {
 export function parseYaml(file: string, text: string): YamlSource {
   const { LineCounter, parseDocument } = yamlLib();
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, customTags: [VAULT_TAG] });
   if (doc.errors.length > 0) {
     throw new InputError(
       doc.errors.map((e) => {
@@ -34,6 +35,9 @@ export function parseYaml(file: string, text: string): YamlSource {
   return { file, value: doc.toJS({ maxAliasCount: 1000 }), locate };
 }
 
+/** `!vault |` values stay sealed, as Ansible's JSON form, until the run's Vault opens them. */
+const VAULT_TAG = { tag: '!vault', resolve: (sealed: string) => ({ [VAULT_MARK]: sealed }) };
+
 /**
  * Parsing keeps every node's position, which made reading the roles' and the user's YAML a good
  * part of a rerun. Files are read as before, but a text parsed once is looked up (by its content)
@@ -41,20 +45,31 @@ export function parseYaml(file: string, text: string): YamlSource {
  */
 const yamlCache = treeCache('yaml');
 
-export function readYaml(file: string, cache: DerivedCache | undefined = yamlCache): YamlSource {
+export function readYaml(file: string, cache: DerivedCache | undefined = yamlCache, vault: Vault = NO_VAULT): YamlSource {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw InputError.at({ file }, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  if (!cache) return parseYaml(file, text);
+  // A whole vaulted file: parsed from its plaintext, which is never cached; all of it is secret.
+  if (isVaulted(text)) {
+    const src = parseYaml(file, vault.open(text, { file }));
+    vault.remember(src.value);
+    return opened(src, vault);
+  }
+  if (!cache) return opened(parseYaml(file, text), vault);
   const key = DerivedCache.key('yaml', yamlVersion, text);
   const known = cache.readText(key, '.json');
-  if (known !== undefined) return { file, value: JSON.parse(known) as unknown, locate: lazyLocate(file, text) };
+  if (known !== undefined) return opened({ file, value: JSON.parse(known) as unknown, locate: lazyLocate(file, text) }, vault);
   const src = parseYaml(file, text);
   if (isJson(src.value)) cache.write(key, '.json', JSON.stringify(src.value));
-  return src;
+  return opened(src, vault);
+}
+
+/** The source with its `!vault` values opened (the cache keeps them sealed). */
+function opened(src: YamlSource, vault: Vault): YamlSource {
+  return { ...src, value: vault.reveal(src.value, src.locate) };
 }
 
 function lazyLocate(file: string, text: string): YamlSource['locate'] {

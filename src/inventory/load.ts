@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { InputError, type InputProblem } from '../input/errors.ts';
 import { resolveNamed } from '../input/resolve-path.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
+import { NO_VAULT, type Vault } from '../input/vault.ts';
 import { readYaml, type YamlSource } from '../input/yaml-file.ts';
 import type { Inventory, InventoryGroup, InventoryHost } from './model.ts';
 import { isPlainObject, type VarLayer } from './variables.ts';
@@ -35,7 +36,7 @@ const YAML_EXT = ['.yaml', '.yml', ''];
 export const resolveInventoryPath = (arg: string, cwd: string): string => resolveNamed(arg, cwd, 'inventory', 'inventory');
 
 /** Loads an Ansible YAML inventory (a file, or a directory of them) with group_vars/ and host_vars/ beside it. */
-export function loadInventory(path: string): Inventory {
+export function loadInventory(path: string, vault: Vault = NO_VAULT): Inventory {
   const isDir = statSync(path).isDirectory();
   const files = isDir ? inventoryFilesIn(path) : [path];
   if (files.length === 0) throw InputError.at({ file: path }, 'no inventory file (*.yaml or *.yml) in this directory');
@@ -44,7 +45,7 @@ export function loadInventory(path: string): Inventory {
   const problems: InputProblem[] = [];
   for (const file of files) {
     try {
-      addInventoryFile(inv, readYaml(file));
+      addInventoryFile(inv, readYaml(file, undefined, vault));
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       problems.push(...e.problems);
@@ -53,7 +54,7 @@ export function loadInventory(path: string): Inventory {
   if (problems.length > 0) throw new InputError(problems);
   assignUngrouped(inv);
   computeDepths(inv);
-  problems.push(...addVarsDirs(inv, isDir ? path : dirname(path)));
+  problems.push(...addVarsDirs(inv, isDir ? path : dirname(path), vault));
   if (problems.length > 0) throw new InputError(problems);
   return inv;
 }
@@ -135,7 +136,7 @@ function computeDepths(inv: Inventory): void {
 }
 
 /** group_vars/NAME(.yaml|.yml) or group_vars/NAME/*.yaml; same for host_vars. */
-function addVarsDirs(inv: Inventory, base: string): InputProblem[] {
+function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[] {
   const problems: InputProblem[] = [];
   const attach = (dir: string, kind: 'group' | 'host'): void => {
     if (!existsSync(dir)) return;
@@ -152,7 +153,7 @@ function addVarsDirs(inv: Inventory, base: string): InputProblem[] {
       }
       for (const file of files) {
         try {
-          const src = readYaml(file);
+          const src = readYaml(file, undefined, vault);
           const found = checkSchema(varsFileSchema, src.value, src.locate).map((p) => ({ ...p, message: 'expected a mapping of variable names to values' }));
           problems.push(...found);
           if (isPlainObject(src.value)) target.varLayers.push(layer(src, src.value, []));

@@ -1,0 +1,95 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { extraVarsLayer } from '../../src/cli/extra-vars.ts';
+import { compile } from '../../src/engine/compile.ts';
+import { InputError } from '../../src/input/errors.ts';
+import { decryptVault, Vault } from '../../src/input/vault.ts';
+import { loadInventory } from '../../src/inventory/load.ts';
+import { loadPlaybook } from '../../src/playbook/load.ts';
+import { Redactor } from '../../src/output/redact.ts';
+
+const root = join(import.meta.dirname, '../..');
+const PASSWORD = 'vault-pass-of-the-test';
+
+/** The real ansible-vault (Debian's ansible-core, installed by scripts/setup). */
+function ansibleVault(args: string[], cwd: string): string {
+  const pw = join(cwd, '.vault-pass');
+  writeFileSync(pw, `${PASSWORD}\n`);
+  return execFileSync('ansible-vault', [...args, '--vault-password-file', pw], { cwd, encoding: 'utf8', env: { ...process.env, ANSIBLE_NOCOLOR: '1' } });
+}
+
+/** example-bgp with the BGP password in an inline !vault value and the K3s token in a vaulted host_vars file. */
+function vaultedInventory(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'play-vault-'));
+  cpSync(join(root, 'inventory/example-bgp'), dir, { recursive: true });
+  const inline = ansibleVault(['encrypt_string', 'vaulted-md5-password', '--name', 'password'], dir).replace(/^password: /, '');
+  const vars = join(dir, 'group_vars/all.yaml');
+  const text = readFileSync(vars, 'utf8');
+  const line = /^(\s+)password: supersecret-md5.*$/m.exec(text);
+  if (!line) throw new Error('example-bgp has no peer password line');
+  const indent = `${line[1] ?? ''}  `;
+  writeFileSync(vars, text.replace(line[0], `${line[1]}password: ${inline.trimEnd().split('\n').join(`\n${indent}`)}`));
+  execFileSync('mkdir', ['-p', join(dir, 'host_vars')]);
+  writeFileSync(join(dir, 'host_vars/cp1.yaml'), 'k3s_token: a-vaulted-cluster-token-0123\n');
+  ansibleVault(['encrypt', 'host_vars/cp1.yaml'], dir);
+  return dir;
+}
+
+async function compileWith(inventoryDir: string, passwords: string[]) {
+  const vault = new Vault(passwords);
+  return compile(loadPlaybook(join(root, 'playbooks/site.yaml')), loadInventory(inventoryDir, vault), {
+    extraVars: [extraVarsLayer('{}', 0, root, vault)],
+    selection: { tags: [], skipTags: [], roles: [] },
+    check: false,
+    secrets: vault.secrets,
+  });
+}
+
+describe('Ansible Vault: files and !vault values written by the real ansible-vault', () => {
+  const inventory = vaultedInventory();
+
+  it('opens both, and every opened value is a secret for masking', async () => {
+    expect(readFileSync(join(inventory, 'host_vars/cp1.yaml'), 'utf8')).toMatch(/^\$ANSIBLE_VAULT;1\.1;AES256\n/);
+    const run = await compileWith(inventory, [PASSWORD]);
+    expect(run.secrets).toEqual(expect.arrayContaining(['vaulted-md5-password', 'a-vaulted-cluster-token-0123']));
+    const shown = new Redactor(run.secrets).text('neighbor 192.0.2.11 password vaulted-md5-password; token: a-vaulted-cluster-token-0123');
+    expect(shown).not.toMatch(/vaulted-md5-password|a-vaulted-cluster-token-0123/);
+  });
+
+  it('without a vault password, or with a wrong one, the input is refused at the file (and line), saying what to give', async () => {
+    const refused = async (passwords: string[]): Promise<string> => compileWith(inventory, passwords).then(() => '', (e: unknown) => (e instanceof InputError ? e.message : String(e)));
+    const none = await refused([]);
+    expect(none).toMatch(/host_vars\/cp1\.yaml: encrypted with Ansible Vault: give --vault-password-file FILE/);
+    expect(none).toMatch(/group_vars\/all\.yaml:\d+:\d+: encrypted with Ansible Vault/);
+    expect(await refused(['not-the-password'])).toMatch(/the vault password given does not open it/);
+  });
+
+  it('decrypts format 1.2 (with a vault id) too, and refuses tampered ciphertext', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'play-vault-'));
+    writeFileSync(join(dir, 'pw'), `${PASSWORD}\n`);
+    const sealed = execFileSync('ansible-vault', ['encrypt_string', '--vault-id', `prod@${join(dir, 'pw')}`, 'id-labelled-secret'], { encoding: 'utf8' });
+    const text = sealed.replace(/^!vault \|\n/, '').replace(/^\s+/gm, '');
+    expect(text).toMatch(/^\$ANSIBLE_VAULT;1\.2;AES256;prod\n/);
+    expect(decryptVault(text, PASSWORD)).toBe('id-labelled-secret');
+    const lines = text.split('\n');
+    const tampered = [lines[0], ...lines.slice(1).map((l, i) => (i === 2 ? l.replace(/^./, (c) => (c === '3' ? '4' : '3')) : l))].join('\n');
+    expect(decryptVault(tampered, PASSWORD)).toBeUndefined();
+  });
+
+  it('--ask-vault-pass asks on the terminal without echoing what is typed', async () => {
+    const cmd = `node bin/play.mjs site.yaml -i ${inventory} --syntax-check --ask-vault-pass`;
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => {
+      screen += d.toString();
+      if (screen.includes('Vault password: ') && !child.stdin.writableEnded) child.stdin.end(`${PASSWORD}\r`);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, screen).toBe(0);
+    expect(screen).toMatch(/syntax OK/);
+    expect(screen).not.toContain(PASSWORD);
+  });
+});
