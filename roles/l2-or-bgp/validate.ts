@@ -1,6 +1,6 @@
 import { keyPath } from '../../src/input/schema-check.ts';
 import { durationMs } from '../_shared/duration.ts';
-import { contains, overlaps, parseAddress, parseRange, type IpRange } from '../_shared/ip.ts';
+import { contains, formatAddress, overlaps, parseAddress, parseRange, type IpRange } from '../_shared/ip.ts';
 import type { MetallbVars } from '../_shared/metallb.ts';
 import { BFD_INTERVALS } from './render.ts';
 
@@ -32,6 +32,9 @@ function poolFindings(v: MetallbVars, around: Neighbours): Finding[] {
       const path = ['metallb_pools', i, 'addresses', j];
       const range = parseRange(text.replace(/\s+/g, ''));
       if (!range) return out.push(error(path, `"${text}" is not a CIDR or a FIRST-LAST range`));
+      const base = text.includes('/') ? parseAddress(text.split('/')[0] ?? '') : undefined;
+      // MetalLB refuses such a CIDR; the user meant either the network or one address.
+      if (base && base.value !== range.start) out.push(error(path, `${text} has host bits set: the network is ${formatAddress(range.family, range.start)}/${text.split('/')[1]}`));
       const clash = seen.find((s) => overlaps(s.range, range));
       if (clash) out.push(error(path, `${text} overlaps ${clash.range.text} (${keyPath(clash.path)})`));
       seen.push({ range, path });

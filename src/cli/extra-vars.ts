@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../input/errors.ts';
 import { isVaulted, NO_VAULT, type Vault } from '../input/vault.ts';
-import { parseYaml } from '../input/yaml-file.ts';
+import { parseYaml, readText } from '../input/yaml-file.ts';
 import { isPlainObject, type VarLayer } from '../inventory/variables.ts';
 
 /**
@@ -12,12 +11,7 @@ import { isPlainObject, type VarLayer } from '../inventory/variables.ts';
 export function extraVarsLayer(arg: string, index: number, cwd: string, vault: Vault = NO_VAULT): VarLayer {
   if (arg.startsWith('@')) {
     const file = resolve(cwd, arg.slice(1));
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      throw InputError.at({ file }, 'cannot read extra-vars file');
-    }
+    const text = readText(file);
     return mapping(file, isVaulted(text) ? vault.open(text, { file }) : text, vault, isVaulted(text));
   }
   const trimmed = arg.trim();

@@ -1,10 +1,11 @@
 import { InputError, UsageError } from '../input/errors.ts';
 import { Vault } from '../input/vault.ts';
+import { uncacheFilesHolding } from '../input/yaml-file.ts';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.ts';
 import { compile, connectionPlan, type CompiledRun } from '../engine/compile.ts';
 import type { Reporter, RunSummary } from '../engine/events.ts';
 import { runPlaybook, type Connection } from '../engine/run.ts';
-import { writeJsonReport } from '../output/json-report.ts';
+import { checkReportPath, writeJsonReport } from '../output/json-report.ts';
 import { PlainReporter, type OutputOptions } from '../output/plain.ts';
 import { Redactor } from '../output/redact.ts';
 import { timing } from '../output/timing.ts';
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     const cwd = process.cwd();
     const inventoryPath = resolveInventoryPath(options.inventory, cwd);
     const playbookPath = resolvePlaybookPath(options.playbook, cwd);
+    if (options.json) checkReportPath(options.json);
     const vault = new Vault(await vaultPasswords(options, cwd));
     const playbook = loadPlaybook(playbookPath);
     const inventory = loadInventory(inventoryPath, vault);
@@ -48,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
         secrets: vault.secrets,
       });
       timing('input checked');
+      uncacheFilesHolding(compiled.secrets);
       redactor = new Redactor(compiled.secrets);
       const listing = listingFor(options, compiled);
       if (listing) {

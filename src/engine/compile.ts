@@ -219,7 +219,6 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   const bad = [...numeric, ...checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role, resolved))];
   found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
   found.secrets.push(...secretValues(role.variables.schema, vars));
-  if (bad.length > 0) return undefined;
 
   const located = (path: (string | number)[]) => ({ location: locateVar(resolved, path), keyPath: keyPath(path) });
   const ctx = roleContext(site, host, vars, {
@@ -227,6 +226,17 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
     reject: (path, message) => found.problems.push({ ...located(path), message, role: role.name, host }),
     caution: (path, message) => found.warnings.add(`${formatProblem({ ...located(path), message })} (role ${role.name})`),
   });
+  if (bad.length > 0) {
+    // Every problem in one run: the role's own checks (overlapping pools, BFD without echo mode)
+    // run on what the schema let through. What such code throws on values the schema refused
+    // is a consequence of those, already reported, not a problem of its own.
+    try {
+      role.definition.tasks(ctx);
+    } catch {
+      // see above
+    }
+    return undefined;
+  }
   const attempt = <T>(fn: () => T, task?: string): T | undefined => guarded(fn, { role: role.name, host, task }, found.problems);
   const build = (task: Task, tags: string[]): PlannedTask | undefined => {
     const resource = attempt(() => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }), task.name);
@@ -321,18 +331,19 @@ type HostProblem = InputProblem & { role: string; host: string };
 
 /** The same bad value in group_vars shows up once per host; report it once, naming the hosts. */
 function perHosts(problems: HostProblem[]): InputProblem[] {
-  const byKey = new Map<string, { p: HostProblem; hosts: string[] }>();
+  // A shared variable is checked by every role that reads it: one line names them all.
+  const byKey = new Map<string, { p: HostProblem; roles: Set<string>; hosts: Set<string> }>();
   for (const p of problems) {
-    const key = `${formatLocation(p.location)}|${p.keyPath ?? ''}|${p.message}|${p.role}`;
-    const entry = byKey.get(key);
-    if (entry) {
-      if (!entry.hosts.includes(p.host)) entry.hosts.push(p.host);
-    }
-    else byKey.set(key, { p, hosts: [p.host] });
+    const key = `${formatLocation(p.location)}|${p.keyPath ?? ''}|${p.message}`;
+    const entry = byKey.get(key) ?? { p, roles: new Set<string>(), hosts: new Set<string>() };
+    if (p.role) entry.roles.add(p.role);
+    entry.hosts.add(p.host);
+    byKey.set(key, entry);
   }
-  return [...byKey.values()].map(({ p, hosts }) => ({
+  const list = (word: string, names: Set<string>): string => (names.size === 0 ? '' : `${word}${names.size > 1 ? 's' : ''} ${[...names].join(', ')}`);
+  return [...byKey.values()].map(({ p, roles, hosts }) => ({
     location: p.location,
     keyPath: p.keyPath,
-    message: `${p.message} (${p.role ? `role ${p.role}, ` : ''}host${hosts.length > 1 ? 's' : ''} ${hosts.join(', ')})`,
+    message: `${p.message} (${[list('role', roles), list('host', hosts)].filter(Boolean).join(', ')})`,
   }));
 }

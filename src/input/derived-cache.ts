@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -54,6 +54,11 @@ export class DerivedCache {
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, text, { mode: 0o600 });
     renameSync(tmp, file);
+  }
+
+  /** Removes an entry, if there is one. */
+  remove(key: string, ext: string): void {
+    rmSync(this.path(key, ext), { force: true });
   }
 
   /** As `store`, for an entry a run can do without: one that cannot be written only costs the next run the work. */

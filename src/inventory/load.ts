@@ -59,6 +59,15 @@ export function loadInventory(path: string, vault: Vault = NO_VAULT): Inventory 
   return inv;
 }
 
+/** A dangling link or a link loop is not a directory: reading it then says what it is. */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function inventoryFilesIn(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
@@ -144,7 +153,7 @@ function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[]
       const full = join(dir, entry);
       const name = entry.replace(/\.ya?ml$/, '');
       const target = kind === 'group' ? inv.groups.get(name) : inv.hosts.get(name);
-      const files = statSync(full).isDirectory() ? inventoryFilesIn(full) : YAML_EXT.some((x) => entry === name + x) ? [full] : [];
+      const files = isDirectory(full) ? inventoryFilesIn(full) : YAML_EXT.some((x) => entry === name + x) ? [full] : [];
       if (files.length === 0) continue;
       if (!target) {
         const known = kind === 'group' ? inv.groups.keys() : inv.hosts.keys();

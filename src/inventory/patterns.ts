@@ -31,7 +31,7 @@ function matchTerm(inv: Inventory, term: string): string[] {
   if (term === 'all' || term === '*') return [...inv.hosts.keys()];
   if (inv.groups.has(term)) return hostsOfGroup(inv, term);
   if (inv.hosts.has(term)) return [term];
-  const re = term.startsWith('~') ? new RegExp(term.slice(1)) : /[*?[]/.test(term) ? globToRegExp(term) : undefined;
+  const re = term.startsWith('~') ? regex(term.slice(1)) : /[*?[]/.test(term) ? globToRegExp(term) : undefined;
   if (re) {
     const groups = [...inv.groups.keys()].filter((g) => re.test(g)).flatMap((g) => hostsOfGroup(inv, g));
     const hosts = [...inv.hosts.keys()].filter((h) => re.test(h));
@@ -50,6 +50,14 @@ function subscript(hosts: string[], from: number, to: string | undefined): strin
     return host === undefined ? [] : [host];
   }
   return hosts.slice(at(from), to === '' ? undefined : at(Number(to)) + 1);
+}
+
+function regex(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw new PatternError(`invalid regular expression "~${source}": ${e instanceof Error ? e.message.replace(/^Invalid regular expression: /, '') : String(e)}`);
+  }
 }
 
 export function globToRegExp(glob: string): RegExp {

@@ -1,4 +1,6 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { InputError } from '../input/errors.ts';
 import type { RunSummary } from '../engine/events.ts';
 import type { Redactor } from './redact.ts';
 
@@ -6,6 +8,20 @@ export interface JsonReportInfo {
   playbook: string;
   inventory: string;
   exitCode: number;
+}
+
+/** Refuses a --json path that cannot be written, before the run (not after it, losing its outcome). */
+export function checkReportPath(file: string): void {
+  const why = ((): string | undefined => {
+    if (existsSync(file) && statSync(file).isDirectory()) return 'it is a directory';
+    try {
+      accessSync(existsSync(file) ? file : dirname(file), constants.W_OK);
+      return undefined;
+    } catch (e) {
+      return `${existsSync(dirname(file)) ? 'not writable' : 'its directory does not exist'} (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+    }
+  })();
+  if (why) throw InputError.at({ file: '--json' }, `cannot write the report to ${file}: ${why}`);
 }
 
 /** `--json FILE`: the same facts as the output, per task per host, secrets masked. */

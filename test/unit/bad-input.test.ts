@@ -62,3 +62,14 @@ describe('bad input is refused before any host is contacted, at the user\'s line
     expect(connectionPlan(site(), inventory(), { extraVars: [extraVarsLayer('{"ansible_port": "2222"}', 0, root)] }).get('cp1')?.ansible_port).toBe(2222);
   });
 });
+
+describe('every problem in one run', () => {
+  it('a schema error and a role\'s own check of the same variables are reported together', async () => {
+    const text = await refusal({
+      metallb_bgp_peers: [{ ...peer, keepAliveTime: '60s', bfdProfile: 'fast-bfd' }],
+      metallb_bfd_profiles: [{ name: 'fast-bfd', receiveInterval: 50, echoInterval: 50 }],
+    });
+    expect(text).toMatch(/metallb_bgp_peers\[0\]\.keepAliveTime: unknown key "keepAliveTime" \(did you mean "keepaliveTime"\?\)/);
+    expect(text).toMatch(/metallb_bfd_profiles\[0\]\.echoInterval: echoInterval has no effect without echoMode: true/);
+  });
+});

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DerivedCache } from '../../src/input/derived-cache.ts';
-import { readYaml } from '../../src/input/yaml-file.ts';
+import { readYaml, uncacheFilesHolding } from '../../src/input/yaml-file.ts';
 import { yamlText } from '../../src/role/template.ts';
 
 const projectRoot = join(import.meta.dirname, '../..');
@@ -25,6 +25,17 @@ const entries = (c: DerivedCache): string[] => {
 };
 
 describe('derived cache: parsed YAML', () => {
+  it('a file holding a secret loses its entry and is never cached again; the mark keeps no part of it', () => {
+    const { file, cache } = yamlFile('peer:\n  password: hunter2-in-clear\nother: 1\n');
+    readYaml(file, cache);
+    expect(entries(cache).filter((e) => e.endsWith('.json'))).toHaveLength(1);
+    uncacheFilesHolding(['hunter2-in-clear'], cache);
+    readYaml(file, cache);
+    expect(entries(cache).filter((e) => e.endsWith('.json'))).toHaveLength(0);
+    expect(entries(cache).filter((e) => e.endsWith('.holds-secrets'))).toHaveLength(1);
+    for (const e of entries(cache)) expect(readFileSync(join(cache.dir, e), 'utf8')).not.toContain('hunter2');
+  });
+
   it('a text parsed once is looked up, and still locates its keys by line', () => {
     const { file, cache } = yamlFile('a: 1\nnested:\n  list: [x, y]\n  key: value\n');
     const first = readYaml(file, cache);
