@@ -19,7 +19,7 @@ import { EXIT } from './exit-codes.ts';
 import { extraVarsLayer } from './extra-vars.ts';
 import { vaultPasswords } from './vault-password.ts';
 import { listHosts, listTags, listTasks } from './listing.ts';
-import { parseOptions, type CliOptions } from './options.ts';
+import { connectionFlags, parseOptions, type CliOptions } from './options.ts';
 import { StopSignals } from './stop-signals.ts';
 
 const MAX_FORKS = 64;
@@ -41,13 +41,15 @@ export async function main(argv: string[]): Promise<number> {
     const extraVars = options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd, vault));
     const early = new EarlyConnections();
     try {
-      if (!lists(options)) early.open([...connectionPlan(playbook, inventory, { limit: options.limit, extraVars })].map(([host, vars]) => connectionTarget(host, vars, options.acceptNewHostKeys)));
+      const connectionDefaults = connectionFlags(options);
+      if (!lists(options)) early.open([...connectionPlan(playbook, inventory, { limit: options.limit, extraVars, connectionDefaults })].map(([host, vars]) => connectionTarget(host, vars, options.acceptNewHostKeys)));
       const compiled = await compile(playbook, inventory, {
         limit: options.limit,
         extraVars,
         selection: { tags: options.tags, skipTags: options.skipTags, roles: options.roles },
         check: options.check,
         secrets: vault.secrets,
+        connectionDefaults,
       });
       timing('input checked');
       uncacheFilesHolding(compiled.secrets);
@@ -125,10 +127,10 @@ async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, wri
         return conn;
       },
       forPlay: (conn: Connection, cp) => {
-        const b = becomeFor(compiled.hostVars.get(conn.host) ?? {}, cp.play.become);
+        const b = becomeFor(compiled.hostVars.get(conn.host) ?? {}, cp.play.become ?? (o.connection.become || undefined));
         return { host: conn.host, exec: (command, opts) => conn.exec(withBecome(command, b.become, b.user, b.becomeUser), opts) };
       },
-      runsAs: (host, cp) => runsAs(becomeFor(compiled.hostVars.get(host) ?? {}, cp.play.become)),
+      runsAs: (host, cp) => runsAs(becomeFor(compiled.hostVars.get(host) ?? {}, cp.play.become ?? (o.connection.become || undefined))),
     });
   } finally {
     stops.uninstall();

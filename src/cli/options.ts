@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../input/errors.ts';
+import type { VarLayer } from '../inventory/variables.ts';
 
 export interface CliOptions {
   playbook: string;
@@ -24,6 +25,8 @@ export interface CliOptions {
   /** Files holding Ansible Vault passwords (--vault-password-file, or $ANSIBLE_VAULT_PASSWORD_FILE). */
   vaultPasswordFiles: string[];
   askVaultPass: boolean;
+  /** ansible-playbook's connection flags: defaults below the inventory's connection variables. */
+  connection: { user?: string; privateKey?: string; timeout?: number; sshCommonArgs?: string; sshExtraArgs?: string; become: boolean };
 }
 
 const EXIT_HELP = `
@@ -62,6 +65,13 @@ function program(): Command {
     .option('--vault-password-file <file>', 'a file holding the Ansible Vault password (repeatable; $ANSIBLE_VAULT_PASSWORD_FILE)', collect)
     .addOption(new Option('--vault-pass-file <file>', 'the same as --vault-password-file').argParser(collect).hideHelp())
     .option('-J, --ask-vault-pass', 'ask for the Ansible Vault password (on a terminal)')
+    .option('-u, --user <user>', 'connect as this user (the inventory\'s ansible_user wins)')
+    .option('--private-key <file>', 'use this private key file (the inventory\'s key file wins)')
+    .addOption(new Option('--key-file <file>', 'the same as --private-key').hideHelp())
+    .option('-b, --become', 'run commands through sudo (a play\'s become: and ansible_become win)')
+    .addOption(new Option('-T, --timeout <seconds>', 'connection timeout (the inventory\'s ansible_timeout wins)').argParser((v) => positiveInt(v, '--timeout')))
+    .option('--ssh-common-args <args>', 'ssh options for every host, e.g. "-o ProxyJump=bastion" (ansible_ssh_common_args wins)')
+    .option('--ssh-extra-args <args>', 'more ssh options (ansible_ssh_extra_args wins)')
     .option('--accept-new-host-keys', 'record the host keys of hosts not in known_hosts (a changed key is still refused)')
     .addHelpText('after', EXIT_HELP)
     .exitOverride()
@@ -79,7 +89,7 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
     throw e;
   }
-  const o = cmd.opts<Partial<Omit<CliOptions, 'playbook' | 'roles' | 'stopGraceSeconds' | 'vaultPasswordFiles'>> & { role?: string[]; stopGrace?: number; vaultPasswordFile?: string[]; vaultPassFile?: string[] }>();
+  const o = cmd.opts<Partial<Omit<CliOptions, 'playbook' | 'roles' | 'stopGraceSeconds' | 'vaultPasswordFiles' | 'connection'>> & { role?: string[]; stopGrace?: number; vaultPasswordFile?: string[]; vaultPassFile?: string[]; user?: string; privateKey?: string; keyFile?: string; become?: boolean; timeout?: number; sshCommonArgs?: string; sshExtraArgs?: string }>();
   return {
     playbook: cmd.args[0] ?? '',
     inventory: o.inventory ?? '',
@@ -101,6 +111,7 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     stopGraceSeconds: o.stopGrace ?? 10,
     vaultPasswordFiles: vaultFiles([...(o.vaultPasswordFile ?? []), ...(o.vaultPassFile ?? [])]),
     askVaultPass: Boolean(o.askVaultPass),
+    connection: { user: o.user, privateKey: o.privateKey ?? o.keyFile, timeout: o.timeout, sshCommonArgs: o.sshCommonArgs, sshExtraArgs: o.sshExtraArgs, become: Boolean(o.become) },
   };
 }
 
@@ -114,4 +125,13 @@ function positiveInt(v: string, option: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} expects a positive integer, got "${v}"`);
   return n;
+}
+
+/** The connection flags as the lowest layer of connection variables: the inventory's win, as in Ansible. */
+export function connectionFlags(o: CliOptions): VarLayer {
+  const c = o.connection;
+  const values = Object.fromEntries(
+    Object.entries({ ansible_user: c.user, ansible_ssh_private_key_file: c.privateKey, ansible_timeout: c.timeout, ansible_ssh_common_args: c.sshCommonArgs, ansible_ssh_extra_args: c.sshExtraArgs }).filter(([, v]) => v !== undefined),
+  );
+  return { label: 'the command line', values, locate: (p) => ({ file: `command line (${String(p[0] ?? '')})` }) };
 }

@@ -20,6 +20,8 @@ export interface CompileOptions {
   check: boolean;
   /** Secrets known before compiling: values opened from Ansible Vault. */
   secrets?: string[];
+  /** Connection settings from the command line (-u, --private-key, -T, --ssh-*-args): below the inventory's. */
+  connectionDefaults?: VarLayer;
 }
 
 /** A task ready to run on one host: its resource built (absent for a handler flush point). */
@@ -87,7 +89,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
     for (const host of hosts) {
-      const { vars, problems: bad } = connectionVars(inv, play, host, options.extraVars);
+      const { vars, problems: bad } = connectionVars(inv, play, host, options);
       found.problems.push(...bad);
       run.hostVars.set(host, vars);
       // A secret is a secret whichever role declares it and whichever roles run (--role).
@@ -110,7 +112,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   const unlimited = playbook.plays.map((play) => ({ play, hosts: new Set(playHosts(inv, play, undefined, [])) }));
   for (const host of inv.hosts.keys()) {
     if (run.hostVars.has(host)) continue;
-    const { vars, problems: bad } = connectionVars(inv, unlimited.find((p) => p.hosts.has(host))?.play, host, options.extraVars);
+    const { vars, problems: bad } = connectionVars(inv, unlimited.find((p) => p.hosts.has(host))?.play, host, options);
     found.problems.push(...bad);
     run.hostVars.set(host, vars);
   }
@@ -134,8 +136,8 @@ export function precedence(defaults: VarLayer | undefined, inventory: VarLayer[]
 }
 
 /** A host's variables as its connection sees them in a play: inventory, play vars and -e, no role defaults. */
-function connectionVars(inv: Inventory, play: Play | undefined, host: string, extraVars: VarLayer[]): { vars: Vars; problems: HostProblem[] } {
-  const resolved = mergeLayers(precedence(undefined, inventoryLayers(inv, host), play?.vars, undefined, extraVars));
+function connectionVars(inv: Inventory, play: Play | undefined, host: string, options: Pick<CompileOptions, 'extraVars' | 'connectionDefaults'>): { vars: Vars; problems: HostProblem[] } {
+  const resolved = mergeLayers(precedence(options.connectionDefaults, inventoryLayers(inv, host), play?.vars, undefined, options.extraVars));
   const problems = connectionProblems(resolved).map((p) => ({ ...p, role: '', host }));
   return { vars: valuesOf(resolved), problems };
 }
@@ -144,11 +146,11 @@ function connectionVars(inv: Inventory, play: Play | undefined, host: string, ex
  * The hosts the run will connect to, with their connection variables, as `compile` will find
  * them if the input is good: known before roles load, so connections can open meanwhile.
  */
-export function connectionPlan(playbook: Playbook, inv: Inventory, options: Pick<CompileOptions, 'limit' | 'extraVars'>): Map<string, Vars> {
+export function connectionPlan(playbook: Playbook, inv: Inventory, options: Pick<CompileOptions, 'limit' | 'extraVars' | 'connectionDefaults'>): Map<string, Vars> {
   const out = new Map<string, Vars>();
   for (const play of playbook.plays) {
     for (const host of playHosts(inv, play, options.limit, [])) {
-      const { vars, problems } = connectionVars(inv, play, host, options.extraVars);
+      const { vars, problems } = connectionVars(inv, play, host, options);
       // Bad connection settings are refused by compile; no connection is tried meanwhile.
       if (problems.length === 0) out.set(host, vars);
     }

@@ -2,6 +2,7 @@ import type { InputProblem } from '../input/errors.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
 import { VALUE_TYPES } from '../input/value-types.ts';
 import { locateVar, valuesOf, type ResolvedVar } from '../inventory/variables.ts';
+import { parseSshArgs } from './ssh-args.ts';
 
 const USER = '^[A-Za-z0-9._][A-Za-z0-9._-]*$';
 const ANSIBLE_BOOLEAN = ['yes', 'no', 'true', 'false', 'True', 'False', 'YES', 'NO', 'on', 'off', '1', '0'];
@@ -35,6 +36,11 @@ const CONNECTION_SCHEMA: JsonSchema = {
 export function connectionProblems(resolved: Map<string, ResolvedVar>): InputProblem[] {
   const vars = valuesOf(resolved);
   const problems = checkSchema(CONNECTION_SCHEMA, vars, (p) => locateVar(resolved, p), true);
+  for (const key of ['ansible_ssh_common_args', 'ansible_ssh_extra_args']) {
+    const text = vars[key];
+    if (typeof text !== 'string') continue;
+    problems.push(...parseSshArgs(text).problems.map((message) => ({ location: locateVar(resolved, [key]), keyPath: key, message })));
+  }
   for (const [k, v] of Object.entries(vars)) {
     const entry = resolved.get(k);
     if (entry) entry.value = v;

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import ssh2, { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { hostKeyName, knownKeys, recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.ts';
 import { CommandTimeoutError, InterruptedError, UnreachableError, type ExecOptions, type ExecResult, type Remote } from './remote.ts';
 
@@ -17,6 +18,8 @@ export interface ConnectionTarget {
   acceptNewHostKeys: boolean;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /** A bastion (ProxyJump) the connection goes through; same key and known hosts as the target. */
+  jump?: { address: string; port: number; user: string };
 }
 
 const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
@@ -39,6 +42,8 @@ export class SshConnection implements Remote {
   private ending = false;
   /** Each command in flight: how to fail it, its channel once open, its process group once known. */
   private readonly inflight = new Map<(e: Error) => void, { channel?: ClientChannel; pgid?: number }>();
+  /** The jump host's connection this one goes through (ProxyJump). */
+  private via?: SshConnection;
   /** A new host key accepted with --accept-new-host-keys, recorded once the run takes the connection. */
   private unrecordedHostKey?: () => void;
 
@@ -59,7 +64,25 @@ export class SshConnection implements Remote {
    * or (`recordNewHostKey: false`, for a connection opened before the input is known to be good)
    * when `adopt` is called.
    */
-  static connect(target: ConnectionTarget, options: { recordNewHostKey?: boolean; signal?: AbortSignal } = {}): Promise<SshConnection> {
+  static async connect(target: ConnectionTarget, options: { recordNewHostKey?: boolean; signal?: AbortSignal } = {}): Promise<SshConnection> {
+    if (!target.jump) return SshConnection.open(target, options);
+    const { jump } = target;
+    const hop = `${jump.user}@${jump.address}:${jump.port}`;
+    const via = await SshConnection.open({ ...target, ...jump, jump: undefined }, options).catch((e: unknown) => {
+      throw new UnreachableError(target.host, `jump host ${hop}: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    try {
+      const conn = await SshConnection.open(target, options, await via.forward(target.address, target.port));
+      conn.via = via;
+      return conn;
+    } catch (e) {
+      via.close();
+      throw e instanceof UnreachableError ? new UnreachableError(target.host, `${e.message} (through jump host ${hop})`) : e;
+    }
+  }
+
+  /** One SSH connection, over TCP or over a channel of a jump host's connection (`sock`). */
+  private static open(target: ConnectionTarget, options: { recordNewHostKey?: boolean; signal?: AbortSignal }, sock?: Duplex): Promise<SshConnection> {
     const client = new Client();
     const name = hostKeyName(target.address, target.port);
     const known = knownKeys(target.knownHostsFiles, name);
@@ -73,7 +96,8 @@ export class SshConnection implements Remote {
       keepaliveInterval: Math.max(500, Math.floor(target.connectTimeoutMs / 3)),
       keepaliveCountMax: 3,
       agent: process.env.SSH_AUTH_SOCK,
-      privateKey: readKey(target),
+      privateKey: readKey(target, Boolean(process.env.SSH_AUTH_SOCK)),
+      ...(sock ? { sock } : {}),
       hostVerifier: (key: Buffer) => {
         const verdict = verifyHostKey(known, key);
         if (verdict.ok) return true;
@@ -112,13 +136,22 @@ export class SshConnection implements Remote {
       client.connect(config);
       // Without TCP_NODELAY, a small SSH packet sent right after another waits for its ACK, which
       // the host delays by up to 40 ms: measured here, a handshake took 145 ms instead of 70, and
-      // every command after the first 45 ms instead of 5 (bench/RESULTS.md).
-      client.setNoDelay(true);
+      // every command after the first 45 ms instead of 5 (bench/RESULTS.md). Through a jump host
+      // the jump's own TCP connection carries it.
+      if (!sock) client.setNoDelay(true);
+    });
+  }
+
+  /** A TCP connection from this host onwards (this host as a jump host). */
+  private forward(address: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, address, port, (err, stream) => (err ? reject(new UnreachableError(this.host, `cannot reach ${address}:${port} from the jump host: ${err.message}`)) : resolve(stream)));
     });
   }
 
   /** The run takes this connection: a new host key it accepted is recorded now. */
   adopt(): this {
+    this.via?.adopt();
     this.unrecordedHostKey?.();
     this.unrecordedHostKey = undefined;
     return this;
@@ -184,6 +217,7 @@ export class SshConnection implements Remote {
       clearTimeout(deadline);
       for (const [, { channel }] of slots) channel?.close();
       this.client.end();
+      this.via?.close();
     };
     const deadline = setTimeout(() => this.client.destroy(), 1000);
     if (!wasOpen || groups.length === 0) return end();
@@ -199,6 +233,7 @@ export class SshConnection implements Remote {
     this.closed ??= 'connection closed by play';
     // The run ends as soon as its cut commands fail; the kill still under way ends the connection.
     if (!this.ending) this.client.end();
+    this.via?.close();
   }
 
   private lost(reason: string): void {
@@ -212,11 +247,35 @@ export class SshConnection implements Remote {
   }
 }
 
-function readKey(target: ConnectionTarget): Buffer | undefined {
-  const candidates = target.privateKeyFile ? [target.privateKeyFile] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f));
-  const file = candidates.find((f) => existsSync(f));
-  if (target.privateKeyFile && !file) throw new UnreachableError(target.host, `private key file ${target.privateKeyFile} does not exist`);
-  return file ? readFileSync(file) : undefined;
+/**
+ * The private key to offer, as OpenSSH picks it: the inventory's key file, else the first of the
+ * default keys that can be used without a passphrase (a passphrase-protected one is left to
+ * ssh-agent, as ssh would ask for it). A key others can read is refused, as OpenSSH does.
+ */
+function readKey(target: ConnectionTarget, agent: boolean): Buffer | undefined {
+  if (target.privateKeyFile) {
+    const key = keyFile(target.privateKeyFile);
+    if (key.problem && !(key.encrypted && agent)) throw new UnreachableError(target.host, key.problem);
+    return key.problem ? undefined : key.content;
+  }
+  for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+    const key = keyFile(join(homedir(), '.ssh', name));
+    if (key.content && !key.problem) return key.content;
+  }
+  return undefined;
+}
+
+function keyFile(file: string): { content?: Buffer; problem?: string; encrypted?: boolean } {
+  if (!existsSync(file)) return { problem: `private key file ${file} does not exist` };
+  if ((statSync(file).mode & 0o077) !== 0) return { problem: `private key file ${file} is readable by others (mode ${(statSync(file).mode & 0o777).toString(8)}): like ssh, play will not use it; chmod 600 it` };
+  const content = readFileSync(file);
+  // ssh2's `utils` is not among the named exports Node finds in this CommonJS module.
+  const parsed = ssh2.utils.parseKey(content);
+  if (parsed instanceof Error) {
+    const encrypted = /encrypted|passphrase/i.test(parsed.message);
+    return { content, encrypted, problem: encrypted ? `private key file ${file} is passphrase-protected: add it to ssh-agent (ssh-add ${file})` : `private key file ${file} cannot be read as a private key: ${parsed.message}` };
+  }
+  return { content };
 }
 
 function hostKeyRefusal(name: string, v: Exclude<HostKeyVerdict, { ok: true }>, files: string[]): string {

@@ -1,6 +1,7 @@
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Vars } from '../inventory/variables.ts';
+import { parseSshArgs } from './ssh-args.ts';
 import type { ConnectionTarget } from './ssh.ts';
 
 export interface Become {
@@ -9,23 +10,40 @@ export interface Become {
   becomeUser: string;
 }
 
-/** Reads Ansible's connection variables for one host. */
+/** Known hosts are read from these, after the inventory's own file; new keys go to the first. */
+const USER_KNOWN_HOSTS = (): string => join(homedir(), '.ssh', 'known_hosts');
+const SYSTEM_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
+const expandHome = (path: string): string => resolve(path.replace(/^~(?=\/)/, homedir()));
+
+/**
+ * Reads Ansible's connection variables for one host. `ansible_*` variables win over the same
+ * setting in `ansible_ssh_common_args`/`ansible_ssh_extra_args` (checked by connection-vars.ts).
+ */
 export function connectionTarget(host: string, vars: Vars, acceptNewHostKeys: boolean): ConnectionTarget {
   const str = (k: string): string | undefined => (vars[k] === undefined || vars[k] === null ? undefined : String(vars[k]));
-  const inventoryKnownHosts = sshOption(`${str('ansible_ssh_common_args') ?? ''} ${str('ansible_ssh_extra_args') ?? ''}`, 'UserKnownHostsFile');
-  const userKnownHosts = join(homedir(), '.ssh', 'known_hosts');
-  const key = str('ansible_ssh_private_key_file') ?? str('ansible_private_key_file');
+  const { args } = parseSshArgs(`${str('ansible_ssh_common_args') ?? ''} ${str('ansible_ssh_extra_args') ?? ''}`);
+  const key = str('ansible_ssh_private_key_file') ?? str('ansible_private_key_file') ?? args.identityFile;
+  const user = str('ansible_user') ?? args.user ?? userInfo().username;
+  const knownHostsFiles = [...(args.knownHostsFile ? [expandHome(args.knownHostsFile)] : []), USER_KNOWN_HOSTS(), SYSTEM_KNOWN_HOSTS];
   return {
     host,
     address: str('ansible_host') ?? host,
-    port: Number(str('ansible_port') ?? 22),
-    user: str('ansible_user') ?? userInfo().username,
-    privateKeyFile: key === undefined ? undefined : resolve(key.replace(/^~(?=\/)/, homedir())),
-    knownHostsFiles: inventoryKnownHosts ? [resolve(inventoryKnownHosts), userKnownHosts] : [userKnownHosts],
-    acceptNewHostKeys,
-    connectTimeoutMs: Number(str('ansible_timeout') ?? 10) * 1000,
+    port: Number(str('ansible_port') ?? args.port ?? 22),
+    user,
+    privateKeyFile: key === undefined ? undefined : expandHome(key),
+    knownHostsFiles,
+    acceptNewHostKeys: acceptNewHostKeys || args.strictHostKeyChecking === 'accept-new',
+    connectTimeoutMs: Number(str('ansible_timeout') ?? args.connectTimeout ?? 10) * 1000,
     commandTimeoutMs: Number(str('ansible_command_timeout') ?? 600) * 1000,
+    ...(args.proxyJump ? { jump: jumpHost(args.proxyJump, user) } : {}),
   };
+}
+
+/** `[user@]host[:port]` of a ProxyJump; the user defaults to the target's, as ssh does. */
+function jumpHost(spec: string, targetUser: string): { address: string; port: number; user: string } {
+  const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec);
+  return { user: m?.[1] ?? targetUser, address: (m?.[2] ?? spec).replace(/^\[|\]$/g, ''), port: Number(m?.[3] ?? 22) };
 }
 
 /** The play's `become` applies unless the host's `ansible_become` says otherwise, as in Ansible. */
@@ -42,11 +60,5 @@ export function runsAs(b: Become): string {
   return b.become ? b.becomeUser : b.user;
 }
 
-/** `-o Name=value` or `-oName=value` or `-o Name value`, as ssh takes them. */
-function sshOption(args: string, name: string): string | undefined {
-  const re = new RegExp(`-o\\s*${name}[=\\s]\\s*("[^"]+"|'[^']+'|\\S+)`, 'i');
-  const m = re.exec(args);
-  return m?.[1]?.replace(/^["']|["']$/g, '');
-}
 
 const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && /^(true|yes|1)$/i.test(v)) || v === 1;

@@ -30,6 +30,8 @@ export interface PlayOptions {
   /** Called once the process is started, e.g. to interrupt it. */
   started?: (child: ChildProcess) => void;
   timeoutMs?: number;
+  /** Environment variables to set (an empty string unsets one). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -42,6 +44,7 @@ export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun
   const child = spawn('ip', ['netns', 'exec', names.controller, process.execPath, join(projectRoot, 'bin/play.mjs'), ...args, '--json', reportFile], {
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: withEnv(options.env),
   });
   options.started?.(child);
   const out: Buffer[] = [];
@@ -59,6 +62,12 @@ export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun
       resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), report });
     });
   });
+}
+
+function withEnv(changes: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...changes };
+  for (const [k, v] of Object.entries(changes)) if (v === '') delete env[k];
+  return env;
 }
 
 /** The lab's inventory, copied with extra `group_vars/all` values, for tests that need other settings. */

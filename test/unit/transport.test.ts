@@ -8,6 +8,7 @@ import { fingerprint, hostKeyName, knownKeys, recordHostKey, verifyHostKey } fro
 import { q, withBecome } from '../../src/transport/shell.ts';
 import { EarlyConnections } from '../../src/transport/early-connections.ts';
 import { connectionTarget } from '../../src/transport/target.ts';
+import { parseSshArgs } from '../../src/transport/ssh-args.ts';
 import { extraVarsLayer } from '../../src/cli/extra-vars.ts';
 
 /** An SSH public key blob: length-prefixed type, then key bytes. */
@@ -54,6 +55,21 @@ describe('connection variables', () => {
     expect(t).toMatchObject({ address: '10.1.1.1', port: 2222, user: 'deploy', privateKeyFile: '/k/id', connectTimeoutMs: 3000 });
     expect(t.knownHostsFiles[0]).toBe('/lab/kh');
     expect(t.knownHostsFiles[1]).toMatch(/\.ssh\/known_hosts$/);
+  });
+  it('ssh args: a bastion, known hosts, accept-new; the system known_hosts is read too; ansible_* vars win', () => {
+    const t = connectionTarget('w1', { ansible_host: '10.1.1.1', ansible_ssh_common_args: '-o ProxyJump=jump@bastion.example:2200 -oStrictHostKeyChecking=accept-new -o "UserKnownHostsFile /lab/kh"', ansible_ssh_extra_args: '-p 2222 -l other' }, false);
+    expect(t).toMatchObject({ port: 2222, user: 'other', acceptNewHostKeys: true, jump: { user: 'jump', address: 'bastion.example', port: 2200 } });
+    expect(t.knownHostsFiles).toEqual(['/lab/kh', expect.stringMatching(/\.ssh\/known_hosts$/), '/etc/ssh/ssh_known_hosts']);
+    expect(connectionTarget('w1', { ansible_port: 22, ansible_user: 'root', ansible_ssh_common_args: '-J bastion -p 2222 -l other' }, false)).toMatchObject({ port: 22, user: 'root', jump: { user: 'root', address: 'bastion', port: 22 } });
+  });
+  it('ssh args play cannot honour are problems, never ignored', () => {
+    expect(parseSshArgs('-o ForwardAgent=yes -A -o StrictHostKeyChecking=no -o ProxyJump=a,b').problems).toEqual([
+      expect.stringMatching(/^ssh option ForwardAgent is not supported by play/),
+      expect.stringMatching(/^ssh argument "-A" is not supported by play/),
+      'StrictHostKeyChecking=no: play always checks host keys (yes, or accept-new to record unknown ones)',
+      'ProxyJump=a,b: play goes through one jump host, not a chain',
+    ]);
+    expect(parseSshArgs('-o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=5').problems).toEqual([]);
   });
   it('become wraps commands in non-interactive sudo, except for the become user itself', () => {
     expect(withBecome('echo a', true, 'deploy')).toBe(`sudo -n -H -u 'root' -- /bin/sh -c 'echo a'`);
