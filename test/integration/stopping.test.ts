@@ -8,7 +8,7 @@ import { beforeEach, expect, it } from 'vitest';
 import { projectRoot } from '../lab/paths.ts';
 import { TEST_LAB } from '../lab/vitest-global-setup.ts';
 import { describeLab, eventually, lab, onHost, onHostOk } from './lab-fixture.ts';
-import { failures, fixturePlaybook, labInventoryWith, play, type JsonReport } from './play-runner.ts';
+import { failures, fixturePlaybook, labInventoryWith, play, type JsonReport, type PlayRun } from './play-runner.ts';
 
 const SLOW = '/var/tmp/play-slow';
 const DIR = '/var/tmp/play-transfer';
@@ -19,6 +19,14 @@ const writeOnHost = (path: string, text: string): string => `echo ${Buffer.from(
 const inController = (cmd: string[]) => $({ quiet: true, nothrow: true })`ip netns exec ${lab().names.controller} ${cmd}`;
 const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) => eventually(what, check, (v) => v, { timeoutMs, intervalMs: 100 });
 const slowStarted = async () => (await onHost('w1', `test -e ${SLOW}/started`)).exitCode === 0;
+/** Waits until the transfer is under way; a run that ends first fails the test with its output. */
+async function transferUnderWay(run: Promise<PlayRun>): Promise<void> {
+  let ended: PlayRun | undefined;
+  void run.then((r) => (ended = r));
+  await eventually('the transfer to be under way', async () => ended ?? (await tempSize()), (v) => typeof v !== 'number' || v > 4 * 1024 * 1024, { timeoutMs: 30_000, intervalMs: 100 });
+  if (ended) throw new Error(`play ended before the transfer was under way:\n${failures(ended)}`);
+}
+
 /** The temp file a write is filling, and how far it got. */
 const tempSize = async () => Number((await onHost('w1', `stat -c %s ${DIR}/.play-* 2>/dev/null | head -1`)).stdout.trim() || 0);
 const leftovers = async () => (await onHostOk('w1', `ls -A ${DIR}`)).split('\n').filter((f) => f.startsWith('.play-'));
@@ -60,7 +68,7 @@ describeLab('stopping a run: signals, grace, cut transfers, files never half-wri
     await $({ quiet: true })`ip netns exec ${controller} tc qdisc add dev v-w1 root tbf rate 80mbit burst 64kb latency 500ms`;
     try {
       const run = play([fixturePlaybook('transfer.yaml'), '-i', inventory, '-l', 'w1', '-e', `transfer_src=${src}`]);
-      await waitFor('the transfer to be under way', async () => (await tempSize()) > 4 * 1024 * 1024);
+      await transferUnderWay(run);
       await inController(['ip', 'link', 'set', 'v-w1', 'down']);
       const r = await run;
       expect(r.code, failures(r)).toBe(4);
@@ -82,7 +90,7 @@ describeLab('stopping a run: signals, grace, cut transfers, files never half-wri
     try {
       let child: ChildProcess | undefined;
       const run = play([fixturePlaybook('transfer.yaml'), '-i', lab().state.inventory, '-l', 'w1', '-e', `transfer_src=${src}`, '--stop-grace', '1'], { started: (c) => (child = c) });
-      await waitFor('the transfer to be under way', async () => (await tempSize()) > 4 * 1024 * 1024);
+      await transferUnderWay(run);
       const signalled = Date.now();
       child?.kill('SIGTERM');
       const r = await run;
