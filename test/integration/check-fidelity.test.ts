@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeLab, freshHosts, removeFirewall } from './lab-fixture.ts';
-import { changedTasks, exampleInventory, failures, play, type JsonReport } from './play-runner.ts';
+import { changedTasks, failures, play, siteInventory, type JsonReport } from './play-runner.ts';
 
 const HOSTS = ['edge', 'cp1', 'w1', 'w2'];
 
@@ -15,7 +15,7 @@ describeLab('check mode predicts exactly what the real run then does, on every h
   let inventory = '';
   beforeAll(async () => {
     await freshHosts(...HOSTS);
-    inventory = exampleInventory('example-bgp', { firewall_rollback_seconds: 10, ansible_timeout: 4 });
+    inventory = siteInventory('example-bgp');
   });
   afterAll(async () => {
     await removeFirewall(...HOSTS);

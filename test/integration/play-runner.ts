@@ -91,6 +91,9 @@ export function exampleInventory(example: string, overrides: Record<string, unkn
   return labInventoryWith({ ...labExampleVars(example), ...overrides });
 }
 
+/** An example's inventory for runs of the whole site.yaml: short waits, so a firewall lockout takes seconds, not a minute. */
+export const siteInventory = (example: string): string => exampleInventory(example, { firewall_rollback_seconds: 10, ansible_timeout: 4 });
+
 /** Changed tasks as `host role task`, the way tests compare runs. */
 export function changedTasks(report: JsonReport | undefined): string[] {
   return (report?.results ?? []).filter((r) => r.status === 'changed').map((r) => `${r.host} ${r.role} ${r.task}`);

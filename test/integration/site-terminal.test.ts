@@ -7,7 +7,7 @@ import { $ } from 'zx';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { projectRoot } from '../lab/paths.ts';
 import { describeLab, eventually, freshHosts, lab, onHost, onHostOk, removeFirewall } from './lab-fixture.ts';
-import { exampleInventory, failures, fixturePlaybook, play, type JsonReport } from './play-runner.ts';
+import { failures, fixturePlaybook, play, siteInventory, type JsonReport } from './play-runner.ts';
 
 const HOSTS = ['edge', 'cp1', 'w1', 'w2'];
 const PLAYS = (parse(readFileSync(join(projectRoot, 'playbooks/site.yaml'), 'utf8')) as { name: string }[]).map((p) => p.name);
@@ -58,7 +58,7 @@ describeLab('site.yaml on a terminal: every play, the diffs, the recap, --json a
   let inventory = '';
   beforeAll(async () => {
     await freshHosts(...HOSTS);
-    inventory = exampleInventory('example-bgp', { firewall_rollback_seconds: 10, ansible_timeout: 4 });
+    inventory = siteInventory('example-bgp');
   });
   afterAll(async () => {
     await onHost('w2', 'rm -f /etc/rancher/k3s');

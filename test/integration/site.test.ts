@@ -1,12 +1,10 @@
 import { $ } from 'zx';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeLab, freshHosts, lab, onHost, onHostOk, removeFirewall } from './lab-fixture.ts';
-import { changedTasks, exampleInventory, failures, play } from './play-runner.ts';
+import { changedTasks, failures, play, siteInventory } from './play-runner.ts';
 
 const HOSTS = ['edge', 'cp1', 'w1', 'w2'];
 
-/** Short waits, so the lockout case takes seconds, not the default minute. */
-const inventoryFrom = (example: string): string => exampleInventory(example, { firewall_rollback_seconds: 10, ansible_timeout: 4 });
 
 /** Whether a TCP connection to host:port opens from the controller (or from a lab host). */
 async function tcpOpens(address: string, port: number, fromHost?: string): Promise<boolean> {
@@ -21,7 +19,7 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
   let bgp = '';
   beforeAll(async () => {
     await freshHosts(...HOSTS);
-    bgp = inventoryFrom('example-bgp');
+    bgp = siteInventory('example-bgp');
   });
   afterAll(async () => {
     await removeFirewall(...HOSTS);
@@ -74,7 +72,7 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
   });
 
   it('layer2 mode: L2Advertisement, no BGP on the edge, memberlist still open between nodes', async () => {
-    const l2 = inventoryFrom('example-l2');
+    const l2 = siteInventory('example-l2');
     const r = await play(['site.yaml', '-i', l2]);
     expect(r.code, failures(r)).toBe(0);
     expect(await onHostOk('cp1', 'k3s kubectl -n metallb-system get l2advertisements -o name')).toBe('l2advertisement.metallb.io/public-l2\n');
