@@ -1,4 +1,4 @@
-import { command, defineRole, directory, file, toYaml, waitUntil, type JudgedReading, type RoleContext } from '../../src/role/api.ts';
+import { command, defineRole, directory, file, toYaml, waitUntil, yamlDocuments, type JudgedReading, type KubeObject, type RoleContext } from '../../src/role/api.ts';
 import { objectsReading, readiness } from '../_shared/kube-readiness.ts';
 import { controllerFile } from '../_shared/controller-file.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
@@ -62,16 +62,40 @@ function metallbReady(ns: string): JudgedReading {
   };
 }
 
+/**
+ * Why a file given as MetalLB's release manifest is not one, if it is not: checked before it is
+ * copied into K3s's auto-deploy directory, where K3s would apply whatever it holds.
+ */
+export function manifestProblem(content: Buffer): string | undefined {
+  const text = content.toString('utf8');
+  if (content.includes(0) || !Buffer.from(text, 'utf8').equals(content)) return 'it is not text (a binary?)';
+  let docs: unknown[];
+  try {
+    docs = yamlDocuments(text);
+  } catch (e) {
+    return `it is not YAML: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const objects = docs.filter((d): d is KubeObject => typeof d === 'object' && d !== null && 'kind' in d && 'apiVersion' in d);
+  if (objects.length !== docs.length) return 'a document in it is not a Kubernetes object (apiVersion, kind)';
+  const has = (kind: string, test: (o: KubeObject) => boolean): boolean => objects.some((o) => o.kind === kind && test(o));
+  if (!has('CustomResourceDefinition', (o) => (o as { spec?: { group?: string } }).spec?.group === 'metallb.io')) return 'it defines no metallb.io CustomResourceDefinition';
+  if (!has('Deployment', (o) => o.metadata.name === 'controller') || !has('DaemonSet', (o) => o.metadata.name === 'speaker')) return "it has no controller Deployment and speaker DaemonSet";
+  return undefined;
+}
+
 export default defineRole<Vars>({
   tasks: (ctx) => {
     const { vars } = ctx;
+    const manifest = vars.metallb_install_method !== 'helm' && vars.metallb_manifest_file ? controllerFile(vars.metallb_manifest_file, 'metallb_manifest_file') : undefined;
+    const wrong = manifest && manifestProblem(manifest);
+    if (wrong) ctx.reject(['metallb_manifest_file'], `${vars.metallb_manifest_file} is not a MetalLB release manifest: ${wrong}`);
     const speaker = speakerMode(ctx);
     const flavor = `metallb-${speaker}.yaml`;
     const install =
       vars.metallb_install_method === 'helm'
         ? file(`MetalLB ${vars.metallb_version} HelmChart (${speaker})`, { path: TARGET, content: helmChart(vars, speaker), mode: '0600' })
         : vars.metallb_manifest_file
-          ? file(`MetalLB ${vars.metallb_version} release manifest (${flavor}, from the controller)`, { path: TARGET, content: controllerFile(vars.metallb_manifest_file, 'metallb_manifest_file'), mode: '0600', summarize: true })
+          ? file(`MetalLB ${vars.metallb_version} release manifest (${flavor}, from the controller)`, { path: TARGET, content: manifest ?? Buffer.alloc(0), mode: '0600', summarize: true })
           : command(`MetalLB ${vars.metallb_version} release manifest (${flavor}, downloaded)`, {
               run: `set -e; t=$(mktemp ${MANIFESTS}/.metallb-XXXXXX); trap 'rm -f "$t"' EXIT; { echo '# play: metallb ${vars.metallb_version} ${flavor}'; curl -sfL https://raw.githubusercontent.com/metallb/metallb/${vars.metallb_version}/config/manifests/${flavor}; } > "$t"; mv -f "$t" ${TARGET}`,
               unless: `head -1 ${TARGET} 2>/dev/null | grep -qx '# play: metallb ${vars.metallb_version} ${flavor}'`,

@@ -1,4 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeMetallbManifest } from '../lab/metallb/manifest.ts';
 import { describe, expect, it } from 'vitest';
 import { extraVarsLayer } from '../../src/cli/extra-vars.ts';
 import { compile, connectionPlan } from '../../src/engine/compile.ts';
@@ -60,6 +63,29 @@ describe('bad input is refused before any host is contacted, at the user\'s line
     const plan = connectionPlan(site(), inventory(), { extraVars: [extraVarsLayer('{"ansible_port": "ssh"}', 0, root)] });
     expect(plan.size).toBe(0);
     expect(connectionPlan(site(), inventory(), { extraVars: [extraVarsLayer('{"ansible_port": "2222"}', 0, root)] }).get('cp1')?.ansible_port).toBe(2222);
+  });
+});
+
+describe('files copied from the controller are what they claim to be, checked before anything is copied', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'play-manifest-'));
+  const write = (name: string, content: string | Buffer): string => {
+    const file = join(dir, name);
+    writeFileSync(file, content);
+    return file;
+  };
+  it.each([
+    ['a binary', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]), /is not a MetalLB release manifest: it is not text/],
+    ['a YAML file of something else', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n', /is not a MetalLB release manifest: it defines no metallb\.io CustomResourceDefinition/],
+    ['a YAML error', 'a: [\n', /is not a MetalLB release manifest: it is not YAML/],
+  ])('metallb_manifest_file: %s is refused', async (_what, content, message) => {
+    const text = await refusal({ metallb_manifest_file: write(`m-${Math.random()}`, content), metallb_install_method: 'manifest' });
+    expect(text).toMatch(new RegExp(`-e #1:\\d+:\\d+: metallb_manifest_file: .*${message.source}`));
+  });
+
+  it('the lab\'s manifest, built from the upstream CRDs, passes', async () => {
+    const file = join(dir, 'lab.yaml');
+    await writeMetallbManifest(file);
+    expect(await refusal({ metallb_manifest_file: file, metallb_install_method: 'manifest' })).toBe('');
   });
 });
 
