@@ -55,6 +55,9 @@ export class StopSignals {
     for (const s of STOP_SIGNALS) process.on(s, this.listener);
     // `npx play` runs play under `sh -c`: a SIGTERM sent to npx alone is passed to that shell,
     // which dies of it without passing it on. Play then has a new parent: that is the request.
+    // Only under npm (which says so in npm_command): started any other way, a parent that ends
+    // (a script that backgrounds play and exits) means nothing.
+    if (!process.env.npm_command) return;
     const parent = process.ppid;
     this.parentWatch = setInterval(() => process.ppid !== parent && this.received('parent gone'), PARENT_CHECK_MS);
     this.parentWatch.unref();
