@@ -17,6 +17,23 @@ function renderings(secret: string): string[] {
   return [secret, Buffer.from(secret).toString('base64'), json, secret.replace(/'/g, "''"), encodeURIComponent(secret), ...lines];
 }
 
+/** Keywords a secret follows in config files, for old content the run has no value for. */
+const SECRET_KEYWORD = /\b(password|passwd|secret|token|key)\b\s*[:=]?\s*"?/i;
+
+/** Where an old secret starts on a line: after a keyword, if one word of 8+ characters follows it. */
+function oldSecretAt(line: string, keywords: readonly string[]): number | undefined {
+  const candidates = [...keywords.map((k) => ({ at: line.indexOf(k), length: k.length })), (() => {
+    const m = SECRET_KEYWORD.exec(line);
+    return { at: m?.index ?? -1, length: m?.[0].length ?? 0 };
+  })()];
+  for (const { at, length } of candidates) {
+    if (at < 0) continue;
+    const rest = line.slice(at + length).replace(/"\s*$/, '').trim();
+    if (rest.length >= SECRET_LINE_MIN && !/\s/.test(rest)) return at + length;
+  }
+  return undefined;
+}
+
 /**
  * Masks secret values wherever they appear: diffs, messages, errors, the JSON report.
  * Masking by value (not by variable name) also catches a secret rendered into a file.
@@ -43,26 +60,30 @@ export class Redactor {
 
   /**
    * Masks a change. A file's old content may hold an old secret the run no longer knows (a
-   * rotated password): a line of the old content that starts like a secret-bearing line of the
-   * new content (`password ` before the secret) is masked from there on.
+   * rotated or removed password). In a changed line of the old content, a single word after a
+   * secret's keyword is masked: the keyword as it stands before a secret in the new content
+   * (`password `, `token: "`), or one of the usual ones (password, secret, token, key) where the
+   * new content has none (the line or the file was removed).
    */
   change(c: Change): Change {
-    if (c.type === 'value' || c.before === null || c.after === null) return this.deep(c);
-    const prefixes = c.after
+    if (c.type === 'value' || c.before === null) return this.deep(c);
+    const after = c.after ?? '';
+    const learned = after
       .split('\n')
       .map((line) => this.secretPrefix(line))
-      .filter((p): p is string => p !== undefined && p.trim().length > 0);
-    const afterLines = new Set(c.after.split('\n'));
+      .map((prefix) => (prefix === undefined ? undefined : /(\S+\s*[:=]?\s*"?)$/.exec(prefix)?.[1]))
+      .filter((k): k is string => k !== undefined && k.trim().length > 0);
+    const afterLines = new Set(after.split('\n'));
     const before = c.before
       .split('\n')
       .map((line) => {
-        const prefix = prefixes.find((p) => line.startsWith(p));
         // Unchanged lines mask alike; a line whose secret changed must still show as changed.
-        if (prefix === undefined || afterLines.has(line)) return this.text(line);
-        return `${prefix}${MASK} (old secret)`;
+        if (afterLines.has(line)) return this.text(line);
+        const at = oldSecretAt(line, learned);
+        return at === undefined ? this.text(line) : `${this.text(line.slice(0, at))}${MASK} (old secret)`;
       })
       .join('\n');
-    return { ...c, path: this.text(c.path), before, after: this.text(c.after) };
+    return { ...c, path: this.text(c.path), before, after: c.after === null ? null : this.text(c.after) };
   }
 
   /** The text before the first secret on a line, if the line holds one. */

@@ -63,6 +63,17 @@ describe('secret redaction', () => {
     for (const piece of [secret, ...secret.split('\n')]) expect(shown).not.toContain(piece);
     expect(shown).toContain(MASK);
   });
+  it('masks an old secret whose line changed elsewhere too, and one whose line or file was removed', () => {
+    const moved = renderChange(r.change({ type: 'content', path: '/f', before: 'neighbor 10.0.0.1 password OLDSECRET-1\n', after: 'neighbor 10.0.0.2 password hunter22\n' }));
+    expect(moved).not.toContain('OLDSECRET-1');
+    expect(moved).toMatch(/-neighbor 10\.0\.0\.1 password \*{8} \(old secret\)/);
+    const removed = renderChange(r.change({ type: 'content', path: '/f', before: 'a\n token: "OLDTOKEN-123"\n# the password is kept elsewhere\n', after: 'a\n' }));
+    expect(removed).not.toContain('OLDTOKEN-123');
+    expect(removed).toMatch(/- token: "\*{8} \(old secret\)/);
+    expect(removed).toContain('-# the password is kept elsewhere');
+    const gone = renderChange(r.change({ type: 'content', path: '/f', before: 'password OLDSECRET-2\n', after: null }));
+    expect(gone).not.toContain('OLDSECRET-2');
+  });
   it('finds secret values from a role schema, however deep', () => {
     const schema = {
       type: 'object',
