@@ -122,7 +122,7 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
       const target = task.delegateTo ? await ctx.remoteOf(task.delegateTo) : remote;
       const state = asPredicted(ctx, on, task.resource?.probe, task.delegateTo ? (await read(ctx, target, on, [task.resource?.probe]))[0] : states[i]);
       const plan = task.resource?.plan(state) ?? { changes: [] };
-      if (ctx.check && plan.changes.length > 0) for (const p of plan.predicts ?? []) ctx.predicted(on).set(probeKey(p.probe), p.stdout);
+      if (ctx.check && plan.changes.length > 0) for (const p of plan.predicts?.() ?? []) ctx.predicted(on).set(probeKey(p.probe), p.stdout);
       // Before applying, not after: an apply that fails half-way has changed the host too.
       if (!ctx.check && plan.changes.length > 0) ctx.prefetch.invalidate();
       const { status, note, changedHost } = await execute(plan, target, ctx.check);

@@ -1,6 +1,6 @@
 import { q } from '../transport/shell.ts';
 import { unitPrediction } from './service.ts';
-import { ResourceError, run, type Resource } from './types.ts';
+import { ResourceError, run, type Prediction, type Resource } from './types.ts';
 
 export interface AptSpec {
   packages: string[];
@@ -39,7 +39,7 @@ export function aptResource(spec: AptSpec): Resource {
             `${APT} install --no-install-recommends ${list} || { ${APT} update && ${APT} install --no-install-recommends ${list}; }`
           : `${APT} remove ${list}`;
       const status = want === 'present' ? 'ii' : 'rc';
-      const predicts = [
+      const predicts = (): Prediction[] => [
         { probe: { kind: 'packages' as const, item: names.join(' ') }, stdout: names.map((n) => `${n} ${status} `).join('\n') },
         ...(want === 'present' ? (spec.startsUnits ?? []).map((u) => unitPrediction(u, { enabled: true, active: true })) : []),
       ];

@@ -27,7 +27,7 @@ export function directoryResource(spec: DirectorySpec): Resource {
       const own = ownership(spec.owner, spec.group);
       const script = [`mkdir -p ${p}`, mode && `chmod ${mode} ${p}`, own && `chown ${own} ${p}`].filter(Boolean).join(' && ');
       const after = { kind: 'directory' as const, mode: mode ?? (absent ? '0755' : state.mode), owner: spec.owner ?? state.owner, group: spec.group ?? state.group };
-      return { changes, apply: async (remote) => void (await run(remote, `creating ${spec.path}`, script)), predicts: predictFile(spec.path, after) };
+      return { changes, apply: async (remote) => void (await run(remote, `creating ${spec.path}`, script)), predicts: () => predictFile(spec.path, after) };
     },
   };
 }

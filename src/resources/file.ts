@@ -47,7 +47,7 @@ export function fileResource(spec: FileSpec): Resource {
         content,
         sha256: desired === undefined ? state.sha256 : undefined,
       };
-      return { changes, apply: (remote) => applyFile(remote, spec, state, desired, mode).then(() => undefined), predicts: predictFile(spec.path, after) };
+      return { changes, apply: (remote) => applyFile(remote, spec, state, desired, mode).then(() => undefined), predicts: () => predictFile(spec.path, after) };
     },
   };
 }
@@ -69,7 +69,7 @@ function planAbsent(path: string, state: FileState): Plan {
   return {
     changes: [{ type: 'content', path, before, after: null }],
     apply: async (remote) => void (await run(remote, `removing ${path}`, `rm -f ${q(path)}`)),
-    predicts: predictFile(path, { kind: 'absent' }),
+    predicts: () => predictFile(path, { kind: 'absent' }),
   };
 }
 

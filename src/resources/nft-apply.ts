@@ -40,7 +40,7 @@ export function nftApplyResource(spec: NftApplySpec): Resource {
           if (!runtime) throw new Error('nft apply needs the run time (prepare was not called)');
           await applyWithRollback(remote, runtime, spec);
         },
-        predicts: [{ probe, stdout: 'loaded\n' }],
+        predicts: () => [{ probe, stdout: 'loaded\n' }],
       };
     },
   };

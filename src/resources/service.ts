@@ -52,7 +52,7 @@ export function serviceResource(spec: ServiceSpec): Resource {
       const after = { enabled: spec.enabled ?? (missing ? false : enabledNow), active: spec.state === undefined ? active : spec.state !== 'stopped' };
       return {
         changes: steps.map((st) => st.change),
-        predicts: [
+        predicts: () => [
           unitPrediction(unit, after),
           ...(after.active ? (spec.creates ?? []).flatMap((dir) => predictFile(dir, { kind: 'directory', mode: '0700', owner: 'root', group: 'root' })) : []),
         ],

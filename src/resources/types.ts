@@ -45,9 +45,10 @@ export interface Plan {
    * Check mode: what readings would show once this change is made. A later task that reads the
    * same thing (the same file, unit, package list or table) is judged against the host as this
    * change would leave it, so check mode reports the changes the real run will make, not the
-   * same change twice.
+   * same change twice. A function: it is asked for in check mode only, and only when the plan
+   * has changes (a file's prediction hashes its content).
    */
-  predicts?: Prediction[];
+  predicts?: () => Prediction[];
 }
 
 /** A reading as it would be after a change: what `probe` would print. */
