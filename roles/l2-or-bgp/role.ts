@@ -24,16 +24,14 @@ function checked(objects: KubeObject[]): KubeObject[] {
 }
 
 export default defineRole<MetallbVars>({
-  tasks: (ctx) => {
-    const findings = validateMetallb(ctx.vars, neighbours(ctx));
-    for (const f of findings) (f.level === 'error' ? ctx.reject : ctx.caution)(f.path, f.message);
-    if (findings.some((f) => f.level === 'error')) return [];
-    return [
-      kubeObjects(`MetalLB ${ctx.vars.metallb_mode} configuration`, {
-        kubectl: 'k3s kubectl',
-        objects: checked(renderMetallb(ctx.vars)),
-        prune: { labels: OWNER_LABELS, kinds: OWNED_KINDS, namespace: ctx.vars.metallb_namespace },
-      }),
-    ];
+  checks: (ctx) => {
+    for (const f of validateMetallb(ctx.vars, neighbours(ctx))) (f.level === 'error' ? ctx.reject : ctx.caution)(f.path, f.message);
   },
+  tasks: (ctx) => [
+    kubeObjects(`MetalLB ${ctx.vars.metallb_mode} configuration`, {
+      kubectl: 'k3s kubectl',
+      objects: checked(renderMetallb(ctx.vars)),
+      prune: { labels: OWNER_LABELS, kinds: OWNED_KINDS, namespace: ctx.vars.metallb_namespace },
+    }),
+  ],
 });

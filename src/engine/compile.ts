@@ -76,6 +76,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     }
   }
   if (problems.length > 0) throw new InputError(problems);
+  const owners = await withOwners(roles, searchPath);
 
   const run: CompiledRun = { plays: [], hostVars: new Map(), secrets: [], warnings: [] };
   const merged = new Map<string, Vars>();
@@ -84,7 +85,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     if (!vars) merged.set(host, (vars = valuesOf(mergeLayers(inventoryLayers(inv, host)))));
     return vars;
   };
-  const found: Findings = { problems: [], secrets: [], knownTags: new Set(), warnings: new Set() };
+  const found: Findings = { problems: [], secrets: [], knownTags: new Set(), warnings: new Set(), checked: new Set() };
   for (const play of playbook.plays) {
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
@@ -100,7 +101,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
       if (!role) continue;
       // --role leaves the other roles out entirely: their variables need not even be set.
       if (options.selection.roles.length > 0 && !options.selection.roles.includes(ref.name)) continue;
-      const { role: compiledRole, listed } = compileRole({ inv, inventoryVars, play, ref, role, options }, hosts, found);
+      const { role: compiledRole, listed } = compileRole({ inv, inventoryVars, play, ref, role, options, owners }, hosts, found);
       compiled.roles.push(compiledRole);
       compiled.listing.push({ role: role.name, tasks: listed });
     }
@@ -171,6 +172,17 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, proble
   }
 }
 
+/** The playbook's roles and the roles that own variables they borrow (loaded for their checks). */
+async function withOwners(roles: Map<string, LoadedRole>, searchPath: string[]): Promise<Map<string, LoadedRole>> {
+  const all = new Map(roles);
+  for (const role of roles.values()) {
+    for (const name of Object.values(role.variables.borrowed)) {
+      if (!all.has(name)) all.set(name, await loadRole({ name, location: { file: role.variables.file } }, searchPath));
+    }
+  }
+  return all;
+}
+
 /** Every layer of variables the user wrote: inventory (all hosts), play vars, role parameters, -e. */
 function userLayers(playbook: Playbook, inv: Inventory, extraVars: VarLayer[]): VarLayer[] {
   const plays = playbook.plays.flatMap((p) => [p.vars, ...p.roles.map((r) => r.vars)]).filter((l): l is VarLayer => l !== undefined);
@@ -186,6 +198,8 @@ interface RoleSite {
   ref: RoleRef;
   role: LoadedRole;
   options: CompileOptions;
+  /** Every role loaded for the run, owners of borrowed variables included, by name. */
+  owners: Map<string, LoadedRole>;
 }
 
 /** What compiling every role for every host collects. */
@@ -194,6 +208,8 @@ interface Findings {
   secrets: string[];
   knownTags: Set<string>;
   warnings: Set<string>;
+  /** `role\0host` of the variable checks already run. */
+  checked: Set<string>;
 }
 
 type Listed = CompiledPlay['listing'][number]['tasks'][number];
@@ -212,26 +228,66 @@ function compileRole(site: RoleSite, hosts: string[], found: Findings): { role: 
 }
 
 /** Variables checked, tasks selected by tags, resources built (templates rendered) for one host. */
-function compileForHost(site: RoleSite, host: string, found: Findings): { tasks: PlannedTask[]; handlers: Map<string, PlannedTask>; listed: Listed[] } | undefined {
-  const { inv, play, ref, role, options } = site;
+/** A role's variables for a host, and what is wrong with them (not yet reported). */
+function resolveFor(site: RoleSite, role: LoadedRole, host: string): { resolved: Map<string, ResolvedVar>; vars: Vars; bad: InputProblem[] } {
+  const { inv, play, ref, options } = site;
   const resolved = mergeLayers(precedence(role.variables.defaults, inventoryLayers(inv, host), play.vars, ref.vars, options.extraVars));
   const vars = valuesOf(resolved);
   // Before the schema check: coercion would turn a numeric secret into its (already wrong) string.
   const numeric = numericSecrets(role.variables.schema, vars).map((path) => ({ location: locateVar(resolved, path), keyPath: keyPath(path), message: 'a secret must be a quoted string: as a number it loses digits' }));
   const bad = [...numeric, ...checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role, resolved))];
-  found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
-  found.secrets.push(...secretValues(role.variables.schema, vars));
+  return { resolved, vars, bad };
+}
 
+/** The context role code runs with for a host: its findings go to `found`, under the role's name. */
+function contextFor(site: RoleSite, role: LoadedRole, host: string, resolved: Map<string, ResolvedVar>, vars: Vars, found: Findings): RoleContext {
   const located = (path: (string | number)[]) => ({ location: locateVar(resolved, path), keyPath: keyPath(path) });
-  const ctx = roleContext(site, host, vars, {
+  return roleContext(site, host, vars, {
     warn: (m) => found.warnings.add(`${role.name}: ${m}`),
     reject: (path, message) => found.problems.push({ ...located(path), message, role: role.name, host }),
     caution: (path, message) => found.warnings.add(`${formatProblem({ ...located(path), message })} (role ${role.name})`),
   });
+}
+
+/**
+ * A role's own checks, then those of the roles that own the variables it borrows, each once per
+ * host: with only frr-edge selected, l2-or-bgp's checks of the MetalLB variables still run. An
+ * owner whose own variables are not all set for the host (the run does not need them) is not
+ * checked: what the borrowing role reads was checked against the owner's schema already.
+ */
+function runChecks(site: RoleSite, host: string, ctx: RoleContext, found: Findings, schemaRefused: boolean): void {
+  const once = (role: LoadedRole, run: () => void, quiet = false): void => {
+    const key = `${role.name}\0${host}`;
+    if (!role.definition.checks || found.checked.has(key)) return;
+    found.checked.add(key);
+    if (!quiet) return void guarded(run, { role: role.name, host }, found.problems);
+    try {
+      run();
+    } catch {
+      // On values the schema refused, what a check throws is a consequence, already reported.
+    }
+  };
+  once(site.role, () => site.role.definition.checks?.(ctx), schemaRefused);
+  for (const name of new Set(Object.values(site.role.variables.borrowed))) {
+    const owner = site.owners.get(name);
+    if (!owner) continue;
+    const { resolved, vars, bad } = resolveFor(site, owner, host);
+    if (bad.length === 0) once(owner, () => owner.definition.checks?.(contextFor(site, owner, host, resolved, vars, found)));
+  }
+}
+
+function compileForHost(site: RoleSite, host: string, found: Findings): { tasks: PlannedTask[]; handlers: Map<string, PlannedTask>; listed: Listed[] } | undefined {
+  const { inv, play, ref, role, options } = site;
+  const { resolved, vars, bad } = resolveFor(site, role, host);
+  found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
+  found.secrets.push(...secretValues(role.variables.schema, vars));
+
+  const ctx = contextFor(site, role, host, resolved, vars, found);
+  const before = found.problems.length;
+  runChecks(site, host, ctx, found, bad.length > 0);
   if (bad.length > 0) {
-    // Every problem in one run: the role's own checks (overlapping pools, BFD without echo mode)
-    // run on what the schema let through. What such code throws on values the schema refused
-    // is a consequence of those, already reported, not a problem of its own.
+    // Every problem in one run: the role's own checks above, and those its tasks make, run on
+    // what the schema let through (what they throw there is a consequence, already reported).
     try {
       role.definition.tasks(ctx);
     } catch {
@@ -239,6 +295,8 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
     }
     return undefined;
   }
+  // Where a check rejected a value, the tasks are not built from it.
+  if (found.problems.length > before) return undefined;
   const attempt = <T>(fn: () => T, task?: string): T | undefined => guarded(fn, { role: role.name, host, task }, found.problems);
   const build = (task: Task, tags: string[]): PlannedTask | undefined => {
     const resource = attempt(() => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }), task.name);

@@ -104,6 +104,13 @@ export type TaskEntry = Task | FlushHandlers;
 export interface RoleDefinition<V = Vars> {
   tasks(ctx: RoleContext<V>): (TaskEntry | false | null | undefined)[];
   handlers?(ctx: RoleContext<V>): Task[];
+  /**
+   * What a schema cannot say about the variables this role declares (overlapping pools, a hold
+   * time below 3 s), through `ctx.reject`/`ctx.caution`. Run for every host of every role that
+   * reads them (they borrow them with `declaredBy`), so a run that selects only such a role
+   * checks them just the same; the role's tasks are not built where a check rejected.
+   */
+  checks?(ctx: RoleContext<V>): void;
 }
 
 export const isFlush = (t: TaskEntry): t is FlushHandlers => 'flush' in t;

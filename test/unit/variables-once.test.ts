@@ -44,6 +44,18 @@ describe('a variable several roles read is declared once: the same checks and ma
     expect(await compiled(site, bad, { limit: 'edge' })).toMatch(/metallb_bgp_peers\[0\]\.myASN: expected integer \(role frr-edge, host edge\)/);
   });
 
+  it('l2-or-bgp\'s own checks of the MetalLB variables run with only frr-edge selected, however it is selected', async () => {
+    const tooShort = [{ metallb_bgp_peers: [{ ...peer, holdTime: '2s' }] }];
+    const message = /metallb_bgp_peers\[0\]\.holdTime: holdTime 2s is below 3s: .* \(role l2-or-bgp, host edge\)/;
+    expect(await compiled(playbookOf(['frr-edge'], 'edge'), tooShort)).toMatch(message);
+    expect(await compiled(site, tooShort, { limit: 'edge' })).toMatch(message);
+    const roleOnly = await compile(loadPlaybook(site), loadInventory(exampleBgp), { extraVars: [extraVarsLayer(JSON.stringify(tooShort[0]), 0, root)], selection: { tags: [], skipTags: [], roles: ['frr-edge'] }, check: false }).then(
+      () => '',
+      (e: unknown) => (e instanceof InputError ? e.message : String(e)),
+    );
+    expect(roleOnly).toMatch(/holdTime 2s is below 3s: .* \(role l2-or-bgp, host edge\)/);
+  });
+
   it('the BGP password is a secret with only frr-edge in the playbook', async () => {
     const run = await compiled(playbookOf(['frr-edge'], 'edge'), [{ metallb_bgp_peers: [peer] }]);
     expect(typeof run === 'string' ? run : run.secrets).toContain('another-secret-md5');
