@@ -211,7 +211,8 @@ export class SshConnection implements Remote {
     const wasOpen = !this.closed;
     this.closed ??= 'the run was stopped';
     for (const [fail] of slots) fail(new InterruptedError(this.host));
-    // The kill goes first: with the cut commands' channels already closed, sshd refuses new ones.
+    // The kill must go out before the connection ends: the run's close() (which follows at once,
+    // as the failed commands end the run) leaves ending it to `end`, after the kill has answered.
     this.ending = true;
     const end = (): void => {
       clearTimeout(deadline);
