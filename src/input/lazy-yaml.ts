@@ -21,14 +21,3 @@ export function toYaml(value: unknown): string {
   // Never folded: a long value (a K3s token) stays on one line, where masking finds it whole.
   return yamlLib().stringify(value, { lineWidth: 0 });
 }
-
-/** Each document of a multi-document YAML text (a Kubernetes manifest); throws on a YAML error. */
-export function yamlDocuments(text: string): unknown[] {
-  return yamlLib()
-    .parseAllDocuments(text)
-    .map((doc) => {
-      if (doc.errors.length > 0) throw new Error(doc.errors[0]?.message.split('\n')[0] ?? 'invalid YAML');
-      return doc.toJS({ maxAliasCount: 1000 }) as unknown;
-    })
-    .filter((d) => d !== null && d !== undefined);
-}

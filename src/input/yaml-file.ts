@@ -87,7 +87,7 @@ export function uncacheFilesHolding(secrets: readonly string[], cache: DerivedCa
   if (!cache) return;
   const forms = secrets.filter((s) => s.length > 0).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
   for (const [key, text] of cachedThisRun) {
-    if (!forms.some((f) => text.includes(f))) continue;
+    if (!forms.some((f) => text.includes(f)) || cache.readText(key, HOLDS_SECRETS) !== undefined) continue;
     cache.remove(key, '.json');
     cache.write(key, HOLDS_SECRETS, '');
   }

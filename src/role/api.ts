@@ -32,7 +32,7 @@ import { renderTemplate } from './template.ts';
 export type { Facts, RoleContext, RoleDefinition, Task } from './definition.ts';
 export { FromHost } from './definition.ts';
 /** A value as a YAML document (a HelmChart's valuesContent, say). */
-export { toYaml, yamlDocuments } from '../input/lazy-yaml.ts';
+export { toYaml } from '../input/lazy-yaml.ts';
 
 export function defineRole<V>(definition: RoleDefinition<V>): RoleDefinition<V> {
   return definition;

@@ -41,15 +41,25 @@ export function roleVariables(dir: string, searchPath: string[]): RoleVariables 
   const file = join(dir, 'variables.yaml');
   let vars = variablesOf.get(file);
   if (!vars) {
+    // An owner is read through this same memo; one being read already (a loop of declaredBy)
+    // is read without its own borrowings, and its entry then refuses the loop.
+    loading.add(file);
     const owners = (role: string): RoleVariables | undefined => {
       const ownerDir = searchPath.map((p) => join(p, role)).find((d) => existsSync(join(d, 'role.ts')));
-      return ownerDir ? loadRoleVariables(join(ownerDir, 'variables.yaml')) : undefined;
+      if (!ownerDir) return undefined;
+      return loading.has(join(ownerDir, 'variables.yaml')) ? loadRoleVariables(join(ownerDir, 'variables.yaml')) : roleVariables(ownerDir, searchPath);
     };
-    vars = loadRoleVariables(file, owners);
+    try {
+      vars = loadRoleVariables(file, owners);
+    } finally {
+      loading.delete(file);
+    }
     variablesOf.set(file, vars);
   }
   return vars;
 }
+
+const loading = new Set<string>();
 
 export function availableRoles(searchPath: string[]): string[] {
   const names = new Set<string>();

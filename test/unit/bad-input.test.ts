@@ -76,7 +76,7 @@ describe('files copied from the controller are what they claim to be, checked be
   it.each([
     ['a binary', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]), /is not a MetalLB release manifest: it is not text/],
     ['a YAML file of something else', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n', /is not a MetalLB release manifest: it defines no metallb\.io CustomResourceDefinition/],
-    ['a YAML error', 'a: [\n', /is not a MetalLB release manifest: it is not YAML/],
+    ['a text of something else', 'a: [\n', /is not a MetalLB release manifest: a document in it is not a Kubernetes object/],
   ])('metallb_manifest_file: %s is refused', async (_what, content, message) => {
     const text = await refusal({ metallb_manifest_file: write(`m-${Math.random()}`, content), metallb_install_method: 'manifest' });
     expect(text).toMatch(new RegExp(`-e #1:\\d+:\\d+: metallb_manifest_file: .*${message.source}`));
