@@ -256,10 +256,10 @@ function contextFor(site: RoleSite, role: LoadedRole, host: string, resolved: Ma
  * checked: what the borrowing role reads was checked against the owner's schema already.
  */
 function runChecks(site: RoleSite, host: string, ctx: RoleContext, found: Findings, schemaRefused: boolean): void {
+  const key = (role: LoadedRole): string => `${role.name}\0${host}`;
   const once = (role: LoadedRole, run: () => void, quiet = false): void => {
-    const key = `${role.name}\0${host}`;
-    if (!role.definition.checks || found.checked.has(key)) return;
-    found.checked.add(key);
+    if (!role.definition.checks || found.checked.has(key(role))) return;
+    found.checked.add(key(role));
     if (!quiet) return void guarded(run, { role: role.name, host }, found.problems);
     try {
       run();
@@ -270,7 +270,9 @@ function runChecks(site: RoleSite, host: string, ctx: RoleContext, found: Findin
   once(site.role, () => site.role.definition.checks?.(ctx), schemaRefused);
   for (const name of new Set(Object.values(site.role.variables.borrowed))) {
     const owner = site.owners.get(name);
-    if (!owner) continue;
+    // Resolved and schema-checked only while its checks are still due on this host: every node's
+    // sysctl and firewall borrow metallb_pools, and l2-or-bgp's checks need running once per host.
+    if (!owner?.definition.checks || found.checked.has(key(owner))) continue;
     const { resolved, vars, bad } = resolveFor(site, owner, host);
     if (bad.length === 0) once(owner, () => owner.definition.checks?.(contextFor(site, owner, host, resolved, vars, found)));
   }

@@ -16,6 +16,18 @@ export interface FileState {
   sha256?: string;
 }
 
+const hashes = new WeakMap<Buffer, string>();
+
+/**
+ * A content's sha256, computed once per buffer: a file copied to every host (the 70 MB K3s
+ * binary, one buffer for all) is compared, sent and checked by it several times per host.
+ */
+export function sha256(content: Buffer): string {
+  let hash = hashes.get(content);
+  if (hash === undefined) hashes.set(content, (hash = createHash('sha256').update(content).digest('hex')));
+  return hash;
+}
+
 /** Files up to this size are read whole (for diffs); larger ones are compared by hash. */
 export const DIFFABLE_BYTES = 256 * 1024;
 
@@ -91,7 +103,7 @@ export function predictFile(path: string, after: FileState): Prediction[] {
   const meta = `${type}|${Number.parseInt(after.mode ?? '0644', 8).toString(8)}|${after.owner ?? 'root'}|${after.group ?? 'root'}|${after.size ?? 4096}`;
   const body = (read: ProbeContent): string => {
     if (after.kind !== 'file' || read === 'none') return '';
-    if (read === 'hash') return `\nsha256:${after.sha256 ?? (after.content ? createHash('sha256').update(after.content).digest('hex') : '')}`;
+    if (read === 'hash') return `\nsha256:${after.sha256 ?? (after.content ? sha256(after.content) : '')}`;
     return `\n${after.content?.toString('base64') ?? ''}`;
   };
   return reads.map((read) => ({ probe: probeFile(path, read), stdout: `${meta}${body(read)}` }));

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { q } from '../transport/shell.ts';
 import type { Remote } from '../transport/remote.ts';
-import { DIFFABLE_BYTES, isText, metaChanges, normalizeMode, ownership, parseFileState, predictFile, probeFile, type FileState, type ProbeContent } from './file-state.ts';
+import { DIFFABLE_BYTES, isText, metaChanges, normalizeMode, ownership, parseFileState, predictFile, probeFile, sha256, type FileState, type ProbeContent } from './file-state.ts';
 import { receiveInto, REMOVE_TEMP_ON_EXIT } from './received-content.ts';
 import { ResourceError, run, type Change, type Plan, type Resource } from './types.ts';
 
@@ -117,5 +116,3 @@ async function applyFile(remote: Remote, spec: FileSpec, state: FileState, desir
   const out = await run(remote, `writing ${spec.path}`, script.join('\n'), desired);
   if (!out.startsWith(sha256(desired))) throw new ResourceError(`${spec.path} does not hold what was written (checksum differs after rename)`);
 }
-
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

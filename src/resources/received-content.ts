@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from './file-state.ts';
 
 /**
  * Shell lines that fill the file "$t" from the command's stdin and stop the script (exit 5)
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
  * a whole transfer from a truncated one.
  */
 export function receiveInto(content: Buffer): string[] {
-  const sha = createHash('sha256').update(content).digest('hex');
+  const sha = sha256(content);
   return [
     'cat > "$t"',
     `n=$(wc -c < "$t"); [ "$n" -eq ${content.length} ] || { echo "received $n of ${content.length} bytes; nothing was changed" >&2; exit 5; }`,
