@@ -1,6 +1,6 @@
 import { InputError, UsageError } from '../input/errors.ts';
 import { Vault } from '../input/vault.ts';
-import { uncacheFilesHolding } from '../input/yaml-file.ts';
+import { uncacheFilesHolding, uncacheUnjudged } from '../input/yaml-file.ts';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.ts';
 import { compile, connectionPlan, type CompiledRun } from '../engine/compile.ts';
 import type { Reporter, RunSummary } from '../engine/events.ts';
@@ -69,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
       early.closeUntaken();
     }
   } catch (e) {
+    uncacheUnjudged();
     return reportError(e, redactor);
   }
 }

@@ -68,9 +68,15 @@ export function readYaml(file: string, cache: DerivedCache | undefined = yamlCac
   const known = cache.readText(key, '.json');
   if (known !== undefined) return opened({ file, value: JSON.parse(known) as unknown, locate: lazyLocate(file, text) }, vault);
   const src = parseYaml(file, text);
-  if (isJson(src.value) && cache.readText(key, HOLDS_SECRETS) === undefined) cache.write(key, '.json', JSON.stringify(src.value));
+  if (isJson(src.value) && cache.readText(key, HOLDS_SECRETS) === undefined) {
+    cache.write(key, '.json', JSON.stringify(src.value));
+    writtenThisRun.add(key);
+  }
   return opened(src, vault);
 }
+
+/** Cache entries this run wrote: not yet judged for secrets until the run's input is accepted. */
+const writtenThisRun = new Set<string>();
 
 /** Texts parsed through the cache this run, by cache key. */
 const cachedThisRun = new Map<string, string>();
@@ -91,6 +97,17 @@ export function uncacheFilesHolding(secrets: readonly string[], cache: DerivedCa
     cache.remove(key, '.json');
     cache.write(key, HOLDS_SECRETS, '');
   }
+  writtenThisRun.clear();
+}
+
+/**
+ * A run whose input is refused never learns which values are secrets, so the entries it wrote
+ * are removed again: a refused run leaves no parse in the cache that was not judged.
+ */
+export function uncacheUnjudged(cache: DerivedCache | undefined = yamlCache): void {
+  if (!cache) return;
+  for (const key of writtenThisRun) cache.remove(key, '.json');
+  writtenThisRun.clear();
 }
 
 /** The source with its `!vault` values opened (the cache keeps them sealed). */

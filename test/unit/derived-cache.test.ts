@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,21 @@ describe('derived cache: parsed YAML', () => {
     expect(entries(cache).filter((e) => e.endsWith('.json'))).toHaveLength(0);
     expect(entries(cache).filter((e) => e.endsWith('.holds-secrets'))).toHaveLength(1);
     for (const e of entries(cache)) expect(readFileSync(join(cache.dir, e), 'utf8')).not.toContain('hunter2');
+  });
+
+  it('a run whose input is refused leaves no parse of a secret-holding file in the compiled tree\'s cache', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'play-refused-'));
+    cpSync(join(projectRoot, 'inventory/example-bgp'), dir, { recursive: true });
+    const secret = `refused-run-${process.pid}-md5`;
+    const vars = join(dir, 'group_vars/all.yaml');
+    // A typo of an optional variable: refused once the roles' schemas are known, after every file was parsed.
+    writeFileSync(vars, `${readFileSync(vars, 'utf8').replace('supersecret-md5', secret)}\nfrr_maximum_path: 4\n`);
+    const run = spawnSync('node', ['bin/play.mjs', 'site.yaml', '-i', dir, '--syntax-check'], { cwd: projectRoot, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(6);
+    expect(run.stderr).toMatch(/frr_maximum_path/);
+    const holding = spawnSync('grep', ['-rl', '--', secret, join(projectRoot, 'dist')], { encoding: 'utf8' });
+    expect(holding.stdout).toBe('');
+    expect(holding.status).toBe(1);
   });
 
   it('a text parsed once is looked up, and still locates its keys by line', () => {

@@ -1,5 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,5 +91,28 @@ describe('Ansible Vault: files and !vault values written by the real ansible-vau
     expect(code, screen).toBe(0);
     expect(screen).toMatch(/syntax OK/);
     expect(screen).not.toContain(PASSWORD);
+  });
+
+  it('an executable --vault-password-file is run and its output is the password; a failing one stops before any host, showing none of its output', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'play-vault-script-'));
+    const script = (name: string, body: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, `#!/bin/sh\n${body}\n`);
+      chmodSync(path, 0o700);
+      return path;
+    };
+    const play = (pw: string) => spawnSync('node', ['bin/play.mjs', 'site.yaml', '-i', inventory, '--syntax-check', '--vault-password-file', pw], { cwd: root, encoding: 'utf8' });
+    const good = play(script('client.sh', `echo 'asked the password manager' >&2; printf '%s\\n' '${PASSWORD}'`));
+    expect(good.status, good.stderr).toBe(0);
+    expect(good.stdout).toMatch(/syntax OK/);
+    expect(good.stderr).toContain('asked the password manager');
+    const bad = play(script('broken.sh', `printf '%s' '${PASSWORD}'; exit 3`));
+    expect(bad.status).toBe(5);
+    expect(bad.stderr).toMatch(/broken\.sh: an executable file is run as a password script, and this one exited with 3/);
+    expect(bad.stdout + bad.stderr).not.toContain(PASSWORD);
+    // The same text in a file that is not executable is the password itself, not a command.
+    const plain = join(dir, 'plain');
+    writeFileSync(plain, `  ${PASSWORD}  \n\n`);
+    expect(play(plain).status).toBe(0);
   });
 });
