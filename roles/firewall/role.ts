@@ -1,20 +1,6 @@
 import { apt, defineRole, directory, flushHandlers, nftApply, service, template, type RoleContext } from '../../src/role/api.ts';
 import { parseRange } from '../_shared/ip.ts';
-import type { Pool } from '../_shared/metallb.ts';
-
-interface Vars {
-  firewall_ssh_port: number;
-  firewall_ssh_sources: string[];
-  firewall_admin_sources: string[];
-  firewall_flannel_backend: 'vxlan' | 'wireguard-native';
-  firewall_pod_cidr: string;
-  firewall_service_cidr: string;
-  firewall_service_ports: { port: number | string; protocol?: 'tcp' | 'udp'; sources?: string[] }[];
-  firewall_rollback_seconds: number;
-  metallb_mode: 'layer2' | 'bgp';
-  /** Unset where no role of the run needs pools (the firewall alone). */
-  metallb_pools?: Pool[];
-}
+import type { Vars } from './variables.gen.ts';
 
 type Ctx = RoleContext<Vars>;
 const RULESET = '/etc/play-firewall/ruleset.nft';

@@ -1,17 +1,8 @@
 import { apt, command, defineRole, flushHandlers, lines, service, template, type RoleContext } from '../../src/role/api.ts';
 import { durationMs } from '../_shared/duration.ts';
 import { parseRange, rangeToCidrs } from '../_shared/ip.ts';
-import type { BfdProfile, BgpPeer, Pool } from '../_shared/metallb.ts';
-
-interface Vars {
-  frr_router_id: string | null;
-  frr_maximum_paths: number;
-  frr_upstreams: { address: string; asn: number; password?: string; ebgpMultiHop?: boolean }[];
-  metallb_mode: 'layer2' | 'bgp';
-  metallb_pools?: Pool[];
-  metallb_bgp_peers: BgpPeer[];
-  metallb_bfd_profiles: BfdProfile[];
-}
+import type { BfdProfile, Pool } from '../_shared/metallb.ts';
+import type { Vars } from './variables.gen.ts';
 
 type Ctx = RoleContext<Vars>;
 

@@ -3,21 +3,7 @@ import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
 import { parseAddress } from '../_shared/ip.ts';
 import { nodeReading, readiness } from '../_shared/kube-readiness.ts';
 import { command, defineRole, directory, file, flushHandlers, service, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
-
-interface Vars {
-  k3s_version: string;
-  k3s_airgap_binary: string | null;
-  k3s_token: string | null;
-  k3s_server_url: string | null;
-  kube_proxy_mode: 'ipvs' | 'iptables' | 'nftables';
-  k3s_write_kubeconfig_mode: string;
-  k3s_node_ip: string | null;
-  k3s_flannel_iface: string | null;
-  k3s_tls_san: string[];
-  k3s_disable: string[];
-  k3s_extra_config: Record<string, unknown>;
-  k3s_ready_timeout: number;
-}
+import type { Vars } from './variables.gen.ts';
 
 type Ctx = RoleContext<Vars>;
 
@@ -35,7 +21,6 @@ function place(ctx: Ctx) {
   const isServer = ctx.host.groups.includes('k3s_server');
   return { first, isServer, isFirst: ctx.host.name === first, multiServer: servers.length > 1, unit: isServer ? 'k3s' : 'k3s-agent' };
 }
-
 
 /** kube-proxy-arg is an agent flag: it goes on every node, not only servers. */
 function proxyArgs(mode: Vars['kube_proxy_mode']): string[] {

@@ -2,18 +2,8 @@ import { command, defineRole, directory, file, toYaml, waitUntil, type JudgedRea
 import { objectsReading, readiness } from '../_shared/kube-readiness.ts';
 import { controllerFile } from '../_shared/controller-file.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
-import { FRR_ONLY_PEER_FIELDS, type BfdProfile, type BgpPeer } from '../_shared/metallb.ts';
-
-interface Vars {
-  metallb_version: string;
-  metallb_install_method: 'manifest' | 'helm';
-  metallb_manifest_file: string | null;
-  metallb_speaker_mode: 'auto' | 'native' | 'frr' | 'frr-k8s';
-  metallb_namespace: string;
-  metallb_ready_timeout: number;
-  metallb_bgp_peers: BgpPeer[];
-  metallb_bfd_profiles: BfdProfile[];
-}
+import { FRR_ONLY_PEER_FIELDS } from '../_shared/metallb.ts';
+import type { Vars } from './variables.gen.ts';
 
 type Speaker = 'native' | 'frr' | 'frr-k8s';
 

@@ -1,11 +1,5 @@
 import { defineRole, sysctl } from '../../src/role/api.ts';
-
-interface Vars {
-  sysctl_file: string;
-  sysctl_ipv6_forwarding: 'auto' | boolean;
-  sysctl_extra: Record<string, string | number | boolean>;
-  metallb_pools?: { addresses?: string[] }[];
-}
+import type { Vars } from './variables.gen.ts';
 
 /**
  * Routing on, and ARP answered only for addresses on the asking interface (arp_ignore=1) from

@@ -1,12 +1,25 @@
 import { join } from 'node:path';
 import { readYaml } from '../input/yaml-file.ts';
 import { roleVariables, rolePaths } from '../role/load.ts';
-import { variablesDoc } from './variables-doc.ts';
+import { variablesDoc, type DocumentedRole } from './variables-doc.ts';
+import { variablesTypes } from './variables-types.ts';
 
-/** The roles of playbooks/site.yaml, in its order, documented. */
-export function siteRolesDoc(root: string): string {
+/** The roles of playbooks/site.yaml, in its order, with their variables. */
+function siteRoles(root: string): DocumentedRole[] {
   const plays = readYaml(join(root, 'playbooks/site.yaml')).value as { roles: (string | { role: string })[] }[];
   const names = [...new Set(plays.flatMap((p) => p.roles.map((r) => (typeof r === 'string' ? r : r.role))))];
   const searchPath = rolePaths(join(root, 'playbooks'));
-  return variablesDoc(names.map((name) => ({ name, variables: roleVariables(join(root, 'roles', name), searchPath) })));
+  return names.map((name) => ({ name, variables: roleVariables(join(root, 'roles', name), searchPath) }));
+}
+
+/** docs/variables.md for the roles of playbooks/site.yaml, in its order. */
+export function siteRolesDoc(root: string): string {
+  return variablesDoc(siteRoles(root));
+}
+
+/** Each site role's roles/NAME/variables.gen.ts (path → text): the type of its tasks' `vars`. */
+export async function siteRolesTypes(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const { name, variables } of siteRoles(root)) out.set(join(root, 'roles', name, 'variables.gen.ts'), await variablesTypes(name, variables));
+  return out;
 }

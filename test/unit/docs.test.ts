@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { siteRolesDoc } from '../../src/docs/site-roles.ts';
+import { siteRolesDoc, siteRolesTypes } from '../../src/docs/site-roles.ts';
 
 const root = join(import.meta.dirname, '../..');
 
@@ -14,5 +14,21 @@ describe('docs/variables.md', () => {
     for (const v of ['k3s_token', 'kube_proxy_mode', 'sysctl_extra', 'metallb_speaker_mode', 'metallb_pools', 'metallb_bgp_peers[].keepaliveTime', 'frr_upstreams[].password', 'firewall_ssh_sources']) expect(doc).toContain(`\`${v}\``);
     expect(doc).toMatch(/`k3s_token` .*\*\*Secret\.\*\*/);
     expect(doc).toMatch(/`metallb_bgp_peers\[\]\.password` .*\*\*Secret\.\*\*/);
+  });
+});
+
+describe('roles/*/variables.gen.ts', () => {
+  it('is the type the role schemas generate (run `npm run docs` after changing a variables.yaml), so a role\'s vars cannot drift from what is validated', async () => {
+    const generated = await siteRolesTypes(root);
+    expect(generated.size).toBe(6);
+    for (const [path, text] of generated) expect(readFileSync(path, 'utf8'), path).toBe(text);
+  });
+  it('types a borrowed variable as its owner declares it, optional where the borrower can do without it', async () => {
+    const generated = await siteRolesTypes(root);
+    const sysctl = generated.get(join(root, 'roles/sysctl/variables.gen.ts')) ?? '';
+    expect(sysctl).toMatch(/metallb_pools\?: \{\n(.*\n)*?\s+addresses: string\[\];/);
+    const frr = generated.get(join(root, 'roles/frr-edge/variables.gen.ts')) ?? '';
+    expect(frr).toMatch(/metallb_bgp_peers: \{\n(.*\n)*?\s+myASN: number;/);
+    expect(frr).toMatch(/metallb_mode: 'layer2' \| 'bgp';/);
   });
 });
