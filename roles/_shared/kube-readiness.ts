@@ -8,11 +8,9 @@ const KUBECTL = 'k3s kubectl';
 
 /** One line per object: `Kind/name value`, the value being whichever of these the kind has. */
 const TEMPLATE =
-  '{range .items[*]}{.kind}/{.metadata.name} ' +
-  '{.status.conditions[?(@.type=="Ready")].status}' +
-  '{.status.conditions[?(@.type=="Established")].status}' +
-  '{.status.conditions[?(@.type=="Available")].status}' +
-  '{.subsets[0].addresses[0].ip}{"\\n"}{end}';
+  '{{.kind}}/{{.metadata.name}} ' +
+  '{{range .status.conditions}}{{if or (eq .type "Ready") (eq .type "Established") (eq .type "Available")}}{{.status}}{{end}}{{end}}' +
+  '{{range .subsets}}{{range .addresses}}{{.ip}},{{end}}{{end}}{{"\\n"}}';
 
 /** What "ready" means for each kind read. */
 const READY: Record<string, (value: string) => boolean> = {

@@ -71,4 +71,50 @@ export interface Vars {
      */
     avoidBuggyIPs?: boolean;
   }[];
+  /**
+   * bgp only. BGP routers the speakers peer with (BGPPeer, metallb.io/v1beta2).
+   */
+  metallb_bgp_peers: {
+    name: string;
+    /**
+     * The cluster's AS number.
+     */
+    myASN: number;
+    /**
+     * The router's AS number.
+     */
+    peerASN: number;
+    /**
+     * The router's address.
+     */
+    peerAddress: string;
+    peerPort?: number;
+    sourceAddress?: string;
+    /**
+     * BGP hold time: 0 or at least 3s (e.g. 90s).
+     */
+    holdTime?: string;
+    /**
+     * BGP keepalive time; not above holdTime.
+     */
+    keepaliveTime?: string;
+    connectTime?: string;
+    /**
+     * The router is not on the nodes' link.
+     */
+    ebgpMultiHop?: boolean;
+    /**
+     * TCP MD5 password; stored in a kubernetes.io/basic-auth Secret, never in the BGPPeer.
+     */
+    password?: string;
+    /**
+     * Name of a BFD profile in metallb_bfd_profiles.
+     */
+    bfdProfile?: string;
+    routerID?: string;
+    nodeSelectors?: {
+      [k: string]: unknown;
+    }[];
+    enableGracefulRestart?: boolean;
+  }[];
 }

@@ -1,8 +1,9 @@
 import { controllerFile } from '../_shared/controller-file.ts';
+import { elfExecutable } from './elf.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
 import { parseAddress } from '../_shared/ip.ts';
 import { nodeReading, readiness } from '../_shared/kube-readiness.ts';
-import { command, defineRole, directory, file, flushHandlers, service, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
+import { command, defineRole, directory, file, flushHandlers, service, shellQuote as q, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
 import type { Vars } from './variables.gen.ts';
 
 type Ctx = RoleContext<Vars>;
@@ -56,7 +57,19 @@ function nodeMissing(ready: Map<string, boolean>, node: string): string | undefi
 function installTasks(ctx: Ctx): Task[] {
   const { vars } = ctx;
   if (vars.k3s_airgap_binary) {
-    return [file('K3s binary (airgap)', { path: BIN, content: controllerFile(vars.k3s_airgap_binary, 'k3s_airgap_binary'), mode: '0755', summarize: true, notify: 'restart K3s' })];
+    const content = controllerFile(vars.k3s_airgap_binary, 'k3s_airgap_binary');
+    const exe = elfExecutable(content);
+    if ('problem' in exe) {
+      ctx.reject(['k3s_airgap_binary'], `${vars.k3s_airgap_binary} is not a K3s binary: ${exe.problem}`);
+      return [];
+    }
+    // The host's architecture is known only once connected: a binary for another one is refused
+    // on that host before anything is copied to it.
+    const wrongArch = `echo ${q(`k3s_airgap_binary ${vars.k3s_airgap_binary} is built for ${exe.arch}; this host is not`)} >&2; uname -m >&2; exit 1`;
+    return [
+      command(`K3s binary is for this host's architecture (${exe.arch})`, { run: wrongArch, readOnly: true, when: (facts) => !exe.uname.includes(facts.arch) }),
+      file('K3s binary (airgap)', { path: BIN, content, mode: '0755', summarize: true, notify: 'restart K3s' }),
+    ];
   }
   // K3s's official install script: it downloads the pinned release and checks its checksum. The
   // role writes the unit itself afterwards, so starting and restarting stay under its control.

@@ -31,7 +31,7 @@ export default defineRole<MetallbVars>({
     kubeObjects(`MetalLB ${ctx.vars.metallb_mode} configuration`, {
       kubectl: 'k3s kubectl',
       objects: checked(renderMetallb(ctx.vars)),
-      prune: { labels: OWNER_LABELS, kinds: OWNED_KINDS, namespace: ctx.vars.metallb_namespace },
+      prune: { labels: OWNER_LABELS, kinds: OWNED_KINDS, namespace: ctx.vars.metallb_namespace, first: ['ipaddresspool.metallb.io'] },
     }),
   ],
 });

@@ -11,15 +11,38 @@ const MANIFESTS = K3S_MANIFESTS;
 const TARGET = `${MANIFESTS}/metallb.yaml`;
 export const METALLB_CRDS = ['bfdprofiles', 'bgpadvertisements', 'bgppeers', 'communities', 'ipaddresspools', 'l2advertisements'].map((c) => `${c}.metallb.io`);
 
-/** The speaker mode the features ask for; native with FRR-only fields is rejected, naming each. */
-export function speakerMode(ctx: RoleContext<Vars>): Speaker {
+/**
+ * The speaker mode the features ask for; native with FRR-only fields is rejected, naming each.
+ * A release manifest from the controller decides the mode itself (metallb-native.yaml runs the
+ * native speaker whatever the variables say): MetalLB's webhook would refuse an FRR-only field
+ * there only once the objects are applied ("has keepalive-time set on native bgp mode").
+ */
+export function speakerMode(ctx: RoleContext<Vars>, manifest?: { flavor: Speaker; file: string }): Speaker {
   const { vars } = ctx;
   const frrUses = vars.metallb_bgp_peers.flatMap((p, i) => FRR_ONLY_PEER_FIELDS.filter((f) => p[f] !== undefined).map((f) => ({ path: ['metallb_bgp_peers', i, f], f })));
   const needsFrr = frrUses.length > 0 || vars.metallb_bfd_profiles.length > 0;
-  if (vars.metallb_speaker_mode !== 'native') return vars.metallb_speaker_mode === 'auto' ? (needsFrr ? 'frr-k8s' : 'native') : vars.metallb_speaker_mode;
-  for (const u of frrUses) ctx.reject(u.path, `${u.f} needs an FRR-based speaker, but metallb_speaker_mode is native (MetalLB's native BGP rejects it): use frr-k8s or auto`);
-  if (vars.metallb_bfd_profiles.length > 0) ctx.reject(['metallb_bfd_profiles'], 'BFD needs an FRR-based speaker, but metallb_speaker_mode is native: use frr-k8s or auto');
+  if (manifest && vars.metallb_speaker_mode !== 'auto' && vars.metallb_speaker_mode !== manifest.flavor) {
+    ctx.reject(['metallb_speaker_mode'], `is ${vars.metallb_speaker_mode}, but metallb_manifest_file ${manifest.file} installs the ${manifest.flavor} speaker (metallb-${manifest.flavor}.yaml)`);
+  }
+  const mode = manifest?.flavor ?? (vars.metallb_speaker_mode === 'auto' ? (needsFrr ? 'frr-k8s' : 'native') : vars.metallb_speaker_mode);
+  if (mode !== 'native') return mode;
+  const why = manifest ? `metallb_manifest_file ${manifest.file} installs the native speaker (MetalLB's webhook rejects it there): give metallb-frr-k8s.yaml` : `metallb_speaker_mode is native (MetalLB's native BGP rejects it): use frr-k8s or auto`;
+  for (const u of frrUses) ctx.reject(u.path, `${u.f} needs an FRR-based speaker, but ${why}`);
+  if (vars.metallb_bfd_profiles.length > 0) ctx.reject(['metallb_bfd_profiles'], `BFD needs an FRR-based speaker, but ${why}`);
   return 'native';
+}
+
+/** Which speaker a MetalLB release manifest runs, by the images it names. */
+export function manifestFlavor(content: Buffer): Speaker {
+  const text = content.toString('utf8');
+  if (/image:\s*\S*\/frr-k8s:/.test(text)) return 'frr-k8s';
+  if (/image:\s*\S*\/frrouting\/frr:/.test(text)) return 'frr';
+  return 'native';
+}
+
+/** The MetalLB version a release manifest's controller image names, if it names one. */
+export function manifestVersion(content: Buffer): string | undefined {
+  return /image:\s*\S*\/metallb\/controller:(v\d+\.\d+\.\d+)\b/.exec(content.toString('utf8'))?.[1];
 }
 
 /** K3s's helm controller installs this HelmChart from MetalLB's chart repository. */
@@ -79,7 +102,9 @@ export default defineRole<Vars>({
     const manifest = vars.metallb_install_method !== 'helm' && vars.metallb_manifest_file ? controllerFile(vars.metallb_manifest_file, 'metallb_manifest_file') : undefined;
     const wrong = manifest && manifestProblem(manifest);
     if (wrong) ctx.reject(['metallb_manifest_file'], `${vars.metallb_manifest_file} is not a MetalLB release manifest: ${wrong}`);
-    const speaker = speakerMode(ctx);
+    const fileVersion = manifest && !wrong ? manifestVersion(manifest) : undefined;
+    if (fileVersion && fileVersion !== vars.metallb_version) ctx.reject(['metallb_manifest_file'], `${vars.metallb_manifest_file} installs MetalLB ${fileVersion}, but metallb_version is ${vars.metallb_version}`);
+    const speaker = speakerMode(ctx, manifest && !wrong && vars.metallb_manifest_file ? { flavor: manifestFlavor(manifest), file: vars.metallb_manifest_file } : undefined);
     const flavor = `metallb-${speaker}.yaml`;
     const install =
       vars.metallb_install_method === 'helm'

@@ -19,8 +19,22 @@ export interface KubeObjectsSpec {
    * Objects of these kinds (`kind.group` in lower case, as `ipaddresspool.metallb.io` or
    * `secret`) in this namespace carrying these labels that `objects` no longer names are deleted.
    */
-  prune?: { labels: Record<string, string>; kinds: string[]; namespace: string };
-  /** An admission webhook may lag behind its deployment: apply is retried this many times. */
+  prune?: {
+    labels: Record<string, string>;
+    kinds: string[];
+    namespace: string;
+    /**
+     * Kinds whose stale objects are deleted before the others are applied, when an object kept
+     * would make the new ones be refused (MetalLB refuses a pool overlapping an existing one).
+     * The rest are deleted after: an object may only go once nothing refers to it any more
+     * (MetalLB refuses to delete a BFD profile a peer still names).
+     */
+    first?: string[];
+  };
+  /**
+   * An admission webhook may lag behind its deployment ("failed calling webhook"): apply is
+   * retried this many times. A refusal (a webhook's denial, an invalid object) is not retried.
+   */
   attempts?: number;
   retryDelayMs?: number;
 }
@@ -65,11 +79,16 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
       return {
         changes,
         apply: async (remote) => {
+          const first = (name: string): boolean => (prune?.first ?? []).includes(name.split('/')[0] ?? '');
+          const remove = async (names: string[]): Promise<void> => {
+            for (const name of names) {
+              const [kind = '', objName = ''] = name.split('/');
+              await run(remote, `deleting ${name}`, `${spec.kubectl} delete ${q(kind)} ${q(objName)} -n ${q(prune?.namespace ?? 'default')} --ignore-not-found`);
+            }
+          };
+          await remove(extra.filter(first));
           if (stale.length > 0) await applyWithRetries(remote, spec, stale);
-          for (const name of extra) {
-            const [kind = '', objName = ''] = name.split('/');
-            await run(remote, `deleting ${name}`, `${spec.kubectl} delete ${q(kind)} ${q(objName)} -n ${q(prune?.namespace ?? 'default')} --ignore-not-found`);
-          }
+          await remove(extra.filter((n) => !first(n)));
         },
       };
     },
@@ -100,13 +119,17 @@ async function applyWithRetries(remote: Remote, spec: KubeObjectsSpec, objects: 
     ...REMOVE_TEMP_ON_EXIT,
     ...receiveInto(manifest),
     'set +e',
-    `i=0; until ${spec.kubectl} apply -f "$t"; do`,
-    `  i=$((i + 1)); [ "$i" -ge ${attempts} ] && exit 1`,
+    `i=0; until out=$(${spec.kubectl} apply -f "$t" 2>&1); do`,
+    // A denial stays a denial: only a webhook or API server not answering yet is worth waiting for.
+    `  case "$out" in *'denied the request'*|*' is invalid'*|*'unknown field'*) printf '%s\\n' "$out" >&2; exit 3;; esac`,
+    `  i=$((i + 1)); [ "$i" -ge ${attempts} ] && { printf '%s\\n' "$out" >&2; exit 1; }`,
     `  sleep ${delay}`,
     'done',
+    'printf \'%s\\n\' "$out"',
   ].join('\n');
   const r = await remote.exec(script, { stdin: manifest });
   if (r.exitCode === 5) throw new ResourceError('the manifest for kubectl apply did not arrive whole; nothing was applied', r.stderr.trim());
+  if (r.exitCode === 3) throw new ResourceError('kubectl apply was refused', (r.stderr || r.stdout).trim());
   if (r.exitCode !== 0) throw new ResourceError(`kubectl apply failed after ${attempts} attempts`, (r.stderr || r.stdout).trim());
 }
 

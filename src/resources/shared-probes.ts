@@ -37,10 +37,11 @@ const fileBody: Record<Exclude<FileRead, 'none'>, (p: string) => string> = {
   hash: (p) => `{ [ -f ${p} ] && sha256sum <${p} | sed 's/ .*//;s/^/sha256:/' || echo; }`,
 };
 
-/** Named Kubernetes objects read through one kubectl, one jsonpath template per object. */
+/** Named Kubernetes objects read through one kubectl, one go-template per object. */
 export interface KubeStatus {
   /** How kubectl is run on the host, e.g. `k3s kubectl`. */
   kubectl: string;
+  /** A go-template for one object (kubectl's `-o go-template`), whether one or several are read. */
   template: string;
   /** Omitted when every object is cluster-scoped (nodes, CRDs): those join any namespace's call. */
   namespace?: string;
@@ -64,12 +65,18 @@ function kubeCalls(items: readonly string[]): KubeStatus[] {
   return [...calls.values()];
 }
 
+/**
+ * The template applied to each object read: kubectl hands a template a List when several objects
+ * are asked for, but the object itself when only one is.
+ */
+const eachObject = (template: string): string => `{{define "object"}}${template}{{end}}{{if .items}}{{range .items}}{{template "object" .}}{{end}}{{else if ne .kind "List"}}{{template "object" .}}{{end}}`;
+
 export const sharedReadings: Record<SharedKind, SharedReading> = {
   // Every object's line goes to every reading: a reading is judged by the objects it names.
   'kube-status': {
     command: (items) =>
       `{ ${kubeCalls(items)
-        .map((c) => `${c.kubectl} get ${c.refs.map(q).join(' ')}${c.namespace === undefined ? '' : ` -n ${q(c.namespace)}`} --ignore-not-found -o jsonpath=${q(c.template)}`)
+        .map((c) => `${c.kubectl} get ${c.refs.map(q).join(' ')}${c.namespace === undefined ? '' : ` -n ${q(c.namespace)}`} --ignore-not-found -o go-template=${q(eachObject(c.template))}`)
         .join(' && ')}; }`,
     split: (out, items) => items.map(() => out),
   },

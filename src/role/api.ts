@@ -33,6 +33,8 @@ export type { Facts, RoleContext, RoleDefinition, Task } from './definition.ts';
 export { FromHost } from './definition.ts';
 /** A value as a YAML document (a HelmChart's valuesContent, say). */
 export { toYaml } from '../input/lazy-yaml.ts';
+/** Quotes a string for the remote shell (a value in a command a role builds). */
+export { q as shellQuote } from '../transport/shell.ts';
 
 export function defineRole<V>(definition: RoleDefinition<V>): RoleDefinition<V> {
   return definition;

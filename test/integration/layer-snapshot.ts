@@ -3,8 +3,16 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Every entry of a host's writable layer with its type, mode, owner, size and content hash:
- * two equal snapshots mean nothing on the host's disk changed in between.
+ * What a running cluster writes by itself, whoever runs play or not: etcd's data, and the lab's
+ * node agent's pod volumes (kept current from the API) and pod output. The tests' claim is that
+ * play wrote nothing; these directories say nothing about that, and are left out.
+ */
+const LIVE = ['/var/lib/rancher/k3s/server/db', '/var/lib/play-lab', '/var/log/play-lab'];
+
+/**
+ * Every entry of a host's writable layer with its type, mode, owner, size and content hash,
+ * but for what the running cluster itself writes (LIVE): two equal snapshots mean nothing else on
+ * the host's disk changed in between.
  */
 export function layerSnapshot(layer: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -13,6 +21,7 @@ export function layerSnapshot(layer: string): Map<string, string> {
       const path = join(dir, name);
       const st = lstatSync(path);
       const rel = path.slice(layer.length);
+      if (LIVE.some((l) => rel === l || rel.startsWith(`${l}/`))) continue;
       const meta = `${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size}`;
       if (st.isDirectory()) {
         out.set(rel, `dir ${meta}`);

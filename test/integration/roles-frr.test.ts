@@ -59,9 +59,14 @@ describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
   let inventory = '';
   beforeAll(async () => {
     await freshHosts('edge');
+    // The test's FRR stands in for MetalLB's FRR speaker: K3s left running on a node by an earlier
+    // test would have the real (native) speaker peering with the edge too.
+    for (const node of Object.keys(NODES)) await onHostOk(node, 'systemctl disable --now k3s k3s-agent 2>/dev/null || true');
     // A short connect retry on both ends, so sessions come up in seconds once the speakers start.
-    const peers = (exampleVars('example-bgp').metallb_bgp_peers as Record<string, unknown>[]).map((p) => ({ ...p, connectTime: '5s' }));
-    inventory = exampleInventory('example-bgp', { metallb_bgp_peers: peers });
+    // The example's own peers and BFD profile (the lab's copy leaves BFD out: its MetalLB speakers are native).
+    const example = exampleVars('example-bgp');
+    const peers = (example.metallb_bgp_peers as Record<string, unknown>[]).map((p) => ({ ...p, connectTime: '5s' }));
+    inventory = exampleInventory('example-bgp', { metallb_bgp_peers: peers, metallb_bfd_profiles: example.metallb_bfd_profiles });
   });
 
   it('installs FRR, writes frr.conf validated by vtysh, mode 0640, the password in it readable only by frr', async () => {

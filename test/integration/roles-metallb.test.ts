@@ -2,8 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { describeLab, freshHosts, lab, onHostOk } from './lab-fixture.ts';
+import { projectRoot } from '../lab/paths.ts';
 import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
-import { changedTasks, exampleInventory, failures, play } from './play-runner.ts';
+import { changedTasks, exampleInventory, exampleVars, failures, play } from './play-runner.ts';
 
 const kubectl = async (args: string) => JSON.parse(await onHostOk('cp1', `k3s kubectl ${args} -o json`)) as { items: { metadata: { name: string }; spec?: Record<string, unknown>; type?: string }[] };
 const names = async (kinds: string) => (await kubectl(`-n metallb-system get ${kinds}`)).items.map((i) => i.metadata.name).sort();
@@ -18,14 +19,14 @@ describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
   it('installs MetalLB and applies the BGP configuration; a second run changes nothing', async () => {
     const first = await play(['site.yaml', '-i', bgp, '-D']);
     expect(first.code, failures(first)).toBe(0);
-    expect(changedTasks(first.report)).toEqual(expect.arrayContaining(['cp1 metallb-install MetalLB v0.16.1 release manifest (metallb-frr-k8s.yaml, from the controller)', 'cp1 l2-or-bgp MetalLB bgp configuration']));
+    expect(changedTasks(first.report)).toEqual(expect.arrayContaining(['cp1 metallb-install MetalLB v0.16.1 release manifest (metallb-native.yaml, from the controller)', 'cp1 l2-or-bgp MetalLB bgp configuration']));
     const peers = await kubectl('-n metallb-system get bgppeers');
-    expect(peers.items.map((p) => p.spec)).toEqual([
-      { myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1', holdTime: '180s', keepaliveTime: '60s', bfdProfile: 'fast-bfd', passwordSecret: { name: 'edge-router-bgp-password', namespace: 'metallb-system' } },
+    // The real API server adds the CRD's defaults (disableMP, ...): what play declared is all there.
+    expect(peers.items.map((p) => p.spec)).toMatchObject([
+      { myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1', holdTime: '180s', passwordSecret: { name: 'edge-router-bgp-password', namespace: 'metallb-system' } },
     ]);
     const secret = (await kubectl('-n metallb-system get secrets')).items.find((s) => s.metadata.name === 'edge-router-bgp-password');
     expect(secret?.type).toBe('kubernetes.io/basic-auth');
-    expect((await kubectl('-n metallb-system get bfdprofiles')).items[0]?.spec).toEqual({ receiveInterval: 50, transmitInterval: 50, passiveMode: false });
     const everything = first.stdout + JSON.stringify(first.report);
     expect(everything).not.toContain('supersecret-md5');
     expect(everything).not.toContain(Buffer.from('supersecret-md5').toString('base64'));
@@ -74,7 +75,14 @@ describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
       [{ metallb_pools: [{ name: 'a', addresses: ['192.0.2.0/30'] }] }, /contains the address of the edge router edge \(192\.0\.2\.1\)/],
     ];
     const before = layerSnapshot(lab().host('cp1').layer);
-    const base = exampleInventory('example-bgp');
+    // MetalLB's FRR-based manifest (a fixture): with the lab's native one, every BFD case would
+    // first be refused for needing an FRR speaker.
+    const example = exampleVars('example-bgp');
+    const base = exampleInventory('example-bgp', {
+      metallb_manifest_file: join(projectRoot, 'test/fixtures/metallb/metallb-frr-k8s.yaml'),
+      metallb_bgp_peers: example.metallb_bgp_peers,
+      metallb_bfd_profiles: example.metallb_bfd_profiles,
+    });
     for (const [vars, message] of cases) {
       const file = join(base, 'bad.json');
       writeFileSync(file, JSON.stringify(vars));
@@ -83,6 +91,11 @@ describeLab('roles metallb-install and l2-or-bgp on the lab', () => {
       expect(r.stderr).toMatch(/nothing was run on any host/);
       expect(r.stderr).toMatch(message);
     }
+    // The lab installs metallb-native.yaml, whose webhook would refuse the peer only once applied.
+    const native = exampleInventory('example-bgp', { metallb_bgp_peers: [{ ...peer, keepaliveTime: '60s' }] });
+    const r = await play(['site.yaml', '-i', native]);
+    expect(r.code, failures(r)).toBe(6);
+    expect(r.stderr).toMatch(/metallb_bgp_peers\[0\]\.keepaliveTime: keepaliveTime needs an FRR-based speaker, but metallb_manifest_file \S+metallb-native\.yaml installs the native speaker/);
     expect(snapshotDiff(before, layerSnapshot(lab().host('cp1').layer))).toEqual([]);
   });
 });

@@ -5,7 +5,8 @@ import { $ } from 'zx';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { projectRoot } from '../lab/paths.ts';
 import { describeLab, freshHosts, lab, removeFirewall } from './lab-fixture.ts';
-import { exampleInventory, exampleVars, failures, play, type PlayRun } from './play-runner.ts';
+import { exampleInventory, failures, play, type PlayRun } from './play-runner.ts';
+import { labExampleVars } from '../lab/example-inventory.ts';
 
 const HOSTS = ['edge', 'cp1', 'w1', 'w2'];
 /** Secrets with the characters that escaping changes: quotes and a backslash. */
@@ -27,7 +28,7 @@ function expectNoSecret(what: string, text: string, secrets: string[]): void {
 const everything = (r: PlayRun): string => `${r.stdout}\n${r.stderr}\n${JSON.stringify(r.report ?? {})}`;
 
 function peersWith(password: string): unknown[] {
-  const peers = exampleVars('example-bgp').metallb_bgp_peers as Record<string, unknown>[];
+  const peers = labExampleVars('example-bgp').metallb_bgp_peers as Record<string, unknown>[];
   return peers.map((p) => ({ ...p, password }));
 }
 

@@ -46,6 +46,10 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
     await $({ quiet: true })`ip netns exec ${lab().names.controller} bash -c ${'echo x > /dev/udp/192.0.2.1/3784; echo x > /dev/udp/192.0.2.1/4784'}`;
     expect(await dropped('edge')).toBe(afterTcp + 2);
     expect(await onHostOk('edge', "nft list chain inet play_firewall input | grep 'bfd from the nodes'")).toMatch(/ip saddr \{ 192\.0\.2\.11, 192\.0\.2\.12, 192\.0\.2\.13 \} udp dport \{ 3784, 4784 \} accept/);
+    // And back: BFD control packets and sessions the edge opens (FRR-based speakers) reach the nodes, from the edge only.
+    const nodeChain = await onHostOk('w1', 'nft list chain inet play_firewall input');
+    expect(nodeChain).toMatch(/ip saddr 192\.0\.2\.1 tcp dport 179 accept comment "bgp from the routers"/);
+    expect(nodeChain).toMatch(/ip saddr 192\.0\.2\.1 udp dport \{ 3784, 4784 \} accept comment "bfd from the routers"/);
     for (const h of HOSTS) expect((await onHostOk(h, 'echo reachable')).trim()).toBe('reachable');
   });
 

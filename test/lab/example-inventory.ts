@@ -6,11 +6,19 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { projectRoot } from './paths.ts';
 
-/** An example's variables minus its connection user (the lab has its own), kube-proxy in nftables mode: the lab's kernel has no IPVS. */
+/** BGPPeer fields only MetalLB's FRR-based speakers take. */
+const FRR_ONLY = ['bfdProfile', 'keepaliveTime', 'connectTime', 'enableGracefulRestart'];
+
+/**
+ * An example's variables minus its connection user (the lab has its own), kube-proxy in nftables
+ * mode (the lab's kernel has no IPVS), and without what only MetalLB's FRR-based speakers do (BFD,
+ * keepaliveTime): the lab runs the real MetalLB from metallb-native.yaml, whose webhook refuses them.
+ */
 export function labExampleVars(example: string): Record<string, unknown> {
   const vars = parse(readFileSync(join(projectRoot, 'inventory', example, 'group_vars', 'all.yaml'), 'utf8')) as Record<string, unknown>;
   const { ansible_user: _user, ...cluster } = vars;
-  return { ...cluster, kube_proxy_mode: 'nftables' };
+  const peers = ((cluster.metallb_bgp_peers ?? []) as Record<string, unknown>[]).map((p) => Object.fromEntries(Object.entries(p).filter(([k]) => !FRR_ONLY.includes(k))));
+  return { ...cluster, kube_proxy_mode: 'nftables', ...(cluster.metallb_bgp_peers ? { metallb_bgp_peers: peers, metallb_bfd_profiles: [] } : {}) };
 }
 
 /**
@@ -22,6 +30,6 @@ export function writeLabExampleInventory(labInventory: string, out: string, exam
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'group_vars', 'all'), { recursive: true });
   cpSync(join(labInventory, 'hosts.yaml'), join(out, 'hosts.yaml'));
-  writeFileSync(join(out, 'group_vars/all/10-cluster.yaml'), `# inventory/${example}'s variables, for the lab (no IPVS in its kernel)\n${stringify(labExampleVars(example))}`);
+  writeFileSync(join(out, 'group_vars/all/10-cluster.yaml'), `# inventory/${example}'s variables, for the lab (no IPVS in its kernel; MetalLB's native speaker, so no BFD)\n${stringify(labExampleVars(example))}`);
   cpSync(join(labInventory, 'group_vars/all.yaml'), join(out, 'group_vars/all/20-lab.yaml'));
 }

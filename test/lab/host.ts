@@ -8,6 +8,7 @@ import { REPO_MOUNT, type Image } from './image.ts';
 import { hostsFile } from './network.ts';
 import { createCgroups, hostCgroups } from './cgroups.ts';
 import type { HostSpec, Topology } from './topology.ts';
+import { COMPONENTS_MOUNT, type Components } from './components.ts';
 
 /**
  * Mounts the host's writable layer over the shared image and gives it its identity.
@@ -25,7 +26,7 @@ export async function prepareHost(names: LabNames, image: Image, topology: Topol
 }
 
 /** Boots the host's own systemd in its own network namespace; returns the nspawn pid. */
-export async function bootHost(names: LabNames, image: Image, host: HostSpec): Promise<number> {
+export async function bootHost(names: LabNames, image: Image, components: Components, host: HostSpec): Promise<number> {
   const p = hostPaths(names, host.name);
   const consoleLog = await open(p.console, 'w');
   const ns = hostNamespace(names, host.name);
@@ -41,6 +42,8 @@ export async function bootHost(names: LabNames, image: Image, host: HostSpec): P
     '--register=no', '--keep-unit', '--link-journal=no',
     '--capability=CAP_NET_ADMIN,CAP_NET_RAW',
     `--bind-ro=${image.repo}:${REPO_MOUNT}`,
+    // The real Kubernetes and MetalLB binaries (components.ts), where the k3s shell looks for them.
+    `--bind-ro=${components.dir}:${COMPONENTS_MOUNT}`,
   ], {
     detached: true,
     stdio: ['ignore', consoleLog.fd, consoleLog.fd],

@@ -13,8 +13,8 @@ const SUITE = 'bookworm';
 export const BASE_PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'kmod',
   'sudo', 'iputils-ping',
-  // python3-yaml lets the k3s stand-in read its config as K3s would; python3 and python3-apt let
-  // Ansible (and its apt module) run for the benchmark's comparison.
+  // python3 and python3-apt let Ansible (and its apt module) run for the benchmark's comparison;
+  // python3-yaml is left from the Python K3s stand-in (removing it would rebuild every cached image).
   'python3', 'python3-yaml', 'python3-apt',
 ];
 
@@ -88,7 +88,8 @@ async function buildImage(dir: string, mirror: string, log: (msg: string) => voi
 }
 
 /** One builder per image: a second lab:up (the tests beside a demo) waits instead of racing it. */
-async function withLock(lock: string, log: (msg: string) => void, body: () => Promise<void>): Promise<void> {
+/** Runs body holding a lock file; a lock whose holder died is taken over. */
+export async function withLock(lock: string, log: (msg: string) => void, body: () => Promise<void>, what = 'the base image'): Promise<void> {
   await mkdir(dirname(lock), { recursive: true });
   let told = false;
   for (;;) {
@@ -104,7 +105,7 @@ async function withLock(lock: string, log: (msg: string) => void, body: () => Pr
         await rm(lock, { force: true });
         continue;
       }
-      if (!told) log(`waiting for process ${holder.pid} to finish building the base image`);
+      if (!told) log(`waiting for process ${holder.pid} to finish building ${what}`);
       told = true;
       await new Promise((r) => setTimeout(r, 1000));
     }

@@ -1,5 +1,4 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ensureImage } from './image.ts';
 import { createController, createHostNetwork, writeControllerEtc } from './network.ts';
 import { bootHost, prepareHost } from './host.ts';
@@ -8,12 +7,10 @@ import { waitForHosts } from './readiness.ts';
 import { teardown } from './teardown.ts';
 import { writeState, type LabState } from './state.ts';
 import { writeInventory } from './inventory.ts';
-import { writeMetallbManifest } from './metallb/manifest.ts';
+import { ensureComponents, type Components } from './components.ts';
 import { raiseInotifyLimit } from './machine-limits.ts';
-import { hostNamespace, hostPaths, knownHostsPath, labKeyPath, projectRoot, sshConfigPath, type LabNames } from './paths.ts';
+import { hostNamespace, hostPaths, knownHostsPath, labKeyPath, sshConfigPath, type LabNames } from './paths.ts';
 import type { Topology } from './topology.ts';
-
-export const K3S_STANDIN = join(projectRoot, 'test/lab/k3s-standin/k3s');
 
 export interface UpOptions {
   topology: Topology;
@@ -42,6 +39,7 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
   await mkdir(names.dir, { recursive: true });
   raiseInotifyLimit(topology.hosts.length, log);
   const image = await ensureImage(log);
+  const components: Components = await ensureComponents(log);
   const labPublicKey = await ensureLabKey(names);
   const config = sshConfig(names);
   await writeFile(sshConfigPath(names), config);
@@ -61,7 +59,7 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
     return {
       ...host,
       namespace: hostNamespace(names, host.name),
-      pid: await bootHost(names, image, host),
+      pid: await bootHost(names, image, components, host),
       layer: p.upper,
       root: p.root,
       consoleLog: p.console,
@@ -74,15 +72,14 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
     subnet: topology.subnet,
     image,
     ssh: { user: 'root', privateKey: labKeyPath(names), knownHosts: knownHostsPath(names), config: sshConfigPath(names) },
-    k3sStandin: K3S_STANDIN,
+    k3sStandin: components.k3s,
+    components,
     inventory: names.inventoryDir,
     hosts,
   };
   // Written before waiting, so a lab that hangs in boot can be inspected and torn down.
   await writeState(names, state);
-  const metallbManifest = join(names.dir, 'metallb-lab.yaml');
-  await writeMetallbManifest(metallbManifest);
-  await writeInventory(names.inventoryDir, topology, { privateKey: state.ssh.privateKey, knownHosts: state.ssh.knownHosts, k3sStandin: K3S_STANDIN, metallbManifest });
+  await writeInventory(names.inventoryDir, topology, { privateKey: state.ssh.privateKey, knownHosts: state.ssh.knownHosts, k3sStandin: components.k3s, metallbManifest: components.metallbManifest });
 
   log(`booting; waiting up to ${Math.round(timeoutMs / 1000)} s for SSH and systemd on every host`);
   await waitForHosts(names, hosts, timeoutMs, log);

@@ -1,3 +1,4 @@
+import type { Components } from './components.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { statePath, type LabNames } from './paths.ts';
@@ -26,7 +27,9 @@ export interface LabState {
   image: { key: string; rootfs: string; repo: string };
   ssh: { user: string; privateKey: string; knownHosts: string; config: string };
   /** The K3s stand-in binary the k3s role installs through its airgap path. */
+  /** The k3s shell the k3s role installs (components.ts). */
   k3sStandin: string;
+  components: Components;
   inventory: string;
   hosts: HostState[];
 }

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeMetallbManifest } from '../lab/metallb/manifest.ts';
 import { describe, expect, it } from 'vitest';
 import { extraVarsLayer } from '../../src/cli/extra-vars.ts';
 import { compile, connectionPlan } from '../../src/engine/compile.ts';
@@ -82,10 +81,37 @@ describe('files copied from the controller are what they claim to be, checked be
     expect(text).toMatch(new RegExp(`-e #1:\\d+:\\d+: metallb_manifest_file: .*${message.source}`));
   });
 
-  it('the lab\'s manifest, built from the upstream CRDs, passes', async () => {
-    const file = join(dir, 'lab.yaml');
-    await writeMetallbManifest(file);
-    expect(await refusal({ metallb_manifest_file: file, metallb_install_method: 'manifest' })).toBe('');
+  // MetalLB v0.16.1's own release manifests (config/manifests in its source).
+  const release = (flavor: string): string => join(root, `test/fixtures/metallb/metallb-${flavor}.yaml`);
+
+  it('MetalLB\'s frr-k8s release manifest passes with the article\'s BFD and keepaliveTime', async () => {
+    expect(await refusal({ metallb_manifest_file: release('frr-k8s'), metallb_install_method: 'manifest' })).toBe('');
+  });
+
+  it('MetalLB\'s native manifest runs the native speaker: the FRR-only settings are refused, naming the file (its webhook would refuse them once applied)', async () => {
+    const text = await refusal({ metallb_manifest_file: release('native'), metallb_install_method: 'manifest' });
+    expect(text).toMatch(/metallb_bgp_peers\[0\]\.keepaliveTime: keepaliveTime needs an FRR-based speaker, but metallb_manifest_file \S+metallb-native\.yaml installs the native speaker/);
+    expect(text).toMatch(/metallb_bfd_profiles: BFD needs an FRR-based speaker, but metallb_manifest_file/);
+    const asked = await refusal({ metallb_manifest_file: release('native'), metallb_install_method: 'manifest', metallb_speaker_mode: 'frr-k8s', metallb_bgp_peers: [peer], metallb_bfd_profiles: [] });
+    expect(asked).toMatch(/metallb_speaker_mode: is frr-k8s, but metallb_manifest_file \S+metallb-native\.yaml installs the native speaker/);
+  });
+
+  it('a release manifest of another MetalLB version than metallb_version is refused', async () => {
+    expect(await refusal({ metallb_manifest_file: release('frr-k8s'), metallb_install_method: 'manifest', metallb_version: 'v0.15.2' })).toMatch(/metallb_manifest_file: \S+metallb-frr-k8s\.yaml installs MetalLB v0\.16\.1, but metallb_version is v0\.15\.2/);
+  });
+
+  it.each([
+    ['a shell script', '#!/bin/sh\necho k3s\n', /k3s_airgap_binary: \S+ is not a K3s binary: it is not an ELF executable/],
+    ['a tarball', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), /is not a K3s binary: it is not an ELF executable/],
+    ['an ELF shared object of no known machine', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x99, 0x99]), /is not a K3s binary: it is an executable for ELF machine 39321/],
+  ])('k3s_airgap_binary: %s is refused before anything is copied', async (_what, content, message) => {
+    expect(await refusal({ k3s_airgap_binary: write(`k3s-${Math.random()}`, content) })).toMatch(message);
+  });
+
+  it('k3s_airgap_binary: an x86_64 or arm64 ELF executable passes (its host\'s architecture is checked on the host)', async () => {
+    const header = (machine: number): Buffer => Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, machine, 0, 1, 0, 0, 0]);
+    expect(await refusal({ k3s_airgap_binary: write('k3s-amd64', header(0x3e)) })).toBe('');
+    expect(await refusal({ k3s_airgap_binary: write('k3s-arm64', header(0xb7)) })).toBe('');
   });
 });
 

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { withLock } from './image.ts';
+import { imageCacheDir } from './paths.ts';
+import { $ } from 'zx';
+
+/**
+ * The real Kubernetes and MetalLB the lab's hosts run, built from source with Go (nothing
+ * prebuilt can be downloaded here). test/lab/components/go.mod is the one place naming their
+ * versions; the binaries are built once per version (and per source of the lab's own commands)
+ * into the machine's cache and bound read-only into every host at /opt/play-lab/bin.
+ */
+const MODULE = join(import.meta.dirname, 'components');
+/** Where hosts find the binaries: bound read-only at this path (cmd/k3s looks there). */
+export const COMPONENTS_MOUNT = '/opt/play-lab/bin';
+const GO_BIN = process.env.PLAY_LAB_GO_BIN ?? '/usr/local/go/bin';
+
+export interface Components {
+  dir: string;
+  kubernetes: string;
+  etcd: string;
+  metallb: string;
+  /** The K3s-shaped shell the k3s role installs through its airgap path. */
+  k3s: string;
+  /** MetalLB's own release manifest (metallb-native.yaml) at the version built. */
+  metallbManifest: string;
+}
+
+/** The versions go.mod pins. */
+export function componentVersions(): { kubernetes: string; etcd: string; metallb: string } {
+  const mod = readFileSync(join(MODULE, 'go.mod'), 'utf8');
+  const version = (path: string): string => {
+    const m = new RegExp(`^\\s*${path.replace(/\./g, '\\.')} (v\\S+)`, 'm').exec(mod);
+    if (!m?.[1]) throw new Error(`test/lab/components/go.mod does not require ${path}`);
+    return m[1];
+  };
+  return { kubernetes: version('k8s.io/kubernetes'), etcd: version('go.etcd.io/etcd/server/v3'), metallb: version('go.universe.tf/metallb') };
+}
+
+function sourceKey(): string {
+  const h = createHash('sha256');
+  const files = ['go.mod', 'go.sum', ...readdirSync(join(MODULE, 'cmd'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.go')).sort().map((f) => join('cmd', f))];
+  for (const f of files) h.update(f).update('\0').update(readFileSync(join(MODULE, f))).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+export function componentsFor(dir: string): Components {
+  const v = componentVersions();
+  return { dir, ...v, k3s: join(dir, 'k3s'), metallbManifest: join(dir, 'metallb-native.yaml') };
+}
+
+/** Returns the cached build for the current sources, building it first when the cache lacks it. */
+export async function ensureComponents(log: (msg: string) => void): Promise<Components> {
+  const v = componentVersions();
+  const dir = join(imageCacheDir, 'components', `k8s-${v.kubernetes}_metallb-${v.metallb}_${sourceKey()}`);
+  if (!existsSync(join(dir, '.complete'))) {
+    await withLock(`${dir}.lock`, log, async () => {
+      if (!existsSync(join(dir, '.complete'))) await build(dir, log);
+    }, 'the Kubernetes components');
+  }
+  return componentsFor(dir);
+}
+
+async function build(dir: string, log: (msg: string) => void): Promise<void> {
+  const v = componentVersions();
+  const started = Date.now();
+  log(`building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 10 min on a fresh machine)`);
+  const work = `${dir}.build`;
+  await rm(work, { recursive: true, force: true });
+  await mkdir(join(work, `metallb-${v.metallb}`), { recursive: true });
+  const go = $({ cwd: MODULE, quiet: true, env: { ...process.env, PATH: `${GO_BIN}:${process.env.PATH ?? ''}`, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' } });
+  const minor = /^v(\d+)\.(\d+)\./.exec(v.kubernetes);
+  const k8sVersion = [
+    `-X k8s.io/component-base/version.gitVersion=${v.kubernetes}`,
+    `-X k8s.io/component-base/version.gitMajor=${minor?.[1] ?? ''}`,
+    `-X k8s.io/component-base/version.gitMinor=${minor?.[2] ?? ''}`,
+    `-X k8s.io/client-go/pkg/version.gitVersion=${v.kubernetes}`,
+    `-X main.Version=${v.kubernetes}+k3s1`,
+  ].join(' ');
+  const steps: [string, () => Promise<unknown>][] = [
+    ['Kubernetes components and the k3s shell', () => go`go build -trimpath -ldflags ${`-s -w ${k8sVersion}`} -o ${`${work}/`} ./cmd/kube ./cmd/k3s`],
+    [`MetalLB ${v.metallb}`, () => go`go build -trimpath -ldflags ${'-s -w -X go.universe.tf/metallb/internal/version.gitBranch=play-lab'} -o ${`${work}/metallb-${v.metallb}/`} go.universe.tf/metallb/controller go.universe.tf/metallb/speaker`],
+  ];
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (e) {
+      const out = (e as { stderr?: string }).stderr ?? String(e);
+      throw new Error(`building ${what} (Go module test/lab/components) failed:\n${out.trim().split('\n').slice(-30).join('\n')}`);
+    }
+  }
+  const mod = await go`go list -m -json ${`go.universe.tf/metallb@${v.metallb}`}`;
+  const metallbDir = (JSON.parse(mod.stdout) as { Dir?: string }).Dir;
+  if (!metallbDir) throw new Error(`MetalLB ${v.metallb}: the Go module cache has no copy of its source`);
+  await copyFile(join(metallbDir, 'config/manifests/metallb-native.yaml'), join(work, 'metallb-native.yaml'));
+  await $({ quiet: true })`touch ${join(work, '.complete')}`;
+  await rm(dir, { recursive: true, force: true });
+  await rename(work, dir);
+  log(`built the Kubernetes components in ${Math.round((Date.now() - started) / 1000)} s`);
+}
