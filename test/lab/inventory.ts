@@ -31,9 +31,11 @@ export function inventoryVars(vars: InventoryVars): Record<string, unknown> {
     ansible_user: 'root',
     ansible_ssh_private_key_file: vars.privateKey,
     ansible_ssh_common_args: `-o UserKnownHostsFile=${vars.knownHosts} -o StrictHostKeyChecking=yes`,
-    // K3s cannot be downloaded here: the k3s role installs this stand-in through its airgap path.
+    // K3s cannot be downloaded here: the k3s role installs the lab's K3s-shaped shell around the
+    // real Kubernetes components (components.ts) through its airgap path.
     k3s_airgap_binary: vars.k3sStandin,
-    // Nor can MetalLB's release manifest: the lab builds its own from the upstream CRDs.
+    // Nor can MetalLB's release manifest: this is MetalLB's own metallb-native.yaml, from the
+    // module the lab builds its binaries from.
     metallb_manifest_file: vars.metallbManifest,
   };
 }

@@ -26,8 +26,7 @@ export interface LabState {
   subnet: string;
   image: { key: string; rootfs: string; repo: string };
   ssh: { user: string; privateKey: string; knownHosts: string; config: string };
-  /** The K3s stand-in binary the k3s role installs through its airgap path. */
-  /** The k3s shell the k3s role installs (components.ts). */
+  /** The K3s-shaped shell the k3s role installs through its airgap path (components.ts). */
   k3sStandin: string;
   components: Components;
   inventory: string;

@@ -41,7 +41,8 @@ describe('a variable several roles read is declared once: the same checks and ma
   it('a bad ASN is refused with only frr-edge in the playbook, or with --limit edge', async () => {
     const bad = [{ metallb_bgp_peers: [{ ...peer, myASN: 'sixty-four' }] }];
     expect(await compiled(playbookOf(['frr-edge'], 'edge'), bad)).toMatch(/-e #1:1:\d+: metallb_bgp_peers\[0\]\.myASN: expected integer/);
-    expect(await compiled(site, bad, { limit: 'edge' })).toMatch(/metallb_bgp_peers\[0\]\.myASN: expected integer \(role frr-edge, host edge\)/);
+    // On the edge two roles read the peers (frr-edge for its neighbors, firewall for what it lets in): one line names both.
+    expect(await compiled(site, bad, { limit: 'edge' })).toMatch(/metallb_bgp_peers\[0\]\.myASN: expected integer \(roles frr-edge, firewall, host edge\)/);
   });
 
   it('l2-or-bgp\'s own checks of the MetalLB variables run with only frr-edge selected, however it is selected', async () => {
