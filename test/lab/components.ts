@@ -66,7 +66,7 @@ export async function ensureComponents(log: (msg: string) => void): Promise<Comp
 async function build(dir: string, log: (msg: string) => void): Promise<void> {
   const v = componentVersions();
   const started = Date.now();
-  log(`building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 10 min on a fresh machine)`);
+  log(`building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 6 min on a fresh machine)`);
   const work = `${dir}.build`;
   await rm(work, { recursive: true, force: true });
   await mkdir(join(work, `metallb-${v.metallb}`), { recursive: true });
