@@ -29,8 +29,8 @@ import (
 
 // nodeConfig is what the node agent is told by the K3s stand-in that starts it.
 type nodeConfig struct {
-	kubeconfig, name, ip, apiHost, apiPort, caFile, binDir, stateDir, logDir, version string
-	labels                                                                            map[string]string
+	kubeconfig, name, ip, apiHost, apiPort, binDir, stateDir, logDir, version string
+	labels                                                                    map[string]string
 }
 
 // runNode is the lab's node agent: it stands in for the kubelet (and the container runtime). It
@@ -48,7 +48,6 @@ func runNode(args []string) int {
 	fs.StringVar(&c.ip, "node-ip", "", "node address")
 	fs.StringVar(&c.apiHost, "api-host", "", "API server address given to pods (KUBERNETES_SERVICE_HOST)")
 	fs.StringVar(&c.apiPort, "api-port", "6443", "API server port given to pods")
-	fs.StringVar(&c.caFile, "ca-file", "", "CA of the API server, given to pods as ca.crt")
 	fs.StringVar(&c.binDir, "bin-dir", "/opt/play-lab/bin", "where MetalLB's binaries are, by version")
 	fs.StringVar(&c.stateDir, "state-dir", "/var/lib/play-lab/node", "pods' volumes")
 	fs.StringVar(&c.logDir, "log-dir", "/var/log/play-lab/pods", "pods' output")
