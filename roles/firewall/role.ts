@@ -23,7 +23,7 @@ export function firewallRules(ctx: Ctx): string[] {
   const ssh = from(vars.firewall_ssh_sources, `tcp dport ${vars.firewall_ssh_port} accept comment "ssh"`);
   // Many VDS get their address by DHCP: without this the lease would not renew.
   const dhcp = ['udp sport 67 udp dport 68 accept comment "dhcp replies"', 'udp sport 547 udp dport 546 accept comment "dhcpv6 replies"'];
-  const bgpPeers = [...new Set((vars.metallb_bgp_peers ?? []).map((p) => p.peerAddress))];
+  const bgpPeers = vars.metallb_mode === 'bgp' ? [...new Set((vars.metallb_bgp_peers ?? []).map((p) => p.peerAddress))] : [];
   const node = groups.includes('k3s_cluster')
     ? [
         ...from([...nodes, ...vars.firewall_admin_sources], 'tcp dport 6443 accept comment "kubernetes api"'),
@@ -35,8 +35,8 @@ export function firewallRules(ctx: Ctx): string[] {
         ...from([vars.firewall_pod_cidr, vars.firewall_service_cidr], 'accept comment "pods and services"'),
         // MetalLB's FRR-based speakers take BGP sessions the routers open, and BFD's control
         // packets come from the router's own port, not as replies to the node's: both are new flows.
-        ...(vars.metallb_mode === 'bgp' ? from(bgpPeers, 'tcp dport 179 accept comment "bgp from the routers"') : []),
-        ...(vars.metallb_mode === 'bgp' ? from(bgpPeers, 'udp dport { 3784, 4784 } accept comment "bfd from the routers"') : []),
+        ...from(bgpPeers, 'tcp dport 179 accept comment "bgp from the routers"'),
+        ...from(bgpPeers, 'udp dport { 3784, 4784 } accept comment "bfd from the routers"'),
         ...servicePorts(vars),
       ]
     : [];

@@ -32,19 +32,6 @@ export function speakerMode(ctx: RoleContext<Vars>, manifest?: { flavor: Speaker
   return 'native';
 }
 
-/** Which speaker a MetalLB release manifest runs, by the images it names. */
-export function manifestFlavor(content: Buffer): Speaker {
-  const text = content.toString('utf8');
-  if (/image:\s*\S*\/frr-k8s:/.test(text)) return 'frr-k8s';
-  if (/image:\s*\S*\/frrouting\/frr:/.test(text)) return 'frr';
-  return 'native';
-}
-
-/** The MetalLB version a release manifest's controller image names, if it names one. */
-export function manifestVersion(content: Buffer): string | undefined {
-  return /image:\s*\S*\/metallb\/controller:(v\d+\.\d+\.\d+)\b/.exec(content.toString('utf8'))?.[1];
-}
-
 /** K3s's helm controller installs this HelmChart from MetalLB's chart repository. */
 function helmChart(vars: Vars, speaker: Speaker): string {
   const values = { speaker: { frr: { enabled: speaker === 'frr' } }, frrk8s: { enabled: speaker === 'frr-k8s' } };
@@ -75,36 +62,42 @@ function metallbReady(ns: string): JudgedReading {
   };
 }
 
+/** What a MetalLB release manifest is: the speaker it runs and the version its controller image names. */
+export type ReleaseManifest = { flavor: Speaker; version?: string } | { problem: string };
+
 /**
- * Why a file given as MetalLB's release manifest is not one, if it is not: checked before it is
+ * What a file given as MetalLB's release manifest is, or why it is not one: checked before it is
  * copied into K3s's auto-deploy directory, where K3s would apply whatever it holds. A scan of its
  * documents, not a YAML parse: parsing the CRDs cost every rerun about 100 ms (kubectl parses it
- * anyway when K3s applies it).
+ * anyway when K3s applies it). The speaker is read from the images it names
+ * (metallb-native.yaml has no FRR image).
  */
-export function manifestProblem(content: Buffer): string | undefined {
+export function readManifest(content: Buffer): ReleaseManifest {
   const text = content.toString('utf8');
-  if (content.includes(0) || !Buffer.from(text, 'utf8').equals(content)) return 'it is not text (a binary?)';
+  const problem = (why: string): ReleaseManifest => ({ problem: why });
+  if (content.includes(0) || !Buffer.from(text, 'utf8').equals(content)) return problem('it is not text (a binary?)');
   const docs = text
     .split(/^---[ \t]*$/m)
     .map((d) => d.replace(/^[ \t]*#.*$/gm, '').trim())
     .filter(Boolean);
-  if (docs.length === 0) return 'it is empty';
-  if (docs.some((d) => !/^apiVersion:\s*\S/m.test(d) || !/^kind:\s*\S/m.test(d))) return 'a document in it is not a Kubernetes object (apiVersion, kind)';
+  if (docs.length === 0) return problem('it is empty');
+  if (docs.some((d) => !/^apiVersion:\s*\S/m.test(d) || !/^kind:\s*\S/m.test(d))) return problem('a document in it is not a Kubernetes object (apiVersion, kind)');
   const has = (kind: string, line: RegExp): boolean => docs.some((d) => new RegExp(`^kind:\\s*${kind}\\s*$`, 'm').test(d) && line.test(d));
-  if (!has('CustomResourceDefinition', /^\s+group:\s*metallb\.io\s*$/m)) return 'it defines no metallb.io CustomResourceDefinition';
-  if (!has('Deployment', /^\s+name:\s*controller\s*$/m) || !has('DaemonSet', /^\s+name:\s*speaker\s*$/m)) return 'it has no controller Deployment and speaker DaemonSet';
-  return undefined;
+  if (!has('CustomResourceDefinition', /^\s+group:\s*metallb\.io\s*$/m)) return problem('it defines no metallb.io CustomResourceDefinition');
+  if (!has('Deployment', /^\s+name:\s*controller\s*$/m) || !has('DaemonSet', /^\s+name:\s*speaker\s*$/m)) return problem('it has no controller Deployment and speaker DaemonSet');
+  const flavor: Speaker = /image:\s*\S*\/frr-k8s:/.test(text) ? 'frr-k8s' : /image:\s*\S*\/frrouting\/frr:/.test(text) ? 'frr' : 'native';
+  return { flavor, version: /image:\s*\S*\/metallb\/controller:(v\d+\.\d+\.\d+)\b/.exec(text)?.[1] };
 }
 
 export default defineRole<Vars>({
   tasks: (ctx) => {
     const { vars } = ctx;
     const manifest = vars.metallb_install_method !== 'helm' && vars.metallb_manifest_file ? controllerFile(vars.metallb_manifest_file, 'metallb_manifest_file') : undefined;
-    const wrong = manifest && manifestProblem(manifest);
-    if (wrong) ctx.reject(['metallb_manifest_file'], `${vars.metallb_manifest_file} is not a MetalLB release manifest: ${wrong}`);
-    const fileVersion = manifest && !wrong ? manifestVersion(manifest) : undefined;
-    if (fileVersion && fileVersion !== vars.metallb_version) ctx.reject(['metallb_manifest_file'], `${vars.metallb_manifest_file} installs MetalLB ${fileVersion}, but metallb_version is ${vars.metallb_version}`);
-    const speaker = speakerMode(ctx, manifest && !wrong && vars.metallb_manifest_file ? { flavor: manifestFlavor(manifest), file: vars.metallb_manifest_file } : undefined);
+    const release = manifest && vars.metallb_manifest_file ? { ...readManifest(manifest), file: vars.metallb_manifest_file } : undefined;
+    if (release && 'problem' in release) ctx.reject(['metallb_manifest_file'], `${release.file} is not a MetalLB release manifest: ${release.problem}`);
+    const given = release && 'flavor' in release ? release : undefined;
+    if (given?.version && given.version !== vars.metallb_version) ctx.reject(['metallb_manifest_file'], `${given.file} installs MetalLB ${given.version}, but metallb_version is ${vars.metallb_version}`);
+    const speaker = speakerMode(ctx, given);
     const flavor = `metallb-${speaker}.yaml`;
     const install =
       vars.metallb_install_method === 'helm'

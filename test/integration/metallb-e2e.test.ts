@@ -37,9 +37,19 @@ ${Object.entries(ready)
 
 const NODES: Record<string, string> = { cp1: '192.0.2.11', w1: '192.0.2.12', w2: '192.0.2.13' };
 
+const applyCommand = (yaml: string): string => `k3s kubectl apply -f - <<'PLAY_EOF'\n${yaml}PLAY_EOF`;
+
 async function apply(yaml: string): Promise<void> {
-  await onHostOk('cp1', `k3s kubectl apply -f - <<'PLAY_EOF'\n${yaml}PLAY_EOF`);
+  await onHostOk('cp1', applyCommand(yaml));
 }
+
+/** The article's BGPPeer with one timer field as written, applied to the real API server. */
+const applyPeerWith = (field: string) =>
+  onHost('cp1', applyCommand(`apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: article, namespace: metallb-system }
+spec: { myASN: 65010, peerASN: 65000, peerAddress: 192.0.2.1, ${field}: 60s }
+`));
 
 interface Neighbor {
   state: string;
@@ -83,20 +93,10 @@ describeLab('MetalLB for real: a LoadBalancer Service gets an address and the ed
   });
 
   it('the real webhook and API server refuse what the article gets wrong, and accept everything the roles render', async () => {
-    const wrongSpelling = await onHost('cp1', `k3s kubectl apply -f - <<'PLAY_EOF'
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: article, namespace: metallb-system }
-spec: { myASN: 65010, peerASN: 65000, peerAddress: 192.0.2.1, keepAliveTime: 60s }
-PLAY_EOF`);
+    const wrongSpelling = await applyPeerWith('keepAliveTime');
     expect(wrongSpelling.exitCode).toBe(1);
     expect(wrongSpelling.stderr).toContain('unknown field "spec.keepAliveTime"');
-    const nativeKeepalive = await onHost('cp1', `k3s kubectl apply -f - <<'PLAY_EOF'
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: article, namespace: metallb-system }
-spec: { myASN: 65010, peerASN: 65000, peerAddress: 192.0.2.1, keepaliveTime: 60s }
-PLAY_EOF`);
+    const nativeKeepalive = await applyPeerWith('keepaliveTime');
     expect(nativeKeepalive.exitCode).toBe(1);
     expect(nativeKeepalive.stderr).toMatch(/admission webhook "bgppeersvalidationwebhook\.metallb\.io" denied the request: .*keepalive-time set on native bgp mode/);
     const rerun = await play(['site.yaml', '-i', inventory, '--role', 'l2-or-bgp']);

@@ -46,8 +46,7 @@ function sourceKey(): string {
   return h.digest('hex').slice(0, 16);
 }
 
-export function componentsFor(dir: string): Components {
-  const v = componentVersions();
+export function componentsFor(dir: string, v = componentVersions()): Components {
   return { dir, ...v, k3s: join(dir, 'k3s'), metallbManifest: join(dir, 'metallb-native.yaml') };
 }
 
@@ -57,14 +56,13 @@ export async function ensureComponents(log: (msg: string) => void): Promise<Comp
   const dir = join(imageCacheDir, 'components', `k8s-${v.kubernetes}_metallb-${v.metallb}_${sourceKey()}`);
   if (!existsSync(join(dir, '.complete'))) {
     await withLock(`${dir}.lock`, log, async () => {
-      if (!existsSync(join(dir, '.complete'))) await build(dir, log);
+      if (!existsSync(join(dir, '.complete'))) await build(dir, v, log);
     }, 'the Kubernetes components');
   }
-  return componentsFor(dir);
+  return componentsFor(dir, v);
 }
 
-async function build(dir: string, log: (msg: string) => void): Promise<void> {
-  const v = componentVersions();
+async function build(dir: string, v: ReturnType<typeof componentVersions>, log: (msg: string) => void): Promise<void> {
   const started = Date.now();
   log(`building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 6 min on a fresh machine)`);
   const work = `${dir}.build`;

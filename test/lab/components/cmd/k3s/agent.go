@@ -35,12 +35,19 @@ func agent(args []string) {
 	credential := nodeCredential(token)
 	kubeconfig := dataDir + "/agent/kubelet.kubeconfig"
 	writeFile(kubeconfig, kubeconfigText("https://"+hostPort(host, port), nil, credential), 0o600)
+	// The API server, as this node: the join check and the wait for the node's registration.
+	get := func(path string) (*http.Response, error) {
+		req, err := http.NewRequest("GET", "https://"+hostPort(host, port)+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+credential)
+		return insecure.Do(req)
+	}
 	p := newSupervisor()
 	// As K3s: an agent joins only with the cluster's token; with a wrong one it keeps retrying, never ready.
 	for {
-		req, _ := http.NewRequest("GET", "https://"+hostPort(host, port)+"/api", nil)
-		req.Header.Set("Authorization", "Bearer "+credential)
-		resp, err := insecure.Do(req)
+		resp, err := get("/api")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -61,9 +68,7 @@ func agent(args []string) {
 	p.start("node", kube, nodeArgs(kubeconfig, name, ip, host, cfg.list("node-label"))...)
 	// Ready once the node has registered with its addresses, as K3s's agent is once its kubelet has.
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		req, _ := http.NewRequest("GET", "https://"+hostPort(host, port)+"/api/v1/nodes/"+name, nil)
-		req.Header.Set("Authorization", "Bearer "+credential)
-		resp, err := insecure.Do(req)
+		resp, err := get("/api/v1/nodes/" + name)
 		if err != nil {
 			continue
 		}
