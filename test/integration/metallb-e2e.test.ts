@@ -1,47 +1,13 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeLab, eventually, freshHosts, onHost, onHostOk } from './lab-fixture.ts';
 import { failures, play, siteInventory } from './play-runner.ts';
+import { apply, applyCommand, echoLb, neighbors, nextHops, NODES, serviceIp } from './metallb-edge.ts';
 
 /**
  * The article's BGP setup end to end on the lab, with the real Kubernetes control plane and the
  * real MetalLB (controller, webhook, speakers): site.yaml, then a LoadBalancer Service gets an
  * address and the edge learns it from the nodes that hold ready endpoints.
  */
-
-/** The article's echo-lb: externalTrafficPolicy Local, endpoints written by the test (no workload runs here). */
-const echoLb = (ready: Record<string, boolean>): string => `apiVersion: v1
-kind: Service
-metadata:
-  name: echo-lb
-  namespace: default
-spec:
-  type: LoadBalancer
-  externalTrafficPolicy: Local
-  ports:
-  - { name: http, port: 80, targetPort: 8080, protocol: TCP }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: echo-lb-test
-  namespace: default
-  labels: { kubernetes.io/service-name: echo-lb, endpointslice.kubernetes.io/managed-by: play-tests }
-addressType: IPv4
-ports:
-- { name: http, port: 8080, protocol: TCP }
-endpoints:
-${Object.entries(ready)
-  .map(([node, r], i) => `- { addresses: ["10.42.${i + 10}.50"], nodeName: ${node}, conditions: { ready: ${r} } }`)
-  .join('\n')}
-`;
-
-const NODES: Record<string, string> = { cp1: '192.0.2.11', w1: '192.0.2.12', w2: '192.0.2.13' };
-
-const applyCommand = (yaml: string): string => `k3s kubectl apply -f - <<'PLAY_EOF'\n${yaml}PLAY_EOF`;
-
-async function apply(yaml: string): Promise<void> {
-  await onHostOk('cp1', applyCommand(yaml));
-}
 
 /** The article's BGPPeer with one timer field as written, applied to the real API server. */
 const applyPeerWith = (field: string) =>
@@ -50,24 +16,6 @@ kind: BGPPeer
 metadata: { name: article, namespace: metallb-system }
 spec: { myASN: 65010, peerASN: 65000, peerAddress: 192.0.2.1, ${field}: 60s }
 `));
-
-interface Neighbor {
-  state: string;
-  pfxRcd?: number;
-}
-async function neighbors(): Promise<Record<string, Neighbor>> {
-  const out = JSON.parse(await onHostOk('edge', `vtysh -c 'show bgp ipv4 unicast summary json'`)) as { peers?: Record<string, Neighbor> };
-  return out.peers ?? {};
-}
-
-/** The edge's next hops for a /32, sorted; [] when it has no route. */
-async function nextHops(ip: string): Promise<string[]> {
-  const out = JSON.parse(await onHostOk('edge', `vtysh -c 'show ip route ${ip}/32 json'`)) as Record<string, { protocol: string; selected?: boolean; nexthops: { ip?: string; active?: boolean }[] }[]>;
-  const routes = (out[`${ip}/32`] ?? []).filter((r) => r.protocol === 'bgp' && r.selected);
-  return routes.flatMap((r) => r.nexthops.filter((n) => n.active && n.ip).map((n) => n.ip ?? '')).sort();
-}
-
-const serviceIp = async (): Promise<string> => (await onHostOk('cp1', `k3s kubectl get svc echo-lb -o go-template='{{range .status.loadBalancer.ingress}}{{.ip}}{{end}}'`)).trim();
 
 describeLab('MetalLB for real: a LoadBalancer Service gets an address and the edge learns it (BGP)', () => {
   let inventory = '';

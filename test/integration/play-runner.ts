@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { projectRoot } from '../lab/paths.ts';
 import type { TaskResult } from '../../src/engine/events.ts';
-import { labExampleVars } from '../lab/example-inventory.ts';
+import { labExampleVars, type LabSpeaker } from '../lab/example-inventory.ts';
 import { lab } from './lab-fixture.ts';
 
 export const fixtureProject = join(projectRoot, 'test/fixtures/project');
@@ -87,12 +87,14 @@ export function exampleVars(example: string): Record<string, unknown> {
 }
 
 /** The lab's hosts with an example's variables (as the lab runs them: labExampleVars), and overrides. */
-export function exampleInventory(example: string, overrides: Record<string, unknown> = {}): string {
-  return labInventoryWith({ ...labExampleVars(example), ...overrides });
+export function exampleInventory(example: string, overrides: Record<string, unknown> = {}, speaker: LabSpeaker = 'native'): string {
+  const manifest = speaker === 'frr' ? { metallb_manifest_file: lab().state.components.metallbFrrManifest } : {};
+  return labInventoryWith({ ...labExampleVars(example, speaker), ...manifest, ...overrides });
 }
 
 /** An example's inventory for runs of the whole site.yaml: short waits, so a firewall lockout takes seconds, not a minute. */
-export const siteInventory = (example: string): string => exampleInventory(example, { firewall_rollback_seconds: 10, ansible_timeout: 4 });
+export const siteInventory = (example: string, speaker: LabSpeaker = 'native'): string =>
+  exampleInventory(example, { firewall_rollback_seconds: 10, ansible_timeout: 4 }, speaker);
 
 /** Changed tasks as `host role task`, the way tests compare runs. */
 export function changedTasks(report: JsonReport | undefined): string[] {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pruneUnusedBuilds } from './cache-prune.ts';
 import { withLock } from './image.ts';
 import { imageCacheDir } from './paths.ts';
 import { $ } from 'zx';
@@ -24,8 +25,9 @@ export interface Components {
   metallb: string;
   /** The K3s-shaped shell the k3s role installs through its airgap path. */
   k3s: string;
-  /** MetalLB's own release manifest (metallb-native.yaml) at the version built. */
+  /** MetalLB's own release manifests at the version built: native BGP, and FRR-based. */
   metallbManifest: string;
+  metallbFrrManifest: string;
 }
 
 /** The versions go.mod pins. */
@@ -47,7 +49,7 @@ function sourceKey(): string {
 }
 
 export function componentsFor(dir: string, v = componentVersions()): Components {
-  return { dir, ...v, k3s: join(dir, 'k3s'), metallbManifest: join(dir, 'metallb-native.yaml') };
+  return { dir, ...v, k3s: join(dir, 'k3s'), metallbManifest: join(dir, 'metallb-native.yaml'), metallbFrrManifest: join(dir, 'metallb-frr.yaml') };
 }
 
 /** Returns the cached build for the current sources, building it first when the cache lacks it. */
@@ -58,6 +60,7 @@ export async function ensureComponents(log: (msg: string) => void): Promise<Comp
     await withLock(`${dir}.lock`, log, async () => {
       if (!existsSync(join(dir, '.complete'))) await build(dir, v, log);
     }, 'the Kubernetes components');
+    await pruneUnusedBuilds(dirname(dir), `k8s-`, basename(dir), log);
   }
   return componentsFor(dir, v);
 }
@@ -67,8 +70,14 @@ async function build(dir: string, v: ReturnType<typeof componentVersions>, log: 
   log(`building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 6 min on a fresh machine)`);
   const work = `${dir}.build`;
   await rm(work, { recursive: true, force: true });
-  await mkdir(join(work, `metallb-${v.metallb}`), { recursive: true });
-  const go = $({ cwd: MODULE, quiet: true, env: { ...process.env, PATH: `${GO_BIN}:${process.env.PATH ?? ''}`, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' } });
+  // The node agent's images (cmd/kube/images.go): what MetalLB's images hold, by version.
+  const images = join(work, 'images', `metallb-${v.metallb}`);
+  await mkdir(join(images, 'controller'), { recursive: true });
+  await mkdir(join(images, 'speaker'), { recursive: true });
+  const env = { ...process.env, PATH: `${GO_BIN}:${process.env.PATH ?? ''}`, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' };
+  const go = $({ cwd: MODULE, quiet: true, env });
+  // MetalLB's images are distroless: static binaries, as its Dockerfiles build them.
+  const goStatic = $({ cwd: MODULE, quiet: true, env: { ...env, CGO_ENABLED: '0' } });
   const minor = /^v(\d+)\.(\d+)\./.exec(v.kubernetes);
   const k8sVersion = [
     `-X k8s.io/component-base/version.gitVersion=${v.kubernetes}`,
@@ -77,9 +86,14 @@ async function build(dir: string, v: ReturnType<typeof componentVersions>, log: 
     `-X k8s.io/client-go/pkg/version.gitVersion=${v.kubernetes}`,
     `-X main.Version=${v.kubernetes}+k3s1`,
   ].join(' ');
+  const metallbFlags = '-s -w -X go.universe.tf/metallb/internal/version.gitBranch=play-lab';
+  const metallb = 'go.universe.tf/metallb';
   const steps: [string, () => Promise<unknown>][] = [
     ['Kubernetes components and the k3s shell', () => go`go build -trimpath -ldflags ${`-s -w ${k8sVersion}`} -o ${`${work}/`} ./cmd/kube ./cmd/k3s`],
-    [`MetalLB ${v.metallb}`, () => go`go build -trimpath -ldflags ${'-s -w -X go.universe.tf/metallb/internal/version.gitBranch=play-lab'} -o ${`${work}/metallb-${v.metallb}/`} go.universe.tf/metallb/controller go.universe.tf/metallb/speaker`],
+    [`MetalLB ${v.metallb} controller`, () => goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'controller', 'controller')} ${`${metallb}/controller`}`],
+    [`MetalLB ${v.metallb} speaker`, () => goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'speaker')} ${`${metallb}/speaker`}`],
+    [`MetalLB ${v.metallb} cp-tool`, () => goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'cp-tool')} ${`${metallb}/frr-tools/cp-tool`}`],
+    [`MetalLB ${v.metallb} frr-metrics`, () => goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'frr-metrics')} ${`${metallb}/frr-tools/metrics`}`],
   ];
   for (const [what, step] of steps) {
     try {
@@ -89,10 +103,14 @@ async function build(dir: string, v: ReturnType<typeof componentVersions>, log: 
       throw new Error(`building ${what} (Go module test/lab/components) failed:\n${out.trim().split('\n').slice(-30).join('\n')}`);
     }
   }
-  const mod = await go`go list -m -json ${`go.universe.tf/metallb@${v.metallb}`}`;
+  const mod = await go`go list -m -json ${`${metallb}@${v.metallb}`}`;
   const metallbDir = (JSON.parse(mod.stdout) as { Dir?: string }).Dir;
   if (!metallbDir) throw new Error(`MetalLB ${v.metallb}: the Go module cache has no copy of its source`);
   await copyFile(join(metallbDir, 'config/manifests/metallb-native.yaml'), join(work, 'metallb-native.yaml'));
+  await copyFile(join(metallbDir, 'config/manifests/metallb-frr.yaml'), join(work, 'metallb-frr.yaml'));
+  // The speaker's image carries FRR's reloader script; the speaker's pod copies it out.
+  await copyFile(join(metallbDir, 'frr-tools/reloader/frr-reloader.sh'), join(images, 'speaker', 'frr-reloader.sh'));
+  await chmod(join(images, 'speaker', 'frr-reloader.sh'), 0o755);
   await $({ quiet: true })`touch ${join(work, '.complete')}`;
   await rm(dir, { recursive: true, force: true });
   await rename(work, dir);

@@ -9,6 +9,7 @@ import { hostsFile } from './network.ts';
 import { createCgroups, hostCgroups } from './cgroups.ts';
 import type { HostSpec, Topology } from './topology.ts';
 import { COMPONENTS_MOUNT, type Components } from './components.ts';
+import { FRR_IMAGE_MOUNT, type FrrImage } from './frr-image.ts';
 
 /**
  * Mounts the host's writable layer over the shared image and gives it its identity.
@@ -26,7 +27,7 @@ export async function prepareHost(names: LabNames, image: Image, topology: Topol
 }
 
 /** Boots the host's own systemd in its own network namespace; returns the nspawn pid. */
-export async function bootHost(names: LabNames, image: Image, components: Components, host: HostSpec): Promise<number> {
+export async function bootHost(names: LabNames, image: Image, components: Components, frrImage: FrrImage, host: HostSpec): Promise<number> {
   const p = hostPaths(names, host.name);
   const consoleLog = await open(p.console, 'w');
   const ns = hostNamespace(names, host.name);
@@ -44,6 +45,8 @@ export async function bootHost(names: LabNames, image: Image, components: Compon
     `--bind-ro=${image.repo}:${REPO_MOUNT}`,
     // The real Kubernetes and MetalLB binaries (components.ts), where the k3s shell looks for them.
     `--bind-ro=${components.dir}:${COMPONENTS_MOUNT}`,
+    // What stands in for FRR's image, which MetalLB's FRR mode runs beside the speaker.
+    `--bind-ro=${frrImage.root}:${FRR_IMAGE_MOUNT}`,
   ], {
     detached: true,
     stdio: ['ignore', consoleLog.fd, consoleLog.fd],

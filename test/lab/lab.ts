@@ -8,6 +8,7 @@ import { teardown } from './teardown.ts';
 import { writeState, type LabState } from './state.ts';
 import { writeInventory } from './inventory.ts';
 import { ensureComponents, type Components } from './components.ts';
+import { ensureFrrImage } from './frr-image.ts';
 import { raiseInotifyLimit } from './machine-limits.ts';
 import { hostNamespace, hostPaths, knownHostsPath, labKeyPath, sshConfigPath, type LabNames } from './paths.ts';
 import type { Topology } from './topology.ts';
@@ -40,6 +41,7 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
   raiseInotifyLimit(topology.hosts.length, log);
   const image = await ensureImage(log);
   const components: Components = await ensureComponents(log);
+  const frrImage = await ensureFrrImage(log);
   const labPublicKey = await ensureLabKey(names);
   const config = sshConfig(names);
   await writeFile(sshConfigPath(names), config);
@@ -59,7 +61,7 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
     return {
       ...host,
       namespace: hostNamespace(names, host.name),
-      pid: await bootHost(names, image, components, host),
+      pid: await bootHost(names, image, components, frrImage, host),
       layer: p.upper,
       root: p.root,
       consoleLog: p.console,
@@ -74,6 +76,7 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
     ssh: { user: 'root', privateKey: labKeyPath(names), knownHosts: knownHostsPath(names), config: sshConfigPath(names) },
     k3sStandin: components.k3s,
     components,
+    frrImage,
     inventory: names.inventoryDir,
     hosts,
   };

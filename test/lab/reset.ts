@@ -24,13 +24,13 @@ export async function resetHosts(names: LabNames, hostNames: string[], log: (msg
     if (!h) throw new Error(`no host ${n} in lab ${names.lab}; hosts: ${state.hosts.map((x) => x.name).join(', ')}`);
     return h;
   });
-  await Promise.all(hosts.map((h) => resetOne(names, h, state.image, state.components)));
+  await Promise.all(hosts.map((h) => resetOne(names, h, state.image, state.components, state.frrImage)));
   await writeState(names, state);
   log(`reset ${hostNames.join(', ')}; waiting for them to boot`);
   await waitForHosts(names, hosts, 60_000, log);
 }
 
-async function resetOne(names: LabNames, host: HostState, image: Parameters<typeof bootHost>[1], components: Parameters<typeof bootHost>[2]): Promise<void> {
+async function resetOne(names: LabNames, host: HostState, image: Parameters<typeof bootHost>[1], components: Parameters<typeof bootHost>[2], frrImage: Parameters<typeof bootHost>[3]): Promise<void> {
   const p = hostPaths(names, host.name);
   const ns = hostNamespace(names, host.name);
   const nspawns = findProcesses(['systemd-nspawn']).filter((pid) => readCmdline(pid).includes(`--machine=${ns}`));
@@ -48,5 +48,5 @@ async function resetOne(names: LabNames, host: HostState, image: Parameters<type
     if (file.includes('key') && !file.endsWith('.pub')) await chmod(join(p.root, file), 0o600);
   }
   await chmod(join(p.root, 'root/.ssh/authorized_keys'), 0o600);
-  host.pid = await bootHost(names, image, components, host);
+  host.pid = await bootHost(names, image, components, frrImage, host);
 }

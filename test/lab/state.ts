@@ -1,4 +1,5 @@
 import type { Components } from './components.ts';
+import type { FrrImage } from './frr-image.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { statePath, type LabNames } from './paths.ts';
@@ -29,6 +30,8 @@ export interface LabState {
   /** The K3s-shaped shell the k3s role installs through its airgap path (components.ts). */
   k3sStandin: string;
   components: Components;
+  /** What stands in for FRR's image (frr-image.ts). */
+  frrImage: FrrImage;
   inventory: string;
   hosts: HostState[];
 }

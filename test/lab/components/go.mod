@@ -219,5 +219,7 @@ require (
 
 tool (
 	go.universe.tf/metallb/controller
+	go.universe.tf/metallb/frr-tools/cp-tool
+	go.universe.tf/metallb/frr-tools/metrics
 	go.universe.tf/metallb/speaker
 )

@@ -29,7 +29,7 @@ import (
 
 // nodeConfig is what the node agent is told by the K3s stand-in that starts it.
 type nodeConfig struct {
-	kubeconfig, name, ip, apiHost, apiPort, binDir, stateDir, logDir, version string
+	kubeconfig, name, ip, apiHost, apiPort, binDir, frrRoot, stateDir, logDir, version string
 	labels                                                                    map[string]string
 }
 
@@ -49,6 +49,7 @@ func runNode(args []string) int {
 	fs.StringVar(&c.apiHost, "api-host", "", "API server address given to pods (KUBERNETES_SERVICE_HOST)")
 	fs.StringVar(&c.apiPort, "api-port", "6443", "API server port given to pods")
 	fs.StringVar(&c.binDir, "bin-dir", "/opt/play-lab/bin", "where MetalLB's binaries are, by version")
+	fs.StringVar(&c.frrRoot, "frr-root", "/opt/play-lab/images/frr", "the root file system standing in for FRR's image")
 	fs.StringVar(&c.stateDir, "state-dir", "/var/lib/play-lab/node", "pods' volumes")
 	fs.StringVar(&c.logDir, "log-dir", "/var/log/play-lab/pods", "pods' output")
 	fs.StringVar(&c.version, "version", "v1.34.2", "kubelet version reported")
@@ -73,6 +74,12 @@ func runNode(args []string) int {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
 	n := &node{nodeConfig: c, client: client, pods: map[types.UID]*podRunner{}}
+	if n.cgroups, err = podsCgroup(); err != nil {
+		fmt.Fprintln(os.Stderr, "node: containers' cgroups:", err)
+		return 1
+	}
+	// Containers an agent killed without stopping them left their processes behind.
+	cgroupRemove(n.cgroups)
 	for {
 		if err = n.register(ctx); err == nil {
 			break
@@ -117,7 +124,9 @@ type node struct {
 	nodeConfig
 	client kubernetes.Interface
 	net    *podNetwork
-	mu     sync.Mutex
+	// cgroups is the cgroup holding the containers' cgroups, by pod UID and container name.
+	cgroups string
+	mu      sync.Mutex
 	pods   map[types.UID]*podRunner
 }
 

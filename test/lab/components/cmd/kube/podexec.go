@@ -11,23 +11,46 @@ import (
 	"strings"
 	"syscall"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
-// runPodExec runs a pod's container as a process of the host: started by the node agent in a
-// mount namespace of its own, it binds the pod's volumes at their mount paths (so the binary
-// finds its secrets and service account token where it would in a container), takes the pod's
-// user and group, and becomes the container's command.
+// runPodExec runs a pod's container as a process of the host, started by the node agent in a
+// mount namespace of its own. As a container runtime does, it joins the container's cgroup,
+// builds the container's root (the image's file system under a fresh writable layer, with
+// /proc, /sys and /dev), binds the pod's volumes at their mount paths, takes the container's
+// user and group, and becomes its command.
 //
-//	kube podexec [--bind SRC:DST[:ro]]... [--netns PATH] [--uid N] [--gid N] -- BINARY ARGS...
+//	kube podexec --root DIR --scratch DIR [--cgroup DIR] [--bind SRC:DST[:ro]]... [--netns PATH]
+//	             [--uid N] [--gid N] -- COMMAND ARGS...
 func runPodExec(args []string) int {
 	fs := flag.NewFlagSet("podexec", flag.ExitOnError)
 	var binds multi
 	fs.Var(&binds, "bind", "SRC:DST[:ro], repeatable")
+	root := fs.String("root", "", "the image's root file system (read-only)")
+	scratch := fs.String("scratch", "", "an empty directory for the container's writable layer")
+	cgroup := fs.String("cgroup", "", "cgroup (v2) to join, by which the agent stops all the container's processes")
 	uid := fs.Int("uid", 0, "user id")
 	gid := fs.Int("gid", 0, "group id")
 	netns := fs.String("netns", "", "network namespace to join (a pod not on the host network)")
 	_ = fs.Parse(args)
+	fail := func(what string, err error) int {
+		fmt.Fprintf(os.Stderr, "podexec: %s: %v\n", what, err)
+		return 1
+	}
+	command := fs.Args()
+	if len(command) == 0 || *root == "" || *scratch == "" {
+		fmt.Fprintln(os.Stderr, "podexec: want --root, --scratch and a command")
+		return 2
+	}
+	if *cgroup != "" {
+		if err := os.MkdirAll(*cgroup, 0o755); err != nil {
+			return fail("cgroup", err)
+		}
+		if err := os.WriteFile(filepath.Join(*cgroup, "cgroup.procs"), []byte("0"), 0o644); err != nil {
+			return fail("join cgroup "+*cgroup, err)
+		}
+	}
 	// Namespaces are per thread: this one joins them and then becomes the container's command.
 	runtime.LockOSThread()
 	if *netns != "" {
@@ -36,19 +59,16 @@ func runPodExec(args []string) int {
 			err = unix.Setns(fd, unix.CLONE_NEWNET)
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "podexec: join network namespace %s: %v\n", *netns, err)
-			return 1
+			return fail("join network namespace "+*netns, err)
 		}
-	}
-	command := fs.Args()
-	if len(command) == 0 {
-		fmt.Fprintln(os.Stderr, "podexec: no command")
-		return 2
 	}
 	// Mounts made here must not leak back into the host's namespace.
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
-		fmt.Fprintln(os.Stderr, "podexec: make / private (start me in a mount namespace of my own):", err)
-		return 1
+		return fail("make / private (start me in a mount namespace of my own)", err)
+	}
+	newRoot, err := containerRoot(*root, *scratch)
+	if err != nil {
+		return fail("container root", err)
 	}
 	// Outer mount points first, and read-only only once all are bound, as container runtimes do:
 	// a volume mounted inside another (/etc/metallb/memberlist in /etc/metallb) gets its mount
@@ -56,10 +76,9 @@ func runPodExec(args []string) int {
 	sort.SliceStable(binds, func(i, j int) bool { return depth(binds[i]) < depth(binds[j]) })
 	var readOnly []string
 	for _, b := range binds {
-		dst, err := bind(b)
+		dst, err := bind(newRoot, b)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "podexec: bind %s: %v\n", b, err)
-			return 1
+			return fail("bind "+b, err)
 		}
 		if strings.HasSuffix(b, ":ro") {
 			readOnly = append(readOnly, dst)
@@ -67,9 +86,14 @@ func runPodExec(args []string) int {
 	}
 	for _, dst := range readOnly {
 		if err := syscall.Mount("", dst, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
-			fmt.Fprintf(os.Stderr, "podexec: read-only %s: %v\n", dst, err)
-			return 1
+			return fail("read-only "+dst, err)
 		}
+	}
+	if err := syscall.Chroot(newRoot); err != nil {
+		return fail("chroot", err)
+	}
+	if err := os.Chdir("/"); err != nil {
+		return fail("chdir", err)
 	}
 	path, err := exec.LookPath(command[0])
 	if err != nil {
@@ -78,21 +102,43 @@ func runPodExec(args []string) int {
 	}
 	if *gid != 0 || *uid != 0 {
 		if err := syscall.Setgroups([]int{*gid}); err != nil {
-			fmt.Fprintln(os.Stderr, "podexec: setgroups:", err)
-			return 1
+			return fail("setgroups", err)
 		}
 		if err := syscall.Setgid(*gid); err != nil {
-			fmt.Fprintln(os.Stderr, "podexec: setgid:", err)
-			return 1
+			return fail("setgid", err)
 		}
 		if err := syscall.Setuid(*uid); err != nil {
-			fmt.Fprintln(os.Stderr, "podexec: setuid:", err)
-			return 1
+			return fail("setuid", err)
 		}
 	}
 	err = syscall.Exec(path, command, os.Environ())
 	fmt.Fprintln(os.Stderr, "podexec: exec:", err)
 	return 126
+}
+
+// containerRoot mounts the image's root read-only under a writable layer on a fresh tmpfs
+// (what the container writes is gone when it restarts, as with a new container) and binds the
+// kernel's file systems into it.
+func containerRoot(image, scratch string) (string, error) {
+	if err := syscall.Mount("tmpfs", scratch, "tmpfs", 0, "mode=0700"); err != nil {
+		return "", err
+	}
+	for _, d := range []string{"upper", "work", "root"} {
+		if err := os.Mkdir(filepath.Join(scratch, d), 0o755); err != nil {
+			return "", err
+		}
+	}
+	newRoot := filepath.Join(scratch, "root")
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", image, filepath.Join(scratch, "upper"), filepath.Join(scratch, "work"))
+	if err := syscall.Mount("overlay", newRoot, "overlay", 0, opts); err != nil {
+		return "", fmt.Errorf("overlay on %s: %w", image, err)
+	}
+	for _, fs := range []string{"/proc", "/sys", "/dev"} {
+		if _, err := bind(newRoot, fs+":"+fs); err != nil {
+			return "", fmt.Errorf("%s: %w", fs, err)
+		}
+	}
+	return newRoot, nil
 }
 
 func depth(spec string) int {
@@ -103,18 +149,23 @@ func depth(spec string) int {
 	return strings.Count(filepath.Clean(parts[1]), "/")
 }
 
-func bind(spec string) (string, error) {
+// bind binds SRC at DST inside the container's root, making the mount point there (in the
+// container's writable layer or in an outer volume) when missing. DST is resolved inside the
+// root: the image's own symlinks (/var/run -> /run) must not lead out to the host.
+func bind(root, spec string) (string, error) {
 	parts := strings.Split(spec, ":")
 	if len(parts) < 2 {
 		return "", fmt.Errorf("want SRC:DST[:ro]")
 	}
-	src, dst := parts[0], parts[1]
+	src := parts[0]
+	dst, err := securejoin.SecureJoin(root, parts[1])
+	if err != nil {
+		return "", err
+	}
 	st, err := os.Stat(src)
 	if err != nil {
 		return "", err
 	}
-	// The mount point is made on the host's disk if missing, as a container runtime makes it in
-	// the container's root; it stays empty there.
 	if st.IsDir() {
 		if err := os.MkdirAll(dst, 0o755); err != nil {
 			return "", err
