@@ -4,17 +4,15 @@ import { uncacheFilesHolding, uncacheUnjudged } from '../input/yaml-file.ts';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.ts';
 import { compile, connectionPlan, type CompiledRun } from '../engine/compile.ts';
 import type { Reporter, RunSummary } from '../engine/events.ts';
-import { runPlaybook, type Connection } from '../engine/run.ts';
+import { runPlaybook } from '../engine/run.ts';
 import { checkReportPath, writeJsonReport } from '../output/json-report.ts';
 import { PlainReporter, type OutputOptions } from '../output/plain.ts';
 import { Redactor } from '../output/redact.ts';
 import { timing } from '../output/timing.ts';
 import { loadPlaybook, resolvePlaybookPath } from '../playbook/load.ts';
-import { withBecome } from '../transport/shell.ts';
 import { EarlyConnections } from '../transport/early-connections.ts';
-import { InterruptedError } from '../transport/remote.ts';
-import { SshConnection } from '../transport/ssh.ts';
-import { becomeFor, connectionTarget, runsAs } from '../transport/target.ts';
+import { connectionTarget } from '../transport/target.ts';
+import { connector } from './connector.ts';
 import { EXIT } from './exit-codes.ts';
 import { extraVarsLayer } from './extra-vars.ts';
 import { vaultPasswords } from './vault-password.ts';
@@ -88,15 +86,24 @@ async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, wri
   // listr2 is loaded only for a terminal: piped and CI runs do not pay for it.
   const reporter: Reporter = process.stdout.isTTY && process.env.PLAY_OUTPUT !== 'plain' ? new (await import('../output/listr.ts')).ListrReporter(outputOptions) : new PlainReporter(outputOptions);
   const hostCount = new Set(compiled.plays.flatMap((p) => p.hosts)).size;
-  const connections = new Set<SshConnection>();
   const cut = new AbortController();
+  const hosts = connector(compiled, {
+    acceptNewHostKeys: o.acceptNewHostKeys,
+    become: o.connection.become,
+    early,
+    signal: cut.signal,
+    connected: (host, conn, ms) => {
+      timing(`connected to ${host}`);
+      reporter.event({ type: 'verbose', host, message: `connected to ${conn.target.user}@${conn.target.address}:${conn.target.port} in ${ms} ms` });
+    },
+  });
   const stops = new StopSignals(o.stopGraceSeconds * 1000, EXIT.interrupted, {
     stopping: (message) => reporter.event({ type: 'interrupting', message }),
     cut: (message) => {
       reporter.event({ type: 'interrupting', message });
       cut.abort();
       early.closeUntaken();
-      for (const c of connections) c.interrupt();
+      for (const c of hosts.opened) c.interrupt();
     },
     exit: (code) => {
       process.stderr.write('play: the run did not end after its tasks were cut; exiting without a recap\n');
@@ -114,24 +121,9 @@ async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, wri
       cut: () => stops.cut,
       startedAt: Math.round(performance.timeOrigin),
       secretLearned: (value) => redactor.add(value),
-      connect: async (host) => {
-        const started = Date.now();
-        const target = connectionTarget(host, compiled.hostVars.get(host) ?? {}, o.acceptNewHostKeys);
-        if (cut.signal.aborted) throw new InterruptedError(host);
-        const conn = await (early.take(target) ?? SshConnection.connect(target, { signal: cut.signal })).catch((e: unknown) => {
-          throw cut.signal.aborted ? new InterruptedError(host) : e;
-        });
-        connections.add(conn);
-        if (cut.signal.aborted) conn.interrupt();
-        timing(`connected to ${host}`);
-        reporter.event({ type: 'verbose', host, message: `connected to ${conn.target.user}@${conn.target.address}:${conn.target.port} in ${Date.now() - started} ms` });
-        return conn;
-      },
-      forPlay: (conn: Connection, cp) => {
-        const b = becomeFor(compiled.hostVars.get(conn.host) ?? {}, cp.play.become ?? (o.connection.become || undefined));
-        return { host: conn.host, exec: (command, opts) => conn.exec(withBecome(command, b.become, b.user, b.becomeUser), opts) };
-      },
-      runsAs: (host, cp) => runsAs(becomeFor(compiled.hostVars.get(host) ?? {}, cp.play.become ?? (o.connection.become || undefined))),
+      connect: hosts.connect,
+      forPlay: hosts.forPlay,
+      runsAs: hosts.runsAs,
     });
   } finally {
     stops.uninstall();

@@ -54,6 +54,8 @@ export interface CompiledRun {
   secrets: string[];
   /** What roles want the operator to know (deprecations), once each. */
   warnings: string[];
+  /** Each role's variables as its tasks see them (defaults applied), per host it compiled for: the intended state `play doctor` checks against. */
+  roleVars: Map<string, Map<string, Vars>>;
 }
 
 /**
@@ -78,14 +80,14 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
   if (problems.length > 0) throw new InputError(problems);
   const owners = await withOwners(roles, searchPath);
 
-  const run: CompiledRun = { plays: [], hostVars: new Map(), secrets: [], warnings: [] };
+  const run: CompiledRun = { plays: [], hostVars: new Map(), secrets: [], warnings: [], roleVars: new Map() };
   const merged = new Map<string, Vars>();
   const inventoryVars = (host: string): Vars => {
     let vars = merged.get(host);
     if (!vars) merged.set(host, (vars = valuesOf(mergeLayers(inventoryLayers(inv, host)))));
     return vars;
   };
-  const found: Findings = { problems: [], secrets: [], knownTags: new Set(), warnings: new Set(), checked: new Set() };
+  const found: Findings = { problems: [], secrets: [], knownTags: new Set(), warnings: new Set(), checked: new Set(), roleVars: run.roleVars };
   for (const play of playbook.plays) {
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
@@ -210,6 +212,7 @@ interface Findings {
   warnings: Set<string>;
   /** `role\0host` of the variable checks already run. */
   checked: Set<string>;
+  roleVars: CompiledRun['roleVars'];
 }
 
 type Listed = CompiledPlay['listing'][number]['tasks'][number];
@@ -282,6 +285,8 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   const { inv, play, ref, role, options } = site;
   const { resolved, vars, bad } = resolveFor(site, role, host);
   found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
+  if (!found.roleVars.has(role.name)) found.roleVars.set(role.name, new Map());
+  found.roleVars.get(role.name)?.set(host, vars);
   found.secrets.push(...secretValues(role.variables.schema, vars));
 
   const ctx = contextFor(site, role, host, resolved, vars, found);

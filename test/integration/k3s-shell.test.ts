@@ -142,21 +142,34 @@ describeLab('the lab\'s K3s: a K3s-shaped shell around the real Kubernetes compo
     await onHostOk('cp1', 'k3s kubectl delete pod nginx --wait=true --timeout=30s');
   });
 
-  it('applies what is dropped into the server manifests directory, and again when it changes', async () => {
+  it('deploys the server manifests directory as K3s\'s deploy controller does: an Addon per file, objectset labels, changes applied, removed objects pruned', async () => {
     const manifest = '/var/lib/rancher/k3s/server/manifests/probe.yaml';
-    const waitFor = async (command: string, text: string): Promise<string> => {
-      let out = '';
-      for (let i = 0; i < 20 && !out.includes(text); i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        out = await onHostOk('cp1', command);
-      }
-      return out;
-    };
-    await writeOn('cp1', manifest, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-manifests-dir\ndata:\n  v: one\n');
-    expect(await waitFor('k3s kubectl get configmaps -o name', 'from-manifests-dir')).toContain('configmap/from-manifests-dir');
-    await writeOn('cp1', manifest, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-manifests-dir\ndata:\n  v: two\n');
-    expect(await waitFor('k3s kubectl get configmap from-manifests-dir -o yaml', 'v: two')).toMatch(/^ {2}v: two$/m);
-  });
+    const configMap = (name: string, v: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: ${v}\n`;
+    const kubectl = (args: string): Promise<string> => onHostOk('cp1', `k3s kubectl ${args}`);
+    // K3s reads the directory every 15 s.
+    const within = { timeoutMs: 60_000 };
+    await writeOn('cp1', manifest, `${configMap('probe-a', 'one')}---\n${configMap('probe-b', 'one')}`);
+    const sum = async (): Promise<string> => (await onHostOk('cp1', `sha256sum ${manifest}`)).split(' ')[0] ?? '';
+    const addon = (): Promise<string> => kubectl(`-n kube-system get addon probe -o go-template='{{.spec.source}} {{.spec.checksum}}' 2>/dev/null || true`);
+    expect(await eventually('the Addon for probe.yaml', addon, (out) => out.includes(' '), within)).toBe(`${manifest} ${await sum()}`);
+    const owned = `-o go-template='{{range .items}}{{.metadata.name}}={{.data.v}} {{index .metadata.annotations "objectset.rio.cattle.io/owner-name"}} {{index .metadata.annotations "objectset.rio.cattle.io/owner-gvk"}}{{"\\n"}}{{end}}' -l objectset.rio.cattle.io/hash`;
+    expect((await kubectl(`get configmaps ${owned}`)).trim().split('\n').sort()).toEqual(['probe-a=one probe k3s.cattle.io/v1, Kind=Addon', 'probe-b=one probe k3s.cattle.io/v1, Kind=Addon']);
+
+    await writeOn('cp1', manifest, configMap('probe-a', 'two'));
+    const after = await eventually('probe-b pruned, probe-a changed', () => kubectl(`get configmaps ${owned}`), (out) => out.trim() === 'probe-a=two probe k3s.cattle.io/v1, Kind=Addon', within);
+    expect(after.trim()).toBe('probe-a=two probe k3s.cattle.io/v1, Kind=Addon');
+    const changed = `${manifest} ${await sum()}`;
+    expect(await eventually('the Addon\'s new checksum', addon, (out) => out === changed)).toBe(changed);
+    const events = await kubectl(`-n kube-system get events --field-selector involvedObject.kind=Addon,involvedObject.name=probe -o go-template='{{range .items}}{{.reason}}{{"\\n"}}{{end}}'`);
+    expect(events.trim().split('\n').filter((r) => r === 'AppliedManifest')).toHaveLength(2);
+
+    // A file K3s cannot parse gets an event saying so; a deleted file leaves its objects.
+    await writeOn('cp1', '/var/lib/rancher/k3s/server/manifests/broken.yaml', 'kind: [unclosed\n');
+    expect(await eventually('ParseManifestFailed on broken', () => kubectl(`-n kube-system get events --field-selector involvedObject.name=broken -o go-template='{{range .items}}{{.reason}} {{end}}'`), (out) => out.includes('ParseManifestFailed'), within)).toContain('ParseManifestFailed');
+    await onHostOk('cp1', `rm ${manifest} /var/lib/rancher/k3s/server/manifests/broken.yaml`);
+    await new Promise((r) => setTimeout(r, 16_000));
+    expect(await kubectl('get configmap probe-a -o name')).toBe('configmap/probe-a\n');
+  }, 180_000);
 
   it('kubectl fails like kubectl when no server runs', async () => {
     const agent = await onHost('w1', 'k3s kubectl get nodes');

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -115,39 +114,11 @@ func server(args []string) {
 	if err := os.MkdirAll(manifestsDir, 0o755); err != nil {
 		fatal("%v", err)
 	}
+	// K3s's deploy controller: Addons, objectset labels, pruning (cmd/kube/deploy.go).
+	p.start("deploy", kube, "deploy", "--kubeconfig="+adminKubeconfig, "--dir="+manifestsDir)
 	sdNotify("READY=1")
 	info("k3s is up and running")
-	applied := map[string]string{}
-	p.run(func() { applyManifests(kube, adminKubeconfig, applied) })
-}
-
-// applyManifests applies each manifest of the auto-deploy directory that is new or changed, as
-// K3s's deploy controller does; a failed apply is retried on the next pass.
-func applyManifests(kube, kubeconfig string, applied map[string]string) {
-	var files []string
-	for _, pattern := range []string{"*.yaml", "*.yml", "*.json"} {
-		more, _ := filepath.Glob(filepath.Join(manifestsDir, pattern))
-		files = append(files, more...)
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		sum := sha256.Sum256(b)
-		hash := hex.EncodeToString(sum[:])
-		if applied[f] == hash {
-			continue
-		}
-		out, err := exec.Command(kube, "kubectl", "--kubeconfig", kubeconfig, "apply", "--server-side", "--force-conflicts", "--field-manager=deploy@k3s", "-f", f).CombinedOutput()
-		if err != nil {
-			warn("Failed to apply manifest %s: %s", filepath.Base(f), strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "; "))
-			continue
-		}
-		applied[f] = hash
-		info("Applied manifest %s: %s", filepath.Base(f), strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "; "))
-	}
+	p.run(nil)
 }
 
 func nodeArgs(kubeconfig, name, ip, apiHost string, labels []string) []string {

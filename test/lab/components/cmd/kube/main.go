@@ -45,6 +45,8 @@ func main() {
 		os.Exit(runPKI(args))
 	case "node":
 		os.Exit(runNode(args))
+	case "deploy":
+		os.Exit(runDeploy(args))
 	case "podexec":
 		os.Exit(runPodExec(args))
 	default:
