@@ -3,8 +3,7 @@
 // server (a K3s kubectl costs a good part of a second of CPU), and readiness is read on every
 // rerun: one call keeps that cost flat as the cluster grows.
 import { kubeStatusProbe, type Probe } from '../../src/role/api.ts';
-
-const KUBECTL = 'k3s kubectl';
+import { KUBECTL } from './k3s-paths.ts';
 
 /** One line per object: `Kind/name value`, the value being whichever of these the kind has. */
 const TEMPLATE =

@@ -84,7 +84,8 @@ export default defineRole<Vars>({
       service('FRR running', { unit: 'frr', enabled: true, state: 'started' }),
       flushHandlers(),
       // A report, not a check: in check mode on a fresh edge there is no FRR to ask yet.
-      command('BGP neighbors', { run: `vtysh -c 'show bgp summary json' 2>/dev/null || echo 'not running'`, readOnly: true, report: neighborReport }),
+      // A read-only reading leaves no trace: vtysh would otherwise append to root's ~/.history_frr.
+      command('BGP neighbors', { run: `VTYSH_HISTFILE=/dev/null vtysh -c 'show bgp summary json' 2>/dev/null || echo 'not running'`, readOnly: true, report: neighborReport }),
     ];
   },
   handlers: () => [

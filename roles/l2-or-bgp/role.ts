@@ -1,6 +1,7 @@
 import { defineRole, kubeObjects, type KubeObject, type RoleContext } from '../../src/role/api.ts';
 import { checkSchema } from '../../src/input/schema-check.ts';
 import { OWNER_LABELS, type MetallbVars } from '../_shared/metallb.ts';
+import { KUBECTL } from '../_shared/k3s-paths.ts';
 import { METALLB_SCHEMAS } from './metallb-schema.ts';
 import { renderMetallb } from './render.ts';
 import { validateMetallb, type Neighbours } from './validate.ts';
@@ -29,7 +30,7 @@ export default defineRole<MetallbVars>({
   },
   tasks: (ctx) => [
     kubeObjects(`MetalLB ${ctx.vars.metallb_mode} configuration`, {
-      kubectl: 'k3s kubectl',
+      kubectl: KUBECTL,
       objects: checked(renderMetallb(ctx.vars)),
       prune: { labels: OWNER_LABELS, kinds: OWNED_KINDS, namespace: ctx.vars.metallb_namespace, first: ['ipaddresspool.metallb.io'] },
     }),

@@ -41,14 +41,15 @@ export async function main(argv: string[]): Promise<number> {
     try {
       const connectionDefaults = connectionFlags(options);
       if (!lists(options)) early.open([...connectionPlan(playbook, inventory, { limit: options.limit, extraVars, connectionDefaults })].map(([host, vars]) => connectionTarget(host, vars, options.acceptNewHostKeys)));
-      const compiled = await compile(playbook, inventory, {
+      const compileOptions = {
         limit: options.limit,
         extraVars,
         selection: { tags: options.tags, skipTags: options.skipTags, roles: options.roles },
         check: options.check,
         secrets: vault.secrets,
         connectionDefaults,
-      });
+      };
+      const compiled = await compile(playbook, inventory, compileOptions);
       timing('input checked');
       uncacheFilesHolding(compiled.secrets);
       redactor = new Redactor(compiled.secrets);
@@ -57,6 +58,14 @@ export async function main(argv: string[]): Promise<number> {
         compiled.warnings.forEach((w) => process.stderr.write(`WARNING: ${redactor.text(w)}\n`));
         listing.forEach((l) => out(redactor.text(l)));
         return EXIT.ok;
+      }
+      if (options.doctor) {
+        // Loaded only for doctor: a run does not pay for it.
+        const { doctor } = await import('../doctor/doctor.ts');
+        // The intended state is the whole cluster's, whatever --limit selects to check.
+        const whole = options.limit === undefined ? compiled : await compile(playbook, inventory, { ...compileOptions, limit: undefined });
+        redactor.add(...whole.secrets);
+        return await doctor(compiled, whole, inventory, { inventoryPath, json: options.json, verbose: options.verbose > 0, acceptNewHostKeys: options.acceptNewHostKeys, become: options.connection.become, forks: options.forks }, redactor, out, early);
       }
       const summary = await run(options, compiled, redactor, out, early);
       timing('run finished');

@@ -4,6 +4,8 @@ import type { VarLayer } from '../inventory/variables.ts';
 
 export interface CliOptions {
   playbook: string;
+  /** `play doctor`: check the live cluster against site.yaml's intended state. */
+  doctor: boolean;
   inventory: string;
   check: boolean;
   diff: boolean;
@@ -42,25 +44,46 @@ Exit codes:
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 const commaList = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 
-function program(): Command {
-  return new Command('play')
-    .description('Apply a playbook of TypeScript roles to an inventory of hosts over SSH.')
-    .argument('<playbook>', 'playbook file, or a name in playbooks/ (e.g. site.yaml)')
-    .requiredOption('-i, --inventory <inventory>', 'inventory directory or file; a bare name means inventory/NAME/')
-    .option('-C, --check', 'change nothing; report what would change')
-    .option('-D, --diff', 'show the changes as diffs')
-    .option('-t, --tags <tags>', 'run only tasks with these tags (comma-separated; repeatable)', commaList)
-    .option('--skip-tags <tags>', 'skip tasks with these tags', commaList)
-    .option('--role <name>', 'run only this role (repeatable)', commaList)
+const DOCTOR_HELP = `
+play doctor runs site.yaml's roles in check mode (what would change is drift) and reads the live
+cluster: nodes, MetalLB, Services, BGP sessions, BFD and routes on the edge, or who answers ARP.
+It never changes a host.
+
+Exit codes:
+  0   every check passed (warnings are printed)   3   a check failed
+  4   a host was unreachable      5   bad command line
+  6   invalid input (YAML, schema, variables, templates, unknown host/group)
+  1   internal error`;
+
+function program(doctor: boolean): Command {
+  const cmd = doctor
+    ? new Command('play doctor').description('Check the live cluster against the intended state (site.yaml and the inventory); read-only.')
+    : new Command('play')
+      .description('Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster.')
+      .argument('<playbook>', 'playbook file, or a name in playbooks/ (e.g. site.yaml)');
+  cmd.requiredOption('-i, --inventory <inventory>', 'inventory directory or file; a bare name means inventory/NAME/');
+  if (!doctor) {
+    cmd
+      .option('-C, --check', 'change nothing; report what would change')
+      .option('-D, --diff', 'show the changes as diffs')
+      .option('-t, --tags <tags>', 'run only tasks with these tags (comma-separated; repeatable)', commaList)
+      .option('--skip-tags <tags>', 'skip tasks with these tags', commaList)
+      .option('--role <name>', 'run only this role (repeatable)', commaList);
+  }
+  cmd
     .option('-l, --limit <pattern>', 'limit to hosts matching this pattern (a:b, a:&b, a:!b, globs)')
     .option('-e, --extra-vars <vars>', 'k=v pairs, a JSON/YAML mapping, or @file (repeatable; highest precedence)', collect)
-    .addOption(new Option('-f, --forks <n>', 'hosts worked on at once (default: all, at most 64)').argParser((v) => positiveInt(v, '--forks')))
-    .addOption(new Option('--stop-grace <seconds>', 'on Ctrl-C or SIGTERM, how long tasks in flight may finish before they are cut').default(10).argParser((v) => positiveInt(v, '--stop-grace')))
-    .option('--list-hosts', 'list the hosts each play would run on, then exit')
-    .option('--list-tasks', 'list the tasks that would run, then exit')
-    .option('--list-tags', 'list the tags in use, then exit')
-    .option('--syntax-check', 'check playbook, inventory, roles, variables and templates, then exit')
-    .option('--json <file>', 'also write a machine-readable report of every task on every host')
+    .addOption(new Option('-f, --forks <n>', 'hosts worked on at once (default: all, at most 64)').argParser((v) => positiveInt(v, '--forks')));
+  if (!doctor) {
+    cmd
+      .addOption(new Option('--stop-grace <seconds>', 'on Ctrl-C or SIGTERM, how long tasks in flight may finish before they are cut').default(10).argParser((v) => positiveInt(v, '--stop-grace')))
+      .option('--list-hosts', 'list the hosts each play would run on, then exit')
+      .option('--list-tasks', 'list the tasks that would run, then exit')
+      .option('--list-tags', 'list the tags in use, then exit')
+      .option('--syntax-check', 'check playbook, inventory, roles, variables and templates, then exit');
+  }
+  return cmd
+    .option('--json <file>', doctor ? 'also write every check\'s verdict and evidence as JSON' : 'also write a machine-readable report of every task on every host')
     .option('-v, --verbose', 'more detail (repeatable)', (_v: string, n: number) => n + 1, 0)
     .option('--vault-password-file <file>', 'a file holding the Ansible Vault password (repeatable; $ANSIBLE_VAULT_PASSWORD_FILE)', collect)
     .addOption(new Option('--vault-pass-file <file>', 'the same as --vault-password-file').argParser(collect).hideHelp())
@@ -73,17 +96,18 @@ function program(): Command {
     .option('--ssh-common-args <args>', 'ssh options for every host, e.g. "-o ProxyJump=bastion" (ansible_ssh_common_args wins)')
     .option('--ssh-extra-args <args>', 'more ssh options (ansible_ssh_extra_args wins)')
     .option('--accept-new-host-keys', 'record the host keys of hosts not in known_hosts (a changed key is still refused)')
-    .addHelpText('after', EXIT_HELP)
+    .addHelpText('after', doctor ? DOCTOR_HELP : EXIT_HELP)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
 }
 
 /** Parses argv; `--help`/`--version` print and yield undefined; a mistake is a UsageError. */
 export function parseOptions(argv: string[], print: (s: string) => void): CliOptions | undefined {
-  const cmd = program();
+  const doctor = argv[0] === 'doctor';
+  const cmd = program(doctor);
   cmd.configureOutput({ writeOut: print, writeErr: () => undefined });
   try {
-    cmd.parse(argv, { from: 'user' });
+    cmd.parse(doctor ? argv.slice(1) : argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version')) return undefined;
     if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
@@ -91,9 +115,11 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
   }
   const o = cmd.opts<Partial<Omit<CliOptions, 'playbook' | 'roles' | 'stopGraceSeconds' | 'vaultPasswordFiles' | 'connection'>> & { role?: string[]; stopGrace?: number; vaultPasswordFile?: string[]; vaultPassFile?: string[]; user?: string; privateKey?: string; keyFile?: string; become?: boolean; timeout?: number; sshCommonArgs?: string; sshExtraArgs?: string }>();
   return {
-    playbook: cmd.args[0] ?? '',
+    // doctor runs the whole site.yaml in check mode: what would change is drift.
+    playbook: doctor ? 'site.yaml' : (cmd.args[0] ?? ''),
+    doctor,
     inventory: o.inventory ?? '',
-    check: Boolean(o.check),
+    check: doctor || Boolean(o.check),
     diff: Boolean(o.diff),
     tags: o.tags ?? [],
     skipTags: o.skipTags ?? [],

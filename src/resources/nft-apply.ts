@@ -24,7 +24,11 @@ const UNIT = 'play-firewall-rollback';
  */
 export function nftApplyResource(spec: NftApplySpec): Resource {
   let runtime: Runtime | undefined;
-  const probe = `nft list table ${spec.table} >/dev/null 2>&1 && echo loaded || echo missing`;
+  // The table as play last loaded it is kept beside the ruleset (stateless: no counter values):
+  // a live table that differs from it was changed by hand (`nft insert rule ...`), which the
+  // ruleset file alone would not show.
+  const loadedCopy = loadedListing(spec);
+  const probe = `if nft list table ${spec.table} >/dev/null 2>&1; then echo loaded; nft -s list table ${spec.table}; echo ${SAVED_MARK}; cat ${q(loadedCopy)} 2>/dev/null; else echo missing; fi`;
   return {
     describe: `nftables table ${spec.table}`,
     probe,
@@ -32,26 +36,39 @@ export function nftApplyResource(spec: NftApplySpec): Resource {
       runtime = rt;
     },
     plan(current) {
-      const loaded = current?.stdout.trim() === 'loaded';
-      if (spec.load === 'if-missing' && loaded) return { changes: [] };
+      const [status = '', rest = ''] = (current?.stdout ?? '').split(/\n(.*)/s);
+      const [live = '', saved = ''] = rest.split(`${SAVED_MARK}\n`);
+      const loaded = status.trim() === 'loaded';
+      const handEdited = loaded && saved !== '' && live !== saved;
+      if (spec.load === 'if-missing' && loaded && !handEdited) return { changes: [] };
       return {
-        changes: [{ type: 'value', what: `table ${spec.table}`, before: loaded ? 'loaded' : 'not loaded', after: `loaded from ${spec.ruleset}` }],
+        changes: [handEdited
+          ? { type: 'content', path: `table ${spec.table} (live, changed since play loaded it)`, before: live, after: saved }
+          : { type: 'value', what: `table ${spec.table}`, before: loaded ? 'loaded' : 'not loaded', after: `loaded from ${spec.ruleset}` }],
         apply: async (remote) => {
           if (!runtime) throw new Error('nft apply needs the run time (prepare was not called)');
           await applyWithRollback(remote, runtime, spec);
         },
-        predicts: () => [{ probe, stdout: 'loaded\n' }],
+        // After loading, the live table is the copy saved of it (what it lists is not known here).
+        predicts: () => [{ probe, stdout: `loaded\n(as loaded)\n${SAVED_MARK}\n(as loaded)\n` }],
       };
     },
   };
 }
+
+const SAVED_MARK = '@@play-loaded@@';
+const loadedListing = (spec: NftApplySpec): string => `${spec.ruleset}.loaded`;
 
 async function applyWithRollback(remote: Remote, runtime: Runtime, spec: NftApplySpec): Promise<void> {
   const previous = `${STATE}/previous.nft`;
   const applied = `${spec.ruleset}.applied`;
   // What undoes the change: the table as it was (or no table), and the ruleset file as it was
   // last applied, so a reboot does not load the ruleset that locked the controller out.
-  const undo = `nft -f ${previous}; if [ -f ${q(applied)} ]; then cp -p ${q(applied)} ${q(spec.ruleset)}; else rm -f ${q(spec.ruleset)}; fi`;
+  // The copy of the table as loaded follows the restored table: it was play's, and reloading a
+  // listing writes some rules differently ({ 10.42.0.0/15 } becomes 10.42.0.0/15).
+  const loaded = loadedListing(spec);
+  const saveLoaded = `if (umask 077; nft -s list table ${spec.table} > ${q(loaded)}.tmp); then mv ${q(loaded)}.tmp ${q(loaded)}; else rm -f ${q(loaded)}.tmp ${q(loaded)}; fi`;
+  const undo = `nft -f ${previous}; if [ -f ${q(applied)} ]; then cp -p ${q(applied)} ${q(spec.ruleset)}; else rm -f ${q(spec.ruleset)}; fi; ${saveLoaded}`;
   const arm = [
     'set -e',
     `mkdir -p ${STATE}`,
@@ -74,7 +91,7 @@ async function applyWithRollback(remote: Remote, runtime: Runtime, spec: NftAppl
       `the new firewall blocked a new SSH connection from the controller (${why}); the host restored the previous ruleset (live and in ${spec.ruleset}) after ${spec.rollbackAfterSeconds} s and ${back}. Check the SSH sources in the firewall variables.`,
     );
   }
-  await run(remote, 'disarming the firewall rollback', `systemctl stop ${UNIT}.timer 2>/dev/null || true; cp -p ${q(spec.ruleset)} ${q(applied)}`);
+  await run(remote, 'disarming the firewall rollback', `systemctl stop ${UNIT}.timer 2>/dev/null || true; cp -p ${q(spec.ruleset)} ${q(applied)}; ${saveLoaded}`);
 }
 
 /** The established connection still works (established traffic is accepted): wait there for the timer. */

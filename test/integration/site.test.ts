@@ -70,7 +70,7 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
   it('--check --diff after changing one variable shows just that change on the edge and writes nothing', async () => {
     const check = await play(['site.yaml', '-i', bgp, '-C', '-D', '-e', 'frr_maximum_paths=16']);
     expect(check.code, failures(check)).toBe(0);
-    expect(changedTasks(check.report)).toEqual(['edge frr-edge frr.conf', 'edge frr-edge reload FRR']);
+    expect(changedTasks(check.report), failures(check)).toEqual(['edge frr-edge frr.conf', 'edge frr-edge reload FRR']);
     expect(check.stdout).toMatch(/-\s+maximum-paths 8\n\s+\+\s+maximum-paths 16/);
     expect(await onHostOk('edge', 'grep maximum-paths /etc/frr/frr.conf')).toContain('maximum-paths 8');
   });

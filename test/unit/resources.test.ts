@@ -10,6 +10,7 @@ import { fileResource } from '../../src/resources/file.ts';
 import { aptResource } from '../../src/resources/apt.ts';
 import { fileProbeCommand, parseFileState, probeFile, type ProbeContent } from '../../src/resources/file-state.ts';
 import { kubeStatusProbe, sharedReadings } from '../../src/resources/shared-probes.ts';
+import { nftApplyResource } from '../../src/resources/nft-apply.ts';
 import { sysctlResource } from '../../src/resources/sysctl.ts';
 import type { Resource } from '../../src/resources/types.ts';
 import { waitUntilResource } from '../../src/resources/wait-until.ts';
@@ -245,5 +246,27 @@ describe('shared readings: one command per kind, each resource seeing what it wo
     const unknown = sysctlResource({ file: join(dir, 'x.conf'), values: { 'kernel.ostype': now, 'net.no.such.key': 1 } });
     const [again] = await probeAll(localShell, [unknown.probe]);
     expect(() => unknown.plan(again)).toThrow('unknown sysctl key(s) on this host: net.no.such.key');
+  });
+});
+
+describe('nftables table resource', () => {
+  const spec = { ruleset: '/etc/play-firewall/ruleset.nft', table: 'inet play_firewall', rollbackAfterSeconds: 10, load: 'if-missing' as const };
+  const reading = (stdout: string) => ({ stdout, stderr: '', exitCode: 0 });
+  const table = 'table inet play_firewall {\n\tchain input {\n\t\ttcp dport 22 accept\n\t}\n}\n';
+
+  it('a loaded table as play loaded it is left alone; one without a saved copy too (loaded by an older play)', () => {
+    const r = nftApplyResource(spec);
+    expect(r.plan(reading(`loaded\n${table}@@play-loaded@@\n${table}`)).changes).toEqual([]);
+    expect(r.plan(reading(`loaded\n${table}@@play-loaded@@\n`)).changes).toEqual([]);
+  });
+
+  it('a table changed by hand since play loaded it is loaded again, the diff showing the hand-made rule', () => {
+    const edited = table.replace('\t\ttcp dport 22 accept\n', '\t\tip saddr 192.0.2.12 tcp dport 179 drop\n\t\ttcp dport 22 accept\n');
+    const plan = nftApplyResource(spec).plan(reading(`loaded\n${edited}@@play-loaded@@\n${table}`));
+    expect(plan.changes).toEqual([{ type: 'content', path: 'table inet play_firewall (live, changed since play loaded it)', before: edited, after: table }]);
+  });
+
+  it('a missing table is loaded', () => {
+    expect(nftApplyResource(spec).plan(reading('missing\n')).changes).toEqual([{ type: 'value', what: 'table inet play_firewall', before: 'not loaded', after: 'loaded from /etc/play-firewall/ruleset.nft' }]);
   });
 });

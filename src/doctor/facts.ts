@@ -1,0 +1,102 @@
+/**
+ * What `play doctor` reads off the live cluster, as plain data: gathered over SSH by
+ * gather.ts, judged by the checks (pure functions, tested with fixtures).
+ */
+
+/** The parts of Kubernetes objects the checks read. */
+export interface KubeMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+export interface KubeNode {
+  metadata: KubeMeta;
+  status?: { conditions?: { type: string; status: string; message?: string }[] };
+}
+export interface KubePod {
+  metadata: KubeMeta;
+  spec: { nodeName?: string; containers: { name: string; readinessProbe?: unknown }[] };
+  status?: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; ready: boolean; state?: Record<string, { reason?: string; message?: string }> }[] };
+}
+export interface KubeService {
+  metadata: KubeMeta;
+  spec: { type?: string; externalTrafficPolicy?: string; selector?: Record<string, string>; loadBalancerIP?: string };
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+export interface KubeEndpointSlice {
+  metadata: KubeMeta;
+  endpoints?: { addresses: string[]; nodeName?: string; conditions?: { ready?: boolean } }[];
+}
+export interface KubePool {
+  metadata: KubeMeta;
+  spec: { addresses: string[]; autoAssign?: boolean; avoidBuggyIPs?: boolean };
+}
+export interface KubeAdvertisement {
+  metadata: KubeMeta;
+  spec?: { ipAddressPools?: string[]; ipAddressPoolSelectors?: unknown[] };
+}
+export interface KubePdb {
+  metadata: KubeMeta;
+  spec?: { selector?: { matchLabels?: Record<string, string> } };
+}
+export interface KubeEvent {
+  involvedObject: { kind?: string; name?: string; namespace?: string };
+  reason?: string;
+  message?: string;
+  type?: string;
+}
+
+export interface ClusterFacts {
+  /** The server kubectl ran on. */
+  from: string;
+  nodes: KubeNode[];
+  pods: KubePod[];
+  services: KubeService[];
+  endpointSlices: KubeEndpointSlice[];
+  pools: KubePool[];
+  l2Advertisements: KubeAdvertisement[];
+  bgpAdvertisements: KubeAdvertisement[];
+  pdbs: KubePdb[];
+  events: KubeEvent[];
+}
+
+export interface NodeFacts {
+  host: string;
+  /** The K3s unit this node runs (k3s on servers, k3s-agent on agents) and what systemd says of it. */
+  unit: string;
+  active: string;
+  /** MAC address → interface, for telling which node answers ARP. */
+  macs: Record<string, string>;
+}
+
+export interface EdgeFacts {
+  host: string;
+  /** Why vtysh could not be read (bgpd not running, FRR not installed), if so. */
+  error?: string;
+  /** BGP neighbors by address. */
+  neighbors: Record<string, { state: string; pfxRcd?: number; peerUptime?: string }>;
+  bfd: { peer: string; status: string }[];
+  /** Selected BGP routes: prefix → next hops. */
+  routes: Record<string, string[]>;
+}
+
+/** Who answers ARP for each Service address, asked from a host on the nodes' segment. */
+export interface ArpFacts {
+  from: string;
+  /** Service IP → MACs that answered (empty: nobody). */
+  answers: Record<string, string[]>;
+  /** How it asked: arping, or a ping then the neighbor table (which holds one answer only). */
+  method: 'arping' | 'neighbor-table';
+}
+
+export interface Facts {
+  cluster?: ClusterFacts;
+  /** Why the cluster could not be read, if so. */
+  clusterError?: string;
+  nodes: NodeFacts[];
+  edges: EdgeFacts[];
+  arp?: ArpFacts;
+  /** Hosts that could not be reached, and why. */
+  unreachable: Record<string, string>;
+}

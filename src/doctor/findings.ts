@@ -1,0 +1,25 @@
+/** What `play doctor` says about one thing it checked. */
+export type Verdict = 'ok' | 'warn' | 'fail';
+
+/** Areas in the order the report shows them. */
+export const AREAS = ['node', 'drift', 'metallb', 'service', 'bgp', 'layer2'] as const;
+export type Area = (typeof AREAS)[number];
+
+export interface Finding {
+  area: Area;
+  /** The host the finding is about; `cluster` for cluster-wide objects. */
+  host: string;
+  check: string;
+  verdict: Verdict;
+  /** What was read that shows it: command output, trimmed to what matters. */
+  evidence: string[];
+  /** For a warning or a failure: the likely cause and the fix, in the article's terms. */
+  cause?: string;
+  fix?: string;
+}
+
+export const CLUSTER = 'cluster';
+
+export const ok = (area: Area, host: string, check: string, evidence: string[] = []): Finding => ({ area, host, check, verdict: 'ok', evidence });
+export const warn = (area: Area, host: string, check: string, evidence: string[], cause: string, fix: string): Finding => ({ area, host, check, verdict: 'warn', evidence, cause, fix });
+export const fail = (area: Area, host: string, check: string, evidence: string[], cause: string, fix: string): Finding => ({ area, host, check, verdict: 'fail', evidence, cause, fix });

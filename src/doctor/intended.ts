@@ -1,0 +1,37 @@
+import type { CompiledRun } from '../engine/compile.ts';
+import { hostsOfGroup, type Inventory } from '../inventory/model.ts';
+import type { Vars as MetallbVars } from '../../roles/l2-or-bgp/variables.gen.ts';
+
+/** What the cluster should be, as site.yaml's roles would make it: what doctor checks against. */
+export interface Intended {
+  mode: MetallbVars['metallb_mode'];
+  namespace: string;
+  servers: string[];
+  agents: string[];
+  edges: string[];
+  /** Each host's address (ansible_host, as the roles read it). */
+  address: Record<string, string>;
+  pools: MetallbVars['metallb_pools'];
+  peers: MetallbVars['metallb_bgp_peers'];
+}
+
+export const nodesOf = (i: Intended): string[] => [...i.servers, ...i.agents];
+
+export function intendedState(compiled: CompiledRun, inv: Inventory): Intended | undefined {
+  const servers = hostsOfGroup(inv, 'k3s_server');
+  const first = servers[0];
+  const metallb = first === undefined ? undefined : (compiled.roleVars.get('l2-or-bgp')?.get(first) as MetallbVars | undefined);
+  if (!metallb) return undefined;
+  const address: Record<string, string> = {};
+  for (const [host, vars] of compiled.hostVars) address[host] = String(vars.ansible_host ?? host);
+  return {
+    mode: metallb.metallb_mode,
+    namespace: metallb.metallb_namespace,
+    servers,
+    agents: hostsOfGroup(inv, 'k3s_agent'),
+    edges: metallb.metallb_mode === 'bgp' ? hostsOfGroup(inv, 'edge') : [],
+    address,
+    pools: metallb.metallb_pools,
+    peers: metallb.metallb_mode === 'bgp' ? metallb.metallb_bgp_peers : [],
+  };
+}
