@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
         // The intended state is the whole cluster's, whatever --limit selects to check.
         const whole = options.limit === undefined ? compiled : await compile(playbook, inventory, { ...compileOptions, limit: undefined });
         redactor.add(...whole.secrets);
-        return await doctor(compiled, whole, inventory, { inventoryPath, json: options.json, verbose: options.verbose > 0, acceptNewHostKeys: options.acceptNewHostKeys, become: options.connection.become, forks: options.forks }, redactor, out, early);
+        return await doctor(compiled, whole, inventory, { inventoryPath, inventoryArg: options.inventory, json: options.json, verbose: options.verbose > 0, acceptNewHostKeys: options.acceptNewHostKeys, become: options.connection.become, forks: options.forks }, redactor, out, early);
       }
       const summary = await run(options, compiled, redactor, out, early);
       timing('run finished');

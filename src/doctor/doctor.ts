@@ -24,6 +24,8 @@ export const DOCTOR_EXIT = { ok: 0, failed: 3, unreachable: 4 } as const;
 
 export interface DoctorOptions {
   inventoryPath: string;
+  /** The inventory as the user named it (`-i prod`): the fixes say it in place of INVENTORY. */
+  inventoryArg: string;
   json?: string;
   verbose: boolean;
   acceptNewHostKeys: boolean;
@@ -75,7 +77,7 @@ export async function doctor(compiled: CompiledRun, whole: CompiledRun, inv: Inv
     for (const c of open.values()) (await c.catch(() => undefined))?.close();
   }
 
-  const findings = judge(live, facts, driftFindings(results, redactor), selected);
+  const findings = judge(live, facts, driftFindings(results, redactor), selected).map((f) => (f.fix ? { ...f, fix: f.fix.replaceAll('INVENTORY', o.inventoryArg) } : f));
   const unreachable = findings.some((f) => f.check === 'reachable over SSH');
   const code = unreachable ? DOCTOR_EXIT.unreachable : findings.some((f) => f.verdict === 'fail') ? DOCTOR_EXIT.failed : DOCTOR_EXIT.ok;
   write(redactor.text(renderReport(findings, [...inv.hosts.keys()], o.verbose, Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined)));
