@@ -55,7 +55,7 @@ export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`play ${args.join(' ')} did not finish in time\n${Buffer.concat(out).toString()}`));
-    }, options.timeoutMs ?? 90_000);
+    }, options.timeoutMs ?? 180_000);
     child.on('close', (code) => {
       clearTimeout(timer);
       const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as JsonReport) : undefined;

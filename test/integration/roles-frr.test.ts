@@ -58,10 +58,10 @@ const bgpStates = async () => {
 describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
   let inventory = '';
   beforeAll(async () => {
-    await freshHosts('edge');
-    // The test's FRR stands in for MetalLB's FRR speaker: K3s left running on a node by an earlier
-    // test would have the real (native) speaker peering with the edge too.
-    for (const node of Object.keys(NODES)) await onHostOk(node, 'systemctl disable --now k3s k3s-agent 2>/dev/null || true');
+    // Fresh nodes too: the test's FRR stands in for MetalLB's FRR speaker, so no K3s (whose
+    // speaker would peer with the edge as well) and no firewall left by an earlier test (one
+    // made for layer2 drops the edge's BFD packets).
+    await freshHosts('edge', ...Object.keys(NODES));
     // A short connect retry on both ends, so sessions come up in seconds once the speakers start.
     // The example's own peers and BFD profile (the lab's copy leaves BFD out: its MetalLB speakers are native).
     const example = exampleVars('example-bgp');
@@ -87,7 +87,13 @@ describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
   });
 
   it('sessions reach Established with the MD5 password, BFD is up, only pool prefixes are accepted', async () => {
-    await Promise.all(Object.keys(NODES).map((h) => startSpeaker(h, 'supersecret-md5')));
+    // One after another, a second apart: bfdd seeds its session discriminators from the clock, so
+    // fresh nodes started in the same second pick the same one, and the edge then brings up BFD
+    // with none of them (seen as sessions stuck in Init).
+    for (const h of Object.keys(NODES)) {
+      await startSpeaker(h, 'supersecret-md5');
+      await new Promise((r) => setTimeout(r, 1100));
+    }
     await eventually('all sessions Established', bgpStates, (s) => Object.keys(NODES).every((h) => s[NODES[h] ?? ''] === 'Established'));
     const bfd = await eventually('BFD up', async () => JSON.parse(await onHostOk('edge', "vtysh -c 'show bfd peers json'")) as { peer: string; status: string }[], (peers) => peers.filter((p) => p.status === 'up').length === 3);
     expect(bfd.map((p) => p.peer).sort()).toEqual(Object.values(NODES).sort());
