@@ -87,13 +87,7 @@ describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
   });
 
   it('sessions reach Established with the MD5 password, BFD is up, only pool prefixes are accepted', async () => {
-    // One after another, a second apart: bfdd seeds its session discriminators from the clock, so
-    // fresh nodes started in the same second pick the same one, and the edge then brings up BFD
-    // with none of them (seen as sessions stuck in Init).
-    for (const h of Object.keys(NODES)) {
-      await startSpeaker(h, 'supersecret-md5');
-      await new Promise((r) => setTimeout(r, 1100));
-    }
+    await Promise.all(Object.keys(NODES).map((h) => startSpeaker(h, 'supersecret-md5')));
     await eventually('all sessions Established', bgpStates, (s) => Object.keys(NODES).every((h) => s[NODES[h] ?? ''] === 'Established'));
     const bfd = await eventually('BFD up', async () => JSON.parse(await onHostOk('edge', "vtysh -c 'show bfd peers json'")) as { peer: string; status: string }[], (peers) => peers.filter((p) => p.status === 'up').length === 3);
     expect(bfd.map((p) => p.peer).sort()).toEqual(Object.values(NODES).sort());
