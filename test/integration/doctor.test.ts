@@ -187,7 +187,9 @@ describeLab('play doctor, layer2: exactly one node answers ARP for each Service 
   it('asks from the edge with arping and finds one node answering', async () => {
     await freshHosts('edge', 'cp1', 'w1', 'w2');
     const inventory = exampleInventory('example-l2', { metallb_pools: [{ name: 'public-pool', addresses: ['192.0.2.200-192.0.2.210'] }] });
-    const r = await play(['site.yaml', '-i', inventory, '--limit', 'k3s_cluster']);
+    // Longer than metallb-install's own 300 s wait, so that a MetalLB that never gets ready is
+    // reported by the role, saying what it waited for.
+    const r = await play(['site.yaml', '-i', inventory, '--limit', 'k3s_cluster'], { timeoutMs: 360_000 });
     expect(r.code, failures(r)).toBe(0);
     // A probe host with arping (the local repository serves it, as Debian's mirror would).
     await onHostOk('edge', 'apt-get install -y -qq iputils-arping >/dev/null');

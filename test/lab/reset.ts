@@ -39,7 +39,7 @@ async function resetOne(names: LabNames, host: HostState, image: Parameters<type
   for (const cgroup of hostCgroups(names, host.name)) if (existsSync(cgroup)) signal(cgroupPids(cgroup), 'SIGKILL');
   // The host's network namespace outlives the host: nftables tables live there, not on its disk.
   // A fresh host starts with none (a firewall loaded by an earlier test would still drop packets).
-  await shMaybe`ip netns exec ${ns} nft flush ruleset`;
+  await sh`ip netns exec ${ns} nft flush ruleset`;
   const identity = await Promise.all(IDENTITY.map(async (f) => [f, await readFile(join(p.upper, f))] as const));
   if ((await shMaybe`umount ${p.root}`).exitCode !== 0) await sh`umount -l ${p.root}`;
   await rm(p.upper, { recursive: true, force: true });
