@@ -1,4 +1,5 @@
-import { onHostOk } from './lab-fixture.ts';
+import { expect } from 'vitest';
+import { eventually, onHostOk } from './lab-fixture.ts';
 
 // What the MetalLB end-to-end tests (native and FRR speakers) do to the cluster and read off the
 // edge router.
@@ -56,3 +57,16 @@ export async function nextHops(ip: string): Promise<string[]> {
 
 export const serviceIp = async (): Promise<string> => (await onHostOk('cp1', `k3s kubectl get svc echo-lb -o go-template='{{range .status.loadBalancer.ingress}}{{.ip}}{{end}}'`)).trim();
 
+
+/**
+ * echo-lb gets an address from the example's pool, the edge routes it to exactly w1 and w2 (the
+ * nodes with ready endpoints), and withdraws w2 once its endpoint turns unready.
+ */
+export async function echoLbFollowsReadyEndpoints(): Promise<void> {
+  await apply(echoLb({ w1: true, w2: true }));
+  const ip = await eventually('an address for echo-lb', serviceIp, (v) => v !== '');
+  expect(ip).toMatch(/^198\.51\.100\.(1[2-5]\d)$/);
+  expect(await eventually('the edge to route echo-lb via w1 and w2', () => nextHops(ip), (h) => h.length === 2)).toEqual([NODES.w1, NODES.w2]);
+  await apply(echoLb({ w1: true, w2: false }));
+  expect(await eventually('w2 withdrawn', () => nextHops(ip), (h) => h.length === 1)).toEqual([NODES.w1]);
+}
