@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import { projectRoot } from '../lab/paths.ts';
 import type { TaskResult } from '../../src/engine/events.ts';
 import { labExampleVars, type LabSpeaker } from '../lab/example-inventory.ts';
-import { lab } from './lab-fixture.ts';
+import { lab, onHost } from './lab-fixture.ts';
 
 export const fixtureProject = join(projectRoot, 'test/fixtures/project');
 export const fixturePlaybook = (name: string): string => join(fixtureProject, 'playbooks', name);
@@ -54,7 +54,9 @@ export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`play ${args.join(' ')} did not finish in time\n${Buffer.concat(out).toString()}`));
+      void clusterSnapshot().then((snapshot) =>
+        reject(new Error(`play ${args.join(' ')} did not finish in time\n${Buffer.concat(out).toString()}\n--- the cluster then ---\n${snapshot}`)),
+      );
     }, options.timeoutMs ?? 180_000);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -62,6 +64,22 @@ export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun
       resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), report });
     });
   });
+}
+
+/**
+ * What the cluster looked like when a run hung, read from the server: a run that waits for MetalLB
+ * forever says nothing itself, and the lab is reset before anyone can look.
+ */
+async function clusterSnapshot(): Promise<string> {
+  const server = lab().state.hosts.find((h) => h.groups.includes('k3s_server'))?.name;
+  if (!server) return '(no hosts)';
+  const command = [
+    'k3s kubectl get nodes,pods -A -o wide',
+    'k3s kubectl get events -A --sort-by=.lastTimestamp | tail -n 40',
+    'journalctl -u k3s --no-pager -n 60 -o cat',
+  ].map((c) => `echo "\$ ${c}"; ${c} 2>&1`).join('; ');
+  const r = await onHost(server, command, 30_000).catch((e: unknown) => ({ stdout: '', stderr: String(e) }));
+  return `${server}:\n${r.stdout}${r.stderr}`;
 }
 
 function withEnv(changes: Record<string, string> = {}): NodeJS.ProcessEnv {
