@@ -17,8 +17,8 @@ const SOURCE_DIRS = ['src', 'roles'];
 const KEEP = 3;
 /** Changes whenever the tree's layout does, so a checkout never runs a tree built the old way. */
 const LAYOUT = 'bundles 1';
-/** What roles may import of play: their twins are the only modules of play a role outside the tree can reach. */
-const ROLE_API = ['src/role/api.ts', 'src/input/schema-check.ts'];
+/** What roles import of play, as `play/role` (package.json's exports): the one module of play a role outside the tree can reach. */
+const ROLE_API = 'src/role/api.ts';
 
 function tsFiles(dir) {
   if (!existsSync(dir)) return [];
@@ -45,7 +45,7 @@ export async function compiledTree(root) {
 async function build(root, files, out) {
   const { build: esbuild } = await import('esbuild');
   const roles = files.filter((f) => /^roles\/[^/]+\/role\.ts$/.test(relative(root, f)));
-  const entryPoints = [join(root, 'src/cli/main.ts'), ...ROLE_API.map((f) => join(root, f)), ...roles];
+  const entryPoints = [join(root, 'src/cli/main.ts'), join(root, ROLE_API), ...roles];
   const result = await esbuild({
     entryPoints,
     outbase: root,
@@ -59,6 +59,8 @@ async function build(root, files, out) {
     target: 'node20',
     write: false,
     logLevel: 'silent',
+    // Every bare import stays external but play's own: a role's `play/role` is bundled like a relative import.
+    plugins: [{ name: 'play-role', setup: (b) => b.onResolve({ filter: /^play\/role$/ }, () => ({ path: join(root, ROLE_API) })) }],
   });
   const tmp = `${out}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });

@@ -1,3 +1,5 @@
+import ipaddr from 'ipaddr.js';
+
 /** IPv4/IPv6 addresses and ranges as numbers, for overlap and containment checks. */
 export interface IpRange {
   family: 4 | 6;
@@ -7,24 +9,18 @@ export interface IpRange {
   text: string;
 }
 
+/**
+ * An address as a number. Only the dotted four-part form of IPv4 is one: ipaddr.js's own
+ * `isValid` also takes `10.1` and octal parts, which MetalLB and FRR would read otherwise.
+ */
 export function parseAddress(text: string): { family: 4 | 6; value: bigint } | undefined {
   const s = text.trim();
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) {
-    const parts = s.split('.').map(Number);
-    if (parts.some((p) => p > 255)) return undefined;
-    return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
-  }
-  if (!s.includes(':') || !/^[0-9a-f:]+$/i.test(s)) return undefined;
-  const [head = '', tail, extra] = s.split('::');
-  if (extra !== undefined) return undefined;
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const missing = 8 - h.length - t.length;
-  if ((tail === undefined && missing !== 0) || missing < 0) return undefined;
-  const groups = [...h, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...t];
-  if (groups.some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) return undefined;
-  return { family: 6, value: groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n) };
+  if (ipaddr.IPv4.isValidFourPartDecimal(s)) return { family: 4, value: toNumber(ipaddr.IPv4.parse(s).toByteArray()) };
+  if (s.includes(':') && !s.includes('%') && ipaddr.IPv6.isValid(s)) return { family: 6, value: toNumber(ipaddr.IPv6.parse(s).toByteArray()) };
+  return undefined;
 }
+
+const toNumber = (bytes: number[]): bigint => bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
 
 const bits = (family: 4 | 6): bigint => (family === 4 ? 32n : 128n);
 
@@ -50,10 +46,11 @@ export const overlaps = (a: IpRange, b: IpRange): boolean => a.family === b.fami
 
 export const contains = (r: IpRange, addr: { family: 4 | 6; value: bigint }): boolean => r.family === addr.family && r.start <= addr.value && addr.value <= r.end;
 
+/** IPv6 compressed as RFC 5952 says (as FRR and kubectl print it). */
 export function formatAddress(family: 4 | 6, value: bigint): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
-  return groups.join(':');
+  const length = family === 4 ? 4 : 16;
+  const bytes = Array.from({ length }, (_, i) => Number((value >> BigInt(8 * (length - 1 - i))) & 255n));
+  return ipaddr.fromByteArray(bytes).toString();
 }
 
 /** The fewest CIDR blocks covering exactly a range: what a prefix-list needs for `a-b` pools. */

@@ -1,4 +1,4 @@
-import { apt, defineRole, directory, flushHandlers, nftApply, service, template, type RoleContext } from '../../src/role/api.ts';
+import { apt, defineRole, directory, flushHandlers, nftApply, service, template, type RoleContext } from 'play/role';
 import { parseRange } from '../_shared/ip.ts';
 import type { Vars } from './variables.gen.ts';
 

@@ -1,4 +1,4 @@
-import { apt, command, defineRole, flushHandlers, lines, service, template, type RoleContext } from '../../src/role/api.ts';
+import { apt, command, defineRole, flushHandlers, lines, service, template, type RoleContext } from 'play/role';
 import { durationMs } from '../_shared/duration.ts';
 import { parseRange, rangeToCidrs } from '../_shared/ip.ts';
 import type { BfdProfile, Pool } from '../_shared/metallb.ts';

@@ -3,7 +3,7 @@ import { elfExecutable } from './elf.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
 import { parseAddress } from '../_shared/ip.ts';
 import { nodeReading, readiness } from '../_shared/kube-readiness.ts';
-import { command, defineRole, directory, file, flushHandlers, service, shellQuote as q, template, waitUntil, type RoleContext, type Task } from '../../src/role/api.ts';
+import { command, defineRole, directory, file, flushHandlers, service, shellQuote as q, template, waitUntil, type RoleContext, type Task } from 'play/role';
 import type { Vars } from './variables.gen.ts';
 
 type Ctx = RoleContext<Vars>;

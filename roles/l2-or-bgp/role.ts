@@ -1,5 +1,4 @@
-import { defineRole, kubeObjects, type KubeObject, type RoleContext } from '../../src/role/api.ts';
-import { checkSchema } from '../../src/input/schema-check.ts';
+import { checkSchema, defineRole, kubeObjects, type KubeObject, type RoleContext } from 'play/role';
 import { OWNER_LABELS, type MetallbVars } from '../_shared/metallb.ts';
 import { KUBECTL } from '../_shared/k3s-paths.ts';
 import { METALLB_SCHEMAS } from './metallb-schema.ts';

@@ -1,4 +1,4 @@
-import { command, defineRole, directory, file, toYaml, waitUntil, type JudgedReading, type RoleContext } from '../../src/role/api.ts';
+import { command, defineRole, directory, file, toYaml, waitUntil, type JudgedReading, type RoleContext } from 'play/role';
 import { objectsReading, readiness } from '../_shared/kube-readiness.ts';
 import { controllerFile } from '../_shared/controller-file.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';

@@ -1,4 +1,4 @@
-import { defineRole, sysctl } from '../../src/role/api.ts';
+import { defineRole, sysctl } from 'play/role';
 import type { Vars } from './variables.gen.ts';
 
 /**

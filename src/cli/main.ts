@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { EXIT, PlayError } from '../errors.ts';
 import { InputError, UsageError } from '../input/errors.ts';
 import { Vault } from '../input/vault.ts';
 import { uncacheFilesHolding, uncacheUnjudged } from '../input/yaml-file.ts';
@@ -13,7 +15,7 @@ import { loadPlaybook, resolvePlaybookPath } from '../playbook/load.ts';
 import { EarlyConnections } from '../transport/early-connections.ts';
 import { connectionTarget } from '../transport/target.ts';
 import { connector } from './connector.ts';
-import { EXIT } from './exit-codes.ts';
+import { init } from './init.ts';
 import { extraVarsLayer } from './extra-vars.ts';
 import { vaultPasswords } from './vault-password.ts';
 import { listHosts, listTags, listTasks } from './listing.ts';
@@ -27,9 +29,13 @@ export async function main(argv: string[]): Promise<number> {
   let redactor = new Redactor([]);
   timing('play loaded');
   try {
+    const cwd = process.cwd();
+    if (argv[0] === 'init') {
+      init(argv.slice(1), cwd, out);
+      return EXIT.ok;
+    }
     const options = parseOptions(argv, out);
     if (!options) return EXIT.ok;
-    const cwd = process.cwd();
     const inventoryPath = resolveInventoryPath(options.inventory, cwd);
     const playbookPath = resolvePlaybookPath(options.playbook, cwd);
     if (options.json) checkReportPath(options.json);
@@ -48,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
         check: options.check,
         secrets: vault.secrets,
         connectionDefaults,
+        rolesPath: options.rolesPath.map((p) => resolve(cwd, p)),
       };
       const compiled = await compile(playbook, inventory, compileOptions);
       timing('input checked');
@@ -147,16 +154,15 @@ function exitCode(s: RunSummary): number {
   return EXIT.ok;
 }
 
+/** An error that ended the command: play's own say what and where, with their exit code; anything else is a bug. */
 function reportError(e: unknown, redactor: Redactor): number {
   const err = (s: string): void => void process.stderr.write(`${redactor.text(s)}\n`);
-  if (e instanceof UsageError) {
-    err(`play: ${e.message}\nRun \`play --help\` for usage.`);
-    return EXIT.usage;
+  if (!(e instanceof PlayError)) {
+    err(`play: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return EXIT.internal;
   }
-  if (e instanceof InputError) {
-    err(`play: invalid input (nothing was run on any host):\n${e.message.replace(/^/gm, '  ')}`);
-    return EXIT.invalidInput;
-  }
-  err(`play: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  return EXIT.internal;
+  if (e instanceof UsageError) err(`play: ${e.message}\nRun \`play --help\` for usage.`);
+  else if (e instanceof InputError) err(`play: invalid input (nothing was run on any host):\n${e.message.replace(/^/gm, '  ')}`);
+  else err(`play: ${e.message}`);
+  return e.exitCode;
 }

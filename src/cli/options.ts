@@ -24,6 +24,8 @@ export interface CliOptions {
   acceptNewHostKeys: boolean;
   /** On Ctrl-C/SIGTERM, how long tasks in flight may finish before they are cut. */
   stopGraceSeconds: number;
+  /** Folders of roles (--roles-path, or $PLAY_ROLES_PATH), colon-separated as Ansible's roles_path. */
+  rolesPath: string[];
   /** Files holding Ansible Vault passwords (--vault-password-file, or $ANSIBLE_VAULT_PASSWORD_FILE). */
   vaultPasswordFiles: string[];
   askVaultPass: boolean;
@@ -42,6 +44,7 @@ Exit codes:
   1   internal error`;
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+const colonList = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(':').filter(Boolean)];
 const commaList = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 
 const DOCTOR_HELP = `
@@ -59,8 +62,8 @@ function program(doctor: boolean): Command {
   const cmd = doctor
     ? new Command('play doctor').description('Check the live cluster against the intended state (site.yaml and the inventory); read-only.')
     : new Command('play')
-      .description('Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster.')
-      .argument('<playbook>', 'playbook file, or a name in playbooks/ (e.g. site.yaml)');
+      .description('Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster; `play init DIR --mode bgp|layer2` writes a starting inventory.')
+      .argument('<playbook>', 'playbook file, or a name in playbooks/ or among play\'s own (e.g. site.yaml)');
   cmd.requiredOption('-i, --inventory <inventory>', 'inventory directory or file; a bare name means inventory/NAME/');
   if (!doctor) {
     cmd
@@ -72,6 +75,7 @@ function program(doctor: boolean): Command {
   }
   cmd
     .option('-l, --limit <pattern>', 'limit to hosts matching this pattern (a:b, a:&b, a:!b, globs)')
+    .option('--roles-path <dirs>', 'more folders of roles, colon-separated (repeatable; $PLAY_ROLES_PATH): after roles/ beside the playbook, before play\'s own', colonList)
     .option('-e, --extra-vars <vars>', 'k=v pairs, a JSON/YAML mapping, or @file (repeatable; highest precedence)', collect)
     .addOption(new Option('-f, --forks <n>', 'hosts worked on at once (default: all, at most 64)').argParser((v) => positiveInt(v, '--forks')));
   if (!doctor) {
@@ -135,6 +139,7 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     verbose: o.verbose ?? 0,
     acceptNewHostKeys: Boolean(o.acceptNewHostKeys),
     stopGraceSeconds: o.stopGrace ?? 10,
+    rolesPath: o.rolesPath ?? (process.env.PLAY_ROLES_PATH ?? '').split(':').filter(Boolean),
     vaultPasswordFiles: vaultFiles([...(o.vaultPasswordFile ?? []), ...(o.vaultPassFile ?? [])]),
     askVaultPass: Boolean(o.askVaultPass),
     connection: { user: o.user, privateKey: o.privateKey ?? o.keyFile, timeout: o.timeout, sshCommonArgs: o.sshCommonArgs, sshExtraArgs: o.sshExtraArgs, become: Boolean(o.become) },

@@ -1,4 +1,5 @@
 import type { CompiledRun } from '../engine/compile.ts';
+import { EXIT } from '../errors.ts';
 import type { Reporter, TaskResult } from '../engine/events.ts';
 import { runPlaybook, type Connection } from '../engine/run.ts';
 import { UsageError } from '../input/errors.ts';
@@ -20,8 +21,6 @@ import { intendedState, nodesOf, type Intended } from './intended.ts';
 import { renderReport, writeDoctorJson } from './report.ts';
 
 /** play doctor's exit codes beside play's own (documented in `play doctor --help`). */
-export const DOCTOR_EXIT = { ok: 0, failed: 3, unreachable: 4 } as const;
-
 export interface DoctorOptions {
   inventoryPath: string;
   /** The inventory as the user named it (`-i prod`): the fixes say it in place of INVENTORY. */
@@ -79,7 +78,7 @@ export async function doctor(compiled: CompiledRun, whole: CompiledRun, inv: Inv
 
   const findings = judge(live, facts, driftFindings(results, redactor), selected).map((f) => (f.fix ? { ...f, fix: f.fix.replaceAll('INVENTORY', o.inventoryArg) } : f));
   const unreachable = findings.some((f) => f.check === 'reachable over SSH');
-  const code = unreachable ? DOCTOR_EXIT.unreachable : findings.some((f) => f.verdict === 'fail') ? DOCTOR_EXIT.failed : DOCTOR_EXIT.ok;
+  const code = unreachable ? EXIT.hostUnreachable : findings.some((f) => f.verdict === 'fail') ? EXIT.checkFailed : EXIT.ok;
   write(redactor.text(renderReport(findings, [...inv.hosts.keys()], o.verbose, Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined)));
   if (o.json) writeDoctorJson(o.json, findings, { inventory: o.inventoryPath, exitCode: code }, redactor);
   return code;

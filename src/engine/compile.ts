@@ -22,6 +22,8 @@ export interface CompileOptions {
   secrets?: string[];
   /** Connection settings from the command line (-u, --private-key, -T, --ssh-*-args): below the inventory's. */
   connectionDefaults?: VarLayer;
+  /** Folders of roles (--roles-path, $PLAY_ROLES_PATH): after those beside the playbook, before play's own. */
+  rolesPath?: string[];
 }
 
 /** A task ready to run on one host: its resource built (absent for a handler flush point). */
@@ -65,7 +67,7 @@ export interface CompiledRun {
 export async function compile(playbook: Playbook, inv: Inventory, options: CompileOptions): Promise<CompiledRun> {
   const problems: InputProblem[] = [];
   const roles = new Map<string, LoadedRole>();
-  const searchPath = rolePaths(playbook.dir);
+  const searchPath = rolePaths(playbook.dir, options.rolesPath);
   for (const play of playbook.plays) {
     for (const ref of play.roles) {
       if (roles.has(ref.name)) continue;

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { Facts } from '../role/definition.ts';
 import type { Remote } from '../transport/remote.ts';
 import type { CompiledPlay, CompiledRun } from './compile.ts';
@@ -72,7 +73,7 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
         emit({ type: 'role', play: cp.play.name, role: role.name, hosts });
         const stop = (): boolean => options.interrupted() || (cp.play.anyErrorsFatal && failedInBatch.size > 0);
         const turns = new Turns(hosts);
-        await mapLimit(hosts, options.forks, async (host) => {
+        const onHost = async (host: string): Promise<void> => {
           const outcome: HostOutcome = await runRoleOnHost({
             play: cp.play.name,
             playIndex,
@@ -95,7 +96,9 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
             dead.add(host);
             failedInBatch.add(host);
           }
-        });
+        };
+        const fork = pLimit(options.forks);
+        await Promise.all(hosts.map((host) => fork(() => onHost(host))));
         abort = tooManyFailures(cp, batch.length, failedInBatch.size);
         if (abort) break;
       }
@@ -168,14 +171,3 @@ function cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promis
   return p;
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time. */
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-}

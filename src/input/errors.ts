@@ -1,3 +1,5 @@
+import { PlayError } from '../errors.ts';
+
 /** Where in a user's file something is: printed as `file:line:column`. */
 export interface SourceLocation {
   file: string;
@@ -27,7 +29,8 @@ export function formatProblem(p: InputProblem): string {
  * Bad input, found before anything runs on a host. Carries every problem found, so the user
  * fixes them all in one go instead of one per run.
  */
-export class InputError extends Error {
+export class InputError extends PlayError {
+  static override readonly kind = 'input';
   constructor(readonly problems: InputProblem[]) {
     super(problems.map(formatProblem).join('\n'));
     this.name = 'InputError';
@@ -39,7 +42,8 @@ export class InputError extends Error {
 }
 
 /** Bad usage of the command line (unknown option, missing inventory, ...). */
-export class UsageError extends Error {
+export class UsageError extends PlayError {
+  static override readonly kind = 'usage';
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';

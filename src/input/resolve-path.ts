@@ -3,13 +3,13 @@ import { resolve } from 'node:path';
 import { UsageError } from './errors.ts';
 
 /**
- * A path as given, or a bare name looked up in the project's folder for such things:
- * `site.yaml` in `playbooks/`, `prod` in `inventory/`.
+ * A path as given, or a bare name looked up in the project's folder for such things
+ * (`site.yaml` in `playbooks/`, `prod` in `inventory/`), then in `builtIn` (play's own playbooks).
  */
-export function resolveNamed(arg: string, cwd: string, folder: string, kind: string): string {
-  const direct = resolve(cwd, arg);
-  if (existsSync(direct)) return direct;
-  const named = resolve(cwd, folder, arg);
-  if (!arg.includes('/') && existsSync(named)) return named;
-  throw new UsageError(`${kind} "${arg}" not found: neither ${direct} nor ${named} exists`);
+export function resolveNamed(arg: string, cwd: string, folder: string, kind: string, builtIn?: string): string {
+  const tried = [resolve(cwd, arg)];
+  if (!arg.includes('/')) tried.push(resolve(cwd, folder, arg), ...(builtIn ? [resolve(builtIn, arg)] : []));
+  const found = tried.find((p) => existsSync(p));
+  if (found) return found;
+  throw new UsageError(`${kind} "${arg}" not found; tried ${tried.join(', ')}`);
 }

@@ -1,6 +1,11 @@
+import picomatch from 'picomatch';
+import { PlayError } from '../errors.ts';
 import { hostsOfGroup, type Inventory } from './model.ts';
 
-export class PatternError extends Error {}
+/** A host pattern that selects nothing or does not parse; compile reports it at the pattern's line. */
+export class PatternError extends PlayError {
+  static override readonly kind = 'pattern';
+}
 
 /**
  * Ansible host patterns: `all`/`*`, host and group names, globs, `~regex`, `group[0]`, joined with `:` or `,`
@@ -60,7 +65,12 @@ function regex(source: string): RegExp {
   }
 }
 
+/**
+ * fnmatch's `*`, `?` and `[...]`, as Ansible matches host names; none of picomatch's braces,
+ * extglobs or negation (a pattern's `!` is ours, see above).
+ */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
+  return picomatch.makeRe(glob, FNMATCH);
 }
+
+export const FNMATCH: picomatch.PicomatchOptions = { dot: true, nobrace: true, noextglob: true, nonegate: true, noglobstar: true };

@@ -1,4 +1,5 @@
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { installRoot } from '../input/install-root.ts';
 import { InputError } from '../input/errors.ts';
 import { resolveNamed } from '../input/resolve-path.ts';
 import { checkSchema } from '../input/schema-check.ts';
@@ -7,8 +8,8 @@ import type { VarLayer } from '../inventory/variables.ts';
 import type { BatchSize, Play, Playbook, RoleRef } from './model.ts';
 import { playbookSchema } from './schema.ts';
 
-/** `site.yaml` alone is looked up in `playbooks/`. */
-export const resolvePlaybookPath = (arg: string, cwd: string): string => resolveNamed(arg, cwd, 'playbooks', 'playbook');
+/** `site.yaml` alone is looked up in `playbooks/`, then among play's own playbooks. */
+export const resolvePlaybookPath = (arg: string, cwd: string): string => resolveNamed(arg, cwd, 'playbooks', 'playbook', join(installRoot, 'playbooks'));
 
 interface RawRole {
   role: string;

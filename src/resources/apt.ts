@@ -17,7 +17,7 @@ const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--f
 /** Debian packages installed (or removed). The package lists are refreshed only when an install needs it. */
 export function aptResource(spec: AptSpec): Resource {
   const want = spec.state ?? 'present';
-  for (const p of spec.packages) if (!/^[a-z0-9][a-z0-9+.\-]*(=[\w.+:~\-]+)?$/.test(p)) throw new ResourceError(`invalid package name "${p}"`);
+  for (const p of spec.packages) if (!/^[a-z0-9][a-z0-9+.-]*(=[\w.+:~-]+)?$/.test(p)) throw new ResourceError(`invalid package name "${p}"`);
   const names = spec.packages.map((p) => p.split('=')[0] ?? p);
   return {
     describe: `apt ${spec.packages.join(' ')}`,

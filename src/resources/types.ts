@@ -1,3 +1,4 @@
+import { PlayError } from '../errors.ts';
 import type { Remote } from '../transport/remote.ts';
 
 /** A change a resource would make; what diffs and the `--json` report are made of. */
@@ -93,7 +94,8 @@ export interface Runtime {
 }
 
 /** Raised by a resource for a failure the user can act on; the message says what and where. */
-export class ResourceError extends Error {
+export class ResourceError extends PlayError {
+  static override readonly kind = 'resource';
   constructor(message: string, readonly detail?: string) {
     super(message);
     this.name = 'ResourceError';

@@ -35,6 +35,8 @@ export { FromHost } from './definition.ts';
 export { toYaml } from '../input/lazy-yaml.ts';
 /** Quotes a string for the remote shell (a value in a command a role builds). */
 export { q as shellQuote } from '../transport/shell.ts';
+/** Checking a value against a JSON schema (a role's own objects), with located problems. */
+export { checkSchema, keyPath, type JsonSchema } from '../input/schema-check.ts';
 
 export function defineRole<V>(definition: RoleDefinition<V>): RoleDefinition<V> {
   return definition;

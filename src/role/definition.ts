@@ -38,8 +38,20 @@ export interface RoleContext<V = Vars> {
   fromHost(host: string, command: string, options?: { secret?: boolean }): FromHost;
 }
 
-/** A value known only at run time: stdout of `command` on `host`, trailing newline trimmed. */
+const FROM_HOST = Symbol.for('play.fromHost');
+
+/**
+ * A value known only at run time: stdout of `command` on `host`, trailing newline trimmed.
+ * Recognised by brand, as play's errors are (src/errors.ts): a role compiled on its own may hold
+ * another copy of this class.
+ */
 export class FromHost {
+  readonly [FROM_HOST] = true as const;
+
+  static [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as { [FROM_HOST]?: unknown })[FROM_HOST] === true;
+  }
+
   constructor(
     readonly host: string,
     readonly command: string,

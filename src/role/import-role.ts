@@ -9,8 +9,9 @@ import { InputError } from '../input/errors.ts';
  * Imports a role's role.ts. When play runs compiled (dist/KEY/, see bin/compile.mjs), a role of
  * the project imports its compiled twin; any other role (a test fixture, a role beside the
  * user's own playbook) is compiled here, with its imports of the role API pointed at the
- * compiled tree's: two copies of play's modules would not recognise each other's errors or
- * FromHost values. The rest of play is bundled away, so importing it is refused.
+ * compiled tree's, so that play's modules are loaded once. (Errors and FromHost values are
+ * recognised by brand, so even a second copy would be understood: src/errors.ts.) A role imports play as `play/role` (package.json's exports); the rest of play is
+ * bundled away, so importing it is refused.
  */
 export async function importRole(modulePath: string): Promise<unknown> {
   const self = fileURLToPath(import.meta.url);
@@ -38,12 +39,13 @@ async function compileRole(modulePath: string, tree: string, playSources: string
       {
         name: 'play-modules',
         setup(b) {
+          b.onResolve({ filter: /^play\/role$/ }, () => ({ path: pathToFileURL(join(tree, 'src/role/api.js')).href, external: true }));
           b.onResolve({ filter: /^\.\.?\// }, (args) => {
             const inPlay = relative(playSources, resolve(args.resolveDir, args.path));
             if (inPlay.startsWith('..')) return undefined;
             const twin = join(tree, 'src', inPlay.replace(/\.ts$/, '.js'));
             // The compiled tree keeps play's own modules in bundles: only the role API is reachable.
-            if (!existsSync(twin)) return { errors: [{ text: `imports src/${inPlay}, which is internal to play: a role imports play through src/role/api.ts` }] };
+            if (!existsSync(twin)) return { errors: [{ text: `imports src/${inPlay}, which is internal to play: a role imports play as \`play/role\`` }] };
             return { path: pathToFileURL(twin).href, external: true };
           });
         },

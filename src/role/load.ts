@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { installRoot } from '../input/install-root.ts';
 import { InputError, unknownName, type SourceLocation } from '../input/errors.ts';
 import type { RoleDefinition } from './definition.ts';
 import { importRole } from './import-role.ts';
@@ -12,9 +13,14 @@ export interface LoadedRole {
   variables: RoleVariables;
 }
 
-/** Where roles are looked for: `roles/` beside the playbook, then beside the playbook's folder. */
-export function rolePaths(playbookDir: string): string[] {
-  return [join(playbookDir, 'roles'), join(playbookDir, '..', 'roles')];
+/**
+ * Where roles are looked for, first match wins: `roles/` beside the playbook, then beside the
+ * playbook's folder, then the roles path (--roles-path, $PLAY_ROLES_PATH), then play's own. A role
+ * of the user's own repository thus extends or overrides the built-in ones.
+ */
+export function rolePaths(playbookDir: string, rolesPath: readonly string[] = []): string[] {
+  const all = [join(playbookDir, 'roles'), join(playbookDir, '..', 'roles'), ...rolesPath, join(installRoot, 'roles')].map((p) => resolve(p));
+  return [...new Set(all)];
 }
 
 /** Loads `roles/NAME/role.ts` (TypeScript; no build step: see importRole) and its variables. */

@@ -3,9 +3,11 @@ import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 import { DerivedCache, isJson, treeCache } from '../input/derived-cache.ts';
 import { toYaml, yamlVersion } from '../input/lazy-yaml.ts';
+import { PlayError } from '../errors.ts';
 
 /** A template that cannot render: names the template file, the line and the variable. */
-export class TemplateError extends Error {
+export class TemplateError extends PlayError {
+  static override readonly kind = 'template';
   constructor(readonly template: string, message: string) {
     super(`template ${template}: ${message}`);
     this.name = 'TemplateError';

@@ -1,4 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
+import picomatch from 'picomatch';
+import { FNMATCH } from '../inventory/patterns.ts';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -69,8 +71,9 @@ function matchesHost(patterns: string, name: string): boolean {
   let matched = false;
   for (const p of patterns.split(',')) {
     const negated = p.startsWith('!');
-    const re = new RegExp(`^${(negated ? p.slice(1) : p).replace(/[.+^${}()|\\[\]]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    if (re.test(name)) {
+    // `[host]:port` is literal in known_hosts: only `*` and `?` are wildcards there.
+    const glob = (negated ? p.slice(1) : p).replace(/[[\]]/g, '\\$&');
+    if (picomatch.isMatch(name, glob, FNMATCH)) {
       if (negated) return false;
       matched = true;
     }

@@ -1,3 +1,5 @@
+import { PlayError } from '../errors.ts';
+
 /** What a resource may do on a host: run one shell command, optionally fed on stdin. */
 export interface Remote {
   readonly host: string;
@@ -17,7 +19,8 @@ export interface ExecResult {
 }
 
 /** The host cannot be reached (connect, auth, host key, or the connection dropped). */
-export class UnreachableError extends Error {
+export class UnreachableError extends PlayError {
+  static override readonly kind = 'unreachable';
   constructor(readonly host: string, message: string) {
     super(message);
     this.name = 'UnreachableError';
@@ -25,7 +28,8 @@ export class UnreachableError extends Error {
 }
 
 /** A command ran longer than its timeout; the host is still reachable. */
-export class CommandTimeoutError extends Error {
+export class CommandTimeoutError extends PlayError {
+  static override readonly kind = 'timeout';
   constructor(readonly host: string, readonly timeoutMs: number) {
     super(`command timed out after ${timeoutMs} ms`);
     this.name = 'CommandTimeoutError';
@@ -33,7 +37,8 @@ export class CommandTimeoutError extends Error {
 }
 
 /** A command was cut because the run was told to stop (Ctrl-C, SIGTERM) and its grace ran out. */
-export class InterruptedError extends Error {
+export class InterruptedError extends PlayError {
+  static override readonly kind = 'interrupted';
   constructor(readonly host: string, message = 'cut: the run was stopped (Ctrl-C or SIGTERM) before this finished') {
     super(message);
     this.name = 'InterruptedError';

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { projectRoot } from '../lab/paths.ts';
@@ -120,7 +121,7 @@ describeLab('play on a terminal', () => {
     await eventually('every host to wait for go', async () => (await Promise.all(['cp1', 'w1', 'w2'].map(started))).every(Boolean), (v) => v, { timeoutMs: 30_000, intervalMs: 100 });
     await new Promise((r) => setTimeout(r, 500));
     await Promise.all(['cp1', 'w1', 'w2'].map((h) => onHostOk(h, `touch ${slow}/go`)));
-    const text = (await run).stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+    const text = stripVTControlCharacters((await run).stdout).replace(/\r/g, '');
     expect(text).toMatch(/PLAY \[held until released\]/);
     for (const h of ['cp1', 'w1', 'w2']) expect(text).toMatch(new RegExp(`${h}\\n\\s+. slow > wait for go`));
     for (const h of ['cp1', 'w1', 'w2']) expect(text).toMatch(new RegExp(`${h}  ok=1 changed=3`));

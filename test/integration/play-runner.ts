@@ -32,6 +32,10 @@ export interface PlayOptions {
   timeoutMs?: number;
   /** Environment variables to set (an empty string unsets one). */
   env?: Record<string, string>;
+  /** Run from this directory (default: the checkout). */
+  cwd?: string;
+  /** The launcher to run (default: the checkout's bin/play.mjs), e.g. an installed package's. */
+  bin?: string;
 }
 
 /**
@@ -41,8 +45,8 @@ export interface PlayOptions {
 export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun> {
   const { names } = lab();
   const reportFile = join(mkdtempSync(join(tmpdir(), 'play-run-')), 'report.json');
-  const child = spawn('ip', ['netns', 'exec', names.controller, process.execPath, join(projectRoot, 'bin/play.mjs'), ...args, '--json', reportFile], {
-    cwd: projectRoot,
+  const child = spawn('ip', ['netns', 'exec', names.controller, process.execPath, options.bin ?? join(projectRoot, 'bin/play.mjs'), ...args, '--json', reportFile], {
+    cwd: options.cwd ?? projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: withEnv(options.env),
   });
@@ -77,7 +81,7 @@ async function clusterSnapshot(): Promise<string> {
     'k3s kubectl get nodes,pods -A -o wide',
     'k3s kubectl get events -A --sort-by=.lastTimestamp | tail -n 40',
     'journalctl -u k3s --no-pager -n 60 -o cat',
-  ].map((c) => `echo "\$ ${c}"; ${c} 2>&1`).join('; ');
+  ].map((c) => `echo "$ ${c}"; ${c} 2>&1`).join('; ');
   const r = await onHost(server, command, 30_000).catch((e: unknown) => ({ stdout: '', stderr: String(e) }));
   return `${server}:\n${r.stdout}${r.stderr}`;
 }

@@ -81,7 +81,7 @@ describeLab('roles k3s-config and sysctl on the lab', () => {
     const check = await site('-C', '-D', '-e', 'kube_proxy_mode=iptables', '-e', '{"k3s_tls_san": ["api.example.org"]}');
     expect(check.code, failures(check)).toBe(0);
     expect(changedTasks(check.report)).toEqual(['cp1 k3s-config K3s config', 'cp1 k3s-config restart K3s']);
-    expect(check.stdout).toMatch(/\+tls-san:\n\s+\+  - api\.example\.org/);
+    expect(check.stdout).toMatch(/\+tls-san:\n\s+\+ {2}- api\.example\.org/);
     NODES.forEach((h, i) => expect(snapshotDiff(snapshots[i] ?? new Map(), layerSnapshot(lab().host(h).layer))).toEqual([]));
 
     const apply = await play(['site.yaml', '-i', inventory, '--role', 'k3s-config', '-e', 'kube_proxy_mode=iptables', '-e', '{"k3s_tls_san": ["api.example.org"]}']);

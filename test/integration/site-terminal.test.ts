@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,7 @@ async function onTerminal(args: string[]): Promise<TerminalRun> {
   return { code, text, report: existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as JsonReport) : undefined };
 }
 
-const stripTerminal = (s: string): string => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+const stripTerminal = (s: string): string => stripVTControlCharacters(s).replace(/\r/g, '');
 
 describeLab('Ctrl-C on a terminal', () => {
   it('the live view says at once that play is stopping; the cut task, the recap and --json follow; exit 99', async () => {
@@ -47,7 +48,7 @@ describeLab('Ctrl-C on a terminal', () => {
     await eventually('the live view to say so', async () => stripTerminal(screen), (v) => /slow > wait for go: SIGINT: stopping/.test(v), { timeoutMs: 1500, intervalMs: 50 });
     expect(await exited).toBe(99);
     const text = stripTerminal(screen);
-    expect(text).toMatch(/✖ w1  ok=0 changed=2  interrupted: cut/);
+    expect(text).toMatch(/✖ w1 {2}ok=0 changed=2 {2}interrupted: cut/);
     expect(text).toMatch(/\[w1\] slow \| wait for go: INTERRUPTED: cut/);
     expect(text).toMatch(/RECAP\nw1\s+ok=0 changed=2 unreachable=0 failed=0 skipped=0 interrupted=1/);
     expect(JSON.parse(readFileSync(report, 'utf8'))).toMatchObject({ exitCode: 99, interrupted: true });

@@ -100,7 +100,7 @@ async function build(dir: string, v: ReturnType<typeof componentVersions>, log: 
       await step();
     } catch (e) {
       const out = (e as { stderr?: string }).stderr ?? String(e);
-      throw new Error(`building ${what} (Go module test/lab/components) failed:\n${out.trim().split('\n').slice(-30).join('\n')}`);
+      throw new Error(`building ${what} (Go module test/lab/components) failed:\n${out.trim().split('\n').slice(-30).join('\n')}`, { cause: e });
     }
   }
   const mod = await go`go list -m -json ${`${metallb}@${v.metallb}`}`;

@@ -69,7 +69,7 @@ async function build(dir: string, mirror: string, log: (msg: string) => void): P
     await chroot('apt-get', 'clean');
   } catch (e) {
     const out = (e as { stderr?: string }).stderr ?? String(e);
-    throw new Error(`building FRR's image from Debian ${SUITE} failed:\n${out.trim().split('\n').slice(-20).join('\n')}`);
+    throw new Error(`building FRR's image from Debian ${SUITE} failed:\n${out.trim().split('\n').slice(-20).join('\n')}`, { cause: e });
   }
   await rm(join(root, 'var/lib/apt/lists'), { recursive: true, force: true });
   await writeFile(join(root, 'etc/resolv.conf'), '');

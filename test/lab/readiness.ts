@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { labSsh } from './lab-ssh.ts';
 import { isAlive } from './processes.ts';
@@ -47,8 +48,7 @@ async function fail(host: HostState, why: string): Promise<never> {
 export async function consoleTail(file: string, lines = CONSOLE_TAIL_LINES): Promise<string> {
   try {
     const text = await readFile(file, 'utf8');
-    // eslint-disable-next-line no-control-regex
-    return text.replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n').slice(-lines).join('\n');
+    return stripVTControlCharacters(text).trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no console log)';
   }

@@ -41,6 +41,7 @@ const CASES: [string, Record<string, unknown>, RegExp][] = [
   ['a sysctl key that sysctl(8) would take as an option', { sysctl_extra: { '-p/etc/shadow': 1 } }, /sysctl_extra\.-p\/etc\/shadow: invalid name: expected a string matching/],
   ['a pool address with a leading zero', { metallb_pools: [{ name: 'p', addresses: ['198.051.100.0/24'] }] }, /metallb_pools\[0\]\.addresses\[0\]: expected a CIDR or a FIRST-LAST address range/],
   ['a secret of 4 characters', { k3s_token: 'abcd' }, /k3s_token: expected a string of at least (8|16) character/],
+  // eslint-disable-next-line no-loss-of-precision -- the lost digits are what this case is about
   ['a secret given as a number (its digits are lost)', { k3s_token: 12345678901234567890123 }, /k3s_token: a secret must be a quoted string: as a number it loses digits/],
   ['an interface name with a space', { metallb_l2_advertisements: [{ name: 'l2', interfaces: ['eth0 x'] }] }, /metallb_l2_advertisements\[0\]\.interfaces\[0\]: expected a network interface name/],
 ];

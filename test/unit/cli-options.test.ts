@@ -6,11 +6,11 @@ const parse = (...argv: string[]) => parseOptions(argv, () => undefined);
 
 describe('command line', () => {
   it('takes every option, repeated ones accumulating', () => {
-    const o = parse('site.yaml', '-i', 'prod', '-C', '-D', '-t', 'a,b', '--tags', 'c', '--skip-tags', 'd', '--role', 'frr-edge', '-l', 'w*', '-e', 'x=1', '-e', '@v.yaml', '-f', '3', '--json', 'r.json', '-v', '-v', '--accept-new-host-keys', '--stop-grace', '3', '--vault-password-file', 'a', '--vault-pass-file', 'b', '-J', '-u', 'deploy', '--key-file', 'k', '-b', '-T', '7', '--ssh-common-args', '-o ProxyJump=bastion', '--ssh-extra-args', '-p 2222');
+    const o = parse('site.yaml', '-i', 'prod', '-C', '-D', '-t', 'a,b', '--tags', 'c', '--skip-tags', 'd', '--role', 'frr-edge', '-l', 'w*', '-e', 'x=1', '-e', '@v.yaml', '-f', '3', '--json', 'r.json', '-v', '-v', '--accept-new-host-keys', '--stop-grace', '3', '--roles-path', 'r1:r2', '--roles-path', 'r3', '--vault-password-file', 'a', '--vault-pass-file', 'b', '-J', '-u', 'deploy', '--key-file', 'k', '-b', '-T', '7', '--ssh-common-args', '-o ProxyJump=bastion', '--ssh-extra-args', '-p 2222');
     expect(o).toEqual({
       playbook: 'site.yaml', doctor: false, inventory: 'prod', check: true, diff: true, tags: ['a', 'b', 'c'], skipTags: ['d'], roles: ['frr-edge'],
       limit: 'w*', extraVars: ['x=1', '@v.yaml'], forks: 3, listHosts: false, listTasks: false, listTags: false, syntaxCheck: false,
-      json: 'r.json', verbose: 2, acceptNewHostKeys: true, stopGraceSeconds: 3, vaultPasswordFiles: ['a', 'b'], askVaultPass: true,
+      json: 'r.json', verbose: 2, acceptNewHostKeys: true, stopGraceSeconds: 3, rolesPath: ['r1', 'r2', 'r3'], vaultPasswordFiles: ['a', 'b'], askVaultPass: true,
       connection: { user: 'deploy', privateKey: 'k', become: true, timeout: 7, sshCommonArgs: '-o ProxyJump=bastion', sshExtraArgs: '-p 2222' },
     });
   });
@@ -21,6 +21,16 @@ describe('command line', () => {
     let printed = '';
     expect(parseOptions(['doctor', '--help'], (s) => (printed += s))).toBeUndefined();
     expect(printed).toMatch(/Usage: play doctor[\s\S]*3 {3}a check failed/);
+  });
+  it('the roles path comes from $PLAY_ROLES_PATH unless --roles-path is given', () => {
+    process.env.PLAY_ROLES_PATH = '/a:/b';
+    try {
+      expect(parse('site.yaml', '-i', 'prod')?.rolesPath).toEqual(['/a', '/b']);
+      expect(parse('site.yaml', '-i', 'prod', '--roles-path', '/c')?.rolesPath).toEqual(['/c']);
+    } finally {
+      delete process.env.PLAY_ROLES_PATH;
+    }
+    expect(parse('site.yaml', '-i', 'prod')?.rolesPath).toEqual([]);
   });
   it('defaults to a plain run', () => {
     expect(parse('site.yaml', '-i', 'prod')).toMatchObject({ check: false, diff: false, tags: [], extraVars: [], roles: [], verbose: 0, forks: undefined, stopGraceSeconds: 10 });

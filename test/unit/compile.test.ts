@@ -24,12 +24,12 @@ async function problems(name: string, o?: Partial<CompileOptions>): Promise<stri
 
 describe('compile: everything checked before any host is contacted', () => {
   it('an unknown role is named, with the roles that exist', async () => {
-    expect(await problems('bad-role-ref.yaml')).toMatch(/bad-role-ref\.yaml:4:7: unknown role "demoo"; known roles: broken, demo, motd, slow/);
+    expect(await problems('bad-role-ref.yaml')).toMatch(/bad-role-ref\.yaml:4:7: unknown role "demoo"; known roles: broken, demo, firewall, frr-edge, k3s-config, l2-or-bgp, metallb-install, motd, slow, sysctl, transfer/);
   });
 
   it('roles are found first: a missing one stops compilation before any role code runs', async () => {
     const text = await problems('broken.yaml');
-    expect(text.split('\n')).toEqual([expect.stringMatching(/broken\.yaml:4:7: unknown role "nosuchrole"; known roles: broken, demo, motd, slow, transfer$/)]);
+    expect(text.split('\n')).toEqual([expect.stringMatching(/broken\.yaml:4:7: unknown role "nosuchrole"; known roles: broken, demo, firewall, frr-edge, k3s-config, l2-or-bgp, metallb-install, motd, slow, sysctl, transfer$/)]);
   });
 
   it('templates (strict) and handler names are checked for every host', async () => {

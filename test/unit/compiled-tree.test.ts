@@ -23,7 +23,7 @@ describe('the compiled tree (bin/compile.mjs)', () => {
     const first = await compiledTree(root);
     const roles = readdirSync(join(root, 'roles')).filter((r) => existsSync(join(root, 'roles', r, 'role.ts')));
     expect(roles.length).toBeGreaterThanOrEqual(6);
-    const entries = ['src/cli/main.js', 'src/input/schema-check.js', 'src/role/api.js', ...roles.map((r) => `roles/${r}/role.js`)].sort();
+    const entries = ['src/cli/main.js', 'src/role/api.js', ...roles.map((r) => `roles/${r}/role.js`)].sort();
     const built = files(first);
     expect(built.filter((f) => !f.startsWith('src/chunks/') && f !== '.complete')).toEqual(entries);
     expect(built.some((f) => f.startsWith('src/chunks/'))).toBe(true);
@@ -46,13 +46,13 @@ describe('the compiled tree (bin/compile.mjs)', () => {
     writeFileSync(join(project, 'playbooks/p.yaml'), '- hosts: all\n  roles: [sneaky]\n');
     writeFileSync(join(project, 'roles/sneaky/variables.yaml'), '{}\n');
     const role = (imports: string) =>
-      writeFileSync(join(project, 'roles/sneaky/role.ts'), `import { defineRole, file } from '${src}/role/api.ts';\n${imports}\nexport default defineRole({ tasks: () => [file('f', { path: '/tmp/f', content: '' })] });\n`);
+      writeFileSync(join(project, 'roles/sneaky/role.ts'), `import { defineRole, file } from 'play/role';\n${imports}\nexport default defineRole({ tasks: () => [file('f', { path: '/tmp/f', content: '' })] });\n`);
     const check = () => spawnSync(process.execPath, [join(projectRoot, 'bin/play.mjs'), 'playbooks/p.yaml', '-i', join(projectRoot, 'test/fixtures/inventories/cluster'), '--syntax-check'], { cwd: project, encoding: 'utf8' });
 
     role(`import { runPlaybook } from '${src}/engine/run.ts';\nvoid runPlaybook;`);
     const refused = check();
     expect(refused.status).toBe(6);
-    expect(refused.stderr).toContain('roles/sneaky/role.ts:2:29: imports src/engine/run.ts, which is internal to play: a role imports play through src/role/api.ts');
+    expect(refused.stderr).toContain('roles/sneaky/role.ts:2:29: imports src/engine/run.ts, which is internal to play: a role imports play as `play/role`');
 
     role('export const broken = ;');
     const unparsable = check();

@@ -97,6 +97,7 @@ describe('host patterns', () => {
     expect(sel('h*')).toEqual(['h1', 'h2', 'h3']);
     expect(sel('oth*')).toEqual(['h2', 'h3']);
     expect(sel('~h[13]')).toEqual(['h1', 'h3']);
+    expect(sel('?2')).toEqual(['h2']);
   });
   it('subscripts pick hosts of a group by position', () => {
     expect(sel('parent[0]')).toEqual(['h1']);

@@ -12,7 +12,7 @@ import { loadInventory } from '../../src/inventory/load.ts';
 import { loadPlaybook } from '../../src/playbook/load.ts';
 import { renderMetallb } from '../../roles/l2-or-bgp/render.ts';
 import { METALLB_SCHEMAS } from '../../roles/l2-or-bgp/metallb-schema.ts';
-import { parseRange, rangeToCidrs } from '../../roles/_shared/ip.ts';
+import { formatAddress, parseAddress, parseRange, rangeToCidrs } from '../../roles/_shared/ip.ts';
 import type { MetallbVars } from '../../roles/_shared/metallb.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -93,6 +93,18 @@ describe('IP ranges', () => {
     const odd = parseRange('10.0.0.1-10.0.0.6');
     expect(odd && rangeToCidrs(odd)).toEqual(['10.0.0.1/32', '10.0.0.2/31', '10.0.0.4/31', '10.0.0.6/32']);
     expect(parseRange('2001:db8::/126')?.end).toBe((parseRange('2001:db8::3')?.start));
+  });
+
+  it('writes IPv6 compressed (RFC 5952), as FRR prints it in its prefix lists', () => {
+    const r = parseRange('2001:db8:0:0:0:0:0:10-2001:db8::13');
+    expect(r && rangeToCidrs(r)).toEqual(['2001:db8::10/126']);
+    expect(r && formatAddress(6, r.end)).toBe('2001:db8::13');
+    expect(formatAddress(6, parseAddress('2001:0db8:0000:0001:0000:0000:0000:0001')?.value ?? 0n)).toBe('2001:db8:0:1::1');
+  });
+
+  it('takes only the dotted four-part form of IPv4, whatever shorthand a library would accept', () => {
+    expect(['10.1', '010.0.0.1x', '1.2.3.256', '10.0.0.1/33', 'fe80::1%eth0'].map((t) => parseRange(t))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(parseAddress('10.0.0.1')?.value).toBe(0x0a000001n);
   });
 });
 
