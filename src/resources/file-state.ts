@@ -1,5 +1,4 @@
 import { q } from '../transport/shell.ts';
-import type { FileRead } from './shared-probes.ts';
 import { createHash } from 'node:crypto';
 import type { Change, Prediction, Probe } from './types.ts';
 
@@ -31,6 +30,8 @@ export function sha256(content: Buffer): string {
 /** Files up to this size are read whole (for diffs); larger ones are compared by hash. */
 export const DIFFABLE_BYTES = 256 * 1024;
 
+/** What is read of a file besides its metadata: content (base64), its sha256, or nothing. */
+export type FileRead = 'content' | 'hash' | 'none';
 export type ProbeContent = FileRead;
 
 /** The metadata line: type, mode, owner, group, size. */

@@ -1,5 +1,5 @@
 import type { Remote } from '../transport/remote.ts';
-import { FILE_META } from './file-state.ts';
+import { FILE_META, type FileRead } from './file-state.ts';
 import { q } from '../transport/shell.ts';
 import type { Probe, SharedKind, SharedProbe } from './types.ts';
 
@@ -23,8 +23,6 @@ const CONTENT_MARK = '@@play-file-content@@';
 /** How many of a `stat` line's fields are metadata: the path follows (and may hold `|`). */
 const META_FIELDS = FILE_META.split('|').length;
 
-/** What is read of a file besides its metadata: content (base64), its sha256, or nothing. */
-export type FileRead = 'content' | 'hash' | 'none';
 
 /** A file item: what to read of it, then its path. */
 const fileItem = (item: string): { read: FileRead; path: string } => {
