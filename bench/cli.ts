@@ -18,7 +18,12 @@ const positive = (v: string): number => {
 const opts = new Command('bench')
   .description('Measure play against the SSH floor and against Ansible on the embedded lab')
   .option('--hosts <n>', 'lab hosts: the edge router, one K3s server and n-2 agents', positive, 4)
-  .option('--rounds <n>', 'interleaved rounds; each gives two samples of every no-op figure and one of each first apply', positive, 3)
+  .option(
+    '--rounds <n>',
+    'interleaved rounds; each gives two samples of every no-op figure and one of each first apply',
+    positive,
+    3,
+  )
   .option('--lab <name>', 'lab instance to boot or reuse', 'bench')
   .option('--no-ansible', 'measure play and the floor only')
   .option('--no-first-apply', 'skip the first-apply figures (no host resets)')
@@ -31,7 +36,14 @@ const inventories = writeInventories(lab.names.inventoryDir, lab.names.dir);
 const controlDir = join(lab.names.dir, 'bench', 'ssh-control');
 rmSync(controlDir, { recursive: true, force: true });
 mkdirSync(join(controlDir, 'tmp'), { recursive: true });
-const samples = await runRounds(root, lab, inventories, controlDir, { rounds: opts.rounds, ansible: opts.ansible, firstApply: opts.firstApply }, { reset: () => resetLab(lab, log), log });
+const samples = await runRounds(
+  root,
+  lab,
+  inventories,
+  controlDir,
+  { rounds: opts.rounds, ansible: opts.ansible, firstApply: opts.firstApply },
+  { reset: () => resetLab(lab, log), log },
+);
 const results = buildResults(root, opts.hosts, opts.rounds, samples);
 mkdirSync(opts.out, { recursive: true });
 const json = `${JSON.stringify(results, null, 2)}\n`;

@@ -13,13 +13,17 @@ const runTrue = (host) =>
       .on('ready', () =>
         conn.exec('true', (err, stream) => {
           if (err) return reject(err);
-          stream.on('close', (code) => (conn.end(), code === 0 ? resolve() : reject(new Error(`${host}: true exited ${code}`)))).resume();
+          stream
+            .on(
+              'close',
+              (code) => (conn.end(), code === 0 ? resolve() : reject(new Error(`${host}: true exited ${code}`))),
+            )
+            .resume();
         }),
       )
       .on('error', reject)
       .connect({ host, username, privateKey });
     conn.setNoDelay(true); // Nagle's delays are avoidable, so they are no part of the floor
-
   });
 
 await Promise.all(hosts.map(runTrue));

@@ -19,7 +19,10 @@ export interface BenchInventories {
 
 function roleDefaults(): Record<string, unknown> {
   const roles = readdirSync(join(root, 'roles')).filter((r) => !r.startsWith('_'));
-  return Object.assign({}, ...roles.map((r) => roleVariables(join(root, 'roles', r), rolePaths(join(root, 'playbooks'))).defaults.values));
+  return Object.assign(
+    {},
+    ...roles.map((r) => roleVariables(join(root, 'roles', r), rolePaths(join(root, 'playbooks'))).defaults.values),
+  );
 }
 
 /** Writes both inventories under `<labDir>/bench/` from the lab's generated inventory. */
@@ -29,7 +32,10 @@ export function writeInventories(labInventory: string, labDir: string): BenchInv
   const ansible = join(out, 'ansible-inventory');
   for (const dir of [play, ansible]) writeLabExampleInventory(labInventory, dir, EXAMPLE);
   const defaults = roleDefaults();
-  writeFileSync(join(ansible, 'group_vars/all/00-play-defaults.yaml'), `# play's role defaults (roles/*/variables.yaml)\n${stringify(defaults)}`);
+  writeFileSync(
+    join(ansible, 'group_vars/all/00-play-defaults.yaml'),
+    `# play's role defaults (roles/*/variables.yaml)\n${stringify(defaults)}`,
+  );
   const labVars = parse(readFileSync(join(labInventory, 'group_vars/all.yaml'), 'utf8')) as Record<string, unknown>;
   const objects = renderMetallb({ ...defaults, ...labExampleVars(EXAMPLE), ...labVars } as unknown as MetallbVars);
   // Outside the inventory folder: Ansible would try to read it as inventory.

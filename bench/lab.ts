@@ -19,7 +19,10 @@ export async function ensureLab(lab: string, hostCount: number, log: (msg: strin
   const names = labNames(lab);
   const topology = defaultTopology(hostCount - 2);
   const status = await labStatus(names);
-  const same = status.up && status.hosts.length === hostCount && topology.hosts.every((h) => status.hosts.some((s) => s.name === h.name && s.address === h.address));
+  const same =
+    status.up &&
+    status.hosts.length === hostCount &&
+    topology.hosts.every((h) => status.hosts.some((s) => s.name === h.name && s.address === h.address));
   if (same) log(`reusing lab ${lab} (${hostCount} hosts)`);
   else {
     log(`booting lab ${lab} with ${hostCount} hosts`);
@@ -29,5 +32,9 @@ export async function ensureLab(lab: string, hostCount: number, log: (msg: strin
 }
 
 export async function resetLab(lab: BenchLab, log: (msg: string) => void): Promise<void> {
-  await resetHosts(lab.names, lab.hosts.map((h) => h.name), log);
+  await resetHosts(
+    lab.names,
+    lab.hosts.map((h) => h.name),
+    log,
+  );
 }

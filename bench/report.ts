@@ -44,7 +44,10 @@ function versions(root: string): Record<string, string> {
     play: `${pkg('package.json')} (${quiet('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])})`,
     node: process.version,
     ssh2: pkg('node_modules/ssh2/package.json'),
-    'ansible-core': quiet('ansible-playbook', ['--version']).split('\n')[0]?.replace(/^ansible-playbook \[core (.*)\]$/, '$1') ?? 'not available',
+    'ansible-core':
+      quiet('ansible-playbook', ['--version'])
+        .split('\n')[0]
+        ?.replace(/^ansible-playbook \[core (.*)\]$/, '$1') ?? 'not available',
     openssh: quiet('dpkg-query', ['-W', '-f=${Version}', 'openssh-client']),
   };
 }
@@ -52,16 +55,30 @@ function versions(root: string): Record<string, string> {
 /** Targets from issue 5; null where a figure is missing (e.g. --no-ansible). */
 function ratios(f: Results['figures'], hosts: number): Ratio[] {
   const m = (name: MeasureName) => f[name]?.seconds.median ?? NaN;
-  const r = (name: string, value: number, target: string, ok: (v: number) => boolean): Ratio => ({ name, value, target, met: Number.isNaN(value) ? null : ok(value) });
+  const r = (name: string, value: number, target: string, ok: (v: number) => boolean): Ratio => ({
+    name,
+    value,
+    target,
+    met: Number.isNaN(value) ? null : ok(value),
+  });
   const noopRatio = hosts >= 32 ? 50 : 25;
   const list = [
     r('play no-op / floor', m('play no-op') / m('floor'), '<= 2', (v) => v <= 2),
     r('play check / floor', m('play check') / m('floor'), '(no target)', () => true),
     r('ansible no-op / play no-op', m('ansible no-op') / m('play no-op'), `>= ${noopRatio}`, (v) => v >= noopRatio),
-    r('ansible first apply / play first apply', m('ansible first apply') / m('play first apply'), hosts <= 4 ? '>= 10' : '(target at 4 hosts)', (v) => hosts > 4 || v >= 10),
+    r(
+      'ansible first apply / play first apply',
+      m('ansible first apply') / m('play first apply'),
+      hosts <= 4 ? '>= 10' : '(target at 4 hosts)',
+      (v) => hosts > 4 || v >= 10,
+    ),
   ];
-  const rss = Math.max(...(['play no-op', 'play check', 'play first apply'] as const).map((n) => f[n]?.peakRssMb.max ?? NaN));
-  list.push(r('play peak RSS (MB)', rss, hosts >= 32 ? '<= 150' : '(target at 32 hosts)', (v) => hosts < 32 || v <= 150));
+  const rss = Math.max(
+    ...(['play no-op', 'play check', 'play first apply'] as const).map((n) => f[n]?.peakRssMb.max ?? NaN),
+  );
+  list.push(
+    r('play peak RSS (MB)', rss, hosts >= 32 ? '<= 150' : '(target at 32 hosts)', (v) => hosts < 32 || v <= 150),
+  );
   return list;
 }
 
@@ -69,14 +86,24 @@ export function buildResults(root: string, hosts: number, rounds: number, sample
   const figures: Results['figures'] = {};
   for (const name of MEASURES) {
     const list = samples[name];
-    if (list?.length) figures[name] = { seconds: summarize(list.map((s) => s.ms / 1000)), peakRssMb: summarize(list.map((s) => s.rssMb)), samples: list.map((s) => Math.round(s.ms) / 1000) };
+    if (list?.length)
+      figures[name] = {
+        seconds: summarize(list.map((s) => s.ms / 1000)),
+        peakRssMb: summarize(list.map((s) => s.rssMb)),
+        samples: list.map((s) => Math.round(s.ms) / 1000),
+      };
   }
   const cpu = cpus();
   return {
     date: new Date().toISOString(),
     hosts,
     rounds,
-    machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() },
+    machine: {
+      cpu: cpu[0]?.model ?? 'unknown',
+      cores: cpu.length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+    },
     versions: versions(root),
     figures,
     ratios: ratios(figures, hosts),
@@ -86,13 +113,27 @@ export function buildResults(root: string, hosts: number, rounds: number, sample
 const sec = (v: number) => v.toFixed(2);
 
 export function formatTable(r: Results): string {
-  const rows = Object.entries(r.figures).map(([name, f]) => [name, sec(f.seconds.median), `${sec(f.seconds.min)}–${sec(f.seconds.max)}`, String(f.seconds.n), `${f.peakRssMb.max.toFixed(0)} MB`]);
+  const rows = Object.entries(r.figures).map(([name, f]) => [
+    name,
+    sec(f.seconds.median),
+    `${sec(f.seconds.min)}–${sec(f.seconds.max)}`,
+    String(f.seconds.n),
+    `${f.peakRssMb.max.toFixed(0)} MB`,
+  ]);
   const head = ['measure', 'median s', 'min–max s', 'runs', 'peak RSS'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  const ratioLines = r.ratios.map((x) => `  ${x.name.padEnd(40)} ${Number.isNaN(x.value) ? '—' : x.value.toFixed(x.value >= 10 ? 0 : 2)}  target ${x.target}${x.met === false ? '  MISSED' : ''}`);
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const ratioLines = r.ratios.map(
+    (x) =>
+      `  ${x.name.padEnd(40)} ${Number.isNaN(x.value) ? '—' : x.value.toFixed(x.value >= 10 ? 0 : 2)}  target ${x.target}${x.met === false ? '  MISSED' : ''}`,
+  );
   return [
-    `play benchmark: ${r.hosts} hosts, ${r.rounds} rounds, ${r.machine.cores} cores (${r.machine.cpu}); ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `play benchmark: ${r.hosts} hosts, ${r.rounds} rounds, ${r.machine.cores} cores (${r.machine.cpu}); ${Object.entries(
+      r.versions,
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     line(head),
     ...rows.map(line),
     'ratios (of medians):',

@@ -6,7 +6,16 @@ import { changedCount, failedCount, measure, type Sample } from './measure.ts';
 import type { BenchLab } from './lab.ts';
 import type { BenchInventories } from './inventory.ts';
 
-export const MEASURES = ['floor', 'play no-op', 'play check', 'play first apply', 'play to service at edge', 'ansible no-op', 'ansible first apply', 'ansible to service at edge'] as const;
+export const MEASURES = [
+  'floor',
+  'play no-op',
+  'play check',
+  'play first apply',
+  'play to service at edge',
+  'ansible no-op',
+  'ansible first apply',
+  'ansible to service at edge',
+] as const;
 export type MeasureName = (typeof MEASURES)[number];
 
 interface Runner {
@@ -26,10 +35,30 @@ export type Samples = Partial<Record<MeasureName, Sample[]>>;
 
 function runners(root: string, lab: BenchLab, inv: BenchInventories, controlDir: string): Record<MeasureName, Runner> {
   const play = ['node', join(root, 'bin/play.mjs'), 'site.yaml', '-i', inv.play];
-  const ansible = ['ansible-playbook', '-i', inv.ansible, join(root, 'bench/ansible/site.yaml'), '--forks', String(Math.max(5, lab.hosts.length))];
-  const ansibleEnv = { ANSIBLE_CONFIG: join(root, 'bench/ansible/ansible.cfg'), ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir, ANSIBLE_LOCAL_TEMP: join(controlDir, 'tmp') };
+  const ansible = [
+    'ansible-playbook',
+    '-i',
+    inv.ansible,
+    join(root, 'bench/ansible/site.yaml'),
+    '--forks',
+    String(Math.max(5, lab.hosts.length)),
+  ];
+  const ansibleEnv = {
+    ANSIBLE_CONFIG: join(root, 'bench/ansible/ansible.cfg'),
+    ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
+    ANSIBLE_LOCAL_TEMP: join(controlDir, 'tmp'),
+  };
   return {
-    floor: { argv: ['node', join(root, 'bench/floor.mjs'), join(lab.names.dir, 'id_ed25519'), 'root', ...lab.hosts.map((h) => h.address)], expect: 'nothing' },
+    floor: {
+      argv: [
+        'node',
+        join(root, 'bench/floor.mjs'),
+        join(lab.names.dir, 'id_ed25519'),
+        'root',
+        ...lab.hosts.map((h) => h.address),
+      ],
+      expect: 'nothing',
+    },
     'play no-op': { argv: play, expect: 'no changes' },
     'play check': { argv: [...play, '--check', '--diff'], expect: 'no changes' },
     'play first apply': { argv: play, expect: 'changes' },
@@ -48,9 +77,12 @@ function check(name: MeasureName, runner: Runner, s: Sample, convergedBy: string
   if (failedCount(s.output) > 0) throw new Error(`${name} reported failed or unreachable hosts:\n${tail()}`);
   const changed = changedCount(s.output);
   if (runner.expect === 'no changes' && changed > 0) {
-    throw new Error(`${name} on hosts converged by ${convergedBy} reported ${changed} changed: play's site.yaml and bench/ansible/site.yaml are not equivalent\n${tail()}`);
+    throw new Error(
+      `${name} on hosts converged by ${convergedBy} reported ${changed} changed: play's site.yaml and bench/ansible/site.yaml are not equivalent\n${tail()}`,
+    );
   }
-  if (runner.expect === 'changes' && changed === 0) throw new Error(`${name} on fresh hosts changed nothing:\n${tail()}`);
+  if (runner.expect === 'changes' && changed === 0)
+    throw new Error(`${name} on fresh hosts changed nothing:\n${tail()}`);
 }
 
 const rotate = <T>(list: readonly T[], by: number): T[] => list.map((_, i) => list[(i + by) % list.length] as T);
@@ -77,14 +109,25 @@ export async function runRounds(
   // From fresh hosts to the real MetalLB's Service address learnt at the edge: the first apply,
   // then the article's echo-lb until the edge routes it (the tool's own run is the RSS).
   const serviceAtEdge = async (applier: string, apply: Sample): Promise<void> => {
-    const s = await measure(ns, ['bash', join(root, 'bench/service-at-edge.sh'), join(root, 'test/lab/demo/echo-lb.yaml')]);
+    const s = await measure(ns, [
+      'bash',
+      join(root, 'bench/service-at-edge.sh'),
+      join(root, 'test/lab/demo/echo-lb.yaml'),
+    ]);
     if (s.exitCode !== 0) throw new Error(`echo-lb after ${applier}'s first apply:\n${s.output}`);
     const name = `${applier} to service at edge` as MeasureName;
     (samples[name] ??= []).push({ ...s, ms: apply.ms + s.ms, rssMb: apply.rssMb });
-    hooks.log(`${name}: ${((apply.ms + s.ms) / 1000).toFixed(2)} s (the Service routed ${(s.ms / 1000).toFixed(2)} s after the apply)`);
+    hooks.log(
+      `${name}: ${((apply.ms + s.ms) / 1000).toFixed(2)} s (the Service routed ${(s.ms / 1000).toFixed(2)} s after the apply)`,
+    );
   };
   const tools = schedule.ansible ? ['play', 'ansible'] : ['play'];
-  const noops: MeasureName[] = ['floor', 'play no-op', 'play check', ...(schedule.ansible ? (['ansible no-op'] as const) : [])];
+  const noops: MeasureName[] = [
+    'floor',
+    'play no-op',
+    'play check',
+    ...(schedule.ansible ? (['ansible no-op'] as const) : []),
+  ];
   await measure(ns, all.floor.argv); // warm-up: page cache, ARP, sshd's first fork
   if (!schedule.firstApply) {
     const converge = await measure(ns, all['play first apply'].argv);

@@ -60,7 +60,12 @@ async function build(root, files, out) {
     write: false,
     logLevel: 'silent',
     // Every bare import stays external but play's own: a role's `play/role` is bundled like a relative import.
-    plugins: [{ name: 'play-role', setup: (b) => b.onResolve({ filter: /^play\/role$/ }, () => ({ path: join(root, ROLE_API) })) }],
+    plugins: [
+      {
+        name: 'play-role',
+        setup: (b) => b.onResolve({ filter: /^play\/role$/ }, () => ({ path: join(root, ROLE_API) })),
+      },
+    ],
   });
   const tmp = `${out}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 /** Go durations as Kubernetes writes them: `90s`, `1m30s`, `50ms`. */
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Milliseconds of a duration string; a bare number is taken as milliseconds. Undefined if unreadable. */
 export function durationMs(value: string | number): number | undefined {

@@ -16,7 +16,8 @@ export interface IpRange {
 export function parseAddress(text: string): { family: 4 | 6; value: bigint } | undefined {
   const s = text.trim();
   if (ipaddr.IPv4.isValidFourPartDecimal(s)) return { family: 4, value: toNumber(ipaddr.IPv4.parse(s).toByteArray()) };
-  if (s.includes(':') && !s.includes('%') && ipaddr.IPv6.isValid(s)) return { family: 6, value: toNumber(ipaddr.IPv6.parse(s).toByteArray()) };
+  if (s.includes(':') && !s.includes('%') && ipaddr.IPv6.isValid(s))
+    return { family: 6, value: toNumber(ipaddr.IPv6.parse(s).toByteArray()) };
   return undefined;
 }
 
@@ -42,9 +43,11 @@ export function parseRange(text: string): IpRange | undefined {
   return { family: a.family, start: a.value, end: b.value, text };
 }
 
-export const overlaps = (a: IpRange, b: IpRange): boolean => a.family === b.family && a.start <= b.end && b.start <= a.end;
+export const overlaps = (a: IpRange, b: IpRange): boolean =>
+  a.family === b.family && a.start <= b.end && b.start <= a.end;
 
-export const contains = (r: IpRange, addr: { family: 4 | 6; value: bigint }): boolean => r.family === addr.family && r.start <= addr.value && addr.value <= r.end;
+export const contains = (r: IpRange, addr: { family: 4 | 6; value: bigint }): boolean =>
+  r.family === addr.family && r.start <= addr.value && addr.value <= r.end;
 
 /** IPv6 compressed as RFC 5952 says (as FRR and kubectl print it). */
 export function formatAddress(family: 4 | 6, value: bigint): string {

@@ -20,10 +20,12 @@ const READY: Record<string, (value: string) => boolean> = {
 };
 
 /** Reads a node (named as in the inventory); a node not registered yet prints nothing. */
-export const nodeReading = (name: string): Probe => kubeStatusProbe({ kubectl: KUBECTL, template: TEMPLATE, refs: [`node/${name}`] });
+export const nodeReading = (name: string): Probe =>
+  kubeStatusProbe({ kubectl: KUBECTL, template: TEMPLATE, refs: [`node/${name}`] });
 
 /** Reads the named objects (`crd/NAME`, `deployment/NAME`, `endpoints/NAME`); absent ones print nothing. */
-export const objectsReading = (refs: string[], namespace: string): Probe => kubeStatusProbe({ kubectl: KUBECTL, template: TEMPLATE, namespace, refs });
+export const objectsReading = (refs: string[], namespace: string): Probe =>
+  kubeStatusProbe({ kubectl: KUBECTL, template: TEMPLATE, namespace, refs });
 
 /** `Kind/name` → whether that object is ready, for every object the reading printed. */
 export function readiness(stdout: string): Map<string, boolean> {

@@ -10,7 +10,10 @@ const TABLE = 'inet play_firewall';
 function from(sources: string[], rest: string, field: 'saddr' | 'daddr' = 'saddr'): string[] {
   const v4 = sources.filter((s) => !s.includes(':'));
   const v6 = sources.filter((s) => s.includes(':'));
-  return [...(v4.length ? [`ip ${field} { ${v4.join(', ')} } ${rest}`] : []), ...(v6.length ? [`ip6 ${field} { ${v6.join(', ')} } ${rest}`] : [])];
+  return [
+    ...(v4.length ? [`ip ${field} { ${v4.join(', ')} } ${rest}`] : []),
+    ...(v6.length ? [`ip6 ${field} { ${v6.join(', ')} } ${rest}`] : []),
+  ];
 }
 
 const addresses = (ctx: Ctx, group: string): string[] => ctx.groupHosts(group).map(ctx.hostAddress);
@@ -22,14 +25,25 @@ export function firewallRules(ctx: Ctx): string[] {
   const groups = ctx.host.groups;
   const ssh = from(vars.firewall_ssh_sources, `tcp dport ${vars.firewall_ssh_port} accept comment "ssh"`);
   // Many VDS get their address by DHCP: without this the lease would not renew.
-  const dhcp = ['udp sport 67 udp dport 68 accept comment "dhcp replies"', 'udp sport 547 udp dport 546 accept comment "dhcpv6 replies"'];
-  const bgpPeers = vars.metallb_mode === 'bgp' ? [...new Set((vars.metallb_bgp_peers ?? []).map((p) => p.peerAddress))] : [];
+  const dhcp = [
+    'udp sport 67 udp dport 68 accept comment "dhcp replies"',
+    'udp sport 547 udp dport 546 accept comment "dhcpv6 replies"',
+  ];
+  const bgpPeers =
+    vars.metallb_mode === 'bgp' ? [...new Set((vars.metallb_bgp_peers ?? []).map((p) => p.peerAddress))] : [];
   const node = groups.includes('k3s_cluster')
     ? [
         ...from([...nodes, ...vars.firewall_admin_sources], 'tcp dport 6443 accept comment "kubernetes api"'),
         ...from(nodes, 'tcp dport 10250 accept comment "kubelet"'),
-        ...from(nodes, vars.firewall_flannel_backend === 'vxlan' ? 'udp dport 8472 accept comment "flannel vxlan"' : 'udp dport 51820-51821 accept comment "flannel wireguard"'),
-        ...(groups.includes('k3s_server') ? from(addresses(ctx, 'k3s_server'), 'tcp dport 2379-2380 accept comment "etcd between servers"') : []),
+        ...from(
+          nodes,
+          vars.firewall_flannel_backend === 'vxlan'
+            ? 'udp dport 8472 accept comment "flannel vxlan"'
+            : 'udp dport 51820-51821 accept comment "flannel wireguard"',
+        ),
+        ...(groups.includes('k3s_server')
+          ? from(addresses(ctx, 'k3s_server'), 'tcp dport 2379-2380 accept comment "etcd between servers"')
+          : []),
         ...from(nodes, 'tcp dport 7946 accept comment "metallb memberlist"'),
         ...from(nodes, 'udp dport 7946 accept comment "metallb memberlist"'),
         ...from([vars.firewall_pod_cidr, vars.firewall_service_cidr], 'accept comment "pods and services"'),
@@ -40,15 +54,22 @@ export function firewallRules(ctx: Ctx): string[] {
         ...servicePorts(vars),
       ]
     : [];
-  const edge = groups.includes('edge') && vars.metallb_mode === 'bgp'
-    ? [...from(nodes, 'tcp dport 179 accept comment "bgp from the nodes"'), ...from(nodes, 'udp dport { 3784, 4784 } accept comment "bfd from the nodes"')]
-    : [];
+  const edge =
+    groups.includes('edge') && vars.metallb_mode === 'bgp'
+      ? [
+          ...from(nodes, 'tcp dport 179 accept comment "bgp from the nodes"'),
+          ...from(nodes, 'udp dport { 3784, 4784 } accept comment "bfd from the nodes"'),
+        ]
+      : [];
   return [...ssh, ...dhcp, ...node, ...edge];
 }
 
 /** LoadBalancer ports, on the pools' addresses only. */
 function servicePorts(vars: Vars): string[] {
-  const pools = (vars.metallb_pools ?? []).flatMap((p) => p.addresses).map((a) => a.replace(/\s+/g, '')).filter((a) => parseRange(a));
+  const pools = (vars.metallb_pools ?? [])
+    .flatMap((p) => p.addresses)
+    .map((a) => a.replace(/\s+/g, ''))
+    .filter((a) => parseRange(a));
   if (pools.length === 0) return [];
   return vars.firewall_service_ports.flatMap((s) => {
     const proto = s.protocol ?? 'tcp';
@@ -62,7 +83,8 @@ function checkPortRanges(ctx: Ctx): void {
   ctx.vars.firewall_service_ports.forEach((s, i) => {
     if (typeof s.port !== 'string') return;
     const [from = 0, to = from] = s.port.split('-').map(Number);
-    if (from < 1 || to > 65535 || from > to) ctx.reject(['firewall_service_ports', i, 'port'], `${s.port} is not a port range within 1-65535, low to high`);
+    if (from < 1 || to > 65535 || from > to)
+      ctx.reject(['firewall_service_ports', i, 'port'], `${s.port} is not a port range within 1-65535, low to high`);
   });
 }
 
@@ -72,13 +94,36 @@ export default defineRole<Vars>({
     return [
       apt('nftables installed', { packages: ['nftables'] }),
       directory('firewall directory', { path: '/etc/play-firewall', mode: '0700' }),
-      template('firewall ruleset', { src: 'ruleset.nft.hbs', dest: RULESET, mode: '0600', data: { rules: firewallRules(ctx) }, validate: 'nft -c -f %s', notify: 'apply firewall' }),
-      template('firewall at boot', { src: 'play-firewall.service.hbs', dest: '/etc/systemd/system/play-firewall.service', mode: '0644' }),
+      template('firewall ruleset', {
+        src: 'ruleset.nft.hbs',
+        dest: RULESET,
+        mode: '0600',
+        data: { rules: firewallRules(ctx) },
+        validate: 'nft -c -f %s',
+        notify: 'apply firewall',
+      }),
+      template('firewall at boot', {
+        src: 'play-firewall.service.hbs',
+        dest: '/etc/systemd/system/play-firewall.service',
+        mode: '0644',
+      }),
       // Enabled for boot but never started here: starting it would skip the lockout check.
       service('firewall loaded at boot', { unit: 'play-firewall', enabled: true }),
       flushHandlers(),
-      nftApply('firewall loaded', { ruleset: RULESET, table: TABLE, rollbackAfterSeconds: ctx.vars.firewall_rollback_seconds, load: 'if-missing' }),
+      nftApply('firewall loaded', {
+        ruleset: RULESET,
+        table: TABLE,
+        rollbackAfterSeconds: ctx.vars.firewall_rollback_seconds,
+        load: 'if-missing',
+      }),
     ];
   },
-  handlers: (ctx) => [nftApply('apply firewall', { ruleset: RULESET, table: TABLE, rollbackAfterSeconds: ctx.vars.firewall_rollback_seconds, load: 'always' })],
+  handlers: (ctx) => [
+    nftApply('apply firewall', {
+      ruleset: RULESET,
+      table: TABLE,
+      rollbackAfterSeconds: ctx.vars.firewall_rollback_seconds,
+      load: 'always',
+    }),
+  ],
 });

@@ -8,7 +8,11 @@ type Ctx = RoleContext<Vars>;
 
 /** The pools as prefixes; from the nodes, anything inside them (down to /32) is accepted. */
 export function poolPrefixes(pools: Pool[]): { seq: number; cidr: string; le?: number }[] {
-  const cidrs = pools.flatMap((p) => p.addresses).map((a) => parseRange(a.replace(/\s+/g, ''))).filter((r) => r?.family === 4).flatMap((r) => (r ? rangeToCidrs(r) : []));
+  const cidrs = pools
+    .flatMap((p) => p.addresses)
+    .map((a) => parseRange(a.replace(/\s+/g, '')))
+    .filter((r) => r?.family === 4)
+    .flatMap((r) => (r ? rangeToCidrs(r) : []));
   return cidrs.map((cidr, i) => {
     const len = Number(cidr.split('/')[1]);
     return { seq: (i + 1) * 5, cidr, le: len < 32 ? 32 : undefined };
@@ -37,7 +41,10 @@ export function edgeConfig(ctx: Ctx) {
   const index = vars.metallb_bgp_peers.findIndex((p) => p.peerAddress === me);
   const peer = vars.metallb_bgp_peers[index];
   if (!peer) {
-    ctx.reject(['metallb_bgp_peers'], `no MetalLB BGP peer has peerAddress ${me} (edge ${ctx.host.name}): the edge would have no sessions`);
+    ctx.reject(
+      ['metallb_bgp_peers'],
+      `no MetalLB BGP peer has peerAddress ${me} (edge ${ctx.host.name}): the edge would have no sessions`,
+    );
     return undefined;
   }
   const profile = peer.bfdProfile ? vars.metallb_bfd_profiles.find((b) => b.name === peer.bfdProfile) : undefined;
@@ -50,7 +57,8 @@ export function edgeConfig(ctx: Ctx) {
     password: peer.password ?? null,
     multihop: peer.ebgpMultiHop === true,
     timers: hold !== undefined ? `${Math.round((keepalive ?? hold / 3) / 1000)} ${Math.round(hold / 1000)}` : null,
-    connectTimer: peer.connectTime === undefined ? null : Math.max(1, Math.round((durationMs(peer.connectTime) ?? 0) / 1000)),
+    connectTimer:
+      peer.connectTime === undefined ? null : Math.max(1, Math.round((durationMs(peer.connectTime) ?? 0) / 1000)),
     bfd: profile ? { name: profile.name, lines: bfdLines(profile) } : null,
     nodes: ctx.groupHosts('k3s_cluster').map((h) => ({ name: h, address: ctx.hostAddress(h) })),
     upstreams: vars.frr_upstreams,
@@ -62,8 +70,12 @@ export function edgeConfig(ctx: Ctx) {
 /** One line per neighbor from `show bgp summary json`: how the sessions stand after the run. */
 export function neighborReport(json: string): string {
   try {
-    const peers = (JSON.parse(json) as { ipv4Unicast?: { peers?: Record<string, { state?: string; pfxRcd?: number }> } }).ipv4Unicast?.peers ?? {};
-    const list = Object.entries(peers).map(([addr, p]) => `${addr} ${p.state ?? 'unknown'}${p.pfxRcd !== undefined ? ` (${p.pfxRcd} prefixes)` : ''}`);
+    const peers =
+      (JSON.parse(json) as { ipv4Unicast?: { peers?: Record<string, { state?: string; pfxRcd?: number }> } })
+        .ipv4Unicast?.peers ?? {};
+    const list = Object.entries(peers).map(
+      ([addr, p]) => `${addr} ${p.state ?? 'unknown'}${p.pfxRcd !== undefined ? ` (${p.pfxRcd} prefixes)` : ''}`,
+    );
     return list.length ? `neighbors: ${list.join(', ')}` : 'no BGP neighbors';
   } catch {
     return 'bgpd did not answer';
@@ -78,14 +90,34 @@ export default defineRole<Vars>({
     return [
       // Debian's frr package enables and starts frr.service as it installs.
       apt('FRR installed', { packages: ['frr', 'frr-pythontools'], startsUnits: ['frr'] }),
-      lines('bgpd and bfdd enabled', { path: '/etc/frr/daemons', lines: [{ match: '^bgpd=', line: 'bgpd=yes' }, { match: '^bfdd=', line: 'bfdd=yes' }], notify: 'restart FRR' }),
+      lines('bgpd and bfdd enabled', {
+        path: '/etc/frr/daemons',
+        lines: [
+          { match: '^bgpd=', line: 'bgpd=yes' },
+          { match: '^bfdd=', line: 'bfdd=yes' },
+        ],
+        notify: 'restart FRR',
+      }),
       // 0640 frr:frr: the BGP password is readable by FRR and root only.
-      template('frr.conf', { src: 'frr.conf.hbs', dest: '/etc/frr/frr.conf', mode: '0640', owner: 'frr', group: 'frr', data: config, validate: 'vtysh --dryrun -f %s', notify: 'reload FRR' }),
+      template('frr.conf', {
+        src: 'frr.conf.hbs',
+        dest: '/etc/frr/frr.conf',
+        mode: '0640',
+        owner: 'frr',
+        group: 'frr',
+        data: config,
+        validate: 'vtysh --dryrun -f %s',
+        notify: 'reload FRR',
+      }),
       service('FRR running', { unit: 'frr', enabled: true, state: 'started' }),
       flushHandlers(),
       // A report, not a check: in check mode on a fresh edge there is no FRR to ask yet.
       // A read-only reading leaves no trace: vtysh would otherwise append to root's ~/.history_frr.
-      command('BGP neighbors', { run: `VTYSH_HISTFILE=/dev/null vtysh -c 'show bgp summary json' 2>/dev/null || echo 'not running'`, readOnly: true, report: neighborReport }),
+      command('BGP neighbors', {
+        run: `VTYSH_HISTFILE=/dev/null vtysh -c 'show bgp summary json' 2>/dev/null || echo 'not running'`,
+        readOnly: true,
+        report: neighborReport,
+      }),
     ];
   },
   handlers: () => [

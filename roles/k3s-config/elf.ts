@@ -14,7 +14,8 @@ export type Executable = { arch: string; uname: string[] } | { problem: string }
  * or why it is not a Linux executable at all (a script, a tarball, a download's error page).
  */
 export function elfExecutable(content: Buffer): Executable {
-  if (content.length < 20 || content.readUInt32BE(0) !== 0x7f454c46) return { problem: 'it is not an ELF executable (a script, an archive, an error page?)' };
+  if (content.length < 20 || content.readUInt32BE(0) !== 0x7f454c46)
+    return { problem: 'it is not an ELF executable (a script, an archive, an error page?)' };
   const littleEndian = content[5] === 1;
   const type = littleEndian ? content.readUInt16LE(16) : content.readUInt16BE(16);
   // ET_EXEC, or ET_DYN for position-independent executables; shared libraries are ET_DYN too, but

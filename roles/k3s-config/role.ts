@@ -3,7 +3,19 @@ import { elfExecutable } from './elf.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
 import { parseAddress } from '../_shared/ip.ts';
 import { nodeReading, readiness } from '../_shared/kube-readiness.ts';
-import { command, defineRole, directory, file, flushHandlers, service, shellQuote as q, template, waitUntil, type RoleContext, type Task } from 'play/role';
+import {
+  command,
+  defineRole,
+  directory,
+  file,
+  flushHandlers,
+  service,
+  shellQuote as q,
+  template,
+  waitUntil,
+  type RoleContext,
+  type Task,
+} from 'play/role';
 import type { Vars } from './variables.gen.ts';
 
 type Ctx = RoleContext<Vars>;
@@ -20,7 +32,13 @@ function place(ctx: Ctx) {
   const first = servers[0];
   if (!first) throw new Error('the inventory has no host in group k3s_server: K3s needs a server');
   const isServer = ctx.host.groups.includes('k3s_server');
-  return { first, isServer, isFirst: ctx.host.name === first, multiServer: servers.length > 1, unit: isServer ? 'k3s' : 'k3s-agent' };
+  return {
+    first,
+    isServer,
+    isFirst: ctx.host.name === first,
+    multiServer: servers.length > 1,
+    unit: isServer ? 'k3s' : 'k3s-agent',
+  };
 }
 
 /** kube-proxy-arg is an agent flag: it goes on every node, not only servers. */
@@ -34,7 +52,12 @@ export function k3sConfig(ctx: Ctx): Record<string, unknown> {
   const p = place(ctx);
   const nodeIp = vars.k3s_node_ip ?? (parseAddress(ctx.host.address)?.family === 4 ? ctx.host.address : null);
   const managed: Record<string, unknown> = {
-    ...(p.isServer ? { 'write-kubeconfig-mode': vars.k3s_write_kubeconfig_mode, disable: ['servicelb', ...vars.k3s_disable.filter((d) => d !== 'servicelb')] } : {}),
+    ...(p.isServer
+      ? {
+          'write-kubeconfig-mode': vars.k3s_write_kubeconfig_mode,
+          disable: ['servicelb', ...vars.k3s_disable.filter((d) => d !== 'servicelb')],
+        }
+      : {}),
     ...(p.isServer && vars.k3s_tls_san.length > 0 ? { 'tls-san': vars.k3s_tls_san } : {}),
     ...(p.isFirst && p.multiServer ? { 'cluster-init': true } : {}),
     ...(p.isFirst ? {} : { server: vars.k3s_server_url ?? `https://${ctx.hostAddress(p.first)}:6443` }),
@@ -43,7 +66,10 @@ export function k3sConfig(ctx: Ctx): Record<string, unknown> {
     ...(vars.k3s_flannel_iface ? { 'flannel-iface': vars.k3s_flannel_iface } : {}),
   };
   for (const key of Object.keys(vars.k3s_extra_config).filter((k) => Object.hasOwn(managed, k) || k === 'token')) {
-    ctx.reject(['k3s_extra_config', key], `${key} is managed by this role: set it with the role's variables instead (docs/variables.md)`);
+    ctx.reject(
+      ['k3s_extra_config', key],
+      `${key} is managed by this role: set it with the role's variables instead (docs/variables.md)`,
+    );
   }
   return { ...vars.k3s_extra_config, ...managed };
 }
@@ -67,7 +93,11 @@ function installTasks(ctx: Ctx): Task[] {
     // on that host before anything is copied to it.
     const wrongArch = `echo ${q(`k3s_airgap_binary ${vars.k3s_airgap_binary} is built for ${exe.arch}; this host is not`)} >&2; uname -m >&2; exit 1`;
     return [
-      command(`K3s binary is for this host's architecture (${exe.arch})`, { run: wrongArch, readOnly: true, when: (facts) => !exe.uname.includes(facts.arch) }),
+      command(`K3s binary is for this host's architecture (${exe.arch})`, {
+        run: wrongArch,
+        readOnly: true,
+        when: (facts) => !exe.uname.includes(facts.arch),
+      }),
       file('K3s binary (airgap)', { path: BIN, content, mode: '0755', summarize: true, notify: 'restart K3s' }),
     ];
   }
@@ -75,16 +105,31 @@ function installTasks(ctx: Ctx): Task[] {
   // role writes the unit itself afterwards, so starting and restarting stay under its control.
   // Fetched first: a failed download must fail the task, not feed an empty script to sh.
   const install = `script=$(curl -sfL https://get.k3s.io) && printf '%s\\n' "$script" | INSTALL_K3S_VERSION=${JSON.stringify(vars.k3s_version)} INSTALL_K3S_SKIP_START=true INSTALL_K3S_SKIP_ENABLE=true sh -s - ${place(ctx).isServer ? 'server' : 'agent'}`;
-  return [command('K3s installed (official install script)', { run: install, unless: `${BIN} --version 2>/dev/null | grep -qF 'k3s version ${vars.k3s_version} '`, notify: 'restart K3s' })];
+  return [
+    command('K3s installed (official install script)', {
+      run: install,
+      unless: `${BIN} --version 2>/dev/null | grep -qF 'k3s version ${vars.k3s_version} '`,
+      notify: 'restart K3s',
+    }),
+  ];
 }
 
 function ipvsTasks(ctx: Ctx): Task[] {
   const ipvs = ctx.vars.kube_proxy_mode === 'ipvs';
-  if (ipvs) ctx.warn('kube_proxy_mode is ipvs: IPVS is deprecated upstream since Kubernetes 1.35; nftables is its successor');
+  if (ipvs)
+    ctx.warn('kube_proxy_mode is ipvs: IPVS is deprecated upstream since Kubernetes 1.35; nftables is its successor');
   const loaded = IPVS_MODULES.map((m) => `[ -d /sys/module/${m} ]`).join(' && ');
-  const load = IPVS_MODULES.map((m) => `{ [ -d /sys/module/${m} ] || modprobe ${m} || { echo "kernel module ${m} cannot be loaded: kube_proxy_mode ipvs needs it (use nftables or iptables on this kernel)" >&2; exit 1; }; }`).join(' && ');
+  const load = IPVS_MODULES.map(
+    (m) =>
+      `{ [ -d /sys/module/${m} ] || modprobe ${m} || { echo "kernel module ${m} cannot be loaded: kube_proxy_mode ipvs needs it (use nftables or iptables on this kernel)" >&2; exit 1; }; }`,
+  ).join(' && ');
   return [
-    file('IPVS modules loaded at boot', { path: '/etc/modules-load.d/k3s-ipvs.conf', content: `${IPVS_MODULES.join('\n')}\n`, mode: '0644', when: ipvs }),
+    file('IPVS modules loaded at boot', {
+      path: '/etc/modules-load.d/k3s-ipvs.conf',
+      content: `${IPVS_MODULES.join('\n')}\n`,
+      mode: '0644',
+      when: ipvs,
+    }),
     command('IPVS modules loaded now', { run: load, unless: loaded, when: ipvs }),
   ];
 }
@@ -92,12 +137,19 @@ function ipvsTasks(ctx: Ctx): Task[] {
 export default defineRole<Vars>({
   tasks: (ctx) => {
     const p = place(ctx);
-    const token = ctx.vars.k3s_token ?? (p.isFirst ? null : ctx.fromHost(p.first, `cat ${TOKEN_FILE}`, { secret: true }));
+    const token =
+      ctx.vars.k3s_token ?? (p.isFirst ? null : ctx.fromHost(p.first, `cat ${TOKEN_FILE}`, { secret: true }));
     return [
       ...installTasks(ctx),
       ...ipvsTasks(ctx),
       directory('K3s config directory', { path: '/etc/rancher/k3s', mode: '0755' }),
-      template('K3s config', { src: 'config.yaml.hbs', dest: '/etc/rancher/k3s/config.yaml', mode: '0600', data: { config: k3sConfig(ctx), token }, notify: 'restart K3s' }),
+      template('K3s config', {
+        src: 'config.yaml.hbs',
+        dest: '/etc/rancher/k3s/config.yaml',
+        mode: '0600',
+        data: { config: k3sConfig(ctx), token },
+        notify: 'restart K3s',
+      }),
       template('K3s unit', {
         src: 'k3s.service.hbs',
         dest: `/etc/systemd/system/${p.unit}.service`,
@@ -108,7 +160,13 @@ export default defineRole<Vars>({
       // A changed config or unit restarts K3s here (one node at a time), before checking it runs.
       flushHandlers(),
       // A server makes its auto-deploy manifests directory as it first starts (metallb-install writes there).
-      service('K3s running', { unit: p.unit, enabled: true, state: 'started', throttle: TURN, creates: p.isServer ? [K3S_MANIFESTS] : [] }),
+      service('K3s running', {
+        unit: p.unit,
+        enabled: true,
+        state: 'started',
+        throttle: TURN,
+        creates: p.isServer ? [K3S_MANIFESTS] : [],
+      }),
       waitUntil('node is Ready', {
         read: nodeReading(ctx.host.name),
         missing: (out) => nodeMissing(readiness(out), ctx.host.name),

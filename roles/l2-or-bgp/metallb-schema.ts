@@ -12,11 +12,16 @@ const strings = { type: 'array', items: { type: 'string', minLength: 1 } };
 const u32 = { type: 'integer', minimum: 0, maximum: 4294967295 };
 const bfdInterval = { type: 'integer', minimum: 10, maximum: 60000 };
 
-function object(apiVersion: string, kind: string, spec: JsonSchema, extra: Record<string, JsonSchema> = {}): JsonSchema {
+function object(
+  apiVersion: string,
+  kind: string,
+  spec: JsonSchema,
+  extra: Record<string, JsonSchema> = {},
+): JsonSchema {
   return {
     type: 'object',
     additionalProperties: false,
-    required: ['apiVersion', 'kind', 'metadata', ...Object.keys(extra).length ? [] : ['spec']],
+    required: ['apiVersion', 'kind', 'metadata', ...(Object.keys(extra).length ? [] : ['spec'])],
     properties: {
       apiVersion: { const: apiVersion },
       kind: { const: kind },
@@ -34,7 +39,11 @@ function object(apiVersion: string, kind: string, spec: JsonSchema, extra: Recor
 export const METALLB_SCHEMAS: Record<string, JsonSchema> = {
   IPAddressPool: object('metallb.io/v1beta1', 'IPAddressPool', {
     required: ['addresses'],
-    properties: { addresses: { ...strings, minItems: 1 }, autoAssign: { type: 'boolean' }, avoidBuggyIPs: { type: 'boolean' } },
+    properties: {
+      addresses: { ...strings, minItems: 1 },
+      autoAssign: { type: 'boolean' },
+      avoidBuggyIPs: { type: 'boolean' },
+    },
   }),
   L2Advertisement: object('metallb.io/v1beta1', 'L2Advertisement', {
     properties: { ipAddressPools: strings, interfaces: strings, nodeSelectors: selectors },
@@ -51,7 +60,12 @@ export const METALLB_SCHEMAS: Record<string, JsonSchema> = {
       keepaliveTime: duration,
       connectTime: duration,
       ebgpMultiHop: { type: 'boolean' },
-      passwordSecret: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, namespace: name } },
+      passwordSecret: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: { name, namespace: name },
+      },
       bfdProfile: name,
       routerID: { type: 'string' },
       nodeSelectors: selectors,
@@ -80,8 +94,18 @@ export const METALLB_SCHEMAS: Record<string, JsonSchema> = {
       nodeSelectors: selectors,
     },
   }),
-  Secret: object('v1', 'Secret', {}, {
-    type: { const: 'kubernetes.io/basic-auth' },
-    data: { type: 'object', additionalProperties: false, required: ['password'], properties: { password: { type: 'string', minLength: 1 } } },
-  }),
+  Secret: object(
+    'v1',
+    'Secret',
+    {},
+    {
+      type: { const: 'kubernetes.io/basic-auth' },
+      data: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['password'],
+        properties: { password: { type: 'string', minLength: 1 } },
+      },
+    },
+  ),
 };

@@ -9,7 +9,9 @@ const BFD_INTERVALS = ['receiveInterval', 'transmitInterval', 'echoInterval'] as
 
 /** Drops undefined fields, so rendered objects say only what the variables say. */
 function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)),
+  ) as Partial<T>;
 }
 
 /** The MetalLB objects the variables describe, as objects (not text), in apply order. */
@@ -23,14 +25,19 @@ export function renderMetallb(v: MetallbVars): KubeObject[] {
   }));
   const allPools = v.metallb_pools.map((p) => p.name);
   if (v.metallb_mode === 'layer2') {
-    const ads = v.metallb_l2_advertisements.length > 0 ? v.metallb_l2_advertisements : [{ name: 'all-pools', pools: allPools }];
+    const ads =
+      v.metallb_l2_advertisements.length > 0 ? v.metallb_l2_advertisements : [{ name: 'all-pools', pools: allPools }];
     return [
       ...pools,
       ...ads.map((a) => ({
         apiVersion: 'metallb.io/v1beta1',
         kind: 'L2Advertisement',
         metadata: meta(a.name),
-        spec: defined({ ipAddressPools: a.pools?.length ? a.pools : allPools, interfaces: a.interfaces, nodeSelectors: a.nodeSelectors }),
+        spec: defined({
+          ipAddressPools: a.pools?.length ? a.pools : allPools,
+          interfaces: a.interfaces,
+          nodeSelectors: a.nodeSelectors,
+        }),
       })),
     ];
   }
@@ -43,7 +50,12 @@ export function renderMetallb(v: MetallbVars): KubeObject[] {
       type: 'kubernetes.io/basic-auth',
       data: { password: Buffer.from(p.password ?? '').toString('base64') },
     }));
-  const bfd: KubeObject[] = v.metallb_bfd_profiles.map((b) => ({ apiVersion: 'metallb.io/v1beta1', kind: 'BFDProfile', metadata: meta(b.name), spec: defined(bfdSpec(b)) }));
+  const bfd: KubeObject[] = v.metallb_bfd_profiles.map((b) => ({
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'BFDProfile',
+    metadata: meta(b.name),
+    spec: defined(bfdSpec(b)),
+  }));
   const peers: KubeObject[] = v.metallb_bgp_peers.map((p) => ({
     apiVersion: 'metallb.io/v1beta2',
     kind: 'BGPPeer',
@@ -58,14 +70,16 @@ export function renderMetallb(v: MetallbVars): KubeObject[] {
       keepaliveTime: p.keepaliveTime,
       connectTime: p.connectTime,
       ebgpMultiHop: p.ebgpMultiHop,
-      passwordSecret: p.password === undefined ? undefined : { name: passwordSecretName(p.name), namespace: v.metallb_namespace },
+      passwordSecret:
+        p.password === undefined ? undefined : { name: passwordSecretName(p.name), namespace: v.metallb_namespace },
       bfdProfile: p.bfdProfile,
       routerID: p.routerID,
       nodeSelectors: p.nodeSelectors,
       enableGracefulRestart: p.enableGracefulRestart,
     }),
   }));
-  const ads = v.metallb_bgp_advertisements.length > 0 ? v.metallb_bgp_advertisements : [{ name: 'all-pools', pools: allPools }];
+  const ads =
+    v.metallb_bgp_advertisements.length > 0 ? v.metallb_bgp_advertisements : [{ name: 'all-pools', pools: allPools }];
   const adverts: KubeObject[] = ads.map((a) => ({
     apiVersion: 'metallb.io/v1beta1',
     kind: 'BGPAdvertisement',
@@ -85,8 +99,16 @@ export function renderMetallb(v: MetallbVars): KubeObject[] {
 
 /** BFD intervals may be written `50ms`; the CRD wants integer milliseconds. */
 function bfdSpec(b: BfdProfile): Record<string, unknown> {
-  const intervals = Object.fromEntries(BFD_INTERVALS.map((k) => [k, b[k] === undefined ? undefined : durationMs(b[k])]));
-  return { ...intervals, echoMode: b.echoMode, passiveMode: b.passiveMode, minimumTtl: b.minimumTtl, detectMultiplier: b.detectMultiplier };
+  const intervals = Object.fromEntries(
+    BFD_INTERVALS.map((k) => [k, b[k] === undefined ? undefined : durationMs(b[k])]),
+  );
+  return {
+    ...intervals,
+    echoMode: b.echoMode,
+    passiveMode: b.passiveMode,
+    minimumTtl: b.minimumTtl,
+    detectMultiplier: b.detectMultiplier,
+  };
 }
 
 export { BFD_INTERVALS };

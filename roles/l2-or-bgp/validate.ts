@@ -21,7 +21,11 @@ const warning = (path: Finding['path'], message: string): Finding => ({ path, me
 
 /** What the schema cannot say about MetalLB variables: the mistakes that break real clusters. */
 export function validateMetallb(v: MetallbVars, around: Neighbours): Finding[] {
-  return [...poolFindings(v, around), ...(v.metallb_mode === 'bgp' ? bgpFindings(v) : l2Findings(v, around)), ...duplicateNames(v)];
+  return [
+    ...poolFindings(v, around),
+    ...(v.metallb_mode === 'bgp' ? bgpFindings(v) : l2Findings(v, around)),
+    ...duplicateNames(v),
+  ];
 }
 
 function poolFindings(v: MetallbVars, around: Neighbours): Finding[] {
@@ -34,17 +38,25 @@ function poolFindings(v: MetallbVars, around: Neighbours): Finding[] {
       if (!range) return out.push(error(path, `"${text}" is not a CIDR or a FIRST-LAST range`));
       const base = text.includes('/') ? parseAddress(text.split('/')[0] ?? '') : undefined;
       // MetalLB refuses such a CIDR; the user meant either the network or one address.
-      if (base && base.value !== range.start) out.push(error(path, `${text} has host bits set: the network is ${formatAddress(range.family, range.start)}/${text.split('/')[1]}`));
+      if (base && base.value !== range.start)
+        out.push(
+          error(
+            path,
+            `${text} has host bits set: the network is ${formatAddress(range.family, range.start)}/${text.split('/')[1]}`,
+          ),
+        );
       const clash = seen.find((s) => overlaps(s.range, range));
       if (clash) out.push(error(path, `${text} overlaps ${clash.range.text} (${keyPath(clash.path)})`));
       seen.push({ range, path });
       for (const n of around.nodes) {
         const a = parseAddress(n.address);
-        if (a && contains(range, a)) out.push(error(path, `${text} contains the address of node ${n.name} (${n.address})`));
+        if (a && contains(range, a))
+          out.push(error(path, `${text} contains the address of node ${n.name} (${n.address})`));
       }
       for (const r of around.routers) {
         const a = parseAddress(r.address);
-        if (a && contains(range, a)) out.push(error(path, `${text} contains the address of the edge router ${r.name} (${r.address})`));
+        if (a && contains(range, a))
+          out.push(error(path, `${text} contains the address of the edge router ${r.name} (${r.address})`));
       }
       return undefined;
     }),
@@ -53,21 +65,41 @@ function poolFindings(v: MetallbVars, around: Neighbours): Finding[] {
 }
 
 function l2Findings(v: MetallbVars, around: Neighbours): Finding[] {
-  const out: Finding[] = v.metallb_bgp_peers.length > 0 ? [warning(['metallb_bgp_peers'], 'BGP peers are ignored in layer2 mode')] : [];
+  const out: Finding[] =
+    v.metallb_bgp_peers.length > 0 ? [warning(['metallb_bgp_peers'], 'BGP peers are ignored in layer2 mode')] : [];
   const first = around.nodes[0];
-  const network = v.metallb_node_network ? parseRange(v.metallb_node_network) : first ? parseRange(`${first.address}/24`) : undefined;
-  if (v.metallb_node_network && !network) out.push(error(['metallb_node_network'], `"${v.metallb_node_network}" is not a CIDR`));
+  const network = v.metallb_node_network
+    ? parseRange(v.metallb_node_network)
+    : first
+      ? parseRange(`${first.address}/24`)
+      : undefined;
+  if (v.metallb_node_network && !network)
+    out.push(error(['metallb_node_network'], `"${v.metallb_node_network}" is not a CIDR`));
   if (!network) return out;
   const assumed = v.metallb_node_network ? '' : ' (assumed /24 around the first node; set metallb_node_network)';
   v.metallb_pools.forEach((pool, i) =>
     pool.addresses.forEach((text, j) => {
       const range = parseRange(text.replace(/\s+/g, ''));
       if (range && range.family === network.family && !(network.start <= range.start && range.end <= network.end)) {
-        out.push(warning(['metallb_pools', i, 'addresses', j], `${text} is outside the nodes' subnet ${network.text}${assumed}: in layer2 mode the provider must route it to the nodes' link, or ARP for it goes unanswered`));
+        out.push(
+          warning(
+            ['metallb_pools', i, 'addresses', j],
+            `${text} is outside the nodes' subnet ${network.text}${assumed}: in layer2 mode the provider must route it to the nodes' link, or ARP for it goes unanswered`,
+          ),
+        );
       }
     }),
   );
-  v.metallb_l2_advertisements.forEach((a, i) => out.push(...unknownRefs(['metallb_l2_advertisements', i, 'pools'], a.pools, v.metallb_pools.map((p) => p.name), 'pool')));
+  v.metallb_l2_advertisements.forEach((a, i) =>
+    out.push(
+      ...unknownRefs(
+        ['metallb_l2_advertisements', i, 'pools'],
+        a.pools,
+        v.metallb_pools.map((p) => p.name),
+        'pool',
+      ),
+    ),
+  );
   return out;
 }
 
@@ -79,15 +111,35 @@ function bgpFindings(v: MetallbVars): Finding[] {
     const at = (k: string): Finding['path'] => ['metallb_bgp_peers', i, k];
     const hold = p.holdTime === undefined ? undefined : durationMs(p.holdTime);
     const keepalive = p.keepaliveTime === undefined ? undefined : durationMs(p.keepaliveTime);
-    if (hold !== undefined && hold !== 0 && hold < 3000) out.push(error(at('holdTime'), `holdTime ${p.holdTime} is below 3s: BGP allows 0 (no keepalives) or at least 3 seconds`));
-    if (hold !== undefined && keepalive !== undefined && keepalive > hold) out.push(error(at('keepaliveTime'), `keepaliveTime ${p.keepaliveTime} is above holdTime ${p.holdTime}: the session would expire between keepalives`));
+    if (hold !== undefined && hold !== 0 && hold < 3000)
+      out.push(
+        error(at('holdTime'), `holdTime ${p.holdTime} is below 3s: BGP allows 0 (no keepalives) or at least 3 seconds`),
+      );
+    if (hold !== undefined && keepalive !== undefined && keepalive > hold)
+      out.push(
+        error(
+          at('keepaliveTime'),
+          `keepaliveTime ${p.keepaliveTime} is above holdTime ${p.holdTime}: the session would expire between keepalives`,
+        ),
+      );
     if (!parseAddress(p.peerAddress)) out.push(error(at('peerAddress'), `"${p.peerAddress}" is not an IP address`));
     if (p.bfdProfile !== undefined) {
       const profile = profiles.get(p.bfdProfile);
-      if (!profile) out.push(error(at('bfdProfile'), `no BFD profile "${p.bfdProfile}" in metallb_bfd_profiles; profiles: ${[...profiles.keys()].join(', ') || '(none)'}`));
+      if (!profile)
+        out.push(
+          error(
+            at('bfdProfile'),
+            `no BFD profile "${p.bfdProfile}" in metallb_bfd_profiles; profiles: ${[...profiles.keys()].join(', ') || '(none)'}`,
+          ),
+        );
       else if (profile.minimumTtl !== undefined && !p.ebgpMultiHop) {
         const j = v.metallb_bfd_profiles.indexOf(profile);
-        out.push(error(['metallb_bfd_profiles', j, 'minimumTtl'], `minimumTtl applies to multihop sessions only, but peer ${p.name} uses this profile without ebgpMultiHop`));
+        out.push(
+          error(
+            ['metallb_bfd_profiles', j, 'minimumTtl'],
+            `minimumTtl applies to multihop sessions only, but peer ${p.name} uses this profile without ebgpMultiHop`,
+          ),
+        );
       }
     }
   });
@@ -95,27 +147,52 @@ function bgpFindings(v: MetallbVars): Finding[] {
     for (const k of BFD_INTERVALS) {
       if (b[k] === undefined) continue;
       const ms = durationMs(b[k]);
-      if (ms === undefined || !Number.isInteger(ms)) out.push(error(['metallb_bfd_profiles', i, k], `${k} "${b[k]}" is not a whole number of milliseconds (e.g. 50 or "50ms")`));
-      else if (ms < 10 || ms > 60000) out.push(error(['metallb_bfd_profiles', i, k], `${k} ${b[k]} is outside 10..60000 ms`));
+      if (ms === undefined || !Number.isInteger(ms))
+        out.push(
+          error(
+            ['metallb_bfd_profiles', i, k],
+            `${k} "${b[k]}" is not a whole number of milliseconds (e.g. 50 or "50ms")`,
+          ),
+        );
+      else if (ms < 10 || ms > 60000)
+        out.push(error(['metallb_bfd_profiles', i, k], `${k} ${b[k]} is outside 10..60000 ms`));
     }
-    if (b.echoInterval !== undefined && !b.echoMode) out.push(error(['metallb_bfd_profiles', i, 'echoInterval'], 'echoInterval has no effect without echoMode: true'));
+    if (b.echoInterval !== undefined && !b.echoMode)
+      out.push(error(['metallb_bfd_profiles', i, 'echoInterval'], 'echoInterval has no effect without echoMode: true'));
   });
   const peerNames = v.metallb_bgp_peers.map((p) => p.name);
   v.metallb_bgp_advertisements.forEach((a, i) => {
-    out.push(...unknownRefs(['metallb_bgp_advertisements', i, 'pools'], a.pools, v.metallb_pools.map((p) => p.name), 'pool'));
+    out.push(
+      ...unknownRefs(
+        ['metallb_bgp_advertisements', i, 'pools'],
+        a.pools,
+        v.metallb_pools.map((p) => p.name),
+        'pool',
+      ),
+    );
     out.push(...unknownRefs(['metallb_bgp_advertisements', i, 'peers'], a.peers, peerNames, 'peer'));
   });
   return out;
 }
 
 function unknownRefs(path: Finding['path'], refs: string[] | undefined, known: string[], what: string): Finding[] {
-  return (refs ?? []).flatMap((r, k) => (known.includes(r) ? [] : [error([...path, k], `no ${what} "${r}"; ${what}s: ${known.join(', ') || '(none)'}`)]));
+  return (refs ?? []).flatMap((r, k) =>
+    known.includes(r) ? [] : [error([...path, k], `no ${what} "${r}"; ${what}s: ${known.join(', ') || '(none)'}`)],
+  );
 }
 
 function duplicateNames(v: MetallbVars): Finding[] {
-  const lists = ['metallb_pools', 'metallb_l2_advertisements', 'metallb_bgp_peers', 'metallb_bfd_profiles', 'metallb_bgp_advertisements'] as const;
+  const lists = [
+    'metallb_pools',
+    'metallb_l2_advertisements',
+    'metallb_bgp_peers',
+    'metallb_bfd_profiles',
+    'metallb_bgp_advertisements',
+  ] as const;
   return lists.flatMap((list) => {
     const names = (v[list] as { name: string }[]).map((x) => x.name);
-    return names.flatMap((n, i) => (names.indexOf(n) !== i ? [error([list, i, 'name'], `name "${n}" is used twice in ${list}`)] : []));
+    return names.flatMap((n, i) =>
+      names.indexOf(n) !== i ? [error([list, i, 'name'], `name "${n}" is used twice in ${list}`)] : [],
+    );
   });
 }

@@ -12,7 +12,8 @@ export const BASE_SYSCTLS = {
   'net.ipv4.conf.all.arp_announce': 2,
 };
 
-const hasIpv6Pool = (pools: Vars['metallb_pools'] = []): boolean => pools.some((p) => (p.addresses ?? []).some((a) => a.includes(':')));
+const hasIpv6Pool = (pools: Vars['metallb_pools'] = []): boolean =>
+  pools.some((p) => (p.addresses ?? []).some((a) => a.includes(':')));
 
 export default defineRole<Vars>({
   tasks: ({ vars }) => {

@@ -28,16 +28,19 @@ export interface ConnectorOptions {
 
 export function connector(compiled: CompiledRun, o: ConnectorOptions): Connector {
   const opened = new Set<SshConnection>();
-  const become = (host: string, cp?: CompiledPlay) => becomeFor(compiled.hostVars.get(host) ?? {}, cp?.play.become ?? (o.become || undefined));
+  const become = (host: string, cp?: CompiledPlay) =>
+    becomeFor(compiled.hostVars.get(host) ?? {}, cp?.play.become ?? (o.become || undefined));
   return {
     opened,
     async connect(host) {
       const started = Date.now();
       const target = connectionTarget(host, compiled.hostVars.get(host) ?? {}, o.acceptNewHostKeys);
       if (o.signal.aborted) throw new InterruptedError(host);
-      const conn = await (o.early.take(target) ?? SshConnection.connect(target, { signal: o.signal })).catch((e: unknown) => {
-        throw o.signal.aborted ? new InterruptedError(host) : e;
-      });
+      const conn = await (o.early.take(target) ?? SshConnection.connect(target, { signal: o.signal })).catch(
+        (e: unknown) => {
+          throw o.signal.aborted ? new InterruptedError(host) : e;
+        },
+      );
       opened.add(conn);
       if (o.signal.aborted) conn.interrupt();
       o.connected?.(host, conn, Date.now() - started);
@@ -45,7 +48,10 @@ export function connector(compiled: CompiledRun, o: ConnectorOptions): Connector
     },
     forPlay(conn, cp) {
       const b = become(conn.host, cp);
-      return { host: conn.host, exec: (command, opts) => conn.exec(withBecome(command, b.become, b.user, b.becomeUser), opts) };
+      return {
+        host: conn.host,
+        exec: (command, opts) => conn.exec(withBecome(command, b.become, b.user, b.becomeUser), opts),
+      };
     },
     runsAs: (host, cp) => runsAs(become(host, cp)),
   };

@@ -20,7 +20,11 @@ export function extraVarsLayer(arg: string, index: number, cwd: string, vault: V
   for (const pair of splitPairs(arg)) {
     const at = pair.indexOf('=');
     // Never echo the text: it may be a password typed where its name should have been.
-    if (at <= 0) throw InputError.at({ file: `-e #${index + 1}` }, `expected key=value, a JSON/YAML mapping or @file; word ${splitPairs(arg).indexOf(pair) + 1} has no "="`);
+    if (at <= 0)
+      throw InputError.at(
+        { file: `-e #${index + 1}` },
+        `expected key=value, a JSON/YAML mapping or @file; word ${splitPairs(arg).indexOf(pair) + 1} has no "="`,
+      );
     values[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return { label: `-e #${index + 1}`, values, locate: () => ({ file: `-e #${index + 1}` }) };
@@ -37,6 +41,7 @@ function mapping(label: string, text: string, vault: Vault, wholeFileVaulted: bo
 /** Splits on spaces outside quotes: `a=1 b="x y"`. */
 function splitPairs(s: string): string[] {
   const out: string[] = [];
-  for (const m of s.matchAll(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g)) out.push(m[0].replace(/(["'])(.*)\1$/, '$2').replace(/=(["'])(.*)\1$/, '=$2'));
+  for (const m of s.matchAll(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g))
+    out.push(m[0].replace(/(["'])(.*)\1$/, '$2').replace(/=(["'])(.*)\1$/, '=$2'));
   return out;
 }

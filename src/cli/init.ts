@@ -16,7 +16,11 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
   const cmd = new Command('play init')
     .description('Write a commented starting inventory for a cluster in BGP or layer2 mode.')
     .argument('<dir>', 'the inventory directory to create (it must not exist, or be empty)')
-    .addOption(new Option('--mode <mode>', 'how Services get their addresses announced').choices(Object.keys(EXAMPLES)).makeOptionMandatory())
+    .addOption(
+      new Option('--mode <mode>', 'how Services get their addresses announced')
+        .choices(Object.keys(EXAMPLES))
+        .makeOptionMandatory(),
+    )
     .exitOverride()
     .configureOutput({ writeOut: print, writeErr: () => undefined });
   try {
@@ -28,13 +32,17 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
   }
   const dir = resolve(cwd, cmd.args[0] ?? '');
   const mode = cmd.opts<{ mode: Mode }>().mode;
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`${dir} is not empty: play init writes a new inventory, it never overwrites one`);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new UsageError(`${dir} is not empty: play init writes a new inventory, it never overwrites one`);
   cpSync(join(installRoot, 'inventory', EXAMPLES[mode]), dir, { recursive: true });
   const hosts = join(dir, 'hosts.yaml');
   writeFileSync(hosts, `${header(mode)}${readFileSync(hosts, 'utf8')}`);
   const vars = join(dir, 'group_vars', 'all.yaml');
   // A password everyone can read in play's examples is no password.
-  writeFileSync(vars, readFileSync(vars, 'utf8').replace(/^(\s*password: )\S+/m, `$1${randomBytes(12).toString('base64url')}`));
+  writeFileSync(
+    vars,
+    readFileSync(vars, 'utf8').replace(/^(\s*password: )\S+/m, `$1${randomBytes(12).toString('base64url')}`),
+  );
   const shown = relative(cwd, dir) || '.';
   print(`wrote ${shown}/ (${mode} mode): hosts.yaml and group_vars/all.yaml
 next: put your hosts' addresses in hosts.yaml and your pools in group_vars/all.yaml, then
@@ -43,7 +51,9 @@ next: put your hosts' addresses in hosts.yaml and your pools in group_vars/all.y
   play doctor -i ${shown}                      # check the live cluster`);
 }
 
-const header = (mode: Mode): string => `# Written by \`play init --mode ${mode}\`: the article's ${mode === 'bgp' ? 'BGP' : 'layer2'} setup, to adapt.
+const header = (
+  mode: Mode,
+): string => `# Written by \`play init --mode ${mode}\`: the article's ${mode === 'bgp' ? 'BGP' : 'layer2'} setup, to adapt.
 # Every variable is documented in play's docs/variables.md; \`play site.yaml -i DIR --syntax-check\`
 # checks this inventory without contacting a host.
 `;

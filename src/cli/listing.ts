@@ -2,14 +2,19 @@ import type { CompiledRun } from '../engine/compile.ts';
 
 /** `--list-hosts`: the hosts each play would run on (after --limit). */
 export function listHosts(run: CompiledRun): string[] {
-  return run.plays.flatMap((cp) => [`play "${cp.play.name}" (${cp.hosts.length} host${cp.hosts.length === 1 ? '' : 's'}):`, ...cp.hosts.map((h) => `  ${h}`)]);
+  return run.plays.flatMap((cp) => [
+    `play "${cp.play.name}" (${cp.hosts.length} host${cp.hosts.length === 1 ? '' : 's'}):`,
+    ...cp.hosts.map((h) => `  ${h}`),
+  ]);
 }
 
 /** `--list-tasks`: the tasks that would run (after --tags/--skip-tags/--role), with their tags. */
 export function listTasks(run: CompiledRun): string[] {
   return run.plays.flatMap((cp) => [
     `play "${cp.play.name}":`,
-    ...cp.listing.flatMap((r) => r.tasks.filter((t) => t.selected).map((t) => `  ${r.role} | ${t.name}    TAGS: [${t.tags.join(', ')}]`)),
+    ...cp.listing.flatMap((r) =>
+      r.tasks.filter((t) => t.selected).map((t) => `  ${r.role} | ${t.name}    TAGS: [${t.tags.join(', ')}]`),
+    ),
   ]);
 }
 

@@ -46,7 +46,12 @@ export async function main(argv: string[]): Promise<number> {
     const early = new EarlyConnections();
     try {
       const connectionDefaults = connectionFlags(options);
-      if (!lists(options)) early.open([...connectionPlan(playbook, inventory, { limit: options.limit, extraVars, connectionDefaults })].map(([host, vars]) => connectionTarget(host, vars, options.acceptNewHostKeys)));
+      if (!lists(options))
+        early.open(
+          [...connectionPlan(playbook, inventory, { limit: options.limit, extraVars, connectionDefaults })].map(
+            ([host, vars]) => connectionTarget(host, vars, options.acceptNewHostKeys),
+          ),
+        );
       const compileOptions = {
         limit: options.limit,
         extraVars,
@@ -70,14 +75,39 @@ export async function main(argv: string[]): Promise<number> {
         // Loaded only for doctor: a run does not pay for it.
         const { doctor } = await import('../doctor/doctor.ts');
         // The intended state is the whole cluster's, whatever --limit selects to check.
-        const whole = options.limit === undefined ? compiled : await compile(playbook, inventory, { ...compileOptions, limit: undefined });
+        const whole =
+          options.limit === undefined
+            ? compiled
+            : await compile(playbook, inventory, { ...compileOptions, limit: undefined });
         redactor.add(...whole.secrets);
-        return await doctor(compiled, whole, inventory, { inventoryPath, inventoryArg: options.inventory, json: options.json, verbose: options.verbose > 0, acceptNewHostKeys: options.acceptNewHostKeys, become: options.connection.become, forks: options.forks }, redactor, out, early);
+        return await doctor(
+          compiled,
+          whole,
+          inventory,
+          {
+            inventoryPath,
+            inventoryArg: options.inventory,
+            json: options.json,
+            verbose: options.verbose > 0,
+            acceptNewHostKeys: options.acceptNewHostKeys,
+            become: options.connection.become,
+            forks: options.forks,
+          },
+          redactor,
+          out,
+          early,
+        );
       }
       const summary = await run(options, compiled, redactor, out, early);
       timing('run finished');
       const code = exitCode(summary);
-      if (options.json) writeJsonReport(options.json, summary, { playbook: playbookPath, inventory: inventoryPath, exitCode: code }, redactor);
+      if (options.json)
+        writeJsonReport(
+          options.json,
+          summary,
+          { playbook: playbookPath, inventory: inventoryPath, exitCode: code },
+          redactor,
+        );
       return code;
     } finally {
       early.closeUntaken();
@@ -92,15 +122,28 @@ export async function main(argv: string[]): Promise<number> {
 const lists = (o: CliOptions): boolean => o.listHosts || o.listTasks || o.listTags || o.syntaxCheck;
 
 function listingFor(o: CliOptions, compiled: CompiledRun): string[] | undefined {
-  const parts = [o.listHosts && listHosts(compiled), o.listTasks && listTasks(compiled), o.listTags && listTags(compiled)].filter((p): p is string[] => Array.isArray(p));
+  const parts = [
+    o.listHosts && listHosts(compiled),
+    o.listTasks && listTasks(compiled),
+    o.listTags && listTags(compiled),
+  ].filter((p): p is string[] => Array.isArray(p));
   if (parts.length > 0) return parts.flat();
   return o.syntaxCheck ? ['syntax OK: playbook, inventory, roles, variables and templates are valid'] : undefined;
 }
 
-async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, write: (s: string) => void, early: EarlyConnections): Promise<RunSummary> {
+async function run(
+  o: CliOptions,
+  compiled: CompiledRun,
+  redactor: Redactor,
+  write: (s: string) => void,
+  early: EarlyConnections,
+): Promise<RunSummary> {
   const outputOptions: OutputOptions = { diff: o.diff, verbose: o.verbose > 0, check: o.check, redactor, write };
   // listr2 is loaded only for a terminal: piped and CI runs do not pay for it.
-  const reporter: Reporter = process.stdout.isTTY && process.env.PLAY_OUTPUT !== 'plain' ? new (await import('../output/listr.ts')).ListrReporter(outputOptions) : new PlainReporter(outputOptions);
+  const reporter: Reporter =
+    process.stdout.isTTY && process.env.PLAY_OUTPUT !== 'plain'
+      ? new (await import('../output/listr.ts')).ListrReporter(outputOptions)
+      : new PlainReporter(outputOptions);
   const hostCount = new Set(compiled.plays.flatMap((p) => p.hosts)).size;
   const cut = new AbortController();
   const hosts = connector(compiled, {
@@ -110,7 +153,11 @@ async function run(o: CliOptions, compiled: CompiledRun, redactor: Redactor, wri
     signal: cut.signal,
     connected: (host, conn, ms) => {
       timing(`connected to ${host}`);
-      reporter.event({ type: 'verbose', host, message: `connected to ${conn.target.user}@${conn.target.address}:${conn.target.port} in ${ms} ms` });
+      reporter.event({
+        type: 'verbose',
+        host,
+        message: `connected to ${conn.target.user}@${conn.target.address}:${conn.target.port} in ${ms} ms`,
+      });
     },
   });
   const stops = new StopSignals(o.stopGraceSeconds * 1000, EXIT.interrupted, {
@@ -162,7 +209,8 @@ function reportError(e: unknown, redactor: Redactor): number {
     return EXIT.internal;
   }
   if (e instanceof UsageError) err(`play: ${e.message}\nRun \`play --help\` for usage.`);
-  else if (e instanceof InputError) err(`play: invalid input (nothing was run on any host):\n${e.message.replace(/^/gm, '  ')}`);
+  else if (e instanceof InputError)
+    err(`play: invalid input (nothing was run on any host):\n${e.message.replace(/^/gm, '  ')}`);
   else err(`play: ${e.message}`);
   return e.exitCode;
 }

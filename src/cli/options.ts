@@ -30,7 +30,14 @@ export interface CliOptions {
   vaultPasswordFiles: string[];
   askVaultPass: boolean;
   /** ansible-playbook's connection flags: defaults below the inventory's connection variables. */
-  connection: { user?: string; privateKey?: string; timeout?: number; sshCommonArgs?: string; sshExtraArgs?: string; become: boolean };
+  connection: {
+    user?: string;
+    privateKey?: string;
+    timeout?: number;
+    sshCommonArgs?: string;
+    sshExtraArgs?: string;
+    become: boolean;
+  };
 }
 
 const EXIT_HELP = `
@@ -44,8 +51,17 @@ Exit codes:
   1   internal error`;
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-const colonList = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(':').filter(Boolean)];
-const commaList = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+const colonList = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  ...value.split(':').filter(Boolean),
+];
+const commaList = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 
 const DOCTOR_HELP = `
 play doctor runs site.yaml's roles in check mode (what would change is drift) and reads the live
@@ -60,10 +76,14 @@ Exit codes:
 
 function program(doctor: boolean): Command {
   const cmd = doctor
-    ? new Command('play doctor').description('Check the live cluster against the intended state (site.yaml and the inventory); read-only.')
+    ? new Command('play doctor').description(
+        'Check the live cluster against the intended state (site.yaml and the inventory); read-only.',
+      )
     : new Command('play')
-      .description('Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster; `play init DIR --mode bgp|layer2` writes a starting inventory.')
-      .argument('<playbook>', 'playbook file, or a name in playbooks/ or among play\'s own (e.g. site.yaml)');
+        .description(
+          'Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster; `play init DIR --mode bgp|layer2` writes a starting inventory.',
+        )
+        .argument('<playbook>', "playbook file, or a name in playbooks/ or among play's own (e.g. site.yaml)");
   cmd.requiredOption('-i, --inventory <inventory>', 'inventory directory or file; a bare name means inventory/NAME/');
   if (!doctor) {
     cmd
@@ -75,31 +95,71 @@ function program(doctor: boolean): Command {
   }
   cmd
     .option('-l, --limit <pattern>', 'limit to hosts matching this pattern (a:b, a:&b, a:!b, globs)')
-    .option('--roles-path <dirs>', 'more folders of roles, colon-separated (repeatable; $PLAY_ROLES_PATH): after roles/ beside the playbook, before play\'s own', colonList)
-    .option('-e, --extra-vars <vars>', 'k=v pairs, a JSON/YAML mapping, or @file (repeatable; highest precedence)', collect)
-    .addOption(new Option('-f, --forks <n>', 'hosts worked on at once (default: all, at most 64)').argParser((v) => positiveInt(v, '--forks')));
+    .option(
+      '--roles-path <dirs>',
+      "more folders of roles, colon-separated (repeatable; $PLAY_ROLES_PATH): after roles/ beside the playbook, before play's own",
+      colonList,
+    )
+    .option(
+      '-e, --extra-vars <vars>',
+      'k=v pairs, a JSON/YAML mapping, or @file (repeatable; highest precedence)',
+      collect,
+    )
+    .addOption(
+      new Option('-f, --forks <n>', 'hosts worked on at once (default: all, at most 64)').argParser((v) =>
+        positiveInt(v, '--forks'),
+      ),
+    );
   if (!doctor) {
     cmd
-      .addOption(new Option('--stop-grace <seconds>', 'on Ctrl-C or SIGTERM, how long tasks in flight may finish before they are cut').default(10).argParser((v) => positiveInt(v, '--stop-grace')))
+      .addOption(
+        new Option(
+          '--stop-grace <seconds>',
+          'on Ctrl-C or SIGTERM, how long tasks in flight may finish before they are cut',
+        )
+          .default(10)
+          .argParser((v) => positiveInt(v, '--stop-grace')),
+      )
       .option('--list-hosts', 'list the hosts each play would run on, then exit')
       .option('--list-tasks', 'list the tasks that would run, then exit')
       .option('--list-tags', 'list the tags in use, then exit')
       .option('--syntax-check', 'check playbook, inventory, roles, variables and templates, then exit');
   }
   return cmd
-    .option('--json <file>', doctor ? 'also write every check\'s verdict and evidence as JSON' : 'also write a machine-readable report of every task on every host')
+    .option(
+      '--json <file>',
+      doctor
+        ? "also write every check's verdict and evidence as JSON"
+        : 'also write a machine-readable report of every task on every host',
+    )
     .option('-v, --verbose', 'more detail (repeatable)', (_v: string, n: number) => n + 1, 0)
-    .option('--vault-password-file <file>', 'a file holding the Ansible Vault password (repeatable; $ANSIBLE_VAULT_PASSWORD_FILE)', collect)
-    .addOption(new Option('--vault-pass-file <file>', 'the same as --vault-password-file').argParser(collect).hideHelp())
+    .option(
+      '--vault-password-file <file>',
+      'a file holding the Ansible Vault password (repeatable; $ANSIBLE_VAULT_PASSWORD_FILE)',
+      collect,
+    )
+    .addOption(
+      new Option('--vault-pass-file <file>', 'the same as --vault-password-file').argParser(collect).hideHelp(),
+    )
     .option('-J, --ask-vault-pass', 'ask for the Ansible Vault password (on a terminal)')
-    .option('-u, --user <user>', 'connect as this user (the inventory\'s ansible_user wins)')
-    .option('--private-key <file>', 'use this private key file (the inventory\'s key file wins)')
+    .option('-u, --user <user>', "connect as this user (the inventory's ansible_user wins)")
+    .option('--private-key <file>', "use this private key file (the inventory's key file wins)")
     .addOption(new Option('--key-file <file>', 'the same as --private-key').hideHelp())
-    .option('-b, --become', 'run commands through sudo (a play\'s become: and ansible_become win)')
-    .addOption(new Option('-T, --timeout <seconds>', 'connection timeout (the inventory\'s ansible_timeout wins)').argParser((v) => positiveInt(v, '--timeout')))
-    .option('--ssh-common-args <args>', 'ssh options for every host, e.g. "-o ProxyJump=bastion" (ansible_ssh_common_args wins)')
+    .option('-b, --become', "run commands through sudo (a play's become: and ansible_become win)")
+    .addOption(
+      new Option('-T, --timeout <seconds>', "connection timeout (the inventory's ansible_timeout wins)").argParser(
+        (v) => positiveInt(v, '--timeout'),
+      ),
+    )
+    .option(
+      '--ssh-common-args <args>',
+      'ssh options for every host, e.g. "-o ProxyJump=bastion" (ansible_ssh_common_args wins)',
+    )
     .option('--ssh-extra-args <args>', 'more ssh options (ansible_ssh_extra_args wins)')
-    .option('--accept-new-host-keys', 'record the host keys of hosts not in known_hosts (a changed key is still refused)')
+    .option(
+      '--accept-new-host-keys',
+      'record the host keys of hosts not in known_hosts (a changed key is still refused)',
+    )
     .addHelpText('after', doctor ? DOCTOR_HELP : EXIT_HELP)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
@@ -113,11 +173,26 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
   try {
     cmd.parse(doctor ? argv.slice(1) : argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version')) return undefined;
+    if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version'))
+      return undefined;
     if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
     throw e;
   }
-  const o = cmd.opts<Partial<Omit<CliOptions, 'playbook' | 'roles' | 'stopGraceSeconds' | 'vaultPasswordFiles' | 'connection'>> & { role?: string[]; stopGrace?: number; vaultPasswordFile?: string[]; vaultPassFile?: string[]; user?: string; privateKey?: string; keyFile?: string; become?: boolean; timeout?: number; sshCommonArgs?: string; sshExtraArgs?: string }>();
+  const o = cmd.opts<
+    Partial<Omit<CliOptions, 'playbook' | 'roles' | 'stopGraceSeconds' | 'vaultPasswordFiles' | 'connection'>> & {
+      role?: string[];
+      stopGrace?: number;
+      vaultPasswordFile?: string[];
+      vaultPassFile?: string[];
+      user?: string;
+      privateKey?: string;
+      keyFile?: string;
+      become?: boolean;
+      timeout?: number;
+      sshCommonArgs?: string;
+      sshExtraArgs?: string;
+    }
+  >();
   return {
     // doctor runs the whole site.yaml in check mode: what would change is drift.
     playbook: doctor ? 'site.yaml' : (cmd.args[0] ?? ''),
@@ -142,7 +217,14 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     rolesPath: o.rolesPath ?? (process.env.PLAY_ROLES_PATH ?? '').split(':').filter(Boolean),
     vaultPasswordFiles: vaultFiles([...(o.vaultPasswordFile ?? []), ...(o.vaultPassFile ?? [])]),
     askVaultPass: Boolean(o.askVaultPass),
-    connection: { user: o.user, privateKey: o.privateKey ?? o.keyFile, timeout: o.timeout, sshCommonArgs: o.sshCommonArgs, sshExtraArgs: o.sshExtraArgs, become: Boolean(o.become) },
+    connection: {
+      user: o.user,
+      privateKey: o.privateKey ?? o.keyFile,
+      timeout: o.timeout,
+      sshCommonArgs: o.sshCommonArgs,
+      sshExtraArgs: o.sshExtraArgs,
+      become: Boolean(o.become),
+    },
   };
 }
 
@@ -162,7 +244,13 @@ function positiveInt(v: string, option: string): number {
 export function connectionFlags(o: CliOptions): VarLayer {
   const c = o.connection;
   const values = Object.fromEntries(
-    Object.entries({ ansible_user: c.user, ansible_ssh_private_key_file: c.privateKey, ansible_timeout: c.timeout, ansible_ssh_common_args: c.sshCommonArgs, ansible_ssh_extra_args: c.sshExtraArgs }).filter(([, v]) => v !== undefined),
+    Object.entries({
+      ansible_user: c.user,
+      ansible_ssh_private_key_file: c.privateKey,
+      ansible_timeout: c.timeout,
+      ansible_ssh_common_args: c.sshCommonArgs,
+      ansible_ssh_extra_args: c.sshExtraArgs,
+    }).filter(([, v]) => v !== undefined),
   );
   return { label: 'the command line', values, locate: (p) => ({ file: `command line (${String(p[0] ?? '')})` }) };
 }

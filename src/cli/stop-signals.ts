@@ -76,7 +76,9 @@ export class StopSignals {
       if (signal === 'parent gone') clearInterval(this.parentWatch);
       const grace = `${(this.graceMs / 1000).toFixed(this.graceMs % 1000 === 0 ? 0 : 1)} s`;
       const what = signal === 'parent gone' ? 'the process that started play ended' : signal;
-      this.on.stopping(`${what}: stopping: no new task starts; tasks in flight get ${grace} to finish, then are cut (${signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal'} cuts them now)`);
+      this.on.stopping(
+        `${what}: stopping: no new task starts; tasks in flight get ${grace} to finish, then are cut (${signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal'} cuts them now)`,
+      );
       this.timers.push(setTimeout(() => this.doCut(`grace of ${grace} over`), this.graceMs));
       return;
     }

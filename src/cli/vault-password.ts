@@ -9,7 +9,10 @@ import type { CliOptions } from './options.ts';
  * As in Ansible, an executable file is a script whose output is the password (a password
  * manager's client); any other file holds the password itself, surrounding whitespace stripped.
  */
-export async function vaultPasswords(o: Pick<CliOptions, 'vaultPasswordFiles' | 'askVaultPass'>, cwd: string): Promise<string[]> {
+export async function vaultPasswords(
+  o: Pick<CliOptions, 'vaultPasswordFiles' | 'askVaultPass'>,
+  cwd: string,
+): Promise<string[]> {
   const passwords = o.vaultPasswordFiles.map((f) => passwordFrom(resolve(cwd, f), f));
   if (o.askVaultPass) passwords.push(await askHidden('Vault password: '));
   return passwords.filter((p) => p.length > 0);
@@ -20,23 +23,37 @@ function passwordFrom(path: string, given: string): string {
   try {
     executable = (statSync(path).mode & 0o111) !== 0;
   } catch (e) {
-    throw new UsageError(`--vault-password-file ${given}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new UsageError(
+      `--vault-password-file ${given}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+    );
   }
   if (!executable) return readFileSync(path, 'utf8').trim();
   try {
     // The script's stderr goes to the operator (a password manager may ask something there);
     // its stdout is the password and is never shown, not even when the script fails.
-    return execFileSync(path, [], { encoding: 'utf8', stdio: ['inherit', 'pipe', 'inherit'], timeout: 120_000 }).replace(/^[\r\n]+|[\r\n]+$/g, '');
+    return execFileSync(path, [], {
+      encoding: 'utf8',
+      stdio: ['inherit', 'pipe', 'inherit'],
+      timeout: 120_000,
+    }).replace(/^[\r\n]+|[\r\n]+$/g, '');
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { status?: number | null; signal?: string | null };
-    const why = err.status != null ? `exited with ${err.status}` : err.signal ? `was stopped by ${err.signal}` : `could not be run (${err.code ?? String(e)})`;
-    throw new UsageError(`--vault-password-file ${given}: an executable file is run as a password script, and this one ${why}`);
+    const why =
+      err.status != null
+        ? `exited with ${err.status}`
+        : err.signal
+          ? `was stopped by ${err.signal}`
+          : `could not be run (${err.code ?? String(e)})`;
+    throw new UsageError(
+      `--vault-password-file ${given}: an executable file is run as a password script, and this one ${why}`,
+    );
   }
 }
 /** Reads a line from the terminal without echoing it. */
 function askHidden(prompt: string): Promise<string> {
   const { stdin, stderr } = process;
-  if (!stdin.isTTY) return Promise.reject(new UsageError('--ask-vault-pass needs a terminal; in scripts use --vault-password-file'));
+  if (!stdin.isTTY)
+    return Promise.reject(new UsageError('--ask-vault-pass needs a terminal; in scripts use --vault-password-file'));
   stderr.write(prompt);
   stdin.setRawMode(true);
   stdin.resume();

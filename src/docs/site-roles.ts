@@ -20,6 +20,7 @@ export function siteRolesDoc(root: string): string {
 /** Each site role's roles/NAME/variables.gen.ts (path → text): the type of its tasks' `vars`. */
 export async function siteRolesTypes(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const { name, variables } of siteRoles(root)) out.set(join(root, 'roles', name, 'variables.gen.ts'), await variablesTypes(name, variables));
+  for (const { name, variables } of siteRoles(root))
+    out.set(join(root, 'roles', name, 'variables.gen.ts'), await variablesTypes(name, variables));
   return out;
 }

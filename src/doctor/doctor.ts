@@ -38,11 +38,24 @@ export interface DoctorOptions {
  * run compiled without --limit), and reports. Nothing on a host changes:
  * check mode writes nothing, and the readings are read-only commands.
  */
-export async function doctor(compiled: CompiledRun, whole: CompiledRun, inv: Inventory, o: DoctorOptions, redactor: Redactor, write: (s: string) => void, early: EarlyConnections): Promise<number> {
+export async function doctor(
+  compiled: CompiledRun,
+  whole: CompiledRun,
+  inv: Inventory,
+  o: DoctorOptions,
+  redactor: Redactor,
+  write: (s: string) => void,
+  early: EarlyConnections,
+): Promise<number> {
   const intended = intendedState(whole, inv);
   if (!intended) throw new UsageError('play doctor needs a cluster to check: the inventory has no k3s_server host');
   const selected = new Set(compiled.plays.flatMap((p) => p.hosts));
-  const hosts = connector(compiled, { acceptNewHostKeys: o.acceptNewHostKeys, become: o.become, early, signal: new AbortController().signal });
+  const hosts = connector(compiled, {
+    acceptNewHostKeys: o.acceptNewHostKeys,
+    become: o.become,
+    early,
+    signal: new AbortController().signal,
+  });
   process.stderr.write(`doctor: site.yaml in check mode on ${selected.size} hosts, then the live cluster\n`);
 
   const results: TaskResult[] = [];
@@ -60,7 +73,12 @@ export async function doctor(compiled: CompiledRun, whole: CompiledRun, inv: Inv
     runsAs: hosts.runsAs,
   });
 
-  const live: Intended = { ...intended, servers: intended.servers, agents: intended.agents.filter((h) => selected.has(h)), edges: intended.edges.filter((h) => selected.has(h)) };
+  const live: Intended = {
+    ...intended,
+    servers: intended.servers,
+    agents: intended.agents.filter((h) => selected.has(h)),
+    edges: intended.edges.filter((h) => selected.has(h)),
+  };
   const open = new Map<string, Promise<Connection>>();
   const remote = async (host: string): Promise<Remote> => {
     let c = open.get(host);
@@ -68,7 +86,10 @@ export async function doctor(compiled: CompiledRun, whole: CompiledRun, inv: Inv
     return hosts.forPlay(await c);
   };
   // ARP is asked from a host on the nodes' segment that is not a node: the edge, else any other.
-  const arpFrom = intended.mode === 'layer2' ? [...hostsOfGroup(inv, 'edge'), ...inv.hosts.keys()].find((h) => !nodesOf(intended).includes(h)) : undefined;
+  const arpFrom =
+    intended.mode === 'layer2'
+      ? [...hostsOfGroup(inv, 'edge'), ...inv.hosts.keys()].find((h) => !nodesOf(intended).includes(h))
+      : undefined;
   let facts: Facts;
   try {
     facts = await gatherFacts(live, remote, arpFrom);
@@ -76,10 +97,25 @@ export async function doctor(compiled: CompiledRun, whole: CompiledRun, inv: Inv
     for (const c of open.values()) (await c.catch(() => undefined))?.close();
   }
 
-  const findings = judge(live, facts, driftFindings(results, redactor), selected).map((f) => (f.fix ? { ...f, fix: f.fix.replaceAll('INVENTORY', o.inventoryArg) } : f));
+  const findings = judge(live, facts, driftFindings(results, redactor), selected).map((f) =>
+    f.fix ? { ...f, fix: f.fix.replaceAll('INVENTORY', o.inventoryArg) } : f,
+  );
   const unreachable = findings.some((f) => f.check === 'reachable over SSH');
-  const code = unreachable ? EXIT.hostUnreachable : findings.some((f) => f.verdict === 'fail') ? EXIT.checkFailed : EXIT.ok;
-  write(redactor.text(renderReport(findings, [...inv.hosts.keys()], o.verbose, Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined)));
+  const code = unreachable
+    ? EXIT.hostUnreachable
+    : findings.some((f) => f.verdict === 'fail')
+      ? EXIT.checkFailed
+      : EXIT.ok;
+  write(
+    redactor.text(
+      renderReport(
+        findings,
+        [...inv.hosts.keys()],
+        o.verbose,
+        Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined,
+      ),
+    ),
+  );
   if (o.json) writeDoctorJson(o.json, findings, { inventory: o.inventoryPath, exitCode: code }, redactor);
   return code;
 }
@@ -88,11 +124,30 @@ export async function doctor(compiled: CompiledRun, whole: CompiledRun, inv: Inv
 export function judge(intended: Intended, facts: Facts, drift: Finding[], selected: Set<string>): Finding[] {
   const findings: Finding[] = [...drift];
   for (const [host, why] of Object.entries(facts.unreachable)) {
-    if (!findings.some((f) => f.host === host && f.check === 'reachable over SSH')) findings.push(fail('node', host, 'reachable over SSH', [why], 'play cannot log in to the host (down, network, SSH key or host key)', 'ssh to it as the inventory says, then rerun play doctor'));
+    if (!findings.some((f) => f.host === host && f.check === 'reachable over SSH'))
+      findings.push(
+        fail(
+          'node',
+          host,
+          'reachable over SSH',
+          [why],
+          'play cannot log in to the host (down, network, SSH key or host key)',
+          'ssh to it as the inventory says, then rerun play doctor',
+        ),
+      );
   }
   findings.push(...nodeChecks(intended, facts));
   if (facts.clusterError !== undefined) {
-    findings.push(fail('metallb', CLUSTER, 'cluster readable', [facts.clusterError], `kubectl on ${intended.servers[0] ?? 'the first server'} failed: the API server is down, or MetalLB's CRDs are missing`, 'check k3s on the first server; rerun: play site.yaml -i INVENTORY'));
+    findings.push(
+      fail(
+        'metallb',
+        CLUSTER,
+        'cluster readable',
+        [facts.clusterError],
+        `kubectl on ${intended.servers[0] ?? 'the first server'} failed: the API server is down, or MetalLB's CRDs are missing`,
+        'check k3s on the first server; rerun: play site.yaml -i INVENTORY',
+      ),
+    );
   }
   if (facts.cluster) {
     findings.push(...metallbChecks(intended, facts.cluster), ...serviceChecks(intended, facts.cluster));
@@ -101,4 +156,3 @@ export function judge(intended: Intended, facts: Facts, drift: Finding[], select
   if (intended.mode === 'bgp') findings.push(...bgpChecks(intended, facts.edges, facts.cluster, facts.nodes));
   return findings.filter((f) => f.host === CLUSTER || selected.has(f.host) || f.area === 'layer2');
 }
-

@@ -15,13 +15,40 @@ export function driftFindings(results: TaskResult[], redactor: Redactor): Findin
     const rerun = `play site.yaml -i INVENTORY --role ${r.role} --limit ${r.host} (preview it with --check --diff)`;
     if (r.status === 'changed') {
       const evidence = r.changes.map((c) => redactor.text(renderChange(redactor.change(c))));
-      out.push(fail('drift', r.host, check, evidence.length ? evidence : [r.message ?? 'would change'], `${r.host} differs from what play makes it (changed by hand, or play's run did not finish)`, rerun));
+      out.push(
+        fail(
+          'drift',
+          r.host,
+          check,
+          evidence.length ? evidence : [r.message ?? 'would change'],
+          `${r.host} differs from what play makes it (changed by hand, or play's run did not finish)`,
+          rerun,
+        ),
+      );
     } else if (r.status === 'unreachable') {
       if (!out.some((f) => f.host === r.host && f.check === 'reachable over SSH')) {
-        out.push(fail('node', r.host, 'reachable over SSH', [redactor.text(r.message ?? 'unreachable')], 'play cannot log in to the host (down, network, SSH key or host key)', `ssh to it as the inventory says (ansible_host, ansible_user, key); then rerun play doctor`));
+        out.push(
+          fail(
+            'node',
+            r.host,
+            'reachable over SSH',
+            [redactor.text(r.message ?? 'unreachable')],
+            'play cannot log in to the host (down, network, SSH key or host key)',
+            `ssh to it as the inventory says (ansible_host, ansible_user, key); then rerun play doctor`,
+          ),
+        );
       }
     } else if (r.status === 'failed') {
-      out.push(fail('drift', r.host, check, [redactor.text(r.message ?? 'failed'), ...(r.detail ? [redactor.text(r.detail)] : [])], 'the role\'s check-mode reading failed', rerun));
+      out.push(
+        fail(
+          'drift',
+          r.host,
+          check,
+          [redactor.text(r.message ?? 'failed'), ...(r.detail ? [redactor.text(r.detail)] : [])],
+          "the role's check-mode reading failed",
+          rerun,
+        ),
+      );
     }
   }
   return out;

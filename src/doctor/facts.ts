@@ -17,7 +17,15 @@ export interface KubeNode {
 export interface KubePod {
   metadata: KubeMeta;
   spec: { nodeName?: string; containers: { name: string; readinessProbe?: unknown }[] };
-  status?: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; ready: boolean; state?: Record<string, { reason?: string; message?: string }> }[] };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: {
+      name: string;
+      ready: boolean;
+      state?: Record<string, { reason?: string; message?: string }>;
+    }[];
+  };
 }
 export interface KubeService {
   metadata: KubeMeta;

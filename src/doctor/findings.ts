@@ -20,6 +20,26 @@ export interface Finding {
 
 export const CLUSTER = 'cluster';
 
-export const ok = (area: Area, host: string, check: string, evidence: string[] = []): Finding => ({ area, host, check, verdict: 'ok', evidence });
-export const warn = (area: Area, host: string, check: string, evidence: string[], cause: string, fix: string): Finding => ({ area, host, check, verdict: 'warn', evidence, cause, fix });
-export const fail = (area: Area, host: string, check: string, evidence: string[], cause: string, fix: string): Finding => ({ area, host, check, verdict: 'fail', evidence, cause, fix });
+export const ok = (area: Area, host: string, check: string, evidence: string[] = []): Finding => ({
+  area,
+  host,
+  check,
+  verdict: 'ok',
+  evidence,
+});
+export const warn = (
+  area: Area,
+  host: string,
+  check: string,
+  evidence: string[],
+  cause: string,
+  fix: string,
+): Finding => ({ area, host, check, verdict: 'warn', evidence, cause, fix });
+export const fail = (
+  area: Area,
+  host: string,
+  check: string,
+  evidence: string[],
+  cause: string,
+  fix: string,
+): Finding => ({ area, host, check, verdict: 'fail', evidence, cause, fix });

@@ -27,14 +27,41 @@ const json = <T>(text: string | undefined, what: string): T => {
 const items = <T>(text: string | undefined, what: string): T[] => json<{ items?: T[] }>(text, what).items ?? [];
 
 export async function clusterFacts(server: Remote, namespace: string): Promise<ClusterFacts> {
-  const kinds = ['nodes', 'pods -A', 'services -A', 'endpointslices -A', `ipaddresspools -n ${namespace}`, `l2advertisements -n ${namespace}`, `bgpadvertisements -n ${namespace}`, 'poddisruptionbudgets -A', 'events -A --field-selector involvedObject.kind=Service'];
-  const out = await sections(server, kinds.map((k) => `${KUBECTL} get ${k} -o json`));
+  const kinds = [
+    'nodes',
+    'pods -A',
+    'services -A',
+    'endpointslices -A',
+    `ipaddresspools -n ${namespace}`,
+    `l2advertisements -n ${namespace}`,
+    `bgpadvertisements -n ${namespace}`,
+    'poddisruptionbudgets -A',
+    'events -A --field-selector involvedObject.kind=Service',
+  ];
+  const out = await sections(
+    server,
+    kinds.map((k) => `${KUBECTL} get ${k} -o json`),
+  );
   const get = <T>(i: number): T[] => items<T>(out[i], `kubectl get ${kinds[i]}`);
-  return { from: server.host, nodes: get(0), pods: get(1), services: get(2), endpointSlices: get(3), pools: get(4), l2Advertisements: get(5), bgpAdvertisements: get(6), pdbs: get(7), events: get(8) };
+  return {
+    from: server.host,
+    nodes: get(0),
+    pods: get(1),
+    services: get(2),
+    endpointSlices: get(3),
+    pools: get(4),
+    l2Advertisements: get(5),
+    bgpAdvertisements: get(6),
+    pdbs: get(7),
+    events: get(8),
+  };
 }
 
 export async function nodeFacts(remote: Remote, unit: string): Promise<NodeFacts> {
-  const [active, links] = await sections(remote, [`systemctl is-active ${unit}`, 'for f in /sys/class/net/*/address; do d=${f%/address}; echo "${d##*/} $(cat $f)"; done']);
+  const [active, links] = await sections(remote, [
+    `systemctl is-active ${unit}`,
+    'for f in /sys/class/net/*/address; do d=${f%/address}; echo "${d##*/} $(cat $f)"; done',
+  ]);
   const macs: Record<string, string> = {};
   for (const line of (links ?? '').split('\n')) {
     const [iface, mac] = line.trim().split(' ');
@@ -46,11 +73,20 @@ export async function nodeFacts(remote: Remote, unit: string): Promise<NodeFacts
 export async function edgeFacts(remote: Remote): Promise<EdgeFacts> {
   // VTYSH_HISTFILE: vtysh would otherwise append to root's ~/.history_frr, and doctor writes nothing.
   const vtysh = (command: string): string => `VTYSH_HISTFILE=/dev/null vtysh -c '${command}'`;
-  const [bgpd, summary, bfd, routes] = await sections(remote, ['pgrep -x bgpd >/dev/null && echo running || echo stopped', vtysh('show bgp ipv4 unicast summary json'), vtysh('show bfd peers json'), vtysh('show ip route bgp json')]);
+  const [bgpd, summary, bfd, routes] = await sections(remote, [
+    'pgrep -x bgpd >/dev/null && echo running || echo stopped',
+    vtysh('show bgp ipv4 unicast summary json'),
+    vtysh('show bfd peers json'),
+    vtysh('show ip route bgp json'),
+  ]);
   const base: EdgeFacts = { host: remote.host, neighbors: {}, bfd: [], routes: {} };
   if ((bgpd ?? '').trim() !== 'running') return { ...base, error: 'pgrep -x bgpd: not running' };
   try {
-    const peers = json<{ peers?: Record<string, { state: string; pfxRcd?: number; peerUptime?: string }> }>(summary, 'show bgp summary').peers ?? {};
+    const peers =
+      json<{ peers?: Record<string, { state: string; pfxRcd?: number; peerUptime?: string }> }>(
+        summary,
+        'show bgp summary',
+      ).peers ?? {};
     const bfdPeers = (() => {
       try {
         return json<{ peer: string; status: string }[]>(bfd, 'show bfd peers');
@@ -58,12 +94,21 @@ export async function edgeFacts(remote: Remote): Promise<EdgeFacts> {
         return []; // bfdd not running: no BFD sessions, which the checks report where BFD is wanted
       }
     })();
-    const table = json<Record<string, { protocol: string; selected?: boolean; nexthops: { ip?: string; active?: boolean }[] }[]>>(routes, 'show ip route bgp');
+    const table = json<
+      Record<string, { protocol: string; selected?: boolean; nexthops: { ip?: string; active?: boolean }[] }[]>
+    >(routes, 'show ip route bgp');
     const routed: Record<string, string[]> = {};
     for (const [prefix, entries] of Object.entries(table)) {
-      routed[prefix] = entries.filter((e) => e.protocol === 'bgp' && e.selected).flatMap((e) => e.nexthops.filter((n) => n.active && n.ip).map((n) => n.ip ?? ''));
+      routed[prefix] = entries
+        .filter((e) => e.protocol === 'bgp' && e.selected)
+        .flatMap((e) => e.nexthops.filter((n) => n.active && n.ip).map((n) => n.ip ?? ''));
     }
-    return { ...base, neighbors: peers, bfd: bfdPeers.map((b) => ({ peer: b.peer, status: b.status })), routes: routed };
+    return {
+      ...base,
+      neighbors: peers,
+      bfd: bfdPeers.map((b) => ({ peer: b.peer, status: b.status })),
+      routes: routed,
+    };
   } catch (e) {
     return { ...base, error: (e as Error).message };
   }
@@ -81,14 +126,20 @@ export async function arpFacts(remote: Remote, ips: string[]): Promise<ArpFacts>
   ips.forEach((ip, i) => {
     const text = out[i] ?? '';
     if (text.startsWith('neigh')) method = 'neighbor-table';
-    const macs = [...text.matchAll(/\[([0-9A-Fa-f:]{17})\]|lladdr ([0-9a-f:]{17})/g)].map((m) => (m[1] ?? m[2] ?? '').toLowerCase());
+    const macs = [...text.matchAll(/\[([0-9A-Fa-f:]{17})\]|lladdr ([0-9a-f:]{17})/g)].map((m) =>
+      (m[1] ?? m[2] ?? '').toLowerCase(),
+    );
     answers[ip] = [...new Set(macs)].sort();
   });
   return { from: remote.host, answers, method };
 }
 
 /** Everything the checks read, gathered from all hosts at once. */
-export async function gatherFacts(intended: Intended, remote: (host: string) => Promise<Remote>, arpFrom: string | undefined): Promise<Facts> {
+export async function gatherFacts(
+  intended: Intended,
+  remote: (host: string) => Promise<Remote>,
+  arpFrom: string | undefined,
+): Promise<Facts> {
   const facts: Facts = { nodes: [], edges: [], unreachable: {} };
   const on = async (host: string, read: (r: Remote) => Promise<void>): Promise<void> => {
     let r: Remote;
@@ -102,14 +153,21 @@ export async function gatherFacts(intended: Intended, remote: (host: string) => 
   };
   const server = intended.servers[0];
   await Promise.all([
-    server === undefined ? undefined : on(server, async (r) => {
-      try {
-        facts.cluster = await clusterFacts(r, intended.namespace);
-      } catch (e) {
-        facts.clusterError = (e as Error).message;
-      }
-    }),
-    ...nodesOf(intended).map((host) => on(host, async (r) => void facts.nodes.push(await nodeFacts(r, intended.servers.includes(host) ? 'k3s' : 'k3s-agent')))),
+    server === undefined
+      ? undefined
+      : on(server, async (r) => {
+          try {
+            facts.cluster = await clusterFacts(r, intended.namespace);
+          } catch (e) {
+            facts.clusterError = (e as Error).message;
+          }
+        }),
+    ...nodesOf(intended).map((host) =>
+      on(
+        host,
+        async (r) => void facts.nodes.push(await nodeFacts(r, intended.servers.includes(host) ? 'k3s' : 'k3s-agent')),
+      ),
+    ),
     ...intended.edges.map((host) => on(host, async (r) => void facts.edges.push(await edgeFacts(r)))),
   ]);
   if (intended.mode === 'layer2' && facts.cluster && arpFrom) {

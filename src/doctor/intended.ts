@@ -20,7 +20,8 @@ export const nodesOf = (i: Intended): string[] => [...i.servers, ...i.agents];
 export function intendedState(compiled: CompiledRun, inv: Inventory): Intended | undefined {
   const servers = hostsOfGroup(inv, 'k3s_server');
   const first = servers[0];
-  const metallb = first === undefined ? undefined : (compiled.roleVars.get('l2-or-bgp')?.get(first) as MetallbVars | undefined);
+  const metallb =
+    first === undefined ? undefined : (compiled.roleVars.get('l2-or-bgp')?.get(first) as MetallbVars | undefined);
   if (!metallb) return undefined;
   const address: Record<string, string> = {};
   for (const [host, vars] of compiled.hostVars) address[host] = String(vars.ansible_host ?? host);

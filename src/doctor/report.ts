@@ -22,8 +22,13 @@ const LABEL: Record<Verdict, string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL' };
  * verbose, passing checks show their evidence too.
  */
 export function renderReport(findings: Finding[], hosts: string[], verbose: boolean, color: boolean): string {
-  const paint = (v: Verdict, s: string): string => (!color ? s : v === 'ok' ? `\x1b[32m${s}\x1b[0m` : v === 'warn' ? `\x1b[33m${s}\x1b[0m` : `\x1b[31m${s}\x1b[0m`);
-  const order = [CLUSTER, ...hosts, ...new Set(findings.map((f) => f.host).filter((h) => h !== CLUSTER && !hosts.includes(h)))];
+  const paint = (v: Verdict, s: string): string =>
+    !color ? s : v === 'ok' ? `\x1b[32m${s}\x1b[0m` : v === 'warn' ? `\x1b[33m${s}\x1b[0m` : `\x1b[31m${s}\x1b[0m`;
+  const order = [
+    CLUSTER,
+    ...hosts,
+    ...new Set(findings.map((f) => f.host).filter((h) => h !== CLUSTER && !hosts.includes(h))),
+  ];
   const lines: string[] = [];
   const width = Math.min(60, Math.max(...findings.map((f) => f.check.length), 10));
   for (const host of order) {
@@ -31,7 +36,9 @@ export function renderReport(findings: Finding[], hosts: string[], verbose: bool
     if (mine.length === 0) continue;
     lines.push(host === CLUSTER ? 'cluster' : host);
     for (const f of mine) {
-      lines.push(`  ${f.area.padEnd(8)} ${f.check.padEnd(width)} ${paint(f.verdict, LABEL[f.verdict])}${f.verdict === 'ok' && f.evidence[0] && !verbose ? `  ${f.evidence[0]}` : ''}`);
+      lines.push(
+        `  ${f.area.padEnd(8)} ${f.check.padEnd(width)} ${paint(f.verdict, LABEL[f.verdict])}${f.verdict === 'ok' && f.evidence[0] && !verbose ? `  ${f.evidence[0]}` : ''}`,
+      );
       if (f.verdict !== 'ok' || verbose) {
         for (const e of f.evidence.flatMap((x) => x.split('\n'))) lines.push(`      | ${e}`);
       }
@@ -40,13 +47,24 @@ export function renderReport(findings: Finding[], hosts: string[], verbose: bool
     }
   }
   const s = summarize(findings);
-  lines.push('', `DOCTOR  ${paint('ok', `ok=${s.ok}`)} ${paint('warn', `warn=${s.warn}`)} ${paint('fail', `fail=${s.fail}`)}`);
+  lines.push(
+    '',
+    `DOCTOR  ${paint('ok', `ok=${s.ok}`)} ${paint('warn', `warn=${s.warn}`)} ${paint('fail', `fail=${s.fail}`)}`,
+  );
   return lines.join('\n');
 }
 
 /** The same facts as JSON, written whole or not at all, secrets masked. */
-export function writeDoctorJson(file: string, findings: Finding[], info: { inventory: string; exitCode: number }, redactor: Redactor): void {
+export function writeDoctorJson(
+  file: string,
+  findings: Finding[],
+  info: { inventory: string; exitCode: number },
+  redactor: Redactor,
+): void {
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(redactor.deep({ ...info, summary: summarize(findings), findings }), null, 2)}\n`);
+  writeFileSync(
+    temp,
+    `${JSON.stringify(redactor.deep({ ...info, summary: summarize(findings), findings }), null, 2)}\n`,
+  );
   renameSync(temp, file);
 }

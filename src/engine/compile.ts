@@ -2,7 +2,14 @@ import { InputError, formatLocation, formatProblem, type InputProblem } from '..
 import { checkSchema, keyPath, nearest } from '../input/schema-check.ts';
 import { groupsOf, hostsOfGroup, inventoryLayers, type Inventory } from '../inventory/model.ts';
 import { PatternError, selectHosts } from '../inventory/patterns.ts';
-import { locateVar, mergeLayers, valuesOf, type ResolvedVar, type VarLayer, type Vars } from '../inventory/variables.ts';
+import {
+  locateVar,
+  mergeLayers,
+  valuesOf,
+  type ResolvedVar,
+  type VarLayer,
+  type Vars,
+} from '../inventory/variables.ts';
 import type { Play, Playbook, RoleRef } from '../playbook/model.ts';
 import type { Resource } from '../resources/types.ts';
 import { FromHost, isFlush, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
@@ -89,7 +96,14 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     if (!vars) merged.set(host, (vars = valuesOf(mergeLayers(inventoryLayers(inv, host)))));
     return vars;
   };
-  const found: Findings = { problems: [], secrets: [], knownTags: new Set(), warnings: new Set(), checked: new Set(), roleVars: run.roleVars };
+  const found: Findings = {
+    problems: [],
+    secrets: [],
+    knownTags: new Set(),
+    warnings: new Set(),
+    checked: new Set(),
+    roleVars: run.roleVars,
+  };
   for (const play of playbook.plays) {
     const hosts = playHosts(inv, play, options.limit, problems);
     const compiled: CompiledPlay = { play, hosts, batches: batches(hosts, play.serial), roles: [], listing: [] };
@@ -105,7 +119,11 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
       if (!role) continue;
       // --role leaves the other roles out entirely: their variables need not even be set.
       if (options.selection.roles.length > 0 && !options.selection.roles.includes(ref.name)) continue;
-      const { role: compiledRole, listed } = compileRole({ inv, inventoryVars, play, ref, role, options, owners }, hosts, found);
+      const { role: compiledRole, listed } = compileRole(
+        { inv, inventoryVars, play, ref, role, options, owners },
+        hosts,
+        found,
+      );
       compiled.roles.push(compiledRole);
       compiled.listing.push({ role: role.name, tasks: listed });
     }
@@ -121,10 +139,21 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     found.problems.push(...bad);
     run.hostVars.set(host, vars);
   }
-  problems.push(...undeclaredVariables(userLayers(playbook, inv, options.extraVars), new Set(allRoleVariables(searchPath).flatMap((v) => Object.keys(v.declared)))));
+  problems.push(
+    ...undeclaredVariables(
+      userLayers(playbook, inv, options.extraVars),
+      new Set(allRoleVariables(searchPath).flatMap((v) => Object.keys(v.declared))),
+    ),
+  );
   problems.push(...perHosts(found.problems));
   // Tags are only known for hosts that compiled; with hosts missing, an unknown-tag error would mislead.
-  if (problems.length === 0) problems.push(...checkSelection(options.selection, found.knownTags, new Set(roles.keys())).map((message) => ({ location: { file: playbook.file }, message })));
+  if (problems.length === 0)
+    problems.push(
+      ...checkSelection(options.selection, found.knownTags, new Set(roles.keys())).map((message) => ({
+        location: { file: playbook.file },
+        message,
+      })),
+    );
   if (problems.length > 0) throw new InputError(distinct(problems));
   run.secrets = [...new Set([...found.secrets, ...(options.secrets ?? [])].filter((s) => s.length > 0))];
   run.warnings = [...found.warnings];
@@ -136,13 +165,26 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
  * groups < host; inline vars before the group_vars/host_vars file of the same level) < play vars
  * < role parameters < `-e`.
  */
-export function precedence(defaults: VarLayer | undefined, inventory: VarLayer[], play: VarLayer | undefined, roleParams: VarLayer | undefined, extra: VarLayer[]): VarLayer[] {
+export function precedence(
+  defaults: VarLayer | undefined,
+  inventory: VarLayer[],
+  play: VarLayer | undefined,
+  roleParams: VarLayer | undefined,
+  extra: VarLayer[],
+): VarLayer[] {
   return [defaults, ...inventory, play, roleParams, ...extra].filter((l): l is VarLayer => l !== undefined);
 }
 
 /** A host's variables as its connection sees them in a play: inventory, play vars and -e, no role defaults. */
-function connectionVars(inv: Inventory, play: Play | undefined, host: string, options: Pick<CompileOptions, 'extraVars' | 'connectionDefaults'>): { vars: Vars; problems: HostProblem[] } {
-  const resolved = mergeLayers(precedence(options.connectionDefaults, inventoryLayers(inv, host), play?.vars, undefined, options.extraVars));
+function connectionVars(
+  inv: Inventory,
+  play: Play | undefined,
+  host: string,
+  options: Pick<CompileOptions, 'extraVars' | 'connectionDefaults'>,
+): { vars: Vars; problems: HostProblem[] } {
+  const resolved = mergeLayers(
+    precedence(options.connectionDefaults, inventoryLayers(inv, host), play?.vars, undefined, options.extraVars),
+  );
   const problems = connectionProblems(resolved).map((p) => ({ ...p, role: '', host }));
   return { vars: valuesOf(resolved), problems };
 }
@@ -151,7 +193,11 @@ function connectionVars(inv: Inventory, play: Play | undefined, host: string, op
  * The hosts the run will connect to, with their connection variables, as `compile` will find
  * them if the input is good: known before roles load, so connections can open meanwhile.
  */
-export function connectionPlan(playbook: Playbook, inv: Inventory, options: Pick<CompileOptions, 'limit' | 'extraVars' | 'connectionDefaults'>): Map<string, Vars> {
+export function connectionPlan(
+  playbook: Playbook,
+  inv: Inventory,
+  options: Pick<CompileOptions, 'limit' | 'extraVars' | 'connectionDefaults'>,
+): Map<string, Vars> {
   const out = new Map<string, Vars>();
   for (const play of playbook.plays) {
     for (const host of playHosts(inv, play, options.limit, [])) {
@@ -171,7 +217,11 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, proble
   } catch (e) {
     if (!(e instanceof PatternError)) throw e;
     const fromLimit = limit !== undefined;
-    problems.push({ location: fromLimit ? { file: '--limit' } : play.location, keyPath: fromLimit ? undefined : 'hosts', message: e.message });
+    problems.push({
+      location: fromLimit ? { file: '--limit' } : play.location,
+      keyPath: fromLimit ? undefined : 'hosts',
+      message: e.message,
+    });
     return [];
   }
 }
@@ -189,7 +239,9 @@ async function withOwners(roles: Map<string, LoadedRole>, searchPath: string[]):
 
 /** Every layer of variables the user wrote: inventory (all hosts), play vars, role parameters, -e. */
 function userLayers(playbook: Playbook, inv: Inventory, extraVars: VarLayer[]): VarLayer[] {
-  const plays = playbook.plays.flatMap((p) => [p.vars, ...p.roles.map((r) => r.vars)]).filter((l): l is VarLayer => l !== undefined);
+  const plays = playbook.plays
+    .flatMap((p) => [p.vars, ...p.roles.map((r) => r.vars)])
+    .filter((l): l is VarLayer => l !== undefined);
   return [...[...inv.hosts.keys()].flatMap((h) => inventoryLayers(inv, h)), ...plays, ...extraVars];
 }
 
@@ -234,23 +286,46 @@ function compileRole(site: RoleSite, hosts: string[], found: Findings): { role: 
 
 /** Variables checked, tasks selected by tags, resources built (templates rendered) for one host. */
 /** A role's variables for a host, and what is wrong with them (not yet reported). */
-function resolveFor(site: RoleSite, role: LoadedRole, host: string): { resolved: Map<string, ResolvedVar>; vars: Vars; bad: InputProblem[] } {
+function resolveFor(
+  site: RoleSite,
+  role: LoadedRole,
+  host: string,
+): { resolved: Map<string, ResolvedVar>; vars: Vars; bad: InputProblem[] } {
   const { inv, play, ref, options } = site;
-  const resolved = mergeLayers(precedence(role.variables.defaults, inventoryLayers(inv, host), play.vars, ref.vars, options.extraVars));
+  const resolved = mergeLayers(
+    precedence(role.variables.defaults, inventoryLayers(inv, host), play.vars, ref.vars, options.extraVars),
+  );
   const vars = valuesOf(resolved);
   // Before the schema check: coercion would turn a numeric secret into its (already wrong) string.
-  const numeric = numericSecrets(role.variables.schema, vars).map((path) => ({ location: locateVar(resolved, path), keyPath: keyPath(path), message: 'a secret must be a quoted string: as a number it loses digits' }));
-  const bad = [...numeric, ...checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) => requiredHint(p, role, resolved))];
+  const numeric = numericSecrets(role.variables.schema, vars).map((path) => ({
+    location: locateVar(resolved, path),
+    keyPath: keyPath(path),
+    message: 'a secret must be a quoted string: as a number it loses digits',
+  }));
+  const bad = [
+    ...numeric,
+    ...checkSchema(role.variables.schema, vars, (p) => locateVar(resolved, p), true).map((p) =>
+      requiredHint(p, role, resolved),
+    ),
+  ];
   return { resolved, vars, bad };
 }
 
 /** The context role code runs with for a host: its findings go to `found`, under the role's name. */
-function contextFor(site: RoleSite, role: LoadedRole, host: string, resolved: Map<string, ResolvedVar>, vars: Vars, found: Findings): RoleContext {
+function contextFor(
+  site: RoleSite,
+  role: LoadedRole,
+  host: string,
+  resolved: Map<string, ResolvedVar>,
+  vars: Vars,
+  found: Findings,
+): RoleContext {
   const located = (path: (string | number)[]) => ({ location: locateVar(resolved, path), keyPath: keyPath(path) });
   return roleContext(site, host, vars, {
     warn: (m) => found.warnings.add(`${role.name}: ${m}`),
     reject: (path, message) => found.problems.push({ ...located(path), message, role: role.name, host }),
-    caution: (path, message) => found.warnings.add(`${formatProblem({ ...located(path), message })} (role ${role.name})`),
+    caution: (path, message) =>
+      found.warnings.add(`${formatProblem({ ...located(path), message })} (role ${role.name})`),
   });
 }
 
@@ -279,11 +354,16 @@ function runChecks(site: RoleSite, host: string, ctx: RoleContext, found: Findin
     // sysctl and firewall borrow metallb_pools, and l2-or-bgp's checks need running once per host.
     if (!owner?.definition.checks || found.checked.has(key(owner))) continue;
     const { resolved, vars, bad } = resolveFor(site, owner, host);
-    if (bad.length === 0) once(owner, () => owner.definition.checks?.(contextFor(site, owner, host, resolved, vars, found)));
+    if (bad.length === 0)
+      once(owner, () => owner.definition.checks?.(contextFor(site, owner, host, resolved, vars, found)));
   }
 }
 
-function compileForHost(site: RoleSite, host: string, found: Findings): { tasks: PlannedTask[]; handlers: Map<string, PlannedTask>; listed: Listed[] } | undefined {
+function compileForHost(
+  site: RoleSite,
+  host: string,
+  found: Findings,
+): { tasks: PlannedTask[]; handlers: Map<string, PlannedTask>; listed: Listed[] } | undefined {
   const { inv, play, ref, role, options } = site;
   const { resolved, vars, bad } = resolveFor(site, role, host);
   found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
@@ -306,9 +386,13 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
   }
   // Where a check rejected a value, the tasks are not built from it.
   if (found.problems.length > before) return undefined;
-  const attempt = <T>(fn: () => T, task?: string): T | undefined => guarded(fn, { role: role.name, host, task }, found.problems);
+  const attempt = <T>(fn: () => T, task?: string): T | undefined =>
+    guarded(fn, { role: role.name, host, task }, found.problems);
   const build = (task: Task, tags: string[]): PlannedTask | undefined => {
-    const resource = attempt(() => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }), task.name);
+    const resource = attempt(
+      () => task.build({ roleDir: role.dir, roleName: role.name, vars, host: ctx.host }),
+      task.name,
+    );
     const { build: _build, ...declared } = task;
     return resource && { ...declared, tags, resource };
   };
@@ -319,7 +403,11 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
     tags.forEach((t) => found.knownTags.add(t));
     const selected = isSelected(tags, role.name, options.selection);
     listed.push({ name: entry.name, tags, selected });
-    const planned = !selected ? undefined : isFlush(entry) ? { name: entry.name, tags, when: true, notify: [] } : build(entry, tags);
+    const planned = !selected
+      ? undefined
+      : isFlush(entry)
+        ? { name: entry.name, tags, when: true, notify: [] }
+        : build(entry, tags);
     if (planned) tasks.push(planned);
   }
   const handlers = new Map<string, PlannedTask>();
@@ -328,24 +416,40 @@ function compileForHost(site: RoleSite, host: string, found: Findings): { tasks:
     if (planned) handlers.set(h.name, planned);
   }
   for (const t of [...tasks, ...handlers.values()].filter((x) => x.delegateTo && !inv.hosts.has(x.delegateTo))) {
-    found.problems.push({ location: { file: `roles/${role.name}/role.ts` }, message: `task "${t.name}" delegates to unknown host "${t.delegateTo}"`, role: role.name, host });
+    found.problems.push({
+      location: { file: `roles/${role.name}/role.ts` },
+      message: `task "${t.name}" delegates to unknown host "${t.delegateTo}"`,
+      role: role.name,
+      host,
+    });
   }
   const unknownHandler = (verb: string, t: PlannedTask, n: string): void => {
     const message = `task "${t.name}" ${verb} unknown handler "${n}"; handlers: ${[...handlers.keys()].join(', ') || '(none)'}`;
     found.problems.push({ location: { file: `roles/${role.name}/role.ts` }, message, role: role.name, host });
   };
-  for (const t of tasks) t.notify.filter((name) => !handlers.has(name)).forEach((n) => unknownHandler('notifies', t, n));
-  for (const h of handlers.values()) if (h.supersededBy && !handlers.has(h.supersededBy)) unknownHandler('is superseded by', h, h.supersededBy);
+  for (const t of tasks)
+    t.notify.filter((name) => !handlers.has(name)).forEach((n) => unknownHandler('notifies', t, n));
+  for (const h of handlers.values())
+    if (h.supersededBy && !handlers.has(h.supersededBy)) unknownHandler('is superseded by', h, h.supersededBy);
   return { tasks, handlers, listed };
 }
 
 /** Runs role code; what it throws becomes a problem naming the role, task and host. */
-function guarded<T>(fn: () => T, where: { role: string; host: string; task?: string }, problems: HostProblem[]): T | undefined {
+function guarded<T>(
+  fn: () => T,
+  where: { role: string; host: string; task?: string },
+  problems: HostProblem[],
+): T | undefined {
   try {
     return fn();
   } catch (e) {
     const what = where.task ? `task "${where.task}": ` : '';
-    problems.push({ location: { file: `roles/${where.role}/role.ts` }, message: `${what}${e instanceof Error ? e.message : String(e)}`, role: where.role, host: where.host });
+    problems.push({
+      location: { file: `roles/${where.role}/role.ts` },
+      message: `${what}${e instanceof Error ? e.message : String(e)}`,
+      role: where.role,
+      host: where.host,
+    });
     return undefined;
   }
 }
@@ -355,7 +459,12 @@ type Reports = Pick<RoleContext, 'warn' | 'reject' | 'caution'>;
 /** Where Ansible connects to a host: `ansible_host`, else its inventory name. */
 const addressOf = (vars: Vars, host: string): string => String(vars.ansible_host ?? host);
 
-function roleContext({ inv, inventoryVars, options }: RoleSite, host: string, vars: Vars, reports: Reports): RoleContext {
+function roleContext(
+  { inv, inventoryVars, options }: RoleSite,
+  host: string,
+  vars: Vars,
+  reports: Reports,
+): RoleContext {
   return {
     ...reports,
     fromHost: (other, command, o) => {
@@ -379,14 +488,22 @@ function requiredHint(p: InputProblem, role: LoadedRole, resolved: Map<string, R
   const m = /^missing required key "(.+)"$/.exec(p.message);
   if (!m || p.keyPath !== '(top level)') return p;
   const name = m[1] ?? '';
-  const typo = nearest(name, [...resolved.keys()].filter((k) => !(k in role.variables.declared)));
+  const typo = nearest(
+    name,
+    [...resolved.keys()].filter((k) => !(k in role.variables.declared)),
+  );
   if (typo !== undefined) {
-    return { location: locateVar(resolved, [typo]), keyPath: typo, message: `required variable ${name} has no value; this looks like a misspelling of it` };
+    return {
+      location: locateVar(resolved, [typo]),
+      keyPath: typo,
+      message: `required variable ${name} has no value; this looks like a misspelling of it`,
+    };
   }
   return {
     location: role.variables.locate([name]),
     keyPath: name,
-    message: 'required variable has no value: set it in the inventory (group_vars/host_vars), the play\'s vars, or with -e',
+    message:
+      "required variable has no value: set it in the inventory (group_vars/host_vars), the play's vars, or with -e",
   };
 }
 
@@ -409,7 +526,8 @@ function perHosts(problems: HostProblem[]): InputProblem[] {
     entry.hosts.add(p.host);
     byKey.set(key, entry);
   }
-  const list = (word: string, names: Set<string>): string => (names.size === 0 ? '' : `${word}${names.size > 1 ? 's' : ''} ${[...names].join(', ')}`);
+  const list = (word: string, names: Set<string>): string =>
+    names.size === 0 ? '' : `${word}${names.size > 1 ? 's' : ''} ${[...names].join(', ')}`;
   return [...byKey.values()].map(({ p, roles, hosts }) => ({
     location: p.location,
     keyPath: p.keyPath,

@@ -6,7 +6,7 @@ const SCRIPT = [
   '. /etc/os-release 2>/dev/null; echo "${ID:-unknown}|${VERSION_ID:-}|${VERSION_CODENAME:-}"',
   'uname -r',
   'uname -m',
-  "r=$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* dev \\([^ ]*\\).* src \\([^ ]*\\).*/\\1|\\2/p' | head -1); echo \"$r\"",
+  'r=$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n \'s/.* dev \\([^ ]*\\).* src \\([^ ]*\\).*/\\1|\\2/p\' | head -1); echo "$r"',
   'systemd-detect-virt 2>/dev/null || echo none',
 ].join('\n');
 

@@ -12,7 +12,11 @@ import { q } from '../transport/shell.ts';
  * The batch runs in /bin/sh (dash on Debian), not the login shell: on a rerun, reading is most of
  * the hosts' work, and a bash fork per probe cost about twice as much CPU.
  */
-export async function probeAll(remote: Remote, probes: readonly (Probe | undefined)[], options: { concurrent?: boolean } = {}): Promise<(ProbeResult | undefined)[]> {
+export async function probeAll(
+  remote: Remote,
+  probes: readonly (Probe | undefined)[],
+  options: { concurrent?: boolean } = {},
+): Promise<(ProbeResult | undefined)[]> {
   const { commands, resultsOf } = merged(probes);
   return resultsOf(await runAll(remote, commands, options));
 }
@@ -21,7 +25,10 @@ export async function probeAll(remote: Remote, probes: readonly (Probe | undefin
  * Shared probes become one command per kind (src/resources/shared-probes.ts); each probe's
  * result is then cut from its command's, carrying that command's exit code.
  */
-function merged(probes: readonly (Probe | undefined)[]): { commands: string[]; resultsOf: (outs: (ProbeResult | undefined)[]) => (ProbeResult | undefined)[] } {
+function merged(probes: readonly (Probe | undefined)[]): {
+  commands: string[];
+  resultsOf: (outs: (ProbeResult | undefined)[]) => (ProbeResult | undefined)[];
+} {
   const commands: string[] = [];
   const own = probes.map((p) => (typeof p === 'string' ? commands.push(p) - 1 : undefined));
   const items = new Map<SharedKind, string[]>();
@@ -31,21 +38,33 @@ function merged(probes: readonly (Probe | undefined)[]): { commands: string[]; r
     if (!list.includes(p.item)) list.push(p.item);
     items.set(p.kind, list);
   }
-  const shared = [...items].map(([kind, list]) => ({ kind, list, at: commands.push(sharedReadings[kind].command(list)) - 1 }));
+  const shared = [...items].map(([kind, list]) => ({
+    kind,
+    list,
+    at: commands.push(sharedReadings[kind].command(list)) - 1,
+  }));
   const resultsOf = (outs: (ProbeResult | undefined)[]): (ProbeResult | undefined)[] => {
     const parts = new Map<string, ProbeResult>();
     for (const { kind, list, at } of shared) {
       const out = outs[at];
       if (!out) continue;
       const split = sharedReadings[kind].split(out.stdout, list);
-      list.forEach((item, i) => parts.set(probeKey({ kind, item }), { stdout: split[i] ?? '', exitCode: out.exitCode }));
+      list.forEach((item, i) =>
+        parts.set(probeKey({ kind, item }), { stdout: split[i] ?? '', exitCode: out.exitCode }),
+      );
     }
-    return probes.map((p, i) => (p === undefined ? undefined : typeof p === 'string' ? outs[own[i] ?? -1] : parts.get(probeKey(p))));
+    return probes.map((p, i) =>
+      p === undefined ? undefined : typeof p === 'string' ? outs[own[i] ?? -1] : parts.get(probeKey(p)),
+    );
   };
   return { commands, resultsOf };
 }
 
-async function runAll(remote: Remote, probes: readonly string[], options: { concurrent?: boolean }): Promise<(ProbeResult | undefined)[]> {
+async function runAll(
+  remote: Remote,
+  probes: readonly string[],
+  options: { concurrent?: boolean },
+): Promise<(ProbeResult | undefined)[]> {
   if (probes.length === 0) return [];
   const wanted = probes.map((p, i) => [p, i] as const);
   const nonce = randomBytes(8).toString('hex');
@@ -65,12 +84,17 @@ const begin = (i: number, nonce: string) => `printf '@@%s:begin:${i}\\n' ${nonce
 const end = (i: number, nonce: string, rc: string) => `printf '\\n@@%s:end:${i}:%s\\n' ${nonce} ${rc}`;
 
 function sequentialScript(wanted: Numbered, nonce: string): string {
-  return wanted.map(([probe, i]) => `${begin(i, nonce)}\n( ${probe}\n) </dev/null 2>/dev/null\n${end(i, nonce, '"$?"')}`).join('\n');
+  return wanted
+    .map(([probe, i]) => `${begin(i, nonce)}\n( ${probe}\n) </dev/null 2>/dev/null\n${end(i, nonce, '"$?"')}`)
+    .join('\n');
 }
 
 function concurrentScript(wanted: Numbered, nonce: string): string {
   // One fork per probe for the background job, one for the subshell that keeps a probe's `exit`
   // from skipping its end marker; one `cat` for all: the frames carry their own order.
-  const run = wanted.map(([probe, i]) => `{ ${begin(i, nonce)}; ( ${probe}\n) </dev/null 2>/dev/null; ${end(i, nonce, '"$?"')}; } >"$d/${i}" &`);
+  const run = wanted.map(
+    ([probe, i]) =>
+      `{ ${begin(i, nonce)}; ( ${probe}\n) </dev/null 2>/dev/null; ${end(i, nonce, '"$?"')}; } >"$d/${i}" &`,
+  );
   return ['d=$(mktemp -d) || exit 1', ...run, 'wait', 'cat "$d"/*', 'rm -rf "$d"'].join('\n');
 }

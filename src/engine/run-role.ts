@@ -75,7 +75,14 @@ async function runHandlers(ctx: RoleRunContext, remote: Remote, notified: Set<st
   const due = [...ctx.handlers.values()].filter((h) => notified.has(h.name));
   const superseded = due.filter((h) => h.supersededBy !== undefined && notified.has(h.supersededBy));
   notified.clear();
-  for (const h of superseded) report(ctx, { task: h.name, handler: true, status: 'skipped', started: Date.now(), note: `not needed: ${h.supersededBy} runs too` });
+  for (const h of superseded)
+    report(ctx, {
+      task: h.name,
+      handler: true,
+      status: 'skipped',
+      started: Date.now(),
+      note: `not needed: ${h.supersededBy} runs too`,
+    });
   const run = due.filter((h) => !superseded.includes(h));
   if (run.length > 0) await runSegment(ctx, remote, run, true, notified, turn);
 }
@@ -90,7 +97,14 @@ async function takeTurn(ctx: RoleRunContext, turn: Turn, key: string | undefined
   turn.held = key;
 }
 
-async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTask[], handler: boolean, notified: Set<string>, turn: Turn): Promise<void> {
+async function runSegment(
+  ctx: RoleRunContext,
+  remote: Remote,
+  tasks: PlannedTask[],
+  handler: boolean,
+  notified: Set<string>,
+  turn: Turn,
+): Promise<void> {
   const active: PlannedTask[] = [];
   for (const task of tasks) {
     let wanted: boolean;
@@ -115,14 +129,23 @@ async function runSegment(ctx: RoleRunContext, remote: Remote, tasks: PlannedTas
     try {
       await task.resource?.prepare?.(ctx.runtime);
       if (stale) {
-        states = [...active.slice(0, i).map(() => undefined), ...(await read(ctx, remote, ctx.host, active.slice(i).map(batched)))];
+        states = [
+          ...active.slice(0, i).map(() => undefined),
+          ...(await read(ctx, remote, ctx.host, active.slice(i).map(batched))),
+        ];
         stale = false;
       }
       const on = task.delegateTo ?? ctx.host;
       const target = task.delegateTo ? await ctx.remoteOf(task.delegateTo) : remote;
-      const state = asPredicted(ctx, on, task.resource?.probe, task.delegateTo ? (await read(ctx, target, on, [task.resource?.probe]))[0] : states[i]);
+      const state = asPredicted(
+        ctx,
+        on,
+        task.resource?.probe,
+        task.delegateTo ? (await read(ctx, target, on, [task.resource?.probe]))[0] : states[i],
+      );
       const plan = task.resource?.plan(state) ?? { changes: [] };
-      if (ctx.check && plan.changes.length > 0) for (const p of plan.predicts?.() ?? []) ctx.predicted(on).set(probeKey(p.probe), p.stdout);
+      if (ctx.check && plan.changes.length > 0)
+        for (const p of plan.predicts?.() ?? []) ctx.predicted(on).set(probeKey(p.probe), p.stdout);
       // Before applying, not after: an apply that fails half-way has changed the host too.
       if (!ctx.check && plan.changes.length > 0) ctx.prefetch.invalidate();
       const { status, note, changedHost } = await execute(plan, target, ctx.check);
@@ -146,19 +169,35 @@ function failureStatus(e: unknown, host: string): TaskStatus {
  * In check mode nothing changes, so a reading taken now shows the host without the changes earlier
  * tasks would make; where one of them predicted this reading, the prediction stands in for it.
  */
-function asPredicted(ctx: RoleRunContext, host: string, probe: Probe | undefined, state: ProbeResult | undefined): ProbeResult | undefined {
+function asPredicted(
+  ctx: RoleRunContext,
+  host: string,
+  probe: Probe | undefined,
+  state: ProbeResult | undefined,
+): ProbeResult | undefined {
   const predicted = ctx.check && probe !== undefined ? ctx.predicted(host).get(probeKey(probe)) : undefined;
   return predicted === undefined ? state : { stdout: predicted, exitCode: 0 };
 }
 
 /** The prefetched readings while they hold, else one round trip for all of them. */
-async function read(ctx: RoleRunContext, remote: Remote, host: string, probes: (Probe | undefined)[]): Promise<(ProbeResult | undefined)[]> {
-  const pre = await Promise.all(probes.map((p) => (p === undefined ? undefined : ctx.prefetch.get(host, ctx.playIndex, p))));
+async function read(
+  ctx: RoleRunContext,
+  remote: Remote,
+  host: string,
+  probes: (Probe | undefined)[],
+): Promise<(ProbeResult | undefined)[]> {
+  const pre = await Promise.all(
+    probes.map((p) => (p === undefined ? undefined : ctx.prefetch.get(host, ctx.playIndex, p))),
+  );
   if (probes.every((p, i) => p === undefined || pre[i] !== undefined)) return pre;
   return probeAll(remote, probes);
 }
 
-async function execute(plan: Plan, remote: Remote, check: boolean): Promise<{ status: TaskStatus; note?: string; changedHost: boolean }> {
+async function execute(
+  plan: Plan,
+  remote: Remote,
+  check: boolean,
+): Promise<{ status: TaskStatus; note?: string; changedHost: boolean }> {
   const seen = plan.inspect ? ((await plan.inspect(remote)) ?? undefined) : plan.report;
   if (plan.settle) {
     if (check) return { status: 'skipped', note: 'check mode: would wait', changedHost: false };
@@ -195,7 +234,16 @@ interface Outcome {
 }
 
 function report(ctx: RoleRunContext, o: Outcome): void {
-  const result: TaskResult = { play: ctx.play, host: ctx.host, role: ctx.role, task: o.task, handler: o.handler, status: o.status, changes: o.changes ?? [], durationMs: Date.now() - o.started };
+  const result: TaskResult = {
+    play: ctx.play,
+    host: ctx.host,
+    role: ctx.role,
+    task: o.task,
+    handler: o.handler,
+    status: o.status,
+    changes: o.changes ?? [],
+    durationMs: Date.now() - o.started,
+  };
   if (o.note) result.message = o.note;
   if (o.error !== undefined) Object.assign(result, describeError(o.error));
   ctx.emit({ type: 'task', result });
@@ -205,6 +253,7 @@ function report(ctx: RoleRunContext, o: Outcome): void {
 function describeError(error: unknown): { message: string; detail?: string } {
   if (!(error instanceof Error)) return { message: String(error) };
   if (error instanceof ResourceError) return { message: error.message, detail: error.detail };
-  if (error instanceof UnreachableError || error instanceof CommandTimeoutError || error instanceof InterruptedError) return { message: error.message };
+  if (error instanceof UnreachableError || error instanceof CommandTimeoutError || error instanceof InterruptedError)
+    return { message: error.message };
   return { message: error.message, detail: error.stack };
 }

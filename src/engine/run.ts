@@ -2,7 +2,14 @@ import pLimit from 'p-limit';
 import type { Facts } from '../role/definition.ts';
 import type { Remote } from '../transport/remote.ts';
 import type { CompiledPlay, CompiledRun } from './compile.ts';
-import { emptyRecap, type HostRecap, type Reporter, type RunEvent, type RunSummary, type TaskResult } from './events.ts';
+import {
+  emptyRecap,
+  type HostRecap,
+  type Reporter,
+  type RunEvent,
+  type RunSummary,
+  type TaskResult,
+} from './events.ts';
 import { gatherFacts } from './facts.ts';
 import { Prefetch, type RunsAs } from './prefetch.ts';
 import { runRoleOnHost, type HostOutcome } from './run-role.ts';
@@ -108,13 +115,24 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
   const interrupted = options.interrupted();
   if (interrupted) emit({ type: 'interrupted' });
   await closeAll(connections);
-  const summary: RunSummary = { results, recap: recap(compiled, results), durationMs: Date.now() - options.startedAt, interrupted, cut: options.cut(), check: options.check };
+  const summary: RunSummary = {
+    results,
+    recap: recap(compiled, results),
+    durationMs: Date.now() - options.startedAt,
+    interrupted,
+    cut: options.cut(),
+    check: options.check,
+  };
   await options.reporter.finish(summary);
   return summary;
 }
 
 /** Reads from other hosts for resources, once per host and command for the whole run. */
-function runtimeFor(options: RunOptions, remoteOf: (host: string) => Promise<Remote>, reads: Map<string, Promise<string | undefined>>): Runtime {
+function runtimeFor(
+  options: RunOptions,
+  remoteOf: (host: string) => Promise<Remote>,
+  reads: Map<string, Promise<string | undefined>>,
+): Runtime {
   return {
     check: options.check,
     read: (host, command, secret) =>
@@ -132,7 +150,11 @@ function runtimeFor(options: RunOptions, remoteOf: (host: string) => Promise<Rem
       const fresh = await options.connect(host);
       try {
         const r = await fresh.exec('true');
-        if (r.exitCode !== 0) throw new ResourceError(`a new connection to ${host} could not run a command (exit ${r.exitCode})`, r.stderr.trim());
+        if (r.exitCode !== 0)
+          throw new ResourceError(
+            `a new connection to ${host} could not run a command (exit ${r.exitCode})`,
+            r.stderr.trim(),
+          );
       } finally {
         fresh.close();
       }
@@ -170,4 +192,3 @@ function cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promis
   }
   return p;
 }
-

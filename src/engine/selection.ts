@@ -26,9 +26,15 @@ export function isSelected(taskTags: readonly string[], roleName: string, sel: S
 }
 
 /** `--tags`/`--skip-tags`/`--role` naming something the playbook never uses is an error, listing what exists. */
-export function checkSelection(sel: Selection, knownTags: ReadonlySet<string>, knownRoles: ReadonlySet<string>): string[] {
+export function checkSelection(
+  sel: Selection,
+  knownTags: ReadonlySet<string>,
+  knownRoles: ReadonlySet<string>,
+): string[] {
   const ordinary = [...knownTags].filter((t) => !SPECIAL_TAGS.includes(t));
-  const tagProblems = [...sel.tags, ...sel.skipTags].filter((t) => !knownTags.has(t) && !SPECIAL_TAGS.includes(t)).map((t) => unknownName('tag', t, ordinary));
+  const tagProblems = [...sel.tags, ...sel.skipTags]
+    .filter((t) => !knownTags.has(t) && !SPECIAL_TAGS.includes(t))
+    .map((t) => unknownName('tag', t, ordinary));
   const roleProblems = sel.roles.filter((r) => !knownRoles.has(r)).map((r) => unknownName('role', r, knownRoles));
   return [...tagProblems, ...roleProblems];
 }

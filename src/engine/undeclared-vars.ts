@@ -18,7 +18,11 @@ export function undeclaredVariables(layers: Iterable<VarLayer>, declared: Readon
   for (const layer of new Set(layers)) {
     for (const name of Object.keys(layer.values)) {
       if (declared.has(name) || !inNamespace(name)) continue;
-      problems.push({ location: layer.locate([name]), keyPath: name, message: `no role declares this variable${didYouMean(name, known)}` });
+      problems.push({
+        location: layer.locate([name]),
+        keyPath: name,
+        message: `no role declares this variable${didYouMean(name, known)}`,
+      });
     }
   }
   return problems;

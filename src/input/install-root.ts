@@ -12,7 +12,8 @@ export const installRoot: string = findInstallRoot(dirname(fileURLToPath(import.
 function findInstallRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'play') return dir;
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'play')
+      return dir;
     if (dirname(dir) === dir) throw new Error(`play cannot find its own package.json above ${from}`);
   }
 }

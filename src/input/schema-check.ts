@@ -20,7 +20,11 @@ export function checkSchema(
     const path = pointerToPath(e.instancePath);
     const key = e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : e.propertyName;
     const full = key === undefined ? path : [...path, key];
-    return { location: locate(full), keyPath: keyPath(full) || '(top level)', message: e.propertyName === undefined ? describe(e) : `invalid name: ${describe(e)}` };
+    return {
+      location: locate(full),
+      keyPath: keyPath(full) || '(top level)',
+      message: e.propertyName === undefined ? describe(e) : `invalid name: ${describe(e)}`,
+    };
   });
 }
 
@@ -40,10 +44,12 @@ export function pointerToPath(pointer: string): (string | number)[] {
 const describers: Record<string, (e: ErrorObject) => string> = {
   type: (e) => `expected ${String(e.params.type)}`,
   required: (e) => `missing required key "${String(e.params.missingProperty)}"`,
-  additionalProperties: (e) => `unknown key "${String(e.params.additionalProperty)}"${didYouMean(String(e.params.additionalProperty), Object.keys((e.parentSchema?.properties as object | undefined) ?? {}))}`,
+  additionalProperties: (e) =>
+    `unknown key "${String(e.params.additionalProperty)}"${didYouMean(String(e.params.additionalProperty), Object.keys((e.parentSchema?.properties as object | undefined) ?? {}))}`,
   enum: (e) => `expected one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
   const: (e) => `expected ${JSON.stringify(e.params.allowedValue)}`,
-  pattern: (e) => `expected ${patternMeaning(String(e.params.pattern)) ?? `a string matching ${String(e.params.pattern)}`}`,
+  pattern: (e) =>
+    `expected ${patternMeaning(String(e.params.pattern)) ?? `a string matching ${String(e.params.pattern)}`}`,
   minimum: (e) => `expected a number >= ${String(e.params.limit)}`,
   maximum: (e) => `expected a number <= ${String(e.params.limit)}`,
   exclusiveMinimum: (e) => `expected a number > ${String(e.params.limit)}`,
@@ -56,7 +62,10 @@ const describers: Record<string, (e: ErrorObject) => string> = {
 export function nearest(key: string, known: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
   const limit = Math.max(1, Math.floor(key.length / 6));
-  const near = known.map((k) => ({ k, d: editDistance(k.toLowerCase(), lower) })).filter((c) => c.d <= limit).sort((a, b) => a.d - b.d)[0];
+  const near = known
+    .map((k) => ({ k, d: editDistance(k.toLowerCase(), lower) }))
+    .filter((c) => c.d <= limit)
+    .sort((a, b) => a.d - b.d)[0];
   return known.find((k) => k.toLowerCase() === lower) ?? near?.k;
 }
 
@@ -69,7 +78,12 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (cur[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     prev = cur;
   }
   return prev[b.length] ?? 0;
@@ -89,14 +103,24 @@ function pruneAnyOf(errors: ErrorObject[]): ErrorObject[] {
   const unions = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
   let out = errors;
   for (const u of unions) {
-    const inBranch = (e: ErrorObject): boolean => e !== u && e.schemaPath.startsWith(`${u.schemaPath}/`) && e.instancePath.startsWith(u.instancePath);
+    const inBranch = (e: ErrorObject): boolean =>
+      e !== u && e.schemaPath.startsWith(`${u.schemaPath}/`) && e.instancePath.startsWith(u.instancePath);
     const branchOf = (e: ErrorObject): string => e.schemaPath.slice(u.schemaPath.length + 1).split('/')[0] ?? '';
     const branchErrors = out.filter(inBranch);
     // A branch whose type matched is what the user meant: its own complaints say the most.
-    const typeFailed = new Set(branchErrors.filter((e) => e.keyword === 'type' && e.instancePath === u.instancePath).map(branchOf));
+    const typeFailed = new Set(
+      branchErrors.filter((e) => e.keyword === 'type' && e.instancePath === u.instancePath).map(branchOf),
+    );
     const meant = [...new Set(branchErrors.map(branchOf))].filter((b) => !typeFailed.has(b));
     if (meant.length === 1) out = out.filter((e) => e !== u && (!inBranch(e) || branchOf(e) === meant[0]));
-    else out = out.filter((e) => !inBranch(e)).map((e) => (e === u ? { ...e, keyword: 'expected', message: `expected ${describeSchema(e.parentSchema as JsonSchema)}` } : e));
+    else
+      out = out
+        .filter((e) => !inBranch(e))
+        .map((e) =>
+          e === u
+            ? { ...e, keyword: 'expected', message: `expected ${describeSchema(e.parentSchema as JsonSchema)}` }
+            : e,
+        );
   }
   return out;
 }
@@ -110,12 +134,16 @@ export function describeSchema(s: JsonSchema | undefined): string {
   const type = Array.isArray(s.type) ? s.type.join(' or ') : String(s.type ?? 'value');
   const meaning = typeof s.pattern === 'string' ? patternMeaning(s.pattern) : undefined;
   if (meaning) {
-    const others = (Array.isArray(s.type) ? (s.type as string[]) : [String(s.type ?? 'string')]).filter((t) => t !== 'string');
+    const others = (Array.isArray(s.type) ? (s.type as string[]) : [String(s.type ?? 'string')]).filter(
+      (t) => t !== 'string',
+    );
     return [meaning, ...others.map((t) => (t === 'null' ? 'null' : describeSchema({ type: t })))].join(', or ');
   }
   if (type === 'string' && typeof s.pattern === 'string') return `a string matching ${s.pattern}`;
-  if ((type === 'integer' || type === 'number') && s.minimum !== undefined) return `${type === 'integer' ? 'an integer' : 'a number'} >= ${String(s.minimum)}`;
-  if (type === 'array') return `a list${s.items ? ` of ${describeSchema(s.items as JsonSchema).replace(/^an? (\w+)$/, '$1s')}` : ''}`;
+  if ((type === 'integer' || type === 'number') && s.minimum !== undefined)
+    return `${type === 'integer' ? 'an integer' : 'a number'} >= ${String(s.minimum)}`;
+  if (type === 'array')
+    return `a list${s.items ? ` of ${describeSchema(s.items as JsonSchema).replace(/^an? (\w+)$/, '$1s')}` : ''}`;
   if (type === 'object') return 'a mapping';
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }

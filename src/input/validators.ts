@@ -21,7 +21,10 @@ const OPTIONS = { allErrors: true, strict: false, verbose: true, validateSchema:
  */
 const cache = treeCache('validators');
 
-const inMemory = { strict: new WeakMap<JsonSchema, ValidateFunction>(), coercing: new WeakMap<JsonSchema, ValidateFunction>() };
+const inMemory = {
+  strict: new WeakMap<JsonSchema, ValidateFunction>(),
+  coercing: new WeakMap<JsonSchema, ValidateFunction>(),
+};
 
 /**
  * The validator for `schema`. With `coerce`, scalars are converted to the declared type in place
@@ -43,7 +46,8 @@ function cached(cache: DerivedCache, schema: JsonSchema, coerce: boolean): Valid
   if (known) return known;
   const ajv = compiler(coerce, true);
   const validate = ajv.compile(schema);
-  const standalone = (require('ajv/dist/standalone') as { default: (ajv: AjvClass, v: ValidateFunction) => string }).default;
+  const standalone = (require('ajv/dist/standalone') as { default: (ajv: AjvClass, v: ValidateFunction) => string })
+    .default;
   cache.write(key, '.cjs', standalone(ajv, validate));
   return validate;
 }

@@ -33,7 +33,10 @@ export const VALUE_TYPES: Record<string, { pattern: string; what: string }> = {
   'address-range': { pattern: `^(${CIDR}|${IP}-${IP})$`, what: 'a CIDR or a FIRST-LAST address range' },
   host: { pattern: `^(${IP}|${HOSTNAME})$`, what: 'a host name or an address' },
   'port-range': { pattern: '^\\d{1,5}(-\\d{1,5})?$', what: 'a port or a range like 30000-30100' },
-  interface: { pattern: '^[A-Za-z0-9_.@-]{1,15}$', what: 'a network interface name (at most 15 letters, digits, or _ . @ -)' },
+  interface: {
+    pattern: '^[A-Za-z0-9_.@-]{1,15}$',
+    what: 'a network interface name (at most 15 letters, digits, or _ . @ -)',
+  },
   // TCP MD5 keys are at most 80 bytes (Linux's TCP_MD5SIG_MAXKEYLEN); FRR's config takes one word.
   'bgp-password': { pattern: '^[!-~]{8,80}$', what: 'a password of 8 to 80 printable ASCII characters, no spaces' },
   token: { pattern: '^[!-~]{8,}$', what: 'a token of at least 8 printable ASCII characters, no spaces' },

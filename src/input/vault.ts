@@ -20,7 +20,10 @@ const MASKABLE = 8;
  */
 export function decryptVault(text: string, password: string): string | undefined {
   const body = text.trimStart().replace(HEADER, '').replace(/\s+/g, '');
-  const [salt, hmac, cipher] = Buffer.from(body, 'hex').toString('latin1').split('\n').map((h) => Buffer.from(h, 'hex'));
+  const [salt, hmac, cipher] = Buffer.from(body, 'hex')
+    .toString('latin1')
+    .split('\n')
+    .map((h) => Buffer.from(h, 'hex'));
   if (!salt || !hmac || !cipher || salt.length === 0) return undefined;
   const derived = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, 10000, 80, 'sha256');
   const mac = createHmac('sha256', derived.subarray(32, 64)).update(cipher).digest();
@@ -48,12 +51,19 @@ export class Vault {
 
   /** The plaintext of a vaulted text, or an input error saying why it cannot be had. */
   open(text: string, where: SourceLocation): string {
-    if (this.passwords.length === 0) throw InputError.at(where, 'encrypted with Ansible Vault: give --vault-password-file FILE (or --ask-vault-pass on a terminal)');
+    if (this.passwords.length === 0)
+      throw InputError.at(
+        where,
+        'encrypted with Ansible Vault: give --vault-password-file FILE (or --ask-vault-pass on a terminal)',
+      );
     for (const password of this.passwords) {
       const plain = decryptVault(text, password);
       if (plain !== undefined) return plain;
     }
-    throw InputError.at(where, 'encrypted with Ansible Vault, and the vault password given does not open it (its HMAC does not match)');
+    throw InputError.at(
+      where,
+      'encrypted with Ansible Vault, and the vault password given does not open it (its HMAC does not match)',
+    );
   }
 
   /** Marks every value of a decrypted file as a secret. */
@@ -65,7 +75,11 @@ export class Vault {
   }
 
   /** `value` with every `!vault` value in it opened (in place), each opened one a secret. */
-  reveal(value: unknown, locate: (path: (string | number)[]) => SourceLocation, path: (string | number)[] = []): unknown {
+  reveal(
+    value: unknown,
+    locate: (path: (string | number)[]) => SourceLocation,
+    path: (string | number)[] = [],
+  ): unknown {
     if (isPlainObject(value)) {
       const sealed = value[VAULT_MARK];
       if (typeof sealed === 'string' && Object.keys(value).length === 1) {

@@ -18,12 +18,21 @@ export function parseYaml(file: string, text: string): YamlSource {
   const { LineCounter, parseDocument } = yamlLib();
   const lines = new LineCounter();
   // `<<` merge keys as Ansible (YAML 1.1) reads them; without this they became a variable named `<<`.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, customTags: [VAULT_TAG], merge: true });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    customTags: [VAULT_TAG],
+    merge: true,
+  });
   if (doc.errors.length > 0) {
     throw new InputError(
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
-        return { location: { file, line: pos.line, column: pos.col }, message: `invalid YAML: ${firstLine(e.message)}` };
+        return {
+          location: { file, line: pos.line, column: pos.col },
+          message: `invalid YAML: ${firstLine(e.message)}`,
+        };
       }),
     );
   }
@@ -54,7 +63,11 @@ const VAULT_TAG = { tag: '!vault', resolve: (sealed: string) => ({ [VAULT_MARK]:
  */
 const yamlCache = treeCache('yaml');
 
-export function readYaml(file: string, cache: DerivedCache | undefined = yamlCache, vault: Vault = NO_VAULT): YamlSource {
+export function readYaml(
+  file: string,
+  cache: DerivedCache | undefined = yamlCache,
+  vault: Vault = NO_VAULT,
+): YamlSource {
   const text = readText(file);
   // A whole vaulted file: parsed from its plaintext, which is never cached; all of it is secret.
   if (isVaulted(text)) {
@@ -66,7 +79,8 @@ export function readYaml(file: string, cache: DerivedCache | undefined = yamlCac
   const key = DerivedCache.key('yaml', yamlVersion, text);
   cachedThisRun.set(key, text);
   const known = cache.readText(key, '.json');
-  if (known !== undefined) return opened({ file, value: JSON.parse(known) as unknown, locate: lazyLocate(file, text) }, vault);
+  if (known !== undefined)
+    return opened({ file, value: JSON.parse(known) as unknown, locate: lazyLocate(file, text) }, vault);
   const src = parseYaml(file, text);
   if (isJson(src.value) && cache.readText(key, HOLDS_SECRETS) === undefined) {
     cache.write(key, '.json', JSON.stringify(src.value));
@@ -122,17 +136,22 @@ export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 export function readText(file: string): string {
   let bytes: Buffer;
   try {
-    if (statSync(file).size > MAX_INPUT_BYTES) throw InputError.at({ file }, `larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB: not an input play reads`);
+    if (statSync(file).size > MAX_INPUT_BYTES)
+      throw InputError.at({ file }, `larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB: not an input play reads`);
     bytes = readFileSync(file);
   } catch (e) {
     if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw InputError.at({ file }, `cannot read: ${code === 'ELOOP' ? 'a symbolic link loop' : code === 'ENOENT' ? 'it does not exist (a dangling symbolic link?)' : (code ?? String(e))}`);
+    throw InputError.at(
+      { file },
+      `cannot read: ${code === 'ELOOP' ? 'a symbolic link loop' : code === 'ENOENT' ? 'it does not exist (a dangling symbolic link?)' : (code ?? String(e))}`,
+    );
   }
   if (!isUtf8(bytes)) throw InputError.at({ file }, 'not UTF-8 text');
   const text = bytes.toString('utf8');
   const nul = text.indexOf('\0');
-  if (nul >= 0) throw InputError.at({ file, line: text.slice(0, nul).split('\n').length }, 'holds a NUL byte: not a text file');
+  if (nul >= 0)
+    throw InputError.at({ file, line: text.slice(0, nul).split('\n').length }, 'holds a NUL byte: not a text file');
   return text;
 }
 

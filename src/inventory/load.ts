@@ -15,7 +15,11 @@ const groupSchema: JsonSchema = {
   type: ['object', 'null'],
   additionalProperties: false,
   properties: {
-    hosts: { type: ['object', 'null'], propertyNames: { pattern: NAME }, additionalProperties: { type: ['object', 'null'] } },
+    hosts: {
+      type: ['object', 'null'],
+      propertyNames: { pattern: NAME },
+      additionalProperties: { type: ['object', 'null'] },
+    },
     vars: { type: ['object', 'null'] },
     children: { type: ['object', 'null'], additionalProperties: { $ref: 'play:inventory-group' } },
   },
@@ -33,7 +37,8 @@ const varsFileSchema: JsonSchema = { type: ['object', 'null'] };
 const YAML_EXT = ['.yaml', '.yml', ''];
 
 /** `-i prod` means `inventory/prod/`; a path (anything with a slash, or that exists) is used as is. */
-export const resolveInventoryPath = (arg: string, cwd: string): string => resolveNamed(arg, cwd, 'inventory', 'inventory');
+export const resolveInventoryPath = (arg: string, cwd: string): string =>
+  resolveNamed(arg, cwd, 'inventory', 'inventory');
 
 /** Loads an Ansible YAML inventory (a file, or a directory of them) with group_vars/ and host_vars/ beside it. */
 export function loadInventory(path: string, vault: Vault = NO_VAULT): Inventory {
@@ -84,7 +89,14 @@ function addInventoryFile(inv: Inventory, src: YamlSource): void {
   }
 }
 
-function addGroup(inv: Inventory, src: YamlSource, name: string, body: unknown, parent: string | undefined, path: string[]): void {
+function addGroup(
+  inv: Inventory,
+  src: YamlSource,
+  name: string,
+  body: unknown,
+  parent: string | undefined,
+  path: string[],
+): void {
   const group = ensureGroup(inv, name, parent);
   if (!isPlainObject(body)) return;
   if (isPlainObject(body.vars)) group.varLayers.push(layer(src, body.vars, [...path, 'vars']));
@@ -157,13 +169,19 @@ function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[]
       if (files.length === 0) continue;
       if (!target) {
         const known = kind === 'group' ? inv.groups.keys() : inv.hosts.keys();
-        problems.push({ location: { file: full }, message: `${kind}_vars for unknown ${kind} "${name}"; known ${kind}s: ${[...known].sort().join(', ')}` });
+        problems.push({
+          location: { file: full },
+          message: `${kind}_vars for unknown ${kind} "${name}"; known ${kind}s: ${[...known].sort().join(', ')}`,
+        });
         continue;
       }
       for (const file of files) {
         try {
           const src = readYaml(file, undefined, vault);
-          const found = checkSchema(varsFileSchema, src.value, src.locate).map((p) => ({ ...p, message: 'expected a mapping of variable names to values' }));
+          const found = checkSchema(varsFileSchema, src.value, src.locate).map((p) => ({
+            ...p,
+            message: 'expected a mapping of variable names to values',
+          }));
           problems.push(...found);
           if (isPlainObject(src.value)) target.varLayers.push(layer(src, src.value, []));
         } catch (e) {
@@ -177,4 +195,3 @@ function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[]
   attach(join(base, 'host_vars'), 'host');
   return problems;
 }
-

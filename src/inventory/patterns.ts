@@ -32,7 +32,8 @@ export function selectHosts(inv: Inventory, pattern: string, within?: readonly s
 
 function matchTerm(inv: Inventory, term: string): string[] {
   const sub = /^(.+)\[(-?\d+)(?::(-?\d*))?\]$/.exec(term);
-  if (sub && !term.startsWith('~') && !inv.hosts.has(term)) return subscript(matchTerm(inv, sub[1] ?? ''), Number(sub[2]), sub[3]);
+  if (sub && !term.startsWith('~') && !inv.hosts.has(term))
+    return subscript(matchTerm(inv, sub[1] ?? ''), Number(sub[2]), sub[3]);
   if (term === 'all' || term === '*') return [...inv.hosts.keys()];
   if (inv.groups.has(term)) return hostsOfGroup(inv, term);
   if (inv.hosts.has(term)) return [term];
@@ -44,7 +45,9 @@ function matchTerm(inv: Inventory, term: string): string[] {
     if (found.length > 0) return found;
   }
   const hosts = [...inv.hosts.keys()].join(', ') || '(none)';
-  throw new PatternError(`unknown host or group "${term}"; hosts: ${hosts}; groups: ${[...inv.groups.keys()].sort().join(', ')}`);
+  throw new PatternError(
+    `unknown host or group "${term}"; hosts: ${hosts}; groups: ${[...inv.groups.keys()].sort().join(', ')}`,
+  );
 }
 
 /** `group[0]` (first host), `group[-1]` (last), `group[1:3]` (a slice), as in Ansible. */
@@ -61,7 +64,9 @@ function regex(source: string): RegExp {
   try {
     return new RegExp(source);
   } catch (e) {
-    throw new PatternError(`invalid regular expression "~${source}": ${e instanceof Error ? e.message.replace(/^Invalid regular expression: /, '') : String(e)}`);
+    throw new PatternError(
+      `invalid regular expression "~${source}": ${e instanceof Error ? e.message.replace(/^Invalid regular expression: /, '') : String(e)}`,
+    );
   }
 }
 
@@ -73,4 +78,10 @@ export function globToRegExp(glob: string): RegExp {
   return picomatch.makeRe(glob, FNMATCH);
 }
 
-export const FNMATCH: picomatch.PicomatchOptions = { dot: true, nobrace: true, noextglob: true, nonegate: true, noglobstar: true };
+export const FNMATCH: picomatch.PicomatchOptions = {
+  dot: true,
+  nobrace: true,
+  noextglob: true,
+  nonegate: true,
+  noglobstar: true,
+};

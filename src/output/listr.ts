@@ -93,7 +93,12 @@ export class ListrReporter implements Reporter {
           task: (_ctx: unknown, task: HostTask) => view.attach(task),
         })),
         // listr2's own SIGINT handler exits at once (127): stopping is play's to do (src/cli/stop-signals.ts).
-        { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseSubtasks: false, showErrorMessage: true } },
+        {
+          concurrent: true,
+          exitOnError: false,
+          registerSignalListeners: false,
+          rendererOptions: { collapseSubtasks: false, showErrorMessage: true },
+        },
       );
       return list.run().catch(() => undefined);
     });
@@ -119,7 +124,8 @@ export class ListrReporter implements Reporter {
   /** Shown at once under every host of the play (the live view owns the screen), and kept for after it. */
   private interrupting(message: string): void {
     this.current?.pending.push(message);
-    for (const view of this.current?.hosts.values() ?? []) this.show(view.host, `${view.output ? `${view.output}: ` : ''}${message}`);
+    for (const view of this.current?.hosts.values() ?? [])
+      this.show(view.host, `${view.output ? `${view.output}: ` : ''}${message}`);
   }
 
   private show(host: string, what: string): void {
@@ -134,9 +140,15 @@ export class ListrReporter implements Reporter {
     if (view) {
       if (r.status === 'changed') view.changed++;
       if (r.status === 'ok') view.ok++;
-      if (r.status === 'failed' || r.status === 'unreachable' || r.status === 'interrupted') view.failed = this.o.redactor.text(`${r.status}: ${r.message ?? ''}`);
+      if (r.status === 'failed' || r.status === 'unreachable' || r.status === 'interrupted')
+        view.failed = this.o.redactor.text(`${r.status}: ${r.message ?? ''}`);
     }
-    const interesting = r.status === 'failed' || r.status === 'unreachable' || r.status === 'interrupted' || (r.status === 'changed' && (this.o.diff || this.o.verbose));
-    if (interesting || this.o.verbose) this.current?.pending.push(taskHeadline(r, this.o), ...taskDetails(r, this.o.diff, this.o.redactor));
+    const interesting =
+      r.status === 'failed' ||
+      r.status === 'unreachable' ||
+      r.status === 'interrupted' ||
+      (r.status === 'changed' && (this.o.diff || this.o.verbose));
+    if (interesting || this.o.verbose)
+      this.current?.pending.push(taskHeadline(r, this.o), ...taskDetails(r, this.o.diff, this.o.redactor));
   }
 }

@@ -13,8 +13,20 @@ const SECRET_LINE_MIN = 8;
  */
 function renderings(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
-  const lines = secret.includes('\n') ? secret.split('\n').map((l) => l.trim()).filter((l) => l.length >= SECRET_LINE_MIN) : [];
-  return [secret, Buffer.from(secret).toString('base64'), json, secret.replace(/'/g, "''"), encodeURIComponent(secret), ...lines];
+  const lines = secret.includes('\n')
+    ? secret
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.length >= SECRET_LINE_MIN)
+    : [];
+  return [
+    secret,
+    Buffer.from(secret).toString('base64'),
+    json,
+    secret.replace(/'/g, "''"),
+    encodeURIComponent(secret),
+    ...lines,
+  ];
 }
 
 /** Keywords a secret follows in config files, for old content the run has no value for. */
@@ -22,13 +34,19 @@ const SECRET_KEYWORD = /\b(password|passwd|secret|token|key)\b\s*[:=]?\s*"?/i;
 
 /** Where an old secret starts on a line: after a keyword, if one word of 8+ characters follows it. */
 function oldSecretAt(line: string, keywords: readonly string[]): number | undefined {
-  const candidates = [...keywords.map((k) => ({ at: line.indexOf(k), length: k.length })), (() => {
-    const m = SECRET_KEYWORD.exec(line);
-    return { at: m?.index ?? -1, length: m?.[0].length ?? 0 };
-  })()];
+  const candidates = [
+    ...keywords.map((k) => ({ at: line.indexOf(k), length: k.length })),
+    (() => {
+      const m = SECRET_KEYWORD.exec(line);
+      return { at: m?.index ?? -1, length: m?.[0].length ?? 0 };
+    })(),
+  ];
   for (const { at, length } of candidates) {
     if (at < 0) continue;
-    const rest = line.slice(at + length).replace(/"\s*$/, '').trim();
+    const rest = line
+      .slice(at + length)
+      .replace(/"\s*$/, '')
+      .trim();
     if (rest.length >= SECRET_LINE_MIN && !/\s/.test(rest)) return at + length;
   }
   return undefined;
@@ -96,7 +114,8 @@ export class Redactor {
   deep<T>(value: T): T {
     if (typeof value === 'string') return this.text(value) as T;
     if (Array.isArray(value)) return value.map((v: unknown) => this.deep(v)) as T;
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.deep(v)])) as T;
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.deep(v)])) as T;
     return value;
   }
 }

@@ -9,7 +9,8 @@ import type { BatchSize, Play, Playbook, RoleRef } from './model.ts';
 import { playbookSchema } from './schema.ts';
 
 /** `site.yaml` alone is looked up in `playbooks/`, then among play's own playbooks. */
-export const resolvePlaybookPath = (arg: string, cwd: string): string => resolveNamed(arg, cwd, 'playbooks', 'playbook', join(installRoot, 'playbooks'));
+export const resolvePlaybookPath = (arg: string, cwd: string): string =>
+  resolveNamed(arg, cwd, 'playbooks', 'playbook', join(installRoot, 'playbooks'));
 
 interface RawRole {
   role: string;
@@ -57,7 +58,14 @@ function toPlay(src: YamlSource, raw: RawPlay, index: number): Play {
 }
 
 function toRoleRef(src: YamlSource, raw: string | RawRole, path: (string | number)[]): RoleRef {
-  const named = typeof raw === 'string' ? { name: raw, tags: [] } : { name: raw.role, tags: asList(raw.tags), vars: raw.vars ? layer(src, `${src.file} (role vars)`, raw.vars, [...path, 'vars']) : undefined };
+  const named =
+    typeof raw === 'string'
+      ? { name: raw, tags: [] }
+      : {
+          name: raw.role,
+          tags: asList(raw.tags),
+          vars: raw.vars ? layer(src, `${src.file} (role vars)`, raw.vars, [...path, 'vars']) : undefined,
+        };
   return {
     ...named,
     get location() {

@@ -14,7 +14,12 @@ export const playbookSchema: JsonSchema = {
     additionalProperties: false,
     properties: {
       name: { type: 'string' },
-      hosts: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
+      hosts: {
+        anyOf: [
+          { type: 'string', minLength: 1 },
+          { type: 'array', items: { type: 'string' }, minItems: 1 },
+        ],
+      },
       roles: {
         type: 'array',
         items: {

@@ -12,12 +12,14 @@ export interface AptSpec {
   startsUnits?: string[];
 }
 
-const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
+const APT =
+  'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
 
 /** Debian packages installed (or removed). The package lists are refreshed only when an install needs it. */
 export function aptResource(spec: AptSpec): Resource {
   const want = spec.state ?? 'present';
-  for (const p of spec.packages) if (!/^[a-z0-9][a-z0-9+.-]*(=[\w.+:~-]+)?$/.test(p)) throw new ResourceError(`invalid package name "${p}"`);
+  for (const p of spec.packages)
+    if (!/^[a-z0-9][a-z0-9+.-]*(=[\w.+:~-]+)?$/.test(p)) throw new ResourceError(`invalid package name "${p}"`);
   const names = spec.packages.map((p) => p.split('=')[0] ?? p);
   return {
     describe: `apt ${spec.packages.join(' ')}`,
@@ -31,7 +33,12 @@ export function aptResource(spec: AptSpec): Resource {
           .map(([name]) => name),
       );
       const todo = spec.packages.filter((p) => installed.has(p.split('=')[0] ?? p) !== (want === 'present'));
-      const changes = todo.map((p) => ({ type: 'value' as const, what: `package ${p}`, before: want === 'present' ? 'absent' : 'installed', after: want === 'present' ? 'installed' : 'absent' }));
+      const changes = todo.map((p) => ({
+        type: 'value' as const,
+        what: `package ${p}`,
+        before: want === 'present' ? 'absent' : 'installed',
+        after: want === 'present' ? 'installed' : 'absent',
+      }));
       const list = todo.map(q).join(' ');
       const script =
         want === 'present'
@@ -40,10 +47,20 @@ export function aptResource(spec: AptSpec): Resource {
           : `${APT} remove ${list}`;
       const status = want === 'present' ? 'ii' : 'rc';
       const predicts = (): Prediction[] => [
-        { probe: { kind: 'packages' as const, item: names.join(' ') }, stdout: names.map((n) => `${n} ${status} `).join('\n') },
-        ...(want === 'present' ? (spec.startsUnits ?? []).map((u) => unitPrediction(u, { enabled: true, active: true })) : []),
+        {
+          probe: { kind: 'packages' as const, item: names.join(' ') },
+          stdout: names.map((n) => `${n} ${status} `).join('\n'),
+        },
+        ...(want === 'present'
+          ? (spec.startsUnits ?? []).map((u) => unitPrediction(u, { enabled: true, active: true }))
+          : []),
       ];
-      return { changes, predicts, apply: async (remote) => void (await run(remote, `apt ${want === 'present' ? 'install' : 'remove'} ${todo.join(' ')}`, script)) };
+      return {
+        changes,
+        predicts,
+        apply: async (remote) =>
+          void (await run(remote, `apt ${want === 'present' ? 'install' : 'remove'} ${todo.join(' ')}`, script)),
+      };
     },
   };
 }

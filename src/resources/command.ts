@@ -13,12 +13,17 @@ interface CommandBase {
  * Raw shell is the exception: it must say when it is already done (`creates`: a path it makes;
  * `unless`: a command that succeeds once done) or declare itself a read-only check.
  */
-export type CommandSpec = CommandBase & ({ creates: string } | { unless: string } | { readOnly: true; report?: (stdout: string) => string });
+export type CommandSpec = CommandBase &
+  ({ creates: string } | { unless: string } | { readOnly: true; report?: (stdout: string) => string });
 
 export function commandResource(spec: CommandSpec): Resource {
   const runIt = async (remote: Remote): Promise<ExecResult> => {
     const r = await remote.exec(spec.run);
-    if (r.exitCode !== 0) throw new ResourceError(`command failed (exit ${r.exitCode}): ${firstLine(spec.run)}`, (r.stderr || r.stdout).trim());
+    if (r.exitCode !== 0)
+      throw new ResourceError(
+        `command failed (exit ${r.exitCode}): ${firstLine(spec.run)}`,
+        (r.stderr || r.stdout).trim(),
+      );
     return r;
   };
   if ('readOnly' in spec) {
@@ -29,7 +34,8 @@ export function commandResource(spec: CommandSpec): Resource {
       probe: spec.run,
       plan: (current) => {
         // Run again when it failed: a probe's stderr is not kept, and the error needs it.
-        if (!current || current.exitCode !== 0) return { changes: [], inspect: async (remote) => void (await runIt(remote)) };
+        if (!current || current.exitCode !== 0)
+          return { changes: [], inspect: async (remote) => void (await runIt(remote)) };
         return { changes: [], report: report?.(current.stdout) };
       },
     };

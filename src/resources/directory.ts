@@ -17,7 +17,8 @@ export function directoryResource(spec: DirectorySpec): Resource {
     probe: probeFile(spec.path, 'none'),
     plan(current) {
       const state = parseFileState(current?.stdout ?? 'absent');
-      if (state.kind === 'file' || state.kind === 'other') throw new ResourceError(`${spec.path} exists and is not a directory`);
+      if (state.kind === 'file' || state.kind === 'other')
+        throw new ResourceError(`${spec.path} exists and is not a directory`);
       const absent = state.kind === 'absent';
       const changes: Change[] = [
         ...(absent ? [{ type: 'value' as const, what: 'directory', before: 'absent', after: 'present' }] : []),
@@ -25,9 +26,20 @@ export function directoryResource(spec: DirectorySpec): Resource {
       ];
       const p = q(spec.path);
       const own = ownership(spec.owner, spec.group);
-      const script = [`mkdir -p ${p}`, mode && `chmod ${mode} ${p}`, own && `chown ${own} ${p}`].filter(Boolean).join(' && ');
-      const after = { kind: 'directory' as const, mode: mode ?? (absent ? '0755' : state.mode), owner: spec.owner ?? state.owner, group: spec.group ?? state.group };
-      return { changes, apply: async (remote) => void (await run(remote, `creating ${spec.path}`, script)), predicts: () => predictFile(spec.path, after) };
+      const script = [`mkdir -p ${p}`, mode && `chmod ${mode} ${p}`, own && `chown ${own} ${p}`]
+        .filter(Boolean)
+        .join(' && ');
+      const after = {
+        kind: 'directory' as const,
+        mode: mode ?? (absent ? '0755' : state.mode),
+        owner: spec.owner ?? state.owner,
+        group: spec.group ?? state.group,
+      };
+      return {
+        changes,
+        apply: async (remote) => void (await run(remote, `creating ${spec.path}`, script)),
+        predicts: () => predictFile(spec.path, after),
+      };
     },
   };
 }

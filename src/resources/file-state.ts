@@ -46,7 +46,11 @@ export function probeFile(path: string, read: ProbeContent): Probe {
 /** One line of metadata, then (regular files only) the content in base64, or its sha256, on the next line. */
 export function fileProbeCommand(path: string, read: ProbeContent): string {
   const p = q(path);
-  const body = { content: `; [ -f ${p} ] && base64 -w0 ${p}; true`, hash: `; [ -f ${p} ] && sha256sum ${p} | sed 's/^/sha256:/;s/ .*//'; true`, none: '' }[read];
+  const body = {
+    content: `; [ -f ${p} ] && base64 -w0 ${p}; true`,
+    hash: `; [ -f ${p} ] && sha256sum ${p} | sed 's/^/sha256:/;s/ .*//'; true`,
+    none: '',
+  }[read];
   return `if [ -e ${p} ] || [ -L ${p} ]; then stat -c '${FILE_META}' ${p}${body}; else echo absent; fi`;
 }
 
@@ -83,7 +87,9 @@ export function metaChanges(state: FileState, mode?: string, owner?: string, gro
     ['owner', owner, state.owner],
     ['group', group, state.group],
   ];
-  return wanted.filter(([, want, have]) => want !== undefined && want !== have).map(([what, want, have]) => ({ type: 'value', what, before: was(have), after: want ?? null }));
+  return wanted
+    .filter(([, want, have]) => want !== undefined && want !== have)
+    .map(([what, want, have]) => ({ type: 'value', what, before: was(have), after: want ?? null }));
 }
 
 /** `chown`'s argument for a declared owner and/or group; empty when neither is declared. */

@@ -1,6 +1,18 @@
 import { q } from '../transport/shell.ts';
 import type { Remote } from '../transport/remote.ts';
-import { DIFFABLE_BYTES, isText, metaChanges, normalizeMode, ownership, parseFileState, predictFile, probeFile, sha256, type FileState, type ProbeContent } from './file-state.ts';
+import {
+  DIFFABLE_BYTES,
+  isText,
+  metaChanges,
+  normalizeMode,
+  ownership,
+  parseFileState,
+  predictFile,
+  probeFile,
+  sha256,
+  type FileState,
+  type ProbeContent,
+} from './file-state.ts';
 import { receiveInto, REMOVE_TEMP_ON_EXIT } from './received-content.ts';
 import { ResourceError, run, type Change, type Plan, type Resource } from './types.ts';
 
@@ -31,10 +43,15 @@ export function fileResource(spec: FileSpec): Resource {
     probe: probeFile(spec.path, probeMode(desired, spec)),
     plan(current): Plan {
       const state = parseFileState(current?.stdout ?? 'absent');
-      if (state.kind === 'directory' || state.kind === 'other') throw new ResourceError(`${spec.path} exists and is not a regular file (${state.kind})`);
+      if (state.kind === 'directory' || state.kind === 'other')
+        throw new ResourceError(`${spec.path} exists and is not a regular file (${state.kind})`);
       if (spec.state === 'absent') return planAbsent(spec.path, state);
-      if (state.kind === 'absent' && desired === undefined) throw new ResourceError(`${spec.path} does not exist and no content was declared for it`);
-      const changes = [...contentChange(spec.path, state, desired, spec.summarize), ...metaChanges(state, mode, spec.owner, spec.group)];
+      if (state.kind === 'absent' && desired === undefined)
+        throw new ResourceError(`${spec.path} does not exist and no content was declared for it`);
+      const changes = [
+        ...contentChange(spec.path, state, desired, spec.summarize),
+        ...metaChanges(state, mode, spec.owner, spec.group),
+      ];
       const content = desired ?? state.content;
       const after: FileState = {
         kind: 'file',
@@ -46,14 +63,19 @@ export function fileResource(spec: FileSpec): Resource {
         content,
         sha256: desired === undefined ? state.sha256 : undefined,
       };
-      return { changes, apply: (remote) => applyFile(remote, spec, state, desired, mode).then(() => undefined), predicts: () => predictFile(spec.path, after) };
+      return {
+        changes,
+        apply: (remote) => applyFile(remote, spec, state, desired, mode).then(() => undefined),
+        predicts: () => predictFile(spec.path, after),
+      };
     },
   };
 }
 
 /** Content is read only where it would be shown as a diff; otherwise its hash says enough. */
 function probeMode(desired: Buffer | undefined, spec: FileSpec): ProbeContent {
-  if (desired !== undefined) return spec.summarize || desired.length > DIFFABLE_BYTES || !isText(desired) ? 'hash' : 'content';
+  if (desired !== undefined)
+    return spec.summarize || desired.length > DIFFABLE_BYTES || !isText(desired) ? 'hash' : 'content';
   return spec.state === 'absent' ? 'content' : 'none';
 }
 
@@ -75,12 +97,23 @@ function planAbsent(path: string, state: FileState): Plan {
 function contentChange(path: string, state: FileState, desired: Buffer | undefined, summarize = false): Change[] {
   if (desired === undefined || sameContent(state, desired)) return [];
   const show = (b: Buffer | undefined): string | null =>
-    b === undefined ? null : !summarize && isText(b) && b.length <= DIFFABLE_BYTES ? b.toString('utf8') : `(${b.length} bytes, sha256 ${sha256(b)})\n`;
-  const before = state.sha256 !== undefined ? `(${state.size ?? '?'} bytes, sha256 ${state.sha256})\n` : show(state.content);
+    b === undefined
+      ? null
+      : !summarize && isText(b) && b.length <= DIFFABLE_BYTES
+        ? b.toString('utf8')
+        : `(${b.length} bytes, sha256 ${sha256(b)})\n`;
+  const before =
+    state.sha256 !== undefined ? `(${state.size ?? '?'} bytes, sha256 ${state.sha256})\n` : show(state.content);
   return [{ type: 'content', path, before, after: show(desired) }];
 }
 
-async function applyFile(remote: Remote, spec: FileSpec, state: FileState, desired: Buffer | undefined, mode?: string): Promise<void> {
+async function applyFile(
+  remote: Remote,
+  spec: FileSpec,
+  state: FileState,
+  desired: Buffer | undefined,
+  mode?: string,
+): Promise<void> {
   const p = q(spec.path);
   const own = ownership(spec.owner, spec.group);
   if (desired === undefined || sameContent(state, desired)) {
@@ -89,7 +122,8 @@ async function applyFile(remote: Remote, spec: FileSpec, state: FileState, desir
     return;
   }
   // Keep the old mode/owner when none is declared, as `cp` over an existing file would.
-  const keepMeta = state.kind === 'file' ? `chown --reference=${p} "$t" && chmod --reference=${p} "$t"` : 'chmod 0644 "$t"';
+  const keepMeta =
+    state.kind === 'file' ? `chown --reference=${p} "$t" && chmod --reference=${p} "$t"` : 'chmod 0644 "$t"';
   const script = [
     'set -e',
     'umask 077',
@@ -105,7 +139,9 @@ async function applyFile(remote: Remote, spec: FileSpec, state: FileState, desir
     own ? `chown ${own} "$t"` : '',
     mode ? `chmod ${mode} "$t"` : '',
     ...receiveInto(desired),
-    spec.validate ? `${spec.validate.replace(/%s/g, '"$t"')} >&2 || { echo "validation of the new ${spec.path} failed; the file is unchanged" >&2; exit 4; }` : '',
+    spec.validate
+      ? `${spec.validate.replace(/%s/g, '"$t"')} >&2 || { echo "validation of the new ${spec.path} failed; the file is unchanged" >&2; exit 4; }`
+      : '',
     // On disk before the rename, and the rename on disk before we report it done.
     'sync "$t"',
     `mv -f "$t" ${p}`,
@@ -114,5 +150,6 @@ async function applyFile(remote: Remote, spec: FileSpec, state: FileState, desir
     `sha256sum ${p}`,
   ].filter(Boolean);
   const out = await run(remote, `writing ${spec.path}`, script.join('\n'), desired);
-  if (!out.startsWith(sha256(desired))) throw new ResourceError(`${spec.path} does not hold what was written (checksum differs after rename)`);
+  if (!out.startsWith(sha256(desired)))
+    throw new ResourceError(`${spec.path} does not hold what was written (checksum differs after rename)`);
 }

@@ -41,7 +41,8 @@ export interface KubeObjectsSpec {
 
 const MARK = '@@play-kube@@';
 /** `kind.group` in lower case, as kubectl takes it and as `kubectl get -o name` prints it. */
-const kindRef = (o: KubeObject): string => `${o.kind.toLowerCase()}${o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : ''}`;
+const kindRef = (o: KubeObject): string =>
+  `${o.kind.toLowerCase()}${o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : ''}`;
 const id = (o: KubeObject): string => `${kindRef(o)}/${o.metadata.name}`;
 const liveKey = (o: KubeObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
@@ -54,7 +55,10 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
   // One `kubectl get` per namespace for every kind declared or pruned there, owned objects found
   // in it by their labels: each kubectl call costs a process start, and this is read on every rerun.
   const kinds = kindsByNamespace(spec);
-  const reads = [...kinds].map(([n, k]) => `echo ${MARK}; ${spec.kubectl} get ${q([...k].join(','))}${n ? ` -n ${q(n)}` : ''} -o json 2>/dev/null || echo '{"items":[]}'`);
+  const reads = [...kinds].map(
+    ([n, k]) =>
+      `echo ${MARK}; ${spec.kubectl} get ${q([...k].join(','))}${n ? ` -n ${q(n)}` : ''} -o json 2>/dev/null || echo '{"items":[]}'`,
+  );
   const prune = spec.prune;
   return {
     describe: `kubernetes objects (${spec.objects.length})`,
@@ -62,7 +66,8 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
     plan(current) {
       const found = new Map<string, KubeObject>();
       for (const part of (current?.stdout ?? '').split(`${MARK}\n`).slice(1)) {
-        for (const item of (parseJson(part) as { items?: KubeObject[] } | undefined)?.items ?? []) found.set(liveKey(item), item);
+        for (const item of (parseJson(part) as { items?: KubeObject[] } | undefined)?.items ?? [])
+          found.set(liveKey(item), item);
       }
       const owned = prune ? [...found.values()].filter((o) => isOwned(o, prune)).map(id) : [];
       const live: (Record<string, unknown> | undefined)[] = spec.objects.map((o) => found.get(liveKey(o)));
@@ -72,9 +77,19 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
       const changes: Change[] = [
         ...stale.map((o): Change => {
           const before = live[spec.objects.indexOf(o)];
-          return { type: 'content', path: id(o), before: before && Object.keys(before).length ? toYaml(project(before, comparable(o))) : null, after: toYaml(comparable(o)) };
+          return {
+            type: 'content',
+            path: id(o),
+            before: before && Object.keys(before).length ? toYaml(project(before, comparable(o))) : null,
+            after: toYaml(comparable(o)),
+          };
         }),
-        ...extra.map((name): Change => ({ type: 'value', what: name, before: 'present', after: 'absent (no longer declared)' })),
+        ...extra.map((name): Change => ({
+          type: 'value',
+          what: name,
+          before: 'present',
+          after: 'absent (no longer declared)',
+        })),
       ];
       return {
         changes,
@@ -83,7 +98,11 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
           const remove = async (names: string[]): Promise<void> => {
             for (const name of names) {
               const [kind = '', objName = ''] = name.split('/');
-              await run(remote, `deleting ${name}`, `${spec.kubectl} delete ${q(kind)} ${q(objName)} -n ${q(prune?.namespace ?? 'default')} --ignore-not-found`);
+              await run(
+                remote,
+                `deleting ${name}`,
+                `${spec.kubectl} delete ${q(kind)} ${q(objName)} -n ${q(prune?.namespace ?? 'default')} --ignore-not-found`,
+              );
             }
           };
           await remove(extra.filter(first));
@@ -97,7 +116,8 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
 
 function kindsByNamespace(spec: KubeObjectsSpec): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
-  const add = (namespace: string, kind: string): void => void out.set(namespace, (out.get(namespace) ?? new Set()).add(kind));
+  const add = (namespace: string, kind: string): void =>
+    void out.set(namespace, (out.get(namespace) ?? new Set()).add(kind));
   for (const o of spec.objects) add(o.metadata.namespace ?? '', kindRef(o));
   for (const kind of spec.prune?.kinds ?? []) add(spec.prune?.namespace ?? '', kind);
   return out;
@@ -105,7 +125,11 @@ function kindsByNamespace(spec: KubeObjectsSpec): Map<string, Set<string>> {
 
 function isOwned(o: KubeObject, prune: NonNullable<KubeObjectsSpec['prune']>): boolean {
   const labels = o.metadata.labels ?? {};
-  return (o.metadata.namespace ?? '') === prune.namespace && prune.kinds.includes(kindRef(o)) && Object.entries(prune.labels).every(([k, v]) => labels[k] === v);
+  return (
+    (o.metadata.namespace ?? '') === prune.namespace &&
+    prune.kinds.includes(kindRef(o)) &&
+    Object.entries(prune.labels).every(([k, v]) => labels[k] === v)
+  );
 }
 
 async function applyWithRetries(remote: Remote, spec: KubeObjectsSpec, objects: KubeObject[]): Promise<void> {
@@ -128,9 +152,14 @@ async function applyWithRetries(remote: Remote, spec: KubeObjectsSpec, objects: 
     'printf \'%s\\n\' "$out"',
   ].join('\n');
   const r = await remote.exec(script, { stdin: manifest });
-  if (r.exitCode === 5) throw new ResourceError('the manifest for kubectl apply did not arrive whole; nothing was applied', r.stderr.trim());
+  if (r.exitCode === 5)
+    throw new ResourceError(
+      'the manifest for kubectl apply did not arrive whole; nothing was applied',
+      r.stderr.trim(),
+    );
   if (r.exitCode === 3) throw new ResourceError('kubectl apply was refused', (r.stderr || r.stdout).trim());
-  if (r.exitCode !== 0) throw new ResourceError(`kubectl apply failed after ${attempts} attempts`, (r.stderr || r.stdout).trim());
+  if (r.exitCode !== 0)
+    throw new ResourceError(`kubectl apply failed after ${attempts} attempts`, (r.stderr || r.stdout).trim());
 }
 
 /** What is compared with the API server: what we declare, not what the server adds (status, uid). */
@@ -149,7 +178,8 @@ function parseJson(text: string): Record<string, unknown> | undefined {
 
 /** Every field we declare has the same value live (the server may add defaults and metadata). */
 export function isSubset(want: unknown, have: unknown): boolean {
-  if (Array.isArray(want)) return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
+  if (Array.isArray(want))
+    return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
   if (want && typeof want === 'object') {
     if (!have || typeof have !== 'object') return false;
     return Object.entries(want).every(([k, v]) => isSubset(v, (have as Record<string, unknown>)[k]));
@@ -159,6 +189,18 @@ export function isSubset(want: unknown, have: unknown): boolean {
 
 /** The live object cut down to the fields we declare, so the diff shows only what differs. */
 function project(have: unknown, want: unknown): unknown {
-  if (Array.isArray(want) || !want || typeof want !== 'object' || !have || typeof have !== 'object' || Array.isArray(have)) return have;
-  return Object.fromEntries(Object.keys(want).filter((k) => k in have).map((k) => [k, project((have as Record<string, unknown>)[k], (want as Record<string, unknown>)[k])]));
+  if (
+    Array.isArray(want) ||
+    !want ||
+    typeof want !== 'object' ||
+    !have ||
+    typeof have !== 'object' ||
+    Array.isArray(have)
+  )
+    return have;
+  return Object.fromEntries(
+    Object.keys(want)
+      .filter((k) => k in have)
+      .map((k) => [k, project((have as Record<string, unknown>)[k], (want as Record<string, unknown>)[k])]),
+  );
 }

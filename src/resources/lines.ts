@@ -24,7 +24,8 @@ export function linesResource(spec: LinesSpec): Resource {
         const after = `${spec.lines.map((l) => l.line).join('\n')}\n`;
         return {
           changes: [{ type: 'content', path: spec.path, before: null, after }],
-          apply: () => Promise.reject(new ResourceError(`${spec.path} does not exist (is the package that owns it installed?)`)),
+          apply: () =>
+            Promise.reject(new ResourceError(`${spec.path} does not exist (is the package that owns it installed?)`)),
         };
       }
       if (state.kind !== 'file' || !state.content) throw new ResourceError(`${spec.path} is not a regular file`);

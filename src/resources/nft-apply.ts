@@ -42,9 +42,21 @@ export function nftApplyResource(spec: NftApplySpec): Resource {
       const handEdited = loaded && saved !== '' && live !== saved;
       if (spec.load === 'if-missing' && loaded && !handEdited) return { changes: [] };
       return {
-        changes: [handEdited
-          ? { type: 'content', path: `table ${spec.table} (live, changed since play loaded it)`, before: live, after: saved }
-          : { type: 'value', what: `table ${spec.table}`, before: loaded ? 'loaded' : 'not loaded', after: `loaded from ${spec.ruleset}` }],
+        changes: [
+          handEdited
+            ? {
+                type: 'content',
+                path: `table ${spec.table} (live, changed since play loaded it)`,
+                before: live,
+                after: saved,
+              }
+            : {
+                type: 'value',
+                what: `table ${spec.table}`,
+                before: loaded ? 'loaded' : 'not loaded',
+                after: `loaded from ${spec.ruleset}`,
+              },
+        ],
         apply: async (remote) => {
           if (!runtime) throw new Error('nft apply needs the run time (prepare was not called)');
           await applyWithRollback(remote, runtime, spec);
@@ -86,16 +98,27 @@ async function applyWithRollback(remote: Remote, runtime: Runtime, spec: NftAppl
     if (e instanceof InterruptedError) throw e;
     const why = e instanceof Error ? e.message : String(e);
     await waitForRollback(remote, spec.rollbackAfterSeconds);
-    const back = await runtime.newConnection(remote.host).then(() => 'the host is reachable again', (err: unknown) => `but it is still not reachable (${err instanceof Error ? err.message : String(err)})`);
+    const back = await runtime.newConnection(remote.host).then(
+      () => 'the host is reachable again',
+      (err: unknown) => `but it is still not reachable (${err instanceof Error ? err.message : String(err)})`,
+    );
     throw new ResourceError(
       `the new firewall blocked a new SSH connection from the controller (${why}); the host restored the previous ruleset (live and in ${spec.ruleset}) after ${spec.rollbackAfterSeconds} s and ${back}. Check the SSH sources in the firewall variables.`,
     );
   }
-  await run(remote, 'disarming the firewall rollback', `systemctl stop ${UNIT}.timer 2>/dev/null || true; cp -p ${q(spec.ruleset)} ${q(applied)}; ${saveLoaded}`);
+  await run(
+    remote,
+    'disarming the firewall rollback',
+    `systemctl stop ${UNIT}.timer 2>/dev/null || true; cp -p ${q(spec.ruleset)} ${q(applied)}; ${saveLoaded}`,
+  );
 }
 
 /** The established connection still works (established traffic is accepted): wait there for the timer. */
 async function waitForRollback(remote: Remote, seconds: number): Promise<void> {
-  await remote.exec(`for i in $(seq ${seconds + 10}); do systemctl is-active --quiet ${UNIT}.timer || exit 0; sleep 1; done`, { timeoutMs: (seconds + 20) * 1000 }).catch(() => undefined);
+  await remote
+    .exec(`for i in $(seq ${seconds + 10}); do systemctl is-active --quiet ${UNIT}.timer || exit 0; sleep 1; done`, {
+      timeoutMs: (seconds + 20) * 1000,
+    })
+    .catch(() => undefined);
   await new Promise((r) => setTimeout(r, 1000));
 }

@@ -39,29 +39,48 @@ export function serviceResource(spec: ServiceSpec): Resource {
       const missing = s.LoadState === 'not-found';
       if (missing) Object.assign(s, { UnitFileState: 'disabled', ActiveState: 'inactive', NeedDaemonReload: 'no' });
       else if (s.LoadState !== 'loaded') throw new ResourceError(`unit ${unit} is ${s.LoadState ?? 'unknown'}`);
-      const enabledNow = s.UnitFileState === 'enabled' || s.UnitFileState === 'static' || s.UnitFileState === 'enabled-runtime';
+      const enabledNow =
+        s.UnitFileState === 'enabled' || s.UnitFileState === 'static' || s.UnitFileState === 'enabled-runtime';
       const active = s.ActiveState === 'active' || s.ActiveState === 'activating' || s.ActiveState === 'reloading';
       const steps: { change: Change; cmd: string }[] = [];
-      if (s.NeedDaemonReload === 'yes') steps.push({ change: val('unit file', 'changed on disk', 'reloaded'), cmd: 'systemctl daemon-reload' });
+      if (s.NeedDaemonReload === 'yes')
+        steps.push({ change: val('unit file', 'changed on disk', 'reloaded'), cmd: 'systemctl daemon-reload' });
       if (spec.enabled !== undefined && spec.enabled !== enabledNow) {
-        steps.push({ change: val('enabled', String(enabledNow), String(spec.enabled)), cmd: `systemctl ${spec.enabled ? 'enable' : 'disable'} ${q(unit)}` });
+        steps.push({
+          change: val('enabled', String(enabledNow), String(spec.enabled)),
+          cmd: `systemctl ${spec.enabled ? 'enable' : 'disable'} ${q(unit)}`,
+        });
       }
       const action = stateAction(spec.state, active);
-      if (action) steps.push({ change: val('state', s.ActiveState ?? 'unknown', action.after), cmd: `systemctl ${action.verb} ${q(unit)}` });
+      if (action)
+        steps.push({
+          change: val('state', s.ActiveState ?? 'unknown', action.after),
+          cmd: `systemctl ${action.verb} ${q(unit)}`,
+        });
       const mustRun = spec.state === 'started' || spec.state === 'restarted' || spec.state === 'reloaded';
-      const after = { enabled: spec.enabled ?? (missing ? false : enabledNow), active: spec.state === undefined ? active : spec.state !== 'stopped' };
+      const after = {
+        enabled: spec.enabled ?? (missing ? false : enabledNow),
+        active: spec.state === undefined ? active : spec.state !== 'stopped',
+      };
       return {
         changes: steps.map((st) => st.change),
         predicts: () => [
           unitPrediction(unit, after),
-          ...(after.active ? (spec.creates ?? []).flatMap((dir) => predictFile(dir, { kind: 'directory', mode: '0700', owner: 'root', group: 'root' })) : []),
+          ...(after.active
+            ? (spec.creates ?? []).flatMap((dir) =>
+                predictFile(dir, { kind: 'directory', mode: '0700', owner: 'root', group: 'root' }),
+              )
+            : []),
         ],
         apply: async (remote) => {
           const commands = [...(missing ? ['systemctl daemon-reload'] : []), ...steps.map((st) => st.cmd)];
           await run(remote, `systemctl on ${unit}`, commands.join(' && '));
           if (!mustRun) return;
-          const check = await remote.exec(`systemctl is-active ${q(unit)} || { systemctl status --no-pager -n 20 ${q(unit)}; exit 1; }`);
-          if (check.exitCode !== 0) throw new ResourceError(`${unit} is not running after ${action?.verb ?? 'start'}`, check.stdout.trim());
+          const check = await remote.exec(
+            `systemctl is-active ${q(unit)} || { systemctl status --no-pager -n 20 ${q(unit)}; exit 1; }`,
+          );
+          if (check.exitCode !== 0)
+            throw new ResourceError(`${unit} is not running after ${action?.verb ?? 'start'}`, check.stdout.trim());
         },
       };
     },
@@ -78,7 +97,12 @@ function stateAction(state: ServiceSpec['state'], active: boolean): { verb: stri
 
 /** How the shared unit reading would show a unit that is enabled or not, running or not. */
 export function unitPrediction(unit: string, after: { enabled: boolean; active: boolean }): Prediction {
-  const stdout = [`LoadState=loaded`, `ActiveState=${after.active ? 'active' : 'inactive'}`, `UnitFileState=${after.enabled ? 'enabled' : 'disabled'}`, 'NeedDaemonReload=no'].join('\n');
+  const stdout = [
+    `LoadState=loaded`,
+    `ActiveState=${after.active ? 'active' : 'inactive'}`,
+    `UnitFileState=${after.enabled ? 'enabled' : 'disabled'}`,
+    'NeedDaemonReload=no',
+  ].join('\n');
   return { probe: unitProbe(unit), stdout };
 }
 
@@ -87,5 +111,10 @@ const unitProbe = (unit: string): Probe => ({ kind: 'unit', item: unit.includes(
 const val = (what: string, before: string, after: string): Change => ({ type: 'value', what, before, after });
 
 function parseUnit(out: string): UnitState {
-  return Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }

@@ -23,7 +23,6 @@ const CONTENT_MARK = '@@play-file-content@@';
 /** How many of a `stat` line's fields are metadata: the path follows (and may hold `|`). */
 const META_FIELDS = FILE_META.split('|').length;
 
-
 /** A file item: what to read of it, then its path. */
 const fileItem = (item: string): { read: FileRead; path: string } => {
   const at = item.indexOf(':');
@@ -55,7 +54,10 @@ function kubeCalls(items: readonly string[]): KubeStatus[] {
   const all = items.map((i) => JSON.parse(i) as KubeStatus);
   for (const s of [...all.filter((x) => x.namespace !== undefined), ...all.filter((x) => x.namespace === undefined)]) {
     const same = `${s.kubectl}\0${s.template}`;
-    const key = s.namespace === undefined ? ([...calls.keys()].find((k) => k.startsWith(`${same}\0`)) ?? `${same}\0`) : `${same}\0${s.namespace}`;
+    const key =
+      s.namespace === undefined
+        ? ([...calls.keys()].find((k) => k.startsWith(`${same}\0`)) ?? `${same}\0`)
+        : `${same}\0${s.namespace}`;
     const call = calls.get(key) ?? { ...s, refs: [] };
     call.refs.push(...s.refs.filter((r) => !call.refs.includes(r)));
     calls.set(key, call);
@@ -67,14 +69,18 @@ function kubeCalls(items: readonly string[]): KubeStatus[] {
  * The template applied to each object read: kubectl hands a template a List when several objects
  * are asked for, but the object itself when only one is.
  */
-const eachObject = (template: string): string => `{{define "object"}}${template}{{end}}{{if .items}}{{range .items}}{{template "object" .}}{{end}}{{else if ne .kind "List"}}{{template "object" .}}{{end}}`;
+const eachObject = (template: string): string =>
+  `{{define "object"}}${template}{{end}}{{if .items}}{{range .items}}{{template "object" .}}{{end}}{{else if ne .kind "List"}}{{template "object" .}}{{end}}`;
 
 export const sharedReadings: Record<SharedKind, SharedReading> = {
   // Every object's line goes to every reading: a reading is judged by the objects it names.
   'kube-status': {
     command: (items) =>
       `{ ${kubeCalls(items)
-        .map((c) => `${c.kubectl} get ${c.refs.map(q).join(' ')}${c.namespace === undefined ? '' : ` -n ${q(c.namespace)}`} --ignore-not-found -o go-template=${q(eachObject(c.template))}`)
+        .map(
+          (c) =>
+            `${c.kubectl} get ${c.refs.map(q).join(' ')}${c.namespace === undefined ? '' : ` -n ${q(c.namespace)}`} --ignore-not-found -o go-template=${q(eachObject(c.template))}`,
+        )
         .join(' && ')}; }`,
     split: (out, items) => items.map(() => out),
   },
@@ -87,7 +93,8 @@ export const sharedReadings: Record<SharedKind, SharedReading> = {
     },
   },
   packages: {
-    command: (lists) => `${PACKAGE_STATUS} ${[...new Set(lists.flatMap((l) => l.split(' ')))].map(q).join(' ')} 2>/dev/null; true`,
+    command: (lists) =>
+      `${PACKAGE_STATUS} ${[...new Set(lists.flatMap((l) => l.split(' ')))].map(q).join(' ')} 2>/dev/null; true`,
     split: (out, lists) => {
       const lines = out.split('\n').filter((l) => l.trim() !== '');
       return lists.map((l) => {
@@ -107,10 +114,15 @@ export const sharedReadings: Record<SharedKind, SharedReading> = {
     },
     split: (out, items) => {
       const [stats = '', contents = ''] = out.split(`${CONTENT_MARK}\n`);
-      const meta = new Map(stats.split('\n').filter(Boolean).map((l) => {
-        const fields = l.split('|');
-        return [fields.slice(META_FIELDS).join('|'), fields.slice(0, META_FIELDS).join('|')] as const;
-      }));
+      const meta = new Map(
+        stats
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => {
+            const fields = l.split('|');
+            return [fields.slice(META_FIELDS).join('|'), fields.slice(0, META_FIELDS).join('|')] as const;
+          }),
+      );
       const bodies = contents.split('\n');
       let next = 0;
       return items.map(fileItem).map(({ read, path }) => {
@@ -130,7 +142,10 @@ export const probeKey = (p: Probe): string => (typeof p === 'string' ? p : `${p.
 export const ownCommand = (p: Probe): string => (typeof p === 'string' ? p : sharedReadings[p.kind].command([p.item]));
 
 /** Reads one probe on its own, keeping stderr for messages (a poll, not a batch). */
-export async function readAlone(remote: Remote, p: Probe): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+export async function readAlone(
+  remote: Remote,
+  p: Probe,
+): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const r = await remote.exec(ownCommand(p));
   return typeof p === 'string' ? r : { ...r, stdout: sharedReadings[p.kind].split(r.stdout, [p.item])[0] ?? '' };
 }

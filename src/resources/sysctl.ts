@@ -19,7 +19,8 @@ const MARK = '@@play-sysctl-live@@';
 export function sysctlResource(spec: SysctlSpec): Resource {
   const wanted = Object.entries(spec.values).map(([k, v]) => [k, render(v)] as const);
   // A key never starts with "-" (sysctl(8) would take it as an option, e.g. -p/etc/shadow).
-  for (const [key] of wanted) if (!/^[a-z0-9_][a-z0-9_.\-/]*$/i.test(key)) throw new ResourceError(`invalid sysctl key "${key}"`);
+  for (const [key] of wanted)
+    if (!/^[a-z0-9_][a-z0-9_.\-/]*$/i.test(key)) throw new ResourceError(`invalid sysctl key "${key}"`);
   const content = `# Managed by play: changes here are overwritten.\n${wanted.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
   const file = fileResource({ path: spec.file, content, mode: '0644', owner: 'root', group: 'root' });
   // One process for all keys: this is read on every rerun. A key the kernel lacks prints nothing.
@@ -32,11 +33,22 @@ export function sysctlResource(spec: SysctlSpec): Resource {
     plan(current) {
       const [fileOut = '', liveOut = ''] = (current?.stdout ?? '').split(`\n${MARK}\n`);
       const filePlan = file.plan({ stdout: fileOut.trimEnd(), exitCode: 0 });
-      const live = parseLive(liveOut, wanted.map(([k]) => k));
+      const live = parseLive(
+        liveOut,
+        wanted.map(([k]) => k),
+      );
       const missing = wanted.filter(([k]) => !live.has(k)).map(([k]) => k);
       if (missing.length > 0) throw new ResourceError(`unknown sysctl key(s) on this host: ${missing.join(', ')}`);
       const stale = wanted.filter(([k, v]) => live.get(k) !== v);
-      const changes: Change[] = [...filePlan.changes, ...stale.map(([k, v]): Change => ({ type: 'value', what: `${k} (live)`, before: live.get(k) ?? null, after: v }))];
+      const changes: Change[] = [
+        ...filePlan.changes,
+        ...stale.map(([k, v]): Change => ({
+          type: 'value',
+          what: `${k} (live)`,
+          before: live.get(k) ?? null,
+          after: v,
+        })),
+      ];
       return {
         changes,
         apply: async (remote) => {
@@ -53,8 +65,17 @@ export function sysctlResource(spec: SysctlSpec): Resource {
 async function setLive(remote: Remote, stale: (readonly [string, string])[], readLive: string): Promise<void> {
   const write = stale.map(([k, v]) => `sysctl -q -w ${q(`${k}=${v}`)} 2>&1 | sed 's/^/${MARK} /'`).join('; ');
   const out = await run(remote, 'setting live sysctl values', `${write}; ${readLive}`);
-  const complaints = out.split('\n').filter((l) => l.startsWith(`${MARK} `)).map((l) => l.slice(MARK.length + 1));
-  const after = parseLive(out.split('\n').filter((l) => !l.startsWith(MARK)).join('\n'), stale.map(([k]) => k));
+  const complaints = out
+    .split('\n')
+    .filter((l) => l.startsWith(`${MARK} `))
+    .map((l) => l.slice(MARK.length + 1));
+  const after = parseLive(
+    out
+      .split('\n')
+      .filter((l) => !l.startsWith(MARK))
+      .join('\n'),
+    stale.map(([k]) => k),
+  );
   const refused = stale.filter(([k, v]) => after.get(k) !== v);
   if (refused.length > 0) {
     const what = refused.map(([k, v]) => `${k} (wrote ${v}, reads ${after.get(k) ?? 'nothing'})`).join('; ');
@@ -63,7 +84,11 @@ async function setLive(remote: Remote, stale: (readonly [string, string])[], rea
 }
 
 /** sysctl prints multi-value keys with tabs; the file uses spaces. Compare them in one form. */
-const render = (v: string | number | boolean): string => String(typeof v === 'boolean' ? Number(v) : v).trim().split(/\s+/).join(' ');
+const render = (v: string | number | boolean): string =>
+  String(typeof v === 'boolean' ? Number(v) : v)
+    .trim()
+    .split(/\s+/)
+    .join(' ');
 
 /** `key = value` lines, as `sysctl KEY...` prints them, by key as declared (dots or slashes). */
 function parseLive(out: string, keys: readonly string[]): Map<string, string> {

@@ -96,7 +96,10 @@ export interface Runtime {
 /** Raised by a resource for a failure the user can act on; the message says what and where. */
 export class ResourceError extends PlayError {
   static override readonly kind = 'resource';
-  constructor(message: string, readonly detail?: string) {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
     this.name = 'ResourceError';
   }

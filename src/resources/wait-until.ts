@@ -42,8 +42,13 @@ export function waitUntilResource(spec: WaitSpec): Resource {
 function hostPolledWait(spec: WaitSpec & (CommandWait | PortWait)): Resource {
   const timeoutMs = spec.timeoutMs ?? 60_000;
   const interval = Math.max(0.1, (spec.intervalMs ?? 500) / 1000);
-  const test = 'command' in spec ? spec.command : `bash -c ${q(`exec 3<>/dev/tcp/${spec.host ?? '127.0.0.1'}/${spec.port}`)}`;
-  const what = spec.what ?? ('command' in spec ? `\`${spec.command}\` to succeed` : `port ${spec.host ?? '127.0.0.1'}:${spec.port} to accept connections`);
+  const test =
+    'command' in spec ? spec.command : `bash -c ${q(`exec 3<>/dev/tcp/${spec.host ?? '127.0.0.1'}/${spec.port}`)}`;
+  const what =
+    spec.what ??
+    ('command' in spec
+      ? `\`${spec.command}\` to succeed`
+      : `port ${spec.host ?? '127.0.0.1'}:${spec.port} to accept connections`);
   const poll = [
     `end=$(( $(date +%s) + ${Math.ceil(timeoutMs / 1000)} ))`,
     `until ( ${test} ) >/dev/null 2>&1; do`,
@@ -99,7 +104,11 @@ function judgedWait(spec: WaitSpec & JudgedReading): Resource {
 }
 
 /** What a reading says is still missing (a failed reading: that it failed), or undefined. */
-function stillMissing(reading: JudgedReading, r: { exitCode: number; stdout: string; stderr?: string }): string | undefined {
-  if (r.exitCode !== 0) return `\`${ownCommand(reading.read)}\` failed (exit ${r.exitCode}): ${r.stderr?.trim() || 'no output'}`;
+function stillMissing(
+  reading: JudgedReading,
+  r: { exitCode: number; stdout: string; stderr?: string },
+): string | undefined {
+  if (r.exitCode !== 0)
+    return `\`${ownCommand(reading.read)}\` failed (exit ${r.exitCode}): ${r.stderr?.trim() || 'no output'}`;
   return reading.missing(r.stdout);
 }

@@ -26,7 +26,14 @@ import { serviceResource, type ServiceSpec } from '../resources/service.ts';
 import { sysctlResource, type SysctlSpec } from '../resources/sysctl.ts';
 import type { Resource } from '../resources/types.ts';
 import { waitUntilResource, type WaitSpec } from '../resources/wait-until.ts';
-import { FromHost, type BuildEnv, type FlushHandlers, type RoleDefinition, type Task, type TaskOptions } from './definition.ts';
+import {
+  FromHost,
+  type BuildEnv,
+  type FlushHandlers,
+  type RoleDefinition,
+  type Task,
+  type TaskOptions,
+} from './definition.ts';
 import { renderTemplate } from './template.ts';
 
 export type { Facts, RoleContext, RoleDefinition, Task } from './definition.ts';
@@ -44,7 +51,16 @@ export function defineRole<V>(definition: RoleDefinition<V>): RoleDefinition<V> 
 
 function task(name: string, options: TaskOptions, build: (env: BuildEnv) => Resource): Task {
   const notify = options.notify === undefined ? [] : Array.isArray(options.notify) ? options.notify : [options.notify];
-  return { name, tags: options.tags ?? [], when: options.when ?? true, notify, throttle: options.throttle, delegateTo: options.delegateTo, supersededBy: options.supersededBy, build };
+  return {
+    name,
+    tags: options.tags ?? [],
+    when: options.when ?? true,
+    notify,
+    throttle: options.throttle,
+    delegateTo: options.delegateTo,
+    supersededBy: options.supersededBy,
+    build,
+  };
 }
 
 /** A file with exact content (atomic write), mode and owner; or `state: 'absent'`. */
@@ -69,9 +85,18 @@ export const template = (name: string, spec: TemplateSpec & TaskOptions): Task =
     const src = join(env.roleDir, 'templates', spec.src);
     const display = `roles/${env.roleName}/templates/${spec.src}`;
     const render = (data: Record<string, unknown>): Resource =>
-      fileResource({ path: spec.dest, content: renderTemplate(src, { ...env.vars, ...data, host: env.host }, display), mode: spec.mode, owner: spec.owner, group: spec.group, validate: spec.validate });
+      fileResource({
+        path: spec.dest,
+        content: renderTemplate(src, { ...env.vars, ...data, host: env.host }, display),
+        mode: spec.mode,
+        owner: spec.owner,
+        group: spec.group,
+        validate: spec.validate,
+      });
     const data = spec.data ?? {};
-    const placeholders = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v instanceof FromHost ? v.placeholder : v]));
+    const placeholders = Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, v instanceof FromHost ? v.placeholder : v]),
+    );
     const initial = render(placeholders);
     if (!Object.values(data).some((v) => v instanceof FromHost)) return initial;
     let current = initial;
@@ -79,36 +104,48 @@ export const template = (name: string, spec: TemplateSpec & TaskOptions): Task =
       describe: initial.describe,
       probe: initial.probe,
       prepare: async (runtime) => {
-        const resolved = await Promise.all(Object.entries(data).map(async ([k, v]) => [k, v instanceof FromHost ? ((await runtime.read(v.host, v.command, v.secret)) ?? v.placeholder) : v]));
+        const resolved = await Promise.all(
+          Object.entries(data).map(async ([k, v]) => [
+            k,
+            v instanceof FromHost ? ((await runtime.read(v.host, v.command, v.secret)) ?? v.placeholder) : v,
+          ]),
+        );
         current = render(Object.fromEntries(resolved));
       },
       plan: (state) => current.plan(state),
     };
   });
 
-export const directory = (name: string, spec: DirectorySpec & TaskOptions): Task => task(name, spec, () => directoryResource(spec));
+export const directory = (name: string, spec: DirectorySpec & TaskOptions): Task =>
+  task(name, spec, () => directoryResource(spec));
 
 /** Kernel parameters persisted in a file and set live, read back to prove they stuck. */
-export const sysctl = (name: string, spec: SysctlSpec & TaskOptions): Task => task(name, spec, () => sysctlResource(spec));
+export const sysctl = (name: string, spec: SysctlSpec & TaskOptions): Task =>
+  task(name, spec, () => sysctlResource(spec));
 
 export const apt = (name: string, spec: AptSpec & TaskOptions): Task => task(name, spec, () => aptResource(spec));
 
 /** A systemd unit enabled/started; `restarted` is for handlers. */
-export const service = (name: string, spec: ServiceSpec & TaskOptions): Task => task(name, spec, () => serviceResource(spec));
+export const service = (name: string, spec: ServiceSpec & TaskOptions): Task =>
+  task(name, spec, () => serviceResource(spec));
 
 /** Raw shell, with a guard (`creates`/`unless`) or declared read-only. */
-export const command = (name: string, spec: CommandSpec & TaskOptions): Task => task(name, spec, () => commandResource(spec));
+export const command = (name: string, spec: CommandSpec & TaskOptions): Task =>
+  task(name, spec, () => commandResource(spec));
 
 /** Some lines of a file a package owns, the rest left as it is. */
 export const lines = (name: string, spec: LinesSpec & TaskOptions): Task => task(name, spec, () => linesResource(spec));
 
 /** An nftables table loaded with a timed rollback that only a new SSH connection disarms. */
-export const nftApply = (name: string, spec: NftApplySpec & TaskOptions): Task => task(name, spec, () => nftApplyResource(spec));
+export const nftApply = (name: string, spec: NftApplySpec & TaskOptions): Task =>
+  task(name, spec, () => nftApplyResource(spec));
 
 /** Kubernetes objects applied with kubectl on the host (retried while a webhook lags), owned ones pruned. */
-export const kubeObjects = (name: string, spec: KubeObjectsSpec & TaskOptions): Task => task(name, spec, () => kubeObjectsResource(spec));
+export const kubeObjects = (name: string, spec: KubeObjectsSpec & TaskOptions): Task =>
+  task(name, spec, () => kubeObjectsResource(spec));
 
-export const waitUntil = (name: string, spec: WaitSpec & TaskOptions): Task => task(name, spec, () => waitUntilResource(spec));
+export const waitUntil = (name: string, spec: WaitSpec & TaskOptions): Task =>
+  task(name, spec, () => waitUntilResource(spec));
 
 /** Runs the handlers notified so far at this point instead of at the end of the role. */
 export const flushHandlers = (): FlushHandlers => ({ name: 'flush handlers', flush: true, tags: ['always'] });

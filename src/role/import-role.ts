@@ -39,13 +39,21 @@ async function compileRole(modulePath: string, tree: string, playSources: string
       {
         name: 'play-modules',
         setup(b) {
-          b.onResolve({ filter: /^play\/role$/ }, () => ({ path: pathToFileURL(join(tree, 'src/role/api.js')).href, external: true }));
+          b.onResolve({ filter: /^play\/role$/ }, () => ({
+            path: pathToFileURL(join(tree, 'src/role/api.js')).href,
+            external: true,
+          }));
           b.onResolve({ filter: /^\.\.?\// }, (args) => {
             const inPlay = relative(playSources, resolve(args.resolveDir, args.path));
             if (inPlay.startsWith('..')) return undefined;
             const twin = join(tree, 'src', inPlay.replace(/\.ts$/, '.js'));
             // The compiled tree keeps play's own modules in bundles: only the role API is reachable.
-            if (!existsSync(twin)) return { errors: [{ text: `imports src/${inPlay}, which is internal to play: a role imports play as \`play/role\`` }] };
+            if (!existsSync(twin))
+              return {
+                errors: [
+                  { text: `imports src/${inPlay}, which is internal to play: a role imports play as \`play/role\`` },
+                ],
+              };
             return { path: pathToFileURL(twin).href, external: true };
           });
         },
@@ -69,7 +77,9 @@ function problemsIn(e: unknown, modulePath: string): unknown {
   if (!Array.isArray(errors) || errors.length === 0) return e;
   return new InputError(
     errors.map((m) => ({
-      location: m.location ? { file: m.location.file, line: m.location.line, column: m.location.column + 1 } : { file: relative(process.cwd(), modulePath) },
+      location: m.location
+        ? { file: m.location.file, line: m.location.line, column: m.location.column + 1 }
+        : { file: relative(process.cwd(), modulePath) },
       message: m.text,
     })),
   );

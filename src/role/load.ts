@@ -19,12 +19,20 @@ export interface LoadedRole {
  * of the user's own repository thus extends or overrides the built-in ones.
  */
 export function rolePaths(playbookDir: string, rolesPath: readonly string[] = []): string[] {
-  const all = [join(playbookDir, 'roles'), join(playbookDir, '..', 'roles'), ...rolesPath, join(installRoot, 'roles')].map((p) => resolve(p));
+  const all = [
+    join(playbookDir, 'roles'),
+    join(playbookDir, '..', 'roles'),
+    ...rolesPath,
+    join(installRoot, 'roles'),
+  ].map((p) => resolve(p));
   return [...new Set(all)];
 }
 
 /** Loads `roles/NAME/role.ts` (TypeScript; no build step: see importRole) and its variables. */
-export async function loadRole(ref: { name: string; location: SourceLocation }, searchPath: string[]): Promise<LoadedRole> {
+export async function loadRole(
+  ref: { name: string; location: SourceLocation },
+  searchPath: string[],
+): Promise<LoadedRole> {
   const { name } = ref;
   const dir = searchPath.map((p) => join(p, name)).find((d) => existsSync(join(d, 'role.ts')));
   if (!dir) throw InputError.at(ref.location, unknownName('role', name, availableRoles(searchPath)));
@@ -32,7 +40,10 @@ export async function loadRole(ref: { name: string; location: SourceLocation }, 
   const mod = (await importRole(modulePath)) as { default?: unknown };
   const definition = mod.default;
   if (!isRoleDefinition(definition)) {
-    throw InputError.at({ file: relative(process.cwd(), modulePath) }, 'expected `export default defineRole({ tasks: (ctx) => [...] })`');
+    throw InputError.at(
+      { file: relative(process.cwd(), modulePath) },
+      'expected `export default defineRole({ tasks: (ctx) => [...] })`',
+    );
   }
   return { name, dir, definition, variables: roleVariables(dir, searchPath) };
 }
@@ -53,7 +64,9 @@ export function roleVariables(dir: string, searchPath: string[]): RoleVariables 
     const owners = (role: string): RoleVariables | undefined => {
       const ownerDir = searchPath.map((p) => join(p, role)).find((d) => existsSync(join(d, 'role.ts')));
       if (!ownerDir) return undefined;
-      return loading.has(join(ownerDir, 'variables.yaml')) ? loadRoleVariables(join(ownerDir, 'variables.yaml')) : roleVariables(ownerDir, searchPath);
+      return loading.has(join(ownerDir, 'variables.yaml'))
+        ? loadRoleVariables(join(ownerDir, 'variables.yaml'))
+        : roleVariables(ownerDir, searchPath);
     };
     try {
       vars = loadRoleVariables(file, owners);

@@ -8,7 +8,10 @@ import { PlayError } from '../errors.ts';
 /** A template that cannot render: names the template file, the line and the variable. */
 export class TemplateError extends PlayError {
   static override readonly kind = 'template';
-  constructor(readonly template: string, message: string) {
+  constructor(
+    readonly template: string,
+    message: string,
+  ) {
     super(`template ${template}: ${message}`);
     this.name = 'TemplateError';
   }
@@ -29,7 +32,9 @@ const hb = Runtime.create();
 // Helpers for the structured values configs need.
 hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
 hb.registerHelper('yaml', (v: unknown) => yamlText(v));
-hb.registerHelper('join', (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ',') : String(v)));
+hb.registerHelper('join', (v: unknown, sep: unknown) =>
+  Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ',') : String(v),
+);
 hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 
 /**

@@ -39,7 +39,11 @@ const variablesFileSchema: JsonSchema = {
         type: 'object',
         required: ['description'],
         not: { required: ['declaredBy'] },
-        properties: { description: { type: 'string', minLength: 1 }, secret: { type: 'boolean' }, required: { type: 'boolean' } },
+        properties: {
+          description: { type: 'string', minLength: 1 },
+          secret: { type: 'boolean' },
+          required: { type: 'boolean' },
+        },
       },
       {
         type: 'object',
@@ -52,7 +56,15 @@ const variablesFileSchema: JsonSchema = {
 };
 
 export function loadRoleVariables(file: string, owners: OwnerLookup = () => undefined): RoleVariables {
-  if (!existsSync(file)) return { file, schema: { type: 'object' }, defaults: emptyLayer(file), declared: {}, borrowed: {}, locate: () => ({ file }) };
+  if (!existsSync(file))
+    return {
+      file,
+      schema: { type: 'object' },
+      defaults: emptyLayer(file),
+      declared: {},
+      borrowed: {},
+      locate: () => ({ file }),
+    };
   const src: YamlSource = readYaml(file);
   const problems = checkSchema(variablesFileSchema, src.value, src.locate);
   if (problems.length > 0) throw new InputError(problems);
@@ -79,7 +91,11 @@ export function loadRoleVariables(file: string, owners: OwnerLookup = () => unde
   return {
     file,
     schema: { type: 'object', properties, required },
-    defaults: { label: `${file} (defaults)`, values: defaults, locate: (p) => (owned.get(String(p[0])) ?? { locate: src.locate }).locate([p[0] ?? '', 'default', ...p.slice(1)]) },
+    defaults: {
+      label: `${file} (defaults)`,
+      values: defaults,
+      locate: (p) => (owned.get(String(p[0])) ?? { locate: src.locate }).locate([p[0] ?? '', 'default', ...p.slice(1)]),
+    },
     declared,
     borrowed,
     locate: (p) => (owned.get(String(p[0])) ?? { locate: src.locate }).locate(p),
@@ -100,7 +116,8 @@ function ownerOf(name: string, role: string, owners: OwnerLookup, src: YamlSourc
   const owner = owners(role);
   const at = src.locate([name, 'declaredBy']);
   if (!owner) throw InputError.at(at, `${name}: declaredBy names role "${role}", which does not exist`);
-  if (!(name in owner.declared) || name in owner.borrowed) throw InputError.at(at, `${name}: role "${role}" does not declare ${name} itself`);
+  if (!(name in owner.declared) || name in owner.borrowed)
+    throw InputError.at(at, `${name}: role "${role}" does not declare ${name} itself`);
   return owner;
 }
 
@@ -113,7 +130,9 @@ export const SECRET_MIN_LENGTH = 8;
 function secretsLongEnough(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(secretsLongEnough);
   if (!schema || typeof schema !== 'object') return schema;
-  const out: JsonSchema = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'default' ? v : secretsLongEnough(v)]));
+  const out: JsonSchema = Object.fromEntries(
+    Object.entries(schema).map(([k, v]) => [k, k === 'default' ? v : secretsLongEnough(v)]),
+  );
   if (out.secret === true) out.minLength = Math.max(SECRET_MIN_LENGTH, Number(out.minLength ?? 0));
   return out;
 }
@@ -122,18 +141,25 @@ function secretsLongEnough(schema: unknown): unknown {
  * Paths of secrets given as numbers: YAML reads `12345678901234567890123` as a float, and its
  * digits are lost before anyone can mask them; a secret must be a quoted string.
  */
-export function numericSecrets(schema: JsonSchema, value: unknown, path: (string | number)[] = []): (string | number)[][] {
+export function numericSecrets(
+  schema: JsonSchema,
+  value: unknown,
+  path: (string | number)[] = [],
+): (string | number)[][] {
   if (value === undefined || value === null) return [];
   if (schema.secret === true) return typeof value === 'number' ? [path] : [];
   const props = isPlainObject(schema.properties) ? (schema.properties as Record<string, JsonSchema>) : {};
   const out: (string | number)[][] = [];
   if (isPlainObject(value)) {
     for (const [k, v] of Object.entries(value)) {
-      const sub = props[k] ?? (isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined);
+      const sub =
+        props[k] ??
+        (isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined);
       if (sub) out.push(...numericSecrets(sub, v, [...path, k]));
     }
   }
-  if (Array.isArray(value) && isPlainObject(schema.items)) value.forEach((v, i) => out.push(...numericSecrets(schema.items as JsonSchema, v, [...path, i])));
+  if (Array.isArray(value) && isPlainObject(schema.items))
+    value.forEach((v, i) => out.push(...numericSecrets(schema.items as JsonSchema, v, [...path, i])));
   return out;
 }
 
@@ -145,11 +171,14 @@ export function secretValues(schema: JsonSchema, value: unknown): string[] {
   const props = isPlainObject(schema.properties) ? (schema.properties as Record<string, JsonSchema>) : {};
   if (isPlainObject(value)) {
     for (const [k, v] of Object.entries(value)) {
-      const sub = props[k] ?? (isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined);
+      const sub =
+        props[k] ??
+        (isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined);
       if (sub) out.push(...secretValues(sub, v));
     }
   }
-  if (Array.isArray(value) && isPlainObject(schema.items)) value.forEach((v) => out.push(...secretValues(schema.items as JsonSchema, v)));
+  if (Array.isArray(value) && isPlainObject(schema.items))
+    value.forEach((v) => out.push(...secretValues(schema.items as JsonSchema, v)));
   return out;
 }
 

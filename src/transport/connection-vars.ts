@@ -39,7 +39,13 @@ export function connectionProblems(resolved: Map<string, ResolvedVar>): InputPro
   for (const key of ['ansible_ssh_common_args', 'ansible_ssh_extra_args']) {
     const text = vars[key];
     if (typeof text !== 'string') continue;
-    problems.push(...parseSshArgs(text).problems.map((message) => ({ location: locateVar(resolved, [key]), keyPath: key, message })));
+    problems.push(
+      ...parseSshArgs(text).problems.map((message) => ({
+        location: locateVar(resolved, [key]),
+        keyPath: key,
+        message,
+      })),
+    );
   }
   for (const [k, v] of Object.entries(vars)) {
     const entry = resolved.get(k);

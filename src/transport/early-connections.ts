@@ -25,7 +25,10 @@ export class EarlyConnections {
       // A bad key file throws at once: as a rejection, it is reported where a late connect's would be.
       const conn = (async () => SshConnection.connect(target, { recordNewHostKey: false, signal: this.stop.signal }))();
       // A failure is reported if and when the run takes the connection.
-      void conn.then(() => timing(`handshake with ${target.host} done`), () => undefined);
+      void conn.then(
+        () => timing(`handshake with ${target.host} done`),
+        () => undefined,
+      );
       this.pending.set(target.host, { target, conn });
     }
   }
@@ -39,7 +42,10 @@ export class EarlyConnections {
     if (!early) return undefined;
     this.pending.delete(target.host);
     if (!isDeepStrictEqual(early.target, target)) {
-      void early.conn.then((c) => c.close(), () => undefined);
+      void early.conn.then(
+        (c) => c.close(),
+        () => undefined,
+      );
       return undefined;
     }
     return early.conn.then((c) => c.adopt());
@@ -47,7 +53,11 @@ export class EarlyConnections {
 
   /** Closes every connection the run did not take. */
   closeUntaken(): void {
-    for (const { conn } of this.pending.values()) void conn.then((c) => c.close(), () => undefined);
+    for (const { conn } of this.pending.values())
+      void conn.then(
+        (c) => c.close(),
+        () => undefined,
+      );
     this.pending.clear();
     this.stop.abort();
   }

@@ -11,7 +11,8 @@ export interface KnownKey {
   revoked: boolean;
 }
 
-export type HostKeyVerdict = { ok: true } | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; fingerprint: string; type: string };
+export type HostKeyVerdict =
+  { ok: true } | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; fingerprint: string; type: string };
 
 /** OpenSSH names a host by `name` on port 22 and `[name]:port` elsewhere. */
 export function hostKeyName(host: string, port: number): string {

@@ -21,7 +21,10 @@ export interface ExecResult {
 /** The host cannot be reached (connect, auth, host key, or the connection dropped). */
 export class UnreachableError extends PlayError {
   static override readonly kind = 'unreachable';
-  constructor(readonly host: string, message: string) {
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'UnreachableError';
   }
@@ -30,7 +33,10 @@ export class UnreachableError extends PlayError {
 /** A command ran longer than its timeout; the host is still reachable. */
 export class CommandTimeoutError extends PlayError {
   static override readonly kind = 'timeout';
-  constructor(readonly host: string, readonly timeoutMs: number) {
+  constructor(
+    readonly host: string,
+    readonly timeoutMs: number,
+  ) {
     super(`command timed out after ${timeoutMs} ms`);
     this.name = 'CommandTimeoutError';
   }
@@ -39,7 +45,10 @@ export class CommandTimeoutError extends PlayError {
 /** A command was cut because the run was told to stop (Ctrl-C, SIGTERM) and its grace ran out. */
 export class InterruptedError extends PlayError {
   static override readonly kind = 'interrupted';
-  constructor(readonly host: string, message = 'cut: the run was stopped (Ctrl-C or SIGTERM) before this finished') {
+  constructor(
+    readonly host: string,
+    message = 'cut: the run was stopped (Ctrl-C or SIGTERM) before this finished',
+  ) {
     super(message);
     this.name = 'InterruptedError';
   }

@@ -49,14 +49,16 @@ const FLAGS: Record<string, string> = { '-J': 'proxyjump', '-i': 'identityfile',
 
 function number(v: string, name: string, set: (n: number) => void, max = Infinity): string | undefined {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max) return `${name}=${v}: expected a whole number from 1${max < Infinity ? ` to ${max}` : ''}`;
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    return `${name}=${v}: expected a whole number from 1${max < Infinity ? ` to ${max}` : ''}`;
   set(n);
   return undefined;
 }
 
 function jumpSpec(a: SshArgs, v: string): string | undefined {
   if (v.includes(',')) return `ProxyJump=${v}: play goes through one jump host, not a chain`;
-  if (!/^([A-Za-z0-9._-]+@)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(v)) return `ProxyJump=${v}: expected [user@]host[:port]`;
+  if (!/^([A-Za-z0-9._-]+@)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(v))
+    return `ProxyJump=${v}: expected [user@]host[:port]`;
   a.proxyJump = v;
   return undefined;
 }
@@ -72,7 +74,10 @@ export function parseSshArgs(text: string): { args: SshArgs; problems: string[] 
   const problems: string[] = [];
   const apply = (key: string, value: string | undefined): void => {
     const handler = OPTIONS[key.toLowerCase()];
-    if (!handler) return void problems.push(`ssh option ${key} is not supported by play (it honours UserKnownHostsFile, ProxyJump/-J, StrictHostKeyChecking, ConnectTimeout, IdentityFile/-i, Port/-p, User/-l; it ignores Control*, IdentitiesOnly, ServerAlive*, LogLevel)`);
+    if (!handler)
+      return void problems.push(
+        `ssh option ${key} is not supported by play (it honours UserKnownHostsFile, ProxyJump/-J, StrictHostKeyChecking, ConnectTimeout, IdentityFile/-i, Port/-p, User/-l; it ignores Control*, IdentitiesOnly, ServerAlive*, LogLevel)`,
+      );
     if (value === undefined || value === '') return void problems.push(`ssh option ${key} has no value`);
     const problem = handler(args, value);
     if (problem) problems.push(problem);

@@ -4,7 +4,14 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import ssh2, { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { hostKeyName, knownKeys, recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.ts';
-import { CommandTimeoutError, InterruptedError, UnreachableError, type ExecOptions, type ExecResult, type Remote } from './remote.ts';
+import {
+  CommandTimeoutError,
+  InterruptedError,
+  UnreachableError,
+  type ExecOptions,
+  type ExecResult,
+  type Remote,
+} from './remote.ts';
 
 /** How to reach one host, from its connection variables. */
 export interface ConnectionTarget {
@@ -64,7 +71,10 @@ export class SshConnection implements Remote {
    * or (`recordNewHostKey: false`, for a connection opened before the input is known to be good)
    * when `adopt` is called.
    */
-  static async connect(target: ConnectionTarget, options: { recordNewHostKey?: boolean; signal?: AbortSignal } = {}): Promise<SshConnection> {
+  static async connect(
+    target: ConnectionTarget,
+    options: { recordNewHostKey?: boolean; signal?: AbortSignal } = {},
+  ): Promise<SshConnection> {
     if (!target.jump) return SshConnection.open(target, options);
     const { jump } = target;
     const hop = `${jump.user}@${jump.address}:${jump.port}`;
@@ -77,12 +87,18 @@ export class SshConnection implements Remote {
       return conn;
     } catch (e) {
       via.close();
-      throw e instanceof UnreachableError ? new UnreachableError(target.host, `${e.message} (through jump host ${hop})`) : e;
+      throw e instanceof UnreachableError
+        ? new UnreachableError(target.host, `${e.message} (through jump host ${hop})`)
+        : e;
     }
   }
 
   /** One SSH connection, over TCP or over a channel of a jump host's connection (`sock`). */
-  private static open(target: ConnectionTarget, options: { recordNewHostKey?: boolean; signal?: AbortSignal }, sock?: Duplex): Promise<SshConnection> {
+  private static open(
+    target: ConnectionTarget,
+    options: { recordNewHostKey?: boolean; signal?: AbortSignal },
+    sock?: Duplex,
+  ): Promise<SshConnection> {
     const client = new Client();
     const name = hostKeyName(target.address, target.port);
     const known = knownKeys(target.knownHostsFiles, name);
@@ -114,14 +130,20 @@ export class SshConnection implements Remote {
     // Offer only the key types we already know for this host, so a known host is checked against
     // the key we have instead of negotiating a type we have never seen (a false "changed").
     const types = [...new Set(known.filter((k) => !k.revoked).flatMap((k) => HOST_KEY_ALGORITHMS[k.type] ?? []))];
-    if (types.length > 0) config.algorithms = { serverHostKey: types as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] };
+    if (types.length > 0)
+      config.algorithms = { serverHostKey: types as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] };
     return new Promise((resolve, reject) => {
       const fail = (e: Error): void => {
         options.signal?.removeEventListener('abort', abort);
         client.removeAllListeners();
         client.on('error', () => undefined);
         client.destroy(); // also a handshake still under way, which end() would wait out
-        reject(new UnreachableError(target.host, refusal ?? `cannot connect to ${target.user}@${target.address}:${target.port}: ${e.message}`));
+        reject(
+          new UnreachableError(
+            target.host,
+            refusal ?? `cannot connect to ${target.user}@${target.address}:${target.port}: ${e.message}`,
+          ),
+        );
       };
       const abort = (): void => fail(new Error('not needed any more'));
       options.signal?.addEventListener('abort', abort, { once: true });
@@ -145,7 +167,13 @@ export class SshConnection implements Remote {
   /** A TCP connection from this host onwards (this host as a jump host). */
   private forward(address: string, port: number): Promise<Duplex> {
     return new Promise((resolve, reject) => {
-      this.client.forwardOut('127.0.0.1', 0, address, port, (err, stream) => (err ? reject(new UnreachableError(this.host, `cannot reach ${address}:${port} from the jump host: ${err.message}`)) : resolve(stream)));
+      this.client.forwardOut('127.0.0.1', 0, address, port, (err, stream) =>
+        err
+          ? reject(
+              new UnreachableError(this.host, `cannot reach ${address}:${port} from the jump host: ${err.message}`),
+            )
+          : resolve(stream),
+      );
     });
   }
 
@@ -185,12 +213,17 @@ export class SshConnection implements Remote {
         stream.on('data', (d: Buffer) => out.push(d));
         stream.stderr.on('data', (d: Buffer) => {
           errOut.push(d);
-          if (slot.pgid === undefined && d.includes(10)) slot.pgid = Number(Buffer.concat(errOut).toString('utf8').split('\n', 1)[0]);
+          if (slot.pgid === undefined && d.includes(10))
+            slot.pgid = Number(Buffer.concat(errOut).toString('utf8').split('\n', 1)[0]);
         });
         stream.on('exit', (code: number | null) => (exitCode = code ?? 255));
         stream.on('close', () => {
           const stderr = Buffer.concat(errOut).toString('utf8');
-          done(undefined, { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: stderr.slice(stderr.indexOf('\n') + 1) });
+          done(undefined, {
+            exitCode,
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: stderr.slice(stderr.indexOf('\n') + 1),
+          });
         });
         stream.end(options.stdin ?? undefined);
       });
@@ -244,7 +277,9 @@ export class SshConnection implements Remote {
   }
 
   private closedError(): Error {
-    return this.cut ? new InterruptedError(this.host) : new UnreachableError(this.host, this.closed ?? 'connection closed');
+    return this.cut
+      ? new InterruptedError(this.host)
+      : new UnreachableError(this.host, this.closed ?? 'connection closed');
   }
 }
 
@@ -268,20 +303,30 @@ function readKey(target: ConnectionTarget, agent: boolean): Buffer | undefined {
 
 function keyFile(file: string): { content?: Buffer; problem?: string; encrypted?: boolean } {
   if (!existsSync(file)) return { problem: `private key file ${file} does not exist` };
-  if ((statSync(file).mode & 0o077) !== 0) return { problem: `private key file ${file} is readable by others (mode ${(statSync(file).mode & 0o777).toString(8)}): like ssh, play will not use it; chmod 600 it` };
+  if ((statSync(file).mode & 0o077) !== 0)
+    return {
+      problem: `private key file ${file} is readable by others (mode ${(statSync(file).mode & 0o777).toString(8)}): like ssh, play will not use it; chmod 600 it`,
+    };
   const content = readFileSync(file);
   // ssh2's `utils` is not among the named exports Node finds in this CommonJS module.
   const parsed = ssh2.utils.parseKey(content);
   if (parsed instanceof Error) {
     const encrypted = /encrypted|passphrase/i.test(parsed.message);
-    return { content, encrypted, problem: encrypted ? `private key file ${file} is passphrase-protected: add it to ssh-agent (ssh-add ${file})` : `private key file ${file} cannot be read as a private key: ${parsed.message}` };
+    return {
+      content,
+      encrypted,
+      problem: encrypted
+        ? `private key file ${file} is passphrase-protected: add it to ssh-agent (ssh-add ${file})`
+        : `private key file ${file} cannot be read as a private key: ${parsed.message}`,
+    };
   }
   return { content };
 }
 
 function hostKeyRefusal(name: string, v: Exclude<HostKeyVerdict, { ok: true }>, files: string[]): string {
   const where = files.join(', ');
-  if (v.reason === 'changed') return `host key for ${name} CHANGED (now ${v.type} ${v.fingerprint}); refusing to connect. If the host was rebuilt, remove its old entry from ${where}`;
+  if (v.reason === 'changed')
+    return `host key for ${name} CHANGED (now ${v.type} ${v.fingerprint}); refusing to connect. If the host was rebuilt, remove its old entry from ${where}`;
   if (v.reason === 'revoked') return `host key for ${name} (${v.type} ${v.fingerprint}) is revoked in ${where}`;
   return `unknown host key for ${name}: ${v.type} ${v.fingerprint}; not in ${where}. Verify it and rerun with --accept-new-host-keys to record it`;
 }

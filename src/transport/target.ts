@@ -21,11 +21,16 @@ const expandHome = (path: string): string => resolve(path.replace(/^~(?=\/)/, ho
  * setting in `ansible_ssh_common_args`/`ansible_ssh_extra_args` (checked by connection-vars.ts).
  */
 export function connectionTarget(host: string, vars: Vars, acceptNewHostKeys: boolean): ConnectionTarget {
-  const str = (k: string): string | undefined => (vars[k] === undefined || vars[k] === null ? undefined : String(vars[k]));
+  const str = (k: string): string | undefined =>
+    vars[k] === undefined || vars[k] === null ? undefined : String(vars[k]);
   const { args } = parseSshArgs(`${str('ansible_ssh_common_args') ?? ''} ${str('ansible_ssh_extra_args') ?? ''}`);
   const key = str('ansible_ssh_private_key_file') ?? str('ansible_private_key_file') ?? args.identityFile;
   const user = str('ansible_user') ?? args.user ?? userInfo().username;
-  const knownHostsFiles = [...(args.knownHostsFile ? [expandHome(args.knownHostsFile)] : []), USER_KNOWN_HOSTS(), SYSTEM_KNOWN_HOSTS];
+  const knownHostsFiles = [
+    ...(args.knownHostsFile ? [expandHome(args.knownHostsFile)] : []),
+    USER_KNOWN_HOSTS(),
+    SYSTEM_KNOWN_HOSTS,
+  ];
   return {
     host,
     address: str('ansible_host') ?? host,
@@ -59,6 +64,5 @@ export function becomeFor(vars: Vars, playBecome: boolean | undefined): Become {
 export function runsAs(b: Become): string {
   return b.become ? b.becomeUser : b.user;
 }
-
 
 const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && /^(true|yes|1)$/i.test(v)) || v === 1;

@@ -17,7 +17,11 @@ describeLab('npm run bench, one round on the default lab', () => {
 
   it('measures every figure, proves the two playbooks equivalent, and writes the results', async () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
-    const r = await $({ quiet: true, nothrow: true, cwd: join(import.meta.dirname, '../..') })`npx tsx bench/cli.ts --lab ${lab().names.lab} --hosts 4 --rounds 1 --out ${out}`;
+    const r = await $({
+      quiet: true,
+      nothrow: true,
+      cwd: join(import.meta.dirname, '../..'),
+    })`npx tsx bench/cli.ts --lab ${lab().names.lab} --hosts 4 --rounds 1 --out ${out}`;
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain(`reusing lab ${lab().names.lab} (4 hosts)`);
     const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
@@ -30,9 +34,13 @@ describeLab('npm run bench, one round on the default lab', () => {
     }
     // The floor is the least any of them can take.
     // A Service learnt at the edge comes after the apply that installed MetalLB.
-    for (const tool of ['play', 'ansible'] as const) expect(results.figures[`${tool} to service at edge`]?.seconds.median, tool).toBeGreaterThan(results.figures[`${tool} first apply`]?.seconds.median ?? Infinity);
+    for (const tool of ['play', 'ansible'] as const)
+      expect(results.figures[`${tool} to service at edge`]?.seconds.median, tool).toBeGreaterThan(
+        results.figures[`${tool} first apply`]?.seconds.median ?? Infinity,
+      );
     const floor = results.figures.floor?.seconds.median ?? NaN;
-    for (const name of MEASURES.filter((m) => m !== 'floor')) expect(results.figures[name]?.seconds.median, name).toBeGreaterThan(floor);
+    for (const name of MEASURES.filter((m) => m !== 'floor'))
+      expect(results.figures[name]?.seconds.median, name).toBeGreaterThan(floor);
     expect(results.ratios.map((x) => x.name)).toContain('ansible no-op / play no-op');
     expect(results.versions['ansible-core']).toMatch(/^2\.\d+\.\d+/);
     for (const name of MEASURES) expect(r.stdout).toMatch(new RegExp(`^${name} +\\d+\\.\\d\\d `, 'm'));

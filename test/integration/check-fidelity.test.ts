@@ -7,7 +7,8 @@ const HOSTS = ['edge', 'cp1', 'w1', 'w2'];
 /** Changed (or, in check mode, would-change) tasks per host, in the order they ran. */
 function changedPerHost(report: JsonReport | undefined): Record<string, string[]> {
   const out: Record<string, string[]> = Object.fromEntries(HOSTS.map((h) => [h, []]));
-  for (const r of report?.results ?? []) if (r.status === 'changed') out[r.host]?.push(`${r.role} | ${r.task}${r.handler ? ' (handler)' : ''}`);
+  for (const r of report?.results ?? [])
+    if (r.status === 'changed') out[r.host]?.push(`${r.role} | ${r.task}${r.handler ? ' (handler)' : ''}`);
   return out;
 }
 
@@ -32,7 +33,12 @@ describeLab('check mode predicts exactly what the real run then does, on every h
   });
 
   it('on the converged lab after variable changes in several roles: --check reports what the run then changes', async () => {
-    const changes = ['-e', 'frr_maximum_paths=16', '-e', '{"k3s_extra_config": {"node-label": ["play-test=yes"]}, "firewall_service_ports": [{"port": 8443}]}'];
+    const changes = [
+      '-e',
+      'frr_maximum_paths=16',
+      '-e',
+      '{"k3s_extra_config": {"node-label": ["play-test=yes"]}, "firewall_service_ports": [{"port": 8443}]}',
+    ];
     const check = await play(['site.yaml', '-i', inventory, '--check', ...changes]);
     expect(check.code, failures(check)).toBe(0);
     const apply = await play(['site.yaml', '-i', inventory, ...changes]);
@@ -44,7 +50,7 @@ describeLab('check mode predicts exactly what the real run then does, on every h
     expect(predicted).toEqual(changedPerHost(apply.report));
   });
 
-  it('--limit to one agent reads the token from the server with the server\'s own connection settings: rc 0, nothing changed', async () => {
+  it("--limit to one agent reads the token from the server with the server's own connection settings: rc 0, nothing changed", async () => {
     await play(['site.yaml', '-i', inventory]);
     for (const host of ['w1', 'w2']) {
       const r = await play(['site.yaml', '-i', inventory, '--limit', host]);

@@ -18,51 +18,91 @@ interface DoctorReport {
 }
 
 const report = (r: PlayRun): DoctorReport => r.report as unknown as DoctorReport;
-const bad = (r: PlayRun): string[] => report(r).findings.filter((f) => f.verdict !== 'ok').map((f) => `${f.host} ${f.area} ${f.check}: ${f.verdict}`);
-const finding = (r: PlayRun, host: string, check: string): Finding | undefined => report(r).findings.find((f) => f.host === host && f.check === check);
+const bad = (r: PlayRun): string[] =>
+  report(r)
+    .findings.filter((f) => f.verdict !== 'ok')
+    .map((f) => `${f.host} ${f.area} ${f.check}: ${f.verdict}`);
+const finding = (r: PlayRun, host: string, check: string): Finding | undefined =>
+  report(r).findings.find((f) => f.host === host && f.check === check);
 
 /** Each case leaves the lab as it found it: both paths to echo-lb back at the edge. */
 async function settled(): Promise<void> {
   const ip = await serviceIp();
-  await eventually('the edge routing echo-lb via w1 and w2 again', () => nextHops(ip), (h) => h.length === 2, { timeoutMs: 120_000 });
+  await eventually(
+    'the edge routing echo-lb via w1 and w2 again',
+    () => nextHops(ip),
+    (h) => h.length === 2,
+    { timeoutMs: 120_000 },
+  );
 }
 
-describeLab('play doctor: the article\'s diagnostics, judged (BGP with BFD)', () => {
+describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () => {
   let inventory = '';
-  const doctor = (...args: string[]): Promise<PlayRun> => play(['doctor', '-i', inventory, ...args], { timeoutMs: 120_000 });
+  const doctor = (...args: string[]): Promise<PlayRun> =>
+    play(['doctor', '-i', inventory, ...args], { timeoutMs: 120_000 });
 
   beforeAll(async () => {
     await freshHosts('edge', 'cp1', 'w1', 'w2');
     // A pool of four addresses, so that one Service too many exhausts it.
     // connectTime 5s: a node whose session was cut retries within seconds, not FRR's 2 minutes.
-    const peers = (labExampleVars('example-bgp', 'frr').metallb_bgp_peers as Record<string, unknown>[]).map((p) => ({ ...p, connectTime: '5s' }));
-    inventory = exampleInventory('example-bgp', { firewall_rollback_seconds: 10, ansible_timeout: 4, metallb_bgp_peers: peers, metallb_pools: [{ name: 'public-pool', addresses: ['198.51.100.128/30'] }] }, 'frr');
+    const peers = (labExampleVars('example-bgp', 'frr').metallb_bgp_peers as Record<string, unknown>[]).map((p) => ({
+      ...p,
+      connectTime: '5s',
+    }));
+    inventory = exampleInventory(
+      'example-bgp',
+      {
+        firewall_rollback_seconds: 10,
+        ansible_timeout: 4,
+        metallb_bgp_peers: peers,
+        metallb_pools: [{ name: 'public-pool', addresses: ['198.51.100.128/30'] }],
+      },
+      'frr',
+    );
     const r = await play(['site.yaml', '-i', inventory]);
     expect(r.code, failures(r)).toBe(0);
     await apply(echoLb({ w1: true, w2: true }));
     const ip = await eventually('an address for echo-lb', serviceIp, (v) => v !== '');
-    await eventually('the edge to route echo-lb via w1 and w2', () => nextHops(ip), (h) => h.length === 2);
+    await eventually(
+      'the edge to route echo-lb via w1 and w2',
+      () => nextHops(ip),
+      (h) => h.length === 2,
+    );
   }, 600_000);
 
-  it('a healthy cluster: every check passes, exit 0, and no host\'s disk changed', async () => {
+  it("a healthy cluster: every check passes, exit 0, and no host's disk changed", async () => {
     const hosts = lab().state.hosts;
     const before = hosts.map((h) => layerSnapshot(h.layer));
     const r = await doctor();
     expect(bad(r), failures(r)).toEqual([]);
     expect(r.code).toBe(0);
     const checks = report(r).findings.map((f) => `${f.host} ${f.area} ${f.check}`);
-    expect(checks).toEqual(expect.arrayContaining([
-      'cp1 node k3s service active', 'w2 node Node Ready', 'cluster metallb controller ready', 'w1 metallb speaker ready', 'cluster metallb webhook endpoints ready',
-      'cluster service default/echo-lb has an address', `edge bgp BGP session with w1 (${NODES.w1})`, 'edge bgp BFD with w2', 'edge bgp route to default/echo-lb 198.51.100.128',
-    ]));
+    expect(checks).toEqual(
+      expect.arrayContaining([
+        'cp1 node k3s service active',
+        'w2 node Node Ready',
+        'cluster metallb controller ready',
+        'w1 metallb speaker ready',
+        'cluster metallb webhook endpoints ready',
+        'cluster service default/echo-lb has an address',
+        `edge bgp BGP session with w1 (${NODES.w1})`,
+        'edge bgp BFD with w2',
+        'edge bgp route to default/echo-lb 198.51.100.128',
+      ]),
+    );
     expect(r.stdout).toMatch(/DOCTOR {2}ok=\d+ warn=0 fail=0/);
     hosts.forEach((h, i) => expect(snapshotDiff(before[i] ?? new Map(), layerSnapshot(h.layer)), h.name).toEqual([]));
   }, 180_000);
 
   it('a different password on the edge: no session, and doctor names the MD5 password', async () => {
-    await onHostOk('edge', `vtysh -c 'configure terminal' -c 'router bgp 65000' -c 'neighbor ${NODES.w2} password not-the-password' -c 'end' -c 'clear bgp ${NODES.w2}'`);
+    await onHostOk(
+      'edge',
+      `vtysh -c 'configure terminal' -c 'router bgp 65000' -c 'neighbor ${NODES.w2} password not-the-password' -c 'end' -c 'clear bgp ${NODES.w2}'`,
+    );
     try {
-      await eventually('w2 session down', neighbors, (n) => n[NODES.w2 ?? '']?.state !== 'Established', { timeoutMs: 30_000 });
+      await eventually('w2 session down', neighbors, (n) => n[NODES.w2 ?? '']?.state !== 'Established', {
+        timeoutMs: 30_000,
+      });
       const r = await doctor();
       expect(r.code).toBe(3);
       const f = finding(r, 'edge', `BGP session with w2 (${NODES.w2})`);
@@ -81,7 +121,10 @@ describeLab('play doctor: the article\'s diagnostics, judged (BGP with BFD)', ()
     try {
       const r = await doctor();
       expect(r.code).toBe(3);
-      expect(finding(r, 'edge', 'bgpd answers')).toMatchObject({ verdict: 'fail', evidence: ['pgrep -x bgpd: not running'] });
+      expect(finding(r, 'edge', 'bgpd answers')).toMatchObject({
+        verdict: 'fail',
+        evidence: ['pgrep -x bgpd: not running'],
+      });
       expect(finding(r, 'edge', 'bgpd answers')?.fix).toMatch(/systemctl restart frr/);
       expect(bad(r).filter((b) => b.startsWith('edge drift'))).not.toEqual([]);
     } finally {
@@ -90,8 +133,11 @@ describeLab('play doctor: the article\'s diagnostics, judged (BGP with BFD)', ()
     }
   }, 240_000);
 
-  it('the edge\'s firewall dropping BGP from one node: the session fails and the ruleset shows as drift', async () => {
-    await onHostOk('edge', `nft insert rule inet play_firewall input ip saddr ${NODES.w1} tcp dport 179 drop && vtysh -c 'clear bgp ${NODES.w1}'`);
+  it("the edge's firewall dropping BGP from one node: the session fails and the ruleset shows as drift", async () => {
+    await onHostOk(
+      'edge',
+      `nft insert rule inet play_firewall input ip saddr ${NODES.w1} tcp dport 179 drop && vtysh -c 'clear bgp ${NODES.w1}'`,
+    );
     try {
       const r = await doctor();
       expect(r.code).toBe(3);
@@ -106,7 +152,7 @@ describeLab('play doctor: the article\'s diagnostics, judged (BGP with BFD)', ()
     }
   }, 240_000);
 
-  it('a node\'s arp_ignore reset to 0: drift on that node, with the sysctl as play sets it', async () => {
+  it("a node's arp_ignore reset to 0: drift on that node, with the sysctl as play sets it", async () => {
     await onHostOk('w1', 'sysctl -qw net.ipv4.conf.all.arp_ignore=0');
     try {
       const r = await doctor();
@@ -120,7 +166,7 @@ describeLab('play doctor: the article\'s diagnostics, judged (BGP with BFD)', ()
     }
   }, 180_000);
 
-  it('kube-proxy\'s config drifted on a node: the config.yaml diff play would apply', async () => {
+  it("kube-proxy's config drifted on a node: the config.yaml diff play would apply", async () => {
     const config = '/etc/rancher/k3s/config.yaml';
     const original = await onHostOk('w2', `cat ${config}`);
     await onHostOk('w2', `sed -i 's/proxy-mode=nftables/proxy-mode=iptables/' ${config}`);
@@ -152,28 +198,51 @@ ${annotation ? `  annotations: { metallb.io/address-pool: ${annotation} }\n` : '
 `;
     await apply(['fill-1', 'fill-2', 'fill-3', 'one-too-many'].map((n) => svc(n)).join('') + svc('gold-svc', 'gold'));
     try {
-      await eventually('three more addresses taken', () => onHostOk('cp1', `k3s kubectl get svc -o go-template='{{range .items}}{{range .status.loadBalancer.ingress}}{{.ip}} {{end}}{{end}}'`), (out) => out.trim().split(/\s+/).length === 4);
+      await eventually(
+        'three more addresses taken',
+        () =>
+          onHostOk(
+            'cp1',
+            `k3s kubectl get svc -o go-template='{{range .items}}{{range .status.loadBalancer.ingress}}{{.ip}} {{end}}{{end}}'`,
+          ),
+        (out) => out.trim().split(/\s+/).length === 4,
+      );
       const r = await doctor();
       expect(r.code).toBe(3);
       const noAddress = report(r).findings.filter((f) => f.area === 'service' && f.verdict === 'fail');
-      expect(noAddress.map((f) => f.check).sort()).toEqual(['default/gold-svc has an address', expect.stringMatching(/^default\/(fill-\d|one-too-many) has an address$/)]);
+      expect(noAddress.map((f) => f.check).sort()).toEqual([
+        'default/gold-svc has an address',
+        expect.stringMatching(/^default\/(fill-\d|one-too-many) has an address$/),
+      ]);
       const exhausted = noAddress.find((f) => f.check !== 'default/gold-svc has an address');
       expect(exhausted?.cause).toBe('pool public-pool exhausted: every address is taken by another Service');
-      expect(noAddress.find((f) => f.check === 'default/gold-svc has an address')?.cause).toBe('the Service asks for pool "gold", which does not exist');
+      expect(noAddress.find((f) => f.check === 'default/gold-svc has an address')?.cause).toBe(
+        'the Service asks for pool "gold", which does not exist',
+      );
     } finally {
       await onHostOk('cp1', 'k3s kubectl delete svc fill-1 fill-2 fill-3 one-too-many gold-svc --wait=true');
     }
   }, 180_000);
 
-  it('a node\'s K3s stopped: the service, the Node and its session fail, each saying why; --limit narrows the report', async () => {
+  it("a node's K3s stopped: the service, the Node and its session fail, each saying why; --limit narrows the report", async () => {
     await onHostOk('w2', 'systemctl stop k3s-agent');
     try {
       const ip = await serviceIp();
-      await eventually('w2 withdrawn', () => nextHops(ip), (h) => h.length === 1, { timeoutMs: 60_000 });
+      await eventually(
+        'w2 withdrawn',
+        () => nextHops(ip),
+        (h) => h.length === 1,
+        { timeoutMs: 60_000 },
+      );
       const r = await doctor();
       expect(r.code).toBe(3);
-      expect(finding(r, 'w2', 'k3s-agent service active')).toMatchObject({ verdict: 'fail', evidence: ['systemctl is-active k3s-agent: inactive'] });
-      expect(finding(r, 'edge', `BGP session with w2 (${NODES.w2})`)?.cause).toBe('K3s is not running on w2, and MetalLB\'s speaker with it');
+      expect(finding(r, 'w2', 'k3s-agent service active')).toMatchObject({
+        verdict: 'fail',
+        evidence: ['systemctl is-active k3s-agent: inactive'],
+      });
+      expect(finding(r, 'edge', `BGP session with w2 (${NODES.w2})`)?.cause).toBe(
+        "K3s is not running on w2, and MetalLB's speaker with it",
+      );
       const limited = await doctor('--limit', 'w1');
       expect(report(limited).findings.filter((f) => f.host === 'w2')).toEqual([]);
     } finally {
@@ -186,7 +255,9 @@ ${annotation ? `  annotations: { metallb.io/address-pool: ${annotation} }\n` : '
 describeLab('play doctor, layer2: exactly one node answers ARP for each Service address', () => {
   it('asks from the edge with arping and finds one node answering', async () => {
     await freshHosts('edge', 'cp1', 'w1', 'w2');
-    const inventory = exampleInventory('example-l2', { metallb_pools: [{ name: 'public-pool', addresses: ['192.0.2.200-192.0.2.210'] }] });
+    const inventory = exampleInventory('example-l2', {
+      metallb_pools: [{ name: 'public-pool', addresses: ['192.0.2.200-192.0.2.210'] }],
+    });
     // Longer than metallb-install's own 300 s wait, so that a MetalLB that never gets ready is
     // reported by the role, saying what it waited for.
     const r = await play(['site.yaml', '-i', inventory, '--limit', 'k3s_cluster'], { timeoutMs: 360_000 });
@@ -195,7 +266,12 @@ describeLab('play doctor, layer2: exactly one node answers ARP for each Service 
     await onHostOk('edge', 'apt-get install -y -qq iputils-arping >/dev/null');
     await apply(echoLb({ w1: true, w2: true }));
     const ip = await eventually('an address for echo-lb', serviceIp, (v) => v !== '');
-    const doc = await eventually('doctor to see an ARP answer', () => play(['doctor', '-i', inventory, '--limit', 'k3s_cluster'], { timeoutMs: 120_000 }), (d) => report(d).findings.some((f) => f.area === 'layer2' && f.verdict === 'ok'), { timeoutMs: 60_000 });
+    const doc = await eventually(
+      'doctor to see an ARP answer',
+      () => play(['doctor', '-i', inventory, '--limit', 'k3s_cluster'], { timeoutMs: 120_000 }),
+      (d) => report(d).findings.some((f) => f.area === 'layer2' && f.verdict === 'ok'),
+      { timeoutMs: 60_000 },
+    );
     expect(bad(doc)).toEqual([]);
     const arp = report(doc).findings.find((f) => f.area === 'layer2');
     expect(arp?.check).toBe(`ARP for default/echo-lb ${ip}`);

@@ -8,14 +8,17 @@ import { failures, fixturePlaybook, labInventoryWith, play } from './play-runner
 
 const SLOW = '/var/tmp/play-slow';
 
-const waitFor = (what: string, check: () => Promise<boolean>) => eventually(what, check, (v) => v, { timeoutMs: 30_000, intervalMs: 100 });
+const waitFor = (what: string, check: () => Promise<boolean>) =>
+  eventually(what, check, (v) => v, { timeoutMs: 30_000, intervalMs: 100 });
 
 const started = (host: string) => async () => (await onHost(host, `test -e ${SLOW}/started`)).exitCode === 0;
 const inController = (cmd: string[]) => $({ quiet: true })`ip netns exec ${lab().names.controller} ${cmd}`;
 
 /** known_hosts line of a lab host: `names type base64`. */
 function hostKeyLine(host: string): string {
-  const line = readFileSync(lab().state.ssh.knownHosts, 'utf8').split('\n').find((l) => l.startsWith(`${host},`));
+  const line = readFileSync(lab().state.ssh.knownHosts, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${host},`));
   if (!line) throw new Error(`no known_hosts line for ${host}`);
   return line;
 }
@@ -47,7 +50,15 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
   it('a failing host stops its own tasks; the others go on; exit code 2', async () => {
     await onHostOk('w1', 'touch /var/tmp/play-fail');
     await onHostOk('w2', 'mkdir -p /var/tmp/play-fail && touch /var/tmp/play-fail/go');
-    const r = await play([fixturePlaybook('slow.yaml'), '-i', lab().state.inventory, '-l', 'w1:w2', '-e', 'slow_dir=/var/tmp/play-fail']);
+    const r = await play([
+      fixturePlaybook('slow.yaml'),
+      '-i',
+      lab().state.inventory,
+      '-l',
+      'w1:w2',
+      '-e',
+      'slow_dir=/var/tmp/play-fail',
+    ]);
     expect(r.code, failures(r)).toBe(2);
     expect(r.stdout).toMatch(/\[w1\] slow \| marks: FAILED: \/var\/tmp\/play-fail exists and is not a directory/);
     expect(r.report?.results.filter((t) => t.host === 'w1').map((t) => t.status)).toEqual(['failed']);
@@ -55,15 +66,29 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
   });
 
   it('serial runs one batch after another; any_errors_fatal stops the play at the first failure', async () => {
-    await Promise.all(['w1', 'w2'].map((h) => onHostOk(h, 'mkdir -p /var/tmp/play-fail && touch /var/tmp/play-fail/go')));
-    const ok = await play([fixturePlaybook('serial.yaml'), '-i', lab().state.inventory, '-e', 'slow_dir=/var/tmp/play-fail']);
+    await Promise.all(
+      ['w1', 'w2'].map((h) => onHostOk(h, 'mkdir -p /var/tmp/play-fail && touch /var/tmp/play-fail/go')),
+    );
+    const ok = await play([
+      fixturePlaybook('serial.yaml'),
+      '-i',
+      lab().state.inventory,
+      '-e',
+      'slow_dir=/var/tmp/play-fail',
+    ]);
     expect(ok.code, failures(ok)).toBe(0);
     const hostsInOrder = ok.report?.results.map((r) => r.host) ?? [];
     expect(hostsInOrder.join(' ')).toMatch(/^(w1 )+(w2 ?)+$/);
 
     await onHostOk('w1', 'rm -rf /var/tmp/play-fail && touch /var/tmp/play-fail');
     await onHostOk('w2', 'rm -rf /var/tmp/play-fail');
-    const fatal = await play([fixturePlaybook('serial.yaml'), '-i', lab().state.inventory, '-e', 'slow_dir=/var/tmp/play-fail']);
+    const fatal = await play([
+      fixturePlaybook('serial.yaml'),
+      '-i',
+      lab().state.inventory,
+      '-e',
+      'slow_dir=/var/tmp/play-fail',
+    ]);
     expect(fatal.code, failures(fatal)).toBe(2);
     expect(fatal.report?.results.map((r) => `${r.host} ${r.status}`)).toEqual(['w1 failed']);
     expect((await onHost('w2', 'test -e /var/tmp/play-fail')).exitCode).toBe(1);
@@ -71,7 +96,9 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
 
   it('Ctrl-C starts no new task, lets running ones finish, prints the recap and exits 99', async () => {
     let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
-    const run = play([fixturePlaybook('slow.yaml'), '-i', lab().state.inventory, '-l', 'w1:w2'], { started: (c) => (child = c) });
+    const run = play([fixturePlaybook('slow.yaml'), '-i', lab().state.inventory, '-l', 'w1:w2'], {
+      started: (c) => (child = c),
+    });
     await waitFor('both hosts to start', async () => (await started('w1')()) && (await started('w2')()));
     child?.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 300));
@@ -89,8 +116,23 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
     const knownHosts = join(inventory, 'known_hosts');
     writeFileSync(knownHosts, '');
     const vars = join(inventory, 'group_vars', 'all.yaml');
-    writeFileSync(vars, readFileSync(vars, 'utf8').replace(/UserKnownHostsFile=\S+/, `UserKnownHostsFile=${knownHosts}`));
-    const args = [fixturePlaybook('demo.yaml'), '-i', inventory, '--role', 'motd', '-l', 'w1', '-e', 'demo_token=whatever-123', '-e', 'motd_text=keys'];
+    writeFileSync(
+      vars,
+      readFileSync(vars, 'utf8').replace(/UserKnownHostsFile=\S+/, `UserKnownHostsFile=${knownHosts}`),
+    );
+    const args = [
+      fixturePlaybook('demo.yaml'),
+      '-i',
+      inventory,
+      '--role',
+      'motd',
+      '-l',
+      'w1',
+      '-e',
+      'demo_token=whatever-123',
+      '-e',
+      'motd_text=keys',
+    ];
     const [, , blob = ''] = hostKeyLine('w1').split(' ');
     const fp = fingerprint(Buffer.from(blob, 'base64'));
 
@@ -119,7 +161,10 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
 
   it('refused input ends the run at once, even with a host whose SSH handshake never completes', async () => {
     // A listener that accepts and says nothing: the early connection to it hangs in the handshake.
-    await onHostOk('w1', `systemd-run --unit play-silent python3 -c 'import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 2222)); s.listen(); c = s.accept(); time.sleep(600)'`);
+    await onHostOk(
+      'w1',
+      `systemd-run --unit play-silent python3 -c 'import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 2222)); s.listen(); c = s.accept(); time.sleep(600)'`,
+    );
     try {
       const inventory = labInventoryWith({});
       mkdirSync(join(inventory, 'host_vars'), { recursive: true });
@@ -137,19 +182,38 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
 describeLab('play as a non-root user with become', () => {
   it('runs every command through passwordless sudo; without sudo rights it fails, saying so', async () => {
     const pub = readFileSync(`${lab().state.ssh.privateKey}.pub`, 'utf8');
-    await onHostOk('w1', [
-      'id deploy >/dev/null 2>&1 || useradd -m -s /bin/bash deploy',
-      'id nosudo >/dev/null 2>&1 || useradd -m -s /bin/bash nosudo',
-      ...['deploy', 'nosudo'].map((u) => `install -d -m 700 -o ${u} -g ${u} /home/${u}/.ssh && printf '%s' '${pub.trim()}' > /home/${u}/.ssh/authorized_keys && chown ${u}: /home/${u}/.ssh/authorized_keys`),
-      "echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
-    ].join(' && '));
+    await onHostOk(
+      'w1',
+      [
+        'id deploy >/dev/null 2>&1 || useradd -m -s /bin/bash deploy',
+        'id nosudo >/dev/null 2>&1 || useradd -m -s /bin/bash nosudo',
+        ...['deploy', 'nosudo'].map(
+          (u) =>
+            `install -d -m 700 -o ${u} -g ${u} /home/${u}/.ssh && printf '%s' '${pub.trim()}' > /home/${u}/.ssh/authorized_keys && chown ${u}: /home/${u}/.ssh/authorized_keys`,
+        ),
+        "echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
+      ].join(' && '),
+    );
     const inventoryFor = (user: string, become: boolean) => {
       const dir = labInventoryWith({});
       mkdirSync(join(dir, 'host_vars'), { recursive: true });
       writeFileSync(join(dir, 'host_vars', 'w1.yaml'), `ansible_user: ${user}\nansible_become: ${become}\n`);
       return dir;
     };
-    const motd = (inventory: string, text: string) => play([fixturePlaybook('demo.yaml'), '-i', inventory, '--role', 'motd', '-l', 'w1', '-e', 'demo_token=whatever-123', '-e', `motd_text=${text}`]);
+    const motd = (inventory: string, text: string) =>
+      play([
+        fixturePlaybook('demo.yaml'),
+        '-i',
+        inventory,
+        '--role',
+        'motd',
+        '-l',
+        'w1',
+        '-e',
+        'demo_token=whatever-123',
+        '-e',
+        `motd_text=${text}`,
+      ]);
 
     const ok = await motd(inventoryFor('deploy', true), 'via-sudo');
     expect(ok.code, failures(ok)).toBe(0);

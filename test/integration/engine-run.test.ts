@@ -7,7 +7,8 @@ import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
 import { changedTasks, failures, fixturePlaybook, play } from './play-runner.ts';
 
 const TOKEN = 'tok-3f9a1c77e2';
-const demo = (...args: string[]) => play([fixturePlaybook('demo.yaml'), '-i', lab().state.inventory, '-e', `demo_token=${TOKEN}`, ...args]);
+const demo = (...args: string[]) =>
+  play([fixturePlaybook('demo.yaml'), '-i', lab().state.inventory, '-e', `demo_token=${TOKEN}`, ...args]);
 
 describeLab('play applies roles to lab hosts', () => {
   beforeAll(async () => {
@@ -20,15 +21,21 @@ describeLab('play applies roles to lab hosts', () => {
     const check = await demo('--check', '--diff', '--limit', 'w1');
     expect(check.code, failures(check)).toBe(0);
     expect(snapshotDiff(before, layerSnapshot(layer))).toEqual([]);
-    expect(check.stdout).toMatch(/\[w1\] demo \| demo config: would change\n\s+--- \/dev\/null\n\s+\+\+\+ \/opt\/play-demo\/demo\.conf \(after\)/);
+    expect(check.stdout).toMatch(
+      /\[w1\] demo \| demo config: would change\n\s+--- \/dev\/null\n\s+\+\+\+ \/opt\/play-demo\/demo\.conf \(after\)/,
+    );
     expect(check.stdout).toMatch(/restart demo \(handler\): would run/);
 
     const real = await demo('--limit', 'w1');
     expect(real.code, failures(real)).toBe(0);
-    const tasksOnly = (r: typeof real) => (r.report?.results ?? []).filter((t) => t.status === 'changed' && !t.handler).map((t) => ({ task: t.task, changes: t.changes }));
+    const tasksOnly = (r: typeof real) =>
+      (r.report?.results ?? [])
+        .filter((t) => t.status === 'changed' && !t.handler)
+        .map((t) => ({ task: t.task, changes: t.changes }));
     expect(tasksOnly(check)).toEqual(tasksOnly(real));
     expect(tasksOnly(real).length).toBeGreaterThanOrEqual(8);
-    const handlers = (r: typeof real) => (r.report?.results ?? []).filter((t) => t.handler).map((t) => `${t.task}:${t.status}`);
+    const handlers = (r: typeof real) =>
+      (r.report?.results ?? []).filter((t) => t.handler).map((t) => `${t.task}:${t.status}`);
     expect(handlers(check)).toEqual(handlers(real));
     expect(snapshotDiff(before, layerSnapshot(layer)).length).toBeGreaterThan(0);
   });
@@ -39,10 +46,20 @@ describeLab('play applies roles to lab hosts', () => {
     expect(first.code, failures(first)).toBe(0);
     expect(changedTasks(first.report).filter((t) => t.startsWith('cp1 ')).length).toBeGreaterThanOrEqual(9);
     expect(changedTasks(first.report)).toContain('cp1 demo demo packages');
-    expect(await onHostOk('w2', 'cat /opt/play-demo/demo.conf; stat -c %a /opt/play-demo/demo.conf; curl -s http://127.0.0.1:8089/')).toBe(
+    expect(
+      await onHostOk(
+        'w2',
+        'cat /opt/play-demo/demo.conf; stat -c %a /opt/play-demo/demo.conf; curl -s http://127.0.0.1:8089/',
+      ),
+    ).toBe(
       `# demo service config, rendered by play for w2\ngreeting = hello from play\nport = 8089\ntoken = ${TOKEN}\n600\nhello from play\n`,
     );
-    expect(await onHostOk('cp1', 'sysctl -n net.ipv4.ip_forward; systemctl is-enabled play-demo; systemctl is-active play-demo')).toBe('1\nenabled\nactive\n');
+    expect(
+      await onHostOk(
+        'cp1',
+        'sysctl -n net.ipv4.ip_forward; systemctl is-enabled play-demo; systemctl is-active play-demo',
+      ),
+    ).toBe('1\nenabled\nactive\n');
 
     const second = await demo(...withCurl);
     expect(second.code, failures(second)).toBe(0);
@@ -71,12 +88,28 @@ describeLab('play applies roles to lab hosts', () => {
     expect(r.code, failures(r)).toBe(0);
     const order = r.report?.results.filter((t) => t.role === 'demo').map((t) => `${t.task}:${t.status}`);
     expect(order).toEqual([
-      'demo packages:skipped', 'demo root:ok', 'demo config:changed', 'index page:ok', 'forwarding:ok', 'seed marker:ok',
-      'demo unit:changed', 'demo running:changed', 'restart demo:changed', 'demo answers:ok', 'only on debian:ok',
+      'demo packages:skipped',
+      'demo root:ok',
+      'demo config:changed',
+      'index page:ok',
+      'forwarding:ok',
+      'seed marker:ok',
+      'demo unit:changed',
+      'demo running:changed',
+      'restart demo:changed',
+      'demo answers:ok',
+      'only on debian:ok',
     ]);
     const running = r.report?.results.find((t) => t.task === 'demo running');
-    expect(running?.changes).toEqual([{ type: 'value', what: 'unit file', before: 'changed on disk', after: 'reloaded' }]);
-    expect(await onHostOk('w2', 'systemctl show -p NeedDaemonReload --value play-demo; python3 -c "import urllib.request as u; print(u.urlopen(\'http://127.0.0.1:8091/\').read().decode())"')).toBe('no\nhello from play\n\n');
+    expect(running?.changes).toEqual([
+      { type: 'value', what: 'unit file', before: 'changed on disk', after: 'reloaded' },
+    ]);
+    expect(
+      await onHostOk(
+        'w2',
+        'systemctl show -p NeedDaemonReload --value play-demo; python3 -c "import urllib.request as u; print(u.urlopen(\'http://127.0.0.1:8091/\').read().decode())"',
+      ),
+    ).toBe('no\nhello from play\n\n');
     const back = await demo('-l', 'w2');
     expect(back.code, failures(back)).toBe(0);
   });
@@ -89,7 +122,9 @@ describeLab('play applies roles to lab hosts', () => {
 
     const byTag = await demo('--tags', 'banner', '-e', 'motd_text=by-tag', '--limit', 'w2');
     expect(byTag.code, failures(byTag)).toBe(0);
-    expect(byTag.report?.results.map((r) => `${r.host} ${r.role} ${r.task} ${r.status}`)).toEqual(['w2 motd motd changed']);
+    expect(byTag.report?.results.map((r) => `${r.host} ${r.role} ${r.task} ${r.status}`)).toEqual([
+      'w2 motd motd changed',
+    ]);
     expect(await onHostOk('w2', 'cat /etc/motd')).toBe('w2: by-tag\n');
     expect(await onHostOk('w1', 'cat /etc/motd')).toBe('w1: role-only\n');
     expect(Object.keys(byTag.report?.recap ?? {})).toEqual(['w2']);
@@ -105,7 +140,9 @@ describeLab('play applies roles to lab hosts', () => {
     expect(snapshotDiff(before, layerSnapshot(layer))).toEqual([]);
     const unknownTag = await demo('--tags', 'nosuch');
     expect(unknownTag.code).toBe(6);
-    expect(unknownTag.stderr).toMatch(/unknown tag "nosuch"; known tags: banner, config, demo, motd, motd-file, packages/);
+    expect(unknownTag.stderr).toMatch(
+      /unknown tag "nosuch"; known tags: banner, config, demo, motd, motd-file, packages/,
+    );
   });
 });
 
@@ -114,18 +151,28 @@ describeLab('play on a terminal', () => {
     const { names, state } = lab();
     const slow = '/var/tmp/play-slow';
     await Promise.all(['cp1', 'w1', 'w2'].map((h) => onHostOk(h, `rm -rf ${slow}`)));
-    const cmd = ['stty cols 120 rows 40;', `ip netns exec ${names.controller} node bin/play.mjs ${fixturePlaybook('slow.yaml')} -i ${state.inventory} -D`].join(' ');
+    const cmd = [
+      'stty cols 120 rows 40;',
+      `ip netns exec ${names.controller} node bin/play.mjs ${fixturePlaybook('slow.yaml')} -i ${state.inventory} -D`,
+    ].join(' ');
     const run = $({ quiet: true, cwd: projectRoot })`script -qec ${cmd} /dev/null`;
     // Every host waits in the role's "wait for go" until released: the live view must show it there.
     const started = async (h: string) => (await onHost(h, `test -e ${slow}/started`)).exitCode === 0;
-    await eventually('every host to wait for go', async () => (await Promise.all(['cp1', 'w1', 'w2'].map(started))).every(Boolean), (v) => v, { timeoutMs: 30_000, intervalMs: 100 });
+    await eventually(
+      'every host to wait for go',
+      async () => (await Promise.all(['cp1', 'w1', 'w2'].map(started))).every(Boolean),
+      (v) => v,
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     await new Promise((r) => setTimeout(r, 500));
     await Promise.all(['cp1', 'w1', 'w2'].map((h) => onHostOk(h, `touch ${slow}/go`)));
     const text = stripVTControlCharacters((await run).stdout).replace(/\r/g, '');
     expect(text).toMatch(/PLAY \[held until released\]/);
     for (const h of ['cp1', 'w1', 'w2']) expect(text).toMatch(new RegExp(`${h}\\n\\s+. slow > wait for go`));
     for (const h of ['cp1', 'w1', 'w2']) expect(text).toMatch(new RegExp(`${h}  ok=1 changed=3`));
-    expect(text).toMatch(/\[w1\] slow \| after go: changed\n\s+--- \/dev\/null\n\s+\+\+\+ \/var\/tmp\/play-slow\/after \(after\)\n\s+@@ -0,0 \+1,1 @@\n\s+\+done/);
+    expect(text).toMatch(
+      /\[w1\] slow \| after go: changed\n\s+--- \/dev\/null\n\s+\+\+\+ \/var\/tmp\/play-slow\/after \(after\)\n\s+@@ -0,0 \+1,1 @@\n\s+\+done/,
+    );
     expect(text).toMatch(/RECAP\ncp1\s+ok=1 changed=3 unreachable=0 failed=0 skipped=0\nw1 /);
   });
 });

@@ -32,7 +32,9 @@ kube-proxy-arg:
 /** Copies a local file to a host over SSH, the way the k3s role's airgap path does. */
 async function copyTo(host: string, localPath: string, remotePath: string, mode: string): Promise<void> {
   const { names, state, host: find } = lab();
-  await $({ quiet: true })`ip netns exec ${names.controller} scp -F ${state.ssh.config} ${localPath} ${find(host).address}:${remotePath}`;
+  await $({
+    quiet: true,
+  })`ip netns exec ${names.controller} scp -F ${state.ssh.config} ${localPath} ${find(host).address}:${remotePath}`;
   await onHostOk(host, `chmod ${mode} ${remotePath}`);
 }
 
@@ -40,25 +42,39 @@ async function writeOn(host: string, path: string, content: string): Promise<voi
   await onHostOk(host, `mkdir -p "$(dirname ${path})" && cat > ${path} <<'PLAY_EOF'\n${content}PLAY_EOF`);
 }
 
-describeLab('the lab\'s K3s: a K3s-shaped shell around the real Kubernetes components', () => {
+describeLab("the lab's K3s: a K3s-shaped shell around the real Kubernetes components", () => {
   beforeAll(async () => {
     await freshHosts('cp1', 'w1', 'w2');
     const { state } = lab();
     for (const host of ['cp1', 'w1']) await copyTo(host, state.k3sStandin, '/usr/local/bin/k3s', '0755');
-    await writeOn('cp1', '/etc/systemd/system/k3s.service', unit('Lightweight Kubernetes', '/usr/local/bin/k3s server'));
-    await writeOn('w1', '/etc/systemd/system/k3s-agent.service', unit('Lightweight Kubernetes', '/usr/local/bin/k3s agent'));
+    await writeOn(
+      'cp1',
+      '/etc/systemd/system/k3s.service',
+      unit('Lightweight Kubernetes', '/usr/local/bin/k3s server'),
+    );
+    await writeOn(
+      'w1',
+      '/etc/systemd/system/k3s-agent.service',
+      unit('Lightweight Kubernetes', '/usr/local/bin/k3s agent'),
+    );
     await writeOn('cp1', '/etc/rancher/k3s/config.yaml', ARTICLE_CONFIG);
     await onHostOk('cp1', 'systemctl daemon-reload && systemctl enable --now k3s');
   });
 
   it('says what it is', async () => {
-    expect(await onHostOk('cp1', 'k3s --version')).toMatch(/^k3s version v1\.34\.\d+\+k3s1 \(play lab: real Kubernetes components in a K3s-shaped shell, not K3s\)/);
+    expect(await onHostOk('cp1', 'k3s --version')).toMatch(
+      /^k3s version v1\.34\.\d+\+k3s1 \(play lab: real Kubernetes components in a K3s-shaped shell, not K3s\)/,
+    );
   });
 
   it('runs `k3s server` as a long-lived notify service that applied config.yaml at start', async () => {
-    expect((await onHostOk('cp1', 'systemctl show -p Type,ActiveState,SubState k3s')).trim().split('\n').sort()).toEqual(['ActiveState=active', 'SubState=running', 'Type=notify']);
+    expect(
+      (await onHostOk('cp1', 'systemctl show -p Type,ActiveState,SubState k3s')).trim().split('\n').sort(),
+    ).toEqual(['ActiveState=active', 'SubState=running', 'Type=notify']);
     expect((await onHostOk('cp1', 'stat -c %a /etc/rancher/k3s/k3s.yaml')).trim()).toBe('644');
-    const effective = JSON.parse(await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/standin-effective-config.json'));
+    const effective = JSON.parse(
+      await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/standin-effective-config.json'),
+    );
     expect(effective.disable).toEqual(['servicelb']);
     expect(effective['kube-proxy-arg']).toEqual(['proxy-mode=ipvs', 'ipvs-strict-arp=true']);
     expect((await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/node-token')).trim()).toBe(TOKEN);
@@ -75,7 +91,9 @@ describeLab('the lab\'s K3s: a K3s-shaped shell around the real Kubernetes compo
     await writeOn('cp1', '/etc/rancher/k3s/config.yaml', 'disable: [servicelb\n');
     const r = await onHost('cp1', 'systemctl restart k3s');
     expect(r.exitCode).not.toBe(0);
-    expect(await onHostOk('cp1', 'journalctl -u k3s --no-pager -o cat -n 20')).toMatch(/level=fatal msg="failed to parse \/etc\/rancher\/k3s\/config.yaml/);
+    expect(await onHostOk('cp1', 'journalctl -u k3s --no-pager -o cat -n 20')).toMatch(
+      /level=fatal msg="failed to parse \/etc\/rancher\/k3s\/config.yaml/,
+    );
     await writeOn('cp1', '/etc/rancher/k3s/config.yaml', ARTICLE_CONFIG);
     await onHostOk('cp1', 'systemctl restart k3s');
     expect((await onHostOk('cp1', 'systemctl is-active k3s')).trim()).toBe('active');
@@ -85,10 +103,14 @@ describeLab('the lab\'s K3s: a K3s-shaped shell around the real Kubernetes compo
     await writeOn('cp1', '/etc/rancher/k3s/config.yaml.d/50-extra.yaml', 'disable+:\n- traefik\nno-such-flag: 1\n');
     try {
       await onHostOk('cp1', 'systemctl restart k3s');
-      const effective = JSON.parse(await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/standin-effective-config.json'));
+      const effective = JSON.parse(
+        await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/standin-effective-config.json'),
+      );
       expect(effective.disable).toEqual(['servicelb', 'traefik']);
       expect(effective).not.toHaveProperty('no-such-flag');
-      expect(await onHostOk('cp1', 'journalctl -u k3s --no-pager -o cat --since=-30s | grep -F "Unknown flag"')).toContain('Unknown flag --no-such-flag found in config.yaml, skipping');
+      expect(
+        await onHostOk('cp1', 'journalctl -u k3s --no-pager -o cat --since=-30s | grep -F "Unknown flag"'),
+      ).toContain('Unknown flag --no-such-flag found in config.yaml, skipping');
     } finally {
       await onHostOk('cp1', 'rm -r /etc/rancher/k3s/config.yaml.d && systemctl restart k3s');
     }
@@ -96,12 +118,18 @@ describeLab('the lab\'s K3s: a K3s-shaped shell around the real Kubernetes compo
 
   it('lets an agent join only with the cluster token', async () => {
     await copyTo('w2', lab().state.k3sStandin, '/usr/local/bin/k3s', '0755');
-    await writeOn('w2', '/etc/systemd/system/k3s-agent.service', unit('Lightweight Kubernetes', '/usr/local/bin/k3s agent'));
+    await writeOn(
+      'w2',
+      '/etc/systemd/system/k3s-agent.service',
+      unit('Lightweight Kubernetes', '/usr/local/bin/k3s agent'),
+    );
     await writeOn('w2', '/etc/rancher/k3s/config.yaml', 'server: https://cp1:6443\ntoken: not-the-token\n');
     await onHostOk('w2', 'systemctl daemon-reload; systemctl start --no-block k3s-agent');
     await new Promise((r) => setTimeout(r, 1500));
     expect((await onHost('w2', 'systemctl is-active k3s-agent')).stdout.trim()).toBe('activating');
-    expect(await onHostOk('w2', 'journalctl -u k3s-agent --no-pager -o cat')).toMatch(/Failed to join the cluster at cp1:6443: 401 Unauthorized/);
+    expect(await onHostOk('w2', 'journalctl -u k3s-agent --no-pager -o cat')).toMatch(
+      /Failed to join the cluster at cp1:6443: 401 Unauthorized/,
+    );
     expect(await onHostOk('cp1', 'k3s kubectl get nodes -o name')).not.toContain('w2');
     await onHostOk('w2', 'systemctl stop k3s-agent');
   });
@@ -117,55 +145,120 @@ describeLab('the lab\'s K3s: a K3s-shaped shell around the real Kubernetes compo
     expect(journal).toContain('Connected to server cp1:6443');
     expect(journal).not.toContain(TOKEN);
     const nodes = JSON.parse(await onHostOk('cp1', 'k3s kubectl get nodes -o json'));
-    const summary = nodes.items.map((n: { metadata: { name: string; labels: Record<string, string> }; status: { addresses: { address: string }[] } }) =>
-      [n.metadata.name, n.status.addresses[0]?.address, n.metadata.labels['node-role.kubernetes.io/control-plane'] ?? 'agent']);
-    expect(summary).toEqual([['cp1', '192.0.2.11', 'true'], ['w1', '192.0.2.12', 'agent']]);
-    expect(await onHostOk('cp1', `k3s kubectl get node w1 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`)).toBe('True');
+    const summary = nodes.items.map(
+      (n: {
+        metadata: { name: string; labels: Record<string, string> };
+        status: { addresses: { address: string }[] };
+      }) => [
+        n.metadata.name,
+        n.status.addresses[0]?.address,
+        n.metadata.labels['node-role.kubernetes.io/control-plane'] ?? 'agent',
+      ],
+    );
+    expect(summary).toEqual([
+      ['cp1', '192.0.2.11', 'true'],
+      ['w1', '192.0.2.12', 'agent'],
+    ]);
+    expect(
+      await onHostOk('cp1', `k3s kubectl get node w1 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`),
+    ).toBe('True');
     await onHostOk('w1', 'systemctl stop k3s-agent');
   });
 
   it('runs the real Kubernetes control plane: kubectl and the API server are upstream v1.34, CRDs are served once applied', async () => {
-    const version = JSON.parse(await onHostOk('cp1', 'k3s kubectl version -o json')) as { clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } };
+    const version = JSON.parse(await onHostOk('cp1', 'k3s kubectl version -o json')) as {
+      clientVersion: { gitVersion: string };
+      serverVersion: { gitVersion: string };
+    };
     expect(version.clientVersion.gitVersion).toBe(lab().state.components.kubernetes);
     expect(version.serverVersion.gitVersion).toBe(lab().state.components.kubernetes);
-    await writeOn('cp1', '/root/pool.yaml', 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: p\n  namespace: default\nspec:\n  addresses: [198.51.100.128/27]\n');
+    await writeOn(
+      'cp1',
+      '/root/pool.yaml',
+      'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: p\n  namespace: default\nspec:\n  addresses: [198.51.100.128/27]\n',
+    );
     const early = await onHost('cp1', 'k3s kubectl apply -f /root/pool.yaml');
     expect(early.exitCode).toBe(1);
     expect(early.stderr).toContain('no matches for kind "IPAddressPool" in version "metallb.io/v1beta1"');
   });
 
-  it('a pod whose image is not MetalLB\'s stays Pending on a node, saying why', async () => {
-    await writeOn('cp1', '/root/pod.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: nginx\n  namespace: default\nspec:\n  nodeName: cp1\n  containers:\n  - name: nginx\n    image: nginx:1.27\n');
+  it("a pod whose image is not MetalLB's stays Pending on a node, saying why", async () => {
+    await writeOn(
+      'cp1',
+      '/root/pod.yaml',
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: nginx\n  namespace: default\nspec:\n  nodeName: cp1\n  containers:\n  - name: nginx\n    image: nginx:1.27\n',
+    );
     await onHostOk('cp1', 'k3s kubectl apply -f /root/pod.yaml');
-    const waiting = await eventually('the node agent to report on the pod', async () => onHostOk('cp1', `k3s kubectl get pod nginx -o go-template='{{.status.phase}} {{range .status.containerStatuses}}{{.state.waiting.reason}}: {{.state.waiting.message}}{{end}}'`), (out) => out.includes('ImageNotRunnableInLab'));
-    expect(waiting).toMatch(/^Pending ImageNotRunnableInLab: image nginx:1.27: the play lab's node agent runs only MetalLB's controller and speaker/);
+    const waiting = await eventually(
+      'the node agent to report on the pod',
+      async () =>
+        onHostOk(
+          'cp1',
+          `k3s kubectl get pod nginx -o go-template='{{.status.phase}} {{range .status.containerStatuses}}{{.state.waiting.reason}}: {{.state.waiting.message}}{{end}}'`,
+        ),
+      (out) => out.includes('ImageNotRunnableInLab'),
+    );
+    expect(waiting).toMatch(
+      /^Pending ImageNotRunnableInLab: image nginx:1.27: the play lab's node agent runs only MetalLB's controller and speaker/,
+    );
     await onHostOk('cp1', 'k3s kubectl delete pod nginx --wait=true --timeout=30s');
   });
 
-  it('deploys the server manifests directory as K3s\'s deploy controller does: an Addon per file, objectset labels, changes applied, removed objects pruned', async () => {
+  it("deploys the server manifests directory as K3s's deploy controller does: an Addon per file, objectset labels, changes applied, removed objects pruned", async () => {
     const manifest = '/var/lib/rancher/k3s/server/manifests/probe.yaml';
-    const configMap = (name: string, v: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: ${v}\n`;
+    const configMap = (name: string, v: string): string =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: ${v}\n`;
     const kubectl = (args: string): Promise<string> => onHostOk('cp1', `k3s kubectl ${args}`);
     // K3s reads the directory every 15 s.
     const within = { timeoutMs: 60_000 };
     await writeOn('cp1', manifest, `${configMap('probe-a', 'one')}---\n${configMap('probe-b', 'one')}`);
     const sum = async (): Promise<string> => (await onHostOk('cp1', `sha256sum ${manifest}`)).split(' ')[0] ?? '';
-    const addon = (): Promise<string> => kubectl(`-n kube-system get addon probe -o go-template='{{.spec.source}} {{.spec.checksum}}' 2>/dev/null || true`);
-    expect(await eventually('the Addon for probe.yaml', addon, (out) => out.includes(' '), within)).toBe(`${manifest} ${await sum()}`);
+    const addon = (): Promise<string> =>
+      kubectl(
+        `-n kube-system get addon probe -o go-template='{{.spec.source}} {{.spec.checksum}}' 2>/dev/null || true`,
+      );
+    expect(await eventually('the Addon for probe.yaml', addon, (out) => out.includes(' '), within)).toBe(
+      `${manifest} ${await sum()}`,
+    );
     const owned = `-o go-template='{{range .items}}{{.metadata.name}}={{.data.v}} {{index .metadata.annotations "objectset.rio.cattle.io/owner-name"}} {{index .metadata.annotations "objectset.rio.cattle.io/owner-gvk"}}{{"\\n"}}{{end}}' -l objectset.rio.cattle.io/hash`;
-    expect((await kubectl(`get configmaps ${owned}`)).trim().split('\n').sort()).toEqual(['probe-a=one probe k3s.cattle.io/v1, Kind=Addon', 'probe-b=one probe k3s.cattle.io/v1, Kind=Addon']);
+    expect((await kubectl(`get configmaps ${owned}`)).trim().split('\n').sort()).toEqual([
+      'probe-a=one probe k3s.cattle.io/v1, Kind=Addon',
+      'probe-b=one probe k3s.cattle.io/v1, Kind=Addon',
+    ]);
 
     await writeOn('cp1', manifest, configMap('probe-a', 'two'));
-    const after = await eventually('probe-b pruned, probe-a changed', () => kubectl(`get configmaps ${owned}`), (out) => out.trim() === 'probe-a=two probe k3s.cattle.io/v1, Kind=Addon', within);
+    const after = await eventually(
+      'probe-b pruned, probe-a changed',
+      () => kubectl(`get configmaps ${owned}`),
+      (out) => out.trim() === 'probe-a=two probe k3s.cattle.io/v1, Kind=Addon',
+      within,
+    );
     expect(after.trim()).toBe('probe-a=two probe k3s.cattle.io/v1, Kind=Addon');
     const changed = `${manifest} ${await sum()}`;
-    expect(await eventually('the Addon\'s new checksum', addon, (out) => out === changed)).toBe(changed);
-    const events = await kubectl(`-n kube-system get events --field-selector involvedObject.kind=Addon,involvedObject.name=probe -o go-template='{{range .items}}{{.reason}}{{"\\n"}}{{end}}'`);
-    expect(events.trim().split('\n').filter((r) => r === 'AppliedManifest')).toHaveLength(2);
+    expect(await eventually("the Addon's new checksum", addon, (out) => out === changed)).toBe(changed);
+    const events = await kubectl(
+      `-n kube-system get events --field-selector involvedObject.kind=Addon,involvedObject.name=probe -o go-template='{{range .items}}{{.reason}}{{"\\n"}}{{end}}'`,
+    );
+    expect(
+      events
+        .trim()
+        .split('\n')
+        .filter((r) => r === 'AppliedManifest'),
+    ).toHaveLength(2);
 
     // A file K3s cannot parse gets an event saying so; a deleted file leaves its objects.
     await writeOn('cp1', '/var/lib/rancher/k3s/server/manifests/broken.yaml', 'kind: [unclosed\n');
-    expect(await eventually('ParseManifestFailed on broken', () => kubectl(`-n kube-system get events --field-selector involvedObject.name=broken -o go-template='{{range .items}}{{.reason}} {{end}}'`), (out) => out.includes('ParseManifestFailed'), within)).toContain('ParseManifestFailed');
+    expect(
+      await eventually(
+        'ParseManifestFailed on broken',
+        () =>
+          kubectl(
+            `-n kube-system get events --field-selector involvedObject.name=broken -o go-template='{{range .items}}{{.reason}} {{end}}'`,
+          ),
+        (out) => out.includes('ParseManifestFailed'),
+        within,
+      ),
+    ).toContain('ParseManifestFailed');
     await onHostOk('cp1', `rm ${manifest} /var/lib/rancher/k3s/server/manifests/broken.yaml`);
     await new Promise((r) => setTimeout(r, 16_000));
     expect(await kubectl('get configmap probe-a -o name')).toBe('configmap/probe-a\n');

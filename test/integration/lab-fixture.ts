@@ -49,11 +49,18 @@ export async function freshHosts(...hosts: string[]): Promise<void> {
 
 /** Other test files share the lab's hosts: a file that ran site.yaml takes its firewall down again. */
 export async function removeFirewall(...hosts: string[]): Promise<void> {
-  await Promise.all(hosts.map((h) => onHost(h, 'systemctl disable play-firewall; nft delete table inet play_firewall')));
+  await Promise.all(
+    hosts.map((h) => onHost(h, 'systemctl disable play-firewall; nft delete table inet play_firewall')),
+  );
 }
 
 /** Polls `probe` until `ok` holds; fails with the last value seen, so the failure says how far it got. */
-export async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T>,
+  ok: (v: T) => boolean,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   let last = await probe();
   while (!ok(last) && Date.now() < deadline) {

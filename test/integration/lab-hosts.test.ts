@@ -23,9 +23,18 @@ describeLab('lab hosts', () => {
   it('every host is a booted Debian bookworm with systemd running and sshd active, answering as itself', async () => {
     const { state } = lab();
     for (const h of state.hosts) {
-      const out = await onHostOk(h.name, 'hostname; . /etc/os-release; echo $VERSION_CODENAME; systemctl is-system-running; systemctl is-active ssh; ps -p 1 -o comm=; ip -4 -br addr show eth0');
+      const out = await onHostOk(
+        h.name,
+        'hostname; . /etc/os-release; echo $VERSION_CODENAME; systemctl is-system-running; systemctl is-active ssh; ps -p 1 -o comm=; ip -4 -br addr show eth0',
+      );
       const [hostname, codename, system, sshd, pid1, addr] = out.trim().split('\n');
-      expect({ hostname, codename, system, sshd, pid1 }).toEqual({ hostname: h.name, codename: 'bookworm', system: 'running', sshd: 'active', pid1: 'systemd' });
+      expect({ hostname, codename, system, sshd, pid1 }).toEqual({
+        hostname: h.name,
+        codename: 'bookworm',
+        system: 'running',
+        sshd: 'active',
+        pid1: 'systemd',
+      });
       expect(addr).toContain(`${h.address}/24`);
     }
   });
@@ -78,11 +87,17 @@ describeLab('lab hosts', () => {
   it('SSH checks host keys strictly: a host presenting another key is refused', async () => {
     const { names, state } = lab();
     const swap: Record<string, string> = { 'cp1,192.0.2.11': 'w1,192.0.2.12', 'w1,192.0.2.12': 'cp1,192.0.2.11' };
-    const wrong = readFileSync(state.ssh.knownHosts, 'utf8').replace(/^(cp1,192\.0\.2\.11|w1,192\.0\.2\.12) /gm, (_, names: string) => `${swap[names]} `);
+    const wrong = readFileSync(state.ssh.knownHosts, 'utf8').replace(
+      /^(cp1,192\.0\.2\.11|w1,192\.0\.2\.12) /gm,
+      (_, names: string) => `${swap[names]} `,
+    );
     expect(wrong).not.toBe(readFileSync(state.ssh.knownHosts, 'utf8'));
     const swapped = join(names.dir, 'known_hosts.swapped');
     writeFileSync(swapped, wrong);
-    const r = await $({ quiet: true, nothrow: true })`ip netns exec ${names.controller} ssh -F ${state.ssh.config} -o UserKnownHostsFile=${swapped} 192.0.2.11 true`;
+    const r = await $({
+      quiet: true,
+      nothrow: true,
+    })`ip netns exec ${names.controller} ssh -F ${state.ssh.config} -o UserKnownHostsFile=${swapped} 192.0.2.11 true`;
     expect(r.exitCode).toBe(255);
     expect(r.stderr).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
   });
@@ -115,7 +130,10 @@ describeLab('lab hosts', () => {
     const { state } = lab();
     const hosts = parse(readFileSync(join(state.inventory, 'hosts.yaml'), 'utf8'));
     const vars = parse(readFileSync(join(state.inventory, 'group_vars/all.yaml'), 'utf8'));
-    expect(hosts.all.children.k3s_agent.hosts).toEqual({ w1: { ansible_host: '192.0.2.12' }, w2: { ansible_host: '192.0.2.13' } });
+    expect(hosts.all.children.k3s_agent.hosts).toEqual({
+      w1: { ansible_host: '192.0.2.12' },
+      w2: { ansible_host: '192.0.2.13' },
+    });
     expect(hosts.all.children.edge.hosts.edge.ansible_host).toBe('192.0.2.1');
     expect(Object.keys(hosts.all.children.k3s_cluster.children)).toEqual(['k3s_server', 'k3s_agent']);
     expect(vars.ansible_user).toBe('root');

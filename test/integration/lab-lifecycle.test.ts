@@ -12,7 +12,8 @@ const INOTIFY_INSTANCES = '/proc/sys/fs/inotify/max_user_instances';
 
 /** A second lab of its own, so crashing, scaling and tearing it down leave the suite's lab alone. */
 const LIFE = labNames('life');
-const cli = (...args: string[]): ProcessPromise => $({ quiet: true, nothrow: true })`node --import tsx test/lab/cli.ts --name life ${args}`;
+const cli = (...args: string[]): ProcessPromise =>
+  $({ quiet: true, nothrow: true })`node --import tsx test/lab/cli.ts --name life ${args}`;
 
 async function expectNothingLeft(): Promise<void> {
   expect(await leftovers(LIFE)).toEqual([]);
@@ -44,7 +45,10 @@ describeLab('lab lifecycle', () => {
 
   it('refuses a bad topology file before touching anything, naming file, line and key', async () => {
     const file = join(tmpdir(), 'play-lab-bad-topology.yaml');
-    writeFileSync(file, 'subnet: 192.0.2.0/24\ncontroller: 192.0.2.254\nhosts:\n  - name: edge\n    address: 192.0.2.1\n  - name: cp1\n    address: 198.51.100.7\n');
+    writeFileSync(
+      file,
+      'subnet: 192.0.2.0/24\ncontroller: 192.0.2.254\nhosts:\n  - name: edge\n    address: 192.0.2.1\n  - name: cp1\n    address: 198.51.100.7\n',
+    );
     const r = await cli('up', '--topology', file);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`${file}:7: hosts[1].address: expected a host address in 192.0.2.0/24`);
@@ -92,7 +96,9 @@ describeLab('lab lifecycle', () => {
     rmSync(statePath(LIFE));
     const status = await cli('status');
     expect(status.stdout).toContain('lab life: not running');
-    expect(status.stdout).toMatch(/process \d+ \(systemd-nspawn\)[\s\S]*network namespace plab-life\.cp1[\s\S]*mount .*\/hosts\/cp1\/root[\s\S]*cgroup .*play-lab\/plab-life\.edge/);
+    expect(status.stdout).toMatch(
+      /process \d+ \(systemd-nspawn\)[\s\S]*network namespace plab-life\.cp1[\s\S]*mount .*\/hosts\/cp1\/root[\s\S]*cgroup .*play-lab\/plab-life\.edge/,
+    );
     expect((await cli('down')).exitCode).toBe(0);
     await expectNothingLeft();
   });

@@ -27,7 +27,8 @@ export function layerSnapshot(layer: string): Map<string, string> {
         out.set(rel, `dir ${meta}`);
         walk(path);
       } else if (st.isSymbolicLink()) out.set(rel, `link ${meta} -> ${readlinkSync(path)}`);
-      else if (st.isFile()) out.set(rel, `file ${meta} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`);
+      else if (st.isFile())
+        out.set(rel, `file ${meta} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`);
       else out.set(rel, `special ${meta} ${st.rdev}`);
     }
   };
@@ -38,5 +39,7 @@ export function layerSnapshot(layer: string): Map<string, string> {
 /** What differs between two snapshots, one line per path. */
 export function snapshotDiff(before: Map<string, string>, after: Map<string, string>): string[] {
   const paths = new Set([...before.keys(), ...after.keys()]);
-  return [...paths].filter((p) => before.get(p) !== after.get(p)).map((p) => `${p}: ${before.get(p) ?? '(absent)'} => ${after.get(p) ?? '(absent)'}`);
+  return [...paths]
+    .filter((p) => before.get(p) !== after.get(p))
+    .map((p) => `${p}: ${before.get(p) ?? '(absent)'} => ${after.get(p) ?? '(absent)'}`);
 }

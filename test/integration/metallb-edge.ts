@@ -44,19 +44,29 @@ export interface Neighbor {
   pfxRcd?: number;
 }
 export async function neighbors(): Promise<Record<string, Neighbor>> {
-  const out = JSON.parse(await onHostOk('edge', `vtysh -c 'show bgp ipv4 unicast summary json'`)) as { peers?: Record<string, Neighbor> };
+  const out = JSON.parse(await onHostOk('edge', `vtysh -c 'show bgp ipv4 unicast summary json'`)) as {
+    peers?: Record<string, Neighbor>;
+  };
   return out.peers ?? {};
 }
 
 /** The edge's next hops for a /32, sorted; [] when it has no route. */
 export async function nextHops(ip: string): Promise<string[]> {
-  const out = JSON.parse(await onHostOk('edge', `vtysh -c 'show ip route ${ip}/32 json'`)) as Record<string, { protocol: string; selected?: boolean; nexthops: { ip?: string; active?: boolean }[] }[]>;
+  const out = JSON.parse(await onHostOk('edge', `vtysh -c 'show ip route ${ip}/32 json'`)) as Record<
+    string,
+    { protocol: string; selected?: boolean; nexthops: { ip?: string; active?: boolean }[] }[]
+  >;
   const routes = (out[`${ip}/32`] ?? []).filter((r) => r.protocol === 'bgp' && r.selected);
   return routes.flatMap((r) => r.nexthops.filter((n) => n.active && n.ip).map((n) => n.ip ?? '')).sort();
 }
 
-export const serviceIp = async (): Promise<string> => (await onHostOk('cp1', `k3s kubectl get svc echo-lb -o go-template='{{range .status.loadBalancer.ingress}}{{.ip}}{{end}}'`)).trim();
-
+export const serviceIp = async (): Promise<string> =>
+  (
+    await onHostOk(
+      'cp1',
+      `k3s kubectl get svc echo-lb -o go-template='{{range .status.loadBalancer.ingress}}{{.ip}}{{end}}'`,
+    )
+  ).trim();
 
 /**
  * echo-lb gets an address from the example's pool, the edge routes it to exactly w1 and w2 (the
@@ -66,7 +76,19 @@ export async function echoLbFollowsReadyEndpoints(): Promise<void> {
   await apply(echoLb({ w1: true, w2: true }));
   const ip = await eventually('an address for echo-lb', serviceIp, (v) => v !== '');
   expect(ip).toMatch(/^198\.51\.100\.(1[2-5]\d)$/);
-  expect(await eventually('the edge to route echo-lb via w1 and w2', () => nextHops(ip), (h) => h.length === 2)).toEqual([NODES.w1, NODES.w2]);
+  expect(
+    await eventually(
+      'the edge to route echo-lb via w1 and w2',
+      () => nextHops(ip),
+      (h) => h.length === 2,
+    ),
+  ).toEqual([NODES.w1, NODES.w2]);
   await apply(echoLb({ w1: true, w2: false }));
-  expect(await eventually('w2 withdrawn', () => nextHops(ip), (h) => h.length === 1)).toEqual([NODES.w1]);
+  expect(
+    await eventually(
+      'w2 withdrawn',
+      () => nextHops(ip),
+      (h) => h.length === 1,
+    ),
+  ).toEqual([NODES.w1]);
 }

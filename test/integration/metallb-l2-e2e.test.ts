@@ -37,42 +37,71 @@ endpoints:
  */
 async function arpAnswers(ip: string, count = 3): Promise<string[]> {
   const ns = lab().names.controller;
-  const out = (await $({ quiet: true, nothrow: true })`ip netns exec ${ns} arping -c ${count} -w ${count + 1} -I br0 ${ip}`).stdout;
-  return [...new Set([...out.matchAll(/reply from \S+ \[([0-9A-Fa-f:]+)\]/g)].map((m) => (m[1] ?? '').toLowerCase()))].sort();
+  const out = (
+    await $({ quiet: true, nothrow: true })`ip netns exec ${ns} arping -c ${count} -w ${count + 1} -I br0 ${ip}`
+  ).stdout;
+  return [
+    ...new Set([...out.matchAll(/reply from \S+ \[([0-9A-Fa-f:]+)\]/g)].map((m) => (m[1] ?? '').toLowerCase())),
+  ].sort();
 }
 
-describeLab('MetalLB for real, layer2: exactly one node answers ARP for a Service address, and another takes over', () => {
-  const macs = new Map<string, string>();
-  beforeAll(async () => {
-    await freshHosts('cp1', 'w1', 'w2');
-    const inventory = exampleInventory('example-l2', { metallb_pools: [{ name: 'public-pool', addresses: [POOL] }] });
-    const r = await play(['site.yaml', '-i', inventory, '--limit', 'k3s_cluster']);
-    expect(r.code, failures(r)).toBe(0);
-    for (const node of NODES) macs.set((await onHostOk(node, 'cat /sys/class/net/eth0/address')).trim(), node);
-  }, 600_000);
+describeLab(
+  'MetalLB for real, layer2: exactly one node answers ARP for a Service address, and another takes over',
+  () => {
+    const macs = new Map<string, string>();
+    beforeAll(async () => {
+      await freshHosts('cp1', 'w1', 'w2');
+      const inventory = exampleInventory('example-l2', { metallb_pools: [{ name: 'public-pool', addresses: [POOL] }] });
+      const r = await play(['site.yaml', '-i', inventory, '--limit', 'k3s_cluster']);
+      expect(r.code, failures(r)).toBe(0);
+      for (const node of NODES) macs.set((await onHostOk(node, 'cat /sys/class/net/eth0/address')).trim(), node);
+    }, 600_000);
 
-  it('the Service gets an address of the pool, and one node\'s MAC answers for it; stopping that node moves the answer to another within seconds', async () => {
-    await onHostOk('cp1', `k3s kubectl apply -f - <<'PLAY_EOF'\n${service}PLAY_EOF`);
-    const ip = await eventually('an address for echo-l2', async () => (await onHostOk('cp1', `k3s kubectl get svc echo-l2 -o go-template='{{range .status.loadBalancer.ingress}}{{.ip}}{{end}}'`)).trim(), (v) => v !== '');
-    expect(ip).toMatch(/^192\.0\.2\.(20\d|210)$/);
-    const answers = await eventually('an ARP answer', () => arpAnswers(ip), (m) => m.length > 0, { timeoutMs: 60_000 });
-    expect(answers).toHaveLength(1);
-    const first = answers[0] ?? '';
-    const owner = macs.get(first) ?? '';
-    expect(NODES).toContain(owner);
+    it("the Service gets an address of the pool, and one node's MAC answers for it; stopping that node moves the answer to another within seconds", async () => {
+      await onHostOk('cp1', `k3s kubectl apply -f - <<'PLAY_EOF'\n${service}PLAY_EOF`);
+      const ip = await eventually(
+        'an address for echo-l2',
+        async () =>
+          (
+            await onHostOk(
+              'cp1',
+              `k3s kubectl get svc echo-l2 -o go-template='{{range .status.loadBalancer.ingress}}{{.ip}}{{end}}'`,
+            )
+          ).trim(),
+        (v) => v !== '',
+      );
+      expect(ip).toMatch(/^192\.0\.2\.(20\d|210)$/);
+      const answers = await eventually(
+        'an ARP answer',
+        () => arpAnswers(ip),
+        (m) => m.length > 0,
+        { timeoutMs: 60_000 },
+      );
+      expect(answers).toHaveLength(1);
+      const first = answers[0] ?? '';
+      const owner = macs.get(first) ?? '';
+      expect(NODES).toContain(owner);
 
-    const unit = owner === 'cp1' ? 'k3s' : 'k3s-agent';
-    const stopped = Date.now();
-    await onHostOk(owner, `systemctl stop ${unit}`);
-    try {
-      const next = await eventually('another node answering', () => arpAnswers(ip, 1), (m) => m.length > 0 && !m.includes(first), { timeoutMs: 90_000, intervalMs: 0 });
-      const failoverMs = Date.now() - stopped;
-      console.log(`layer2 failover: ${owner} stopped, ${next.map((m) => macs.get(m)).join(', ')} answers ARP for ${ip} after ${(failoverMs / 1000).toFixed(1)} s`);
-      const settled = await arpAnswers(ip);
-      expect(settled).toHaveLength(1);
-      expect(NODES.filter((n) => n !== owner)).toContain(macs.get(settled[0] ?? ''));
-    } finally {
-      await onHostOk(owner, `systemctl start ${unit}`);
-    }
-  }, 300_000);
-});
+      const unit = owner === 'cp1' ? 'k3s' : 'k3s-agent';
+      const stopped = Date.now();
+      await onHostOk(owner, `systemctl stop ${unit}`);
+      try {
+        const next = await eventually(
+          'another node answering',
+          () => arpAnswers(ip, 1),
+          (m) => m.length > 0 && !m.includes(first),
+          { timeoutMs: 90_000, intervalMs: 0 },
+        );
+        const failoverMs = Date.now() - stopped;
+        console.log(
+          `layer2 failover: ${owner} stopped, ${next.map((m) => macs.get(m)).join(', ')} answers ARP for ${ip} after ${(failoverMs / 1000).toFixed(1)} s`,
+        );
+        const settled = await arpAnswers(ip);
+        expect(settled).toHaveLength(1);
+        expect(NODES.filter((n) => n !== owner)).toContain(macs.get(settled[0] ?? ''));
+      } finally {
+        await onHostOk(owner, `systemctl start ${unit}`);
+      }
+    }, 300_000);
+  },
+);

@@ -11,7 +11,7 @@ import { changedTasks, exampleInventory, failures, play } from './play-runner.ts
  * play as a user gets it: `npm pack`, installed into a repository of the user's own outside the
  * checkout, run from there against the lab with the user's inventory, playbook and role.
  */
-describeLab('play installed from its packed tarball, run from the user\'s own repository', () => {
+describeLab("play installed from its packed tarball, run from the user's own repository", () => {
   let repo = '';
   let bin = '';
 
@@ -21,19 +21,27 @@ describeLab('play installed from its packed tarball, run from the user\'s own re
     const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith('.tgz')) ?? 'missing.tgz');
     repo = mkdtempSync(join(tmpdir(), 'play-user-repo-'));
     writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'ops', private: true, type: 'module' }));
-    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: repo, stdio: 'pipe' });
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
+      cwd: repo,
+      stdio: 'pipe',
+    });
     bin = join(repo, 'node_modules/play/bin/play.mjs');
   }, 180_000);
 
   it('the package holds play, its roles, playbooks and examples, and no tests or lab', () => {
     const pkg = join(repo, 'node_modules/play');
-    expect(readdirSync(pkg).filter((f) => !['node_modules', 'dist'].includes(f)).sort()).toEqual(['README.md', 'bin', 'docs', 'inventory', 'package.json', 'playbooks', 'roles', 'src']);
+    expect(
+      readdirSync(pkg)
+        .filter((f) => !['node_modules', 'dist'].includes(f))
+        .sort(),
+    ).toEqual(['README.md', 'bin', 'docs', 'inventory', 'package.json', 'playbooks', 'roles', 'src']);
     expect(readdirSync(join(pkg, 'inventory')).sort()).toEqual(['example-bgp', 'example-l2']);
   });
 
   it('play init writes a starting inventory with a password of its own, which checks clean', async () => {
     // init contacts no host: run as the user would, outside the lab's namespace.
-    const playInit = (mode: string) => spawnSync(process.execPath, [bin, 'init', 'inventory/prod', '--mode', mode], { cwd: repo, encoding: 'utf8' });
+    const playInit = (mode: string) =>
+      spawnSync(process.execPath, [bin, 'init', 'inventory/prod', '--mode', mode], { cwd: repo, encoding: 'utf8' });
     const init = playInit('bgp');
     expect(init.status, init.stderr).toBe(0);
     expect(init.stdout).toContain('play site.yaml -i inventory/prod --check --diff');
@@ -47,27 +55,34 @@ describeLab('play installed from its packed tarball, run from the user\'s own re
     expect(syntax.code, failures(syntax)).toBe(0);
   });
 
-  it('the built-in site.yaml checks the lab from the user\'s directory', async () => {
+  it("the built-in site.yaml checks the lab from the user's directory", async () => {
     cpSync(exampleInventory('example-bgp'), join(repo, 'inventory/lab'), { recursive: true });
     const r = await play(['site.yaml', '-i', './inventory/lab', '--check'], { cwd: repo, bin });
     expect(r.code, failures(r)).toBe(0);
     expect(r.report?.check).toBe(true);
-    expect(new Set(r.report?.results.map((t) => t.role))).toEqual(new Set(['k3s-config', 'sysctl', 'metallb-install', 'l2-or-bgp', 'frr-edge', 'firewall']));
+    expect(new Set(r.report?.results.map((t) => t.role))).toEqual(
+      new Set(['k3s-config', 'sysctl', 'metallb-install', 'l2-or-bgp', 'frr-edge', 'firewall']),
+    );
   });
 
-  it('a role of the user\'s repository, importing `play/role`, runs beside the built-in ones and overrides one of the same name', async () => {
+  it("a role of the user's repository, importing `play/role`, runs beside the built-in ones and overrides one of the same name", async () => {
     mkdirSync(join(repo, 'playbooks'), { recursive: true });
     writeFileSync(join(repo, 'playbooks/ours.yaml'), '- name: ours\n  hosts: k3s_cluster\n  roles: [motd, sysctl]\n');
     const role = (name: string, task: string) => {
       mkdirSync(join(repo, 'roles', name), { recursive: true });
       writeFileSync(join(repo, 'roles', name, 'variables.yaml'), '{}\n');
-      writeFileSync(join(repo, 'roles', name, 'role.ts'), `import { defineRole, file } from 'play/role';\nexport default defineRole({ tasks: ({ host }) => [file('${task}', { path: '/etc/motd', content: \`managed by play on \${host.name}\\n\` })] });\n`);
+      writeFileSync(
+        join(repo, 'roles', name, 'role.ts'),
+        `import { defineRole, file } from 'play/role';\nexport default defineRole({ tasks: ({ host }) => [file('${task}', { path: '/etc/motd', content: \`managed by play on \${host.name}\\n\` })] });\n`,
+      );
     };
     role('motd', 'message of the day');
     const first = await play(['ours.yaml', '-i', './inventory/lab', '--check'], { cwd: repo, bin });
     expect(first.code, failures(first)).toBe(0);
     expect(changedTasks(first.report)).toContain('cp1 motd message of the day');
-    expect(first.report?.results.some((t) => t.role === 'sysctl' && t.task === 'kernel parameters for K3s and MetalLB')).toBe(true);
+    expect(
+      first.report?.results.some((t) => t.role === 'sysctl' && t.task === 'kernel parameters for K3s and MetalLB'),
+    ).toBe(true);
 
     role('sysctl', 'our own sysctl');
     const overridden = await play(['ours.yaml', '-i', './inventory/lab', '--list-tasks'], { cwd: repo, bin });
@@ -82,7 +97,10 @@ describeLab('play installed from its packed tarball, run from the user\'s own re
     const missing = await play(['greet.yaml', '-i', './inventory/lab', '--list-tasks'], { cwd: repo, bin });
     expect(missing.code).toBe(6);
     expect(missing.stderr).toContain('greeting');
-    const found = await play(['greet.yaml', '-i', './inventory/lab', '--list-tasks', '--roles-path', elsewhere], { cwd: repo, bin });
+    const found = await play(['greet.yaml', '-i', './inventory/lab', '--list-tasks', '--roles-path', elsewhere], {
+      cwd: repo,
+      bin,
+    });
     expect(found.code, failures(found)).toBe(0);
     expect(found.stdout).toContain('greeting | message of the day');
   });

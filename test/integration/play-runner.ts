@@ -45,11 +45,24 @@ export interface PlayOptions {
 export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun> {
   const { names } = lab();
   const reportFile = join(mkdtempSync(join(tmpdir(), 'play-run-')), 'report.json');
-  const child = spawn('ip', ['netns', 'exec', names.controller, process.execPath, options.bin ?? join(projectRoot, 'bin/play.mjs'), ...args, '--json', reportFile], {
-    cwd: options.cwd ?? projectRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: withEnv(options.env),
-  });
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      names.controller,
+      process.execPath,
+      options.bin ?? join(projectRoot, 'bin/play.mjs'),
+      ...args,
+      '--json',
+      reportFile,
+    ],
+    {
+      cwd: options.cwd ?? projectRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: withEnv(options.env),
+    },
+  );
   options.started?.(child);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -59,7 +72,11 @@ export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       void clusterSnapshot().then((snapshot) =>
-        reject(new Error(`play ${args.join(' ')} did not finish in time\n${Buffer.concat(out).toString()}\n--- the cluster then ---\n${snapshot}`)),
+        reject(
+          new Error(
+            `play ${args.join(' ')} did not finish in time\n${Buffer.concat(out).toString()}\n--- the cluster then ---\n${snapshot}`,
+          ),
+        ),
       );
     }, options.timeoutMs ?? 180_000);
     child.on('close', (code) => {
@@ -81,7 +98,9 @@ async function clusterSnapshot(): Promise<string> {
     'k3s kubectl get nodes,pods -A -o wide',
     'k3s kubectl get events -A --sort-by=.lastTimestamp | tail -n 40',
     'journalctl -u k3s --no-pager -n 60 -o cat',
-  ].map((c) => `echo "$ ${c}"; ${c} 2>&1`).join('; ');
+  ]
+    .map((c) => `echo "$ ${c}"; ${c} 2>&1`)
+    .join('; ');
   const r = await onHost(server, command, 30_000).catch((e: unknown) => ({ stdout: '', stderr: String(e) }));
   return `${server}:\n${r.stdout}${r.stderr}`;
 }
@@ -105,11 +124,18 @@ export function labInventoryWith(vars: Record<string, unknown>): string {
 
 /** The variables of one of the shipped example inventories (`example-bgp`, `example-l2`). */
 export function exampleVars(example: string): Record<string, unknown> {
-  return parse(readFileSync(join(projectRoot, 'inventory', example, 'group_vars', 'all.yaml'), 'utf8')) as Record<string, unknown>;
+  return parse(readFileSync(join(projectRoot, 'inventory', example, 'group_vars', 'all.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 /** The lab's hosts with an example's variables (as the lab runs them: labExampleVars), and overrides. */
-export function exampleInventory(example: string, overrides: Record<string, unknown> = {}, speaker: LabSpeaker = 'native'): string {
+export function exampleInventory(
+  example: string,
+  overrides: Record<string, unknown> = {},
+  speaker: LabSpeaker = 'native',
+): string {
   const manifest = speaker === 'frr' ? { metallb_manifest_file: lab().state.components.metallbFrrManifest } : {};
   return labInventoryWith({ ...labExampleVars(example, speaker), ...manifest, ...overrides });
 }

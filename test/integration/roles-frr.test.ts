@@ -51,7 +51,9 @@ async function startSpeaker(host: string, password: string): Promise<void> {
 const vtysh = async (cmd: string) => JSON.parse(await onHostOk('edge', `vtysh -c '${cmd}'`)) as Record<string, unknown>;
 
 const bgpStates = async () => {
-  const peers = ((await vtysh('show bgp summary json')).ipv4Unicast as { peers?: Record<string, { state: string }> } | undefined)?.peers ?? {};
+  const peers =
+    ((await vtysh('show bgp summary json')).ipv4Unicast as { peers?: Record<string, { state: string }> } | undefined)
+      ?.peers ?? {};
   return Object.fromEntries(Object.entries(peers).map(([a, p]) => [a, p.state]));
 };
 
@@ -66,19 +68,37 @@ describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
     // The example's own peers and BFD profile (the lab's copy leaves BFD out: its MetalLB speakers are native).
     const example = exampleVars('example-bgp');
     const peers = (example.metallb_bgp_peers as Record<string, unknown>[]).map((p) => ({ ...p, connectTime: '5s' }));
-    inventory = exampleInventory('example-bgp', { metallb_bgp_peers: peers, metallb_bfd_profiles: example.metallb_bfd_profiles });
+    inventory = exampleInventory('example-bgp', {
+      metallb_bgp_peers: peers,
+      metallb_bfd_profiles: example.metallb_bfd_profiles,
+    });
   });
 
   it('installs FRR, writes frr.conf validated by vtysh, mode 0640, the password in it readable only by frr', async () => {
     const r = await play(['site.yaml', '-i', inventory, '--role', 'frr-edge']);
     expect(r.code, failures(r)).toBe(0);
-    expect(changedTasks(r.report)).toEqual(expect.arrayContaining(['edge frr-edge FRR installed', 'edge frr-edge bgpd and bfdd enabled', 'edge frr-edge frr.conf', 'edge frr-edge restart FRR']));
+    expect(changedTasks(r.report)).toEqual(
+      expect.arrayContaining([
+        'edge frr-edge FRR installed',
+        'edge frr-edge bgpd and bfdd enabled',
+        'edge frr-edge frr.conf',
+        'edge frr-edge restart FRR',
+      ]),
+    );
     // Both handlers are due on a fresh edge; the restart makes the reload pointless.
-    expect(r.report?.results.find((t) => t.task === 'reload FRR')).toMatchObject({ status: 'skipped', handler: true, message: 'not needed: restart FRR runs too' });
-    expect(await onHostOk('edge', "stat -c '%a %U %G' /etc/frr/frr.conf; grep -c '^bgpd=yes\\|^bfdd=yes' /etc/frr/daemons")).toBe('640 frr frr\n2\n');
+    expect(r.report?.results.find((t) => t.task === 'reload FRR')).toMatchObject({
+      status: 'skipped',
+      handler: true,
+      message: 'not needed: restart FRR runs too',
+    });
+    expect(
+      await onHostOk('edge', "stat -c '%a %U %G' /etc/frr/frr.conf; grep -c '^bgpd=yes\\|^bfdd=yes' /etc/frr/daemons"),
+    ).toBe('640 frr frr\n2\n');
     const conf = await onHostOk('edge', 'cat /etc/frr/frr.conf');
     for (const [name, addr] of Object.entries(NODES)) {
-      expect(conf).toContain(` neighbor ${addr} remote-as 65010\n neighbor ${addr} description k3s node ${name}\n neighbor ${addr} password supersecret-md5\n neighbor ${addr} timers 60 180\n neighbor ${addr} timers connect 5\n neighbor ${addr} bfd\n neighbor ${addr} bfd profile fast-bfd`);
+      expect(conf).toContain(
+        ` neighbor ${addr} remote-as 65010\n neighbor ${addr} description k3s node ${name}\n neighbor ${addr} password supersecret-md5\n neighbor ${addr} timers 60 180\n neighbor ${addr} timers connect 5\n neighbor ${addr} bfd\n neighbor ${addr} bfd profile fast-bfd`,
+      );
     }
     expect(conf).not.toContain('ebgp-multihop');
     expect(conf).toContain('ip prefix-list METALLB-POOLS seq 5 permit 198.51.100.128/27 le 32');
@@ -88,13 +108,26 @@ describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
 
   it('sessions reach Established with the MD5 password, BFD is up, only pool prefixes are accepted', async () => {
     await Promise.all(Object.keys(NODES).map((h) => startSpeaker(h, 'supersecret-md5')));
-    await eventually('all sessions Established', bgpStates, (s) => Object.keys(NODES).every((h) => s[NODES[h] ?? ''] === 'Established'));
-    const bfd = await eventually('BFD up', async () => JSON.parse(await onHostOk('edge', "vtysh -c 'show bfd peers json'")) as { peer: string; status: string }[], (peers) => peers.filter((p) => p.status === 'up').length === 3);
+    await eventually('all sessions Established', bgpStates, (s) =>
+      Object.keys(NODES).every((h) => s[NODES[h] ?? ''] === 'Established'),
+    );
+    const bfd = await eventually(
+      'BFD up',
+      async () =>
+        JSON.parse(await onHostOk('edge', "vtysh -c 'show bfd peers json'")) as { peer: string; status: string }[],
+      (peers) => peers.filter((p) => p.status === 'up').length === 3,
+    );
     expect(bfd.map((p) => p.peer).sort()).toEqual(Object.values(NODES).sort());
-    const routes = await eventually('pool /32 learned', async () => Object.keys(((await vtysh('show ip bgp json')).routes ?? {}) as object), (r) => r.includes(INSIDE));
+    const routes = await eventually(
+      'pool /32 learned',
+      async () => Object.keys(((await vtysh('show ip bgp json')).routes ?? {}) as object),
+      (r) => r.includes(INSIDE),
+    );
     expect(routes).not.toContain(OUTSIDE);
     const report = await play(['site.yaml', '-i', inventory, '--role', 'frr-edge']);
-    expect(report.stdout).toMatch(/BGP neighbors: ok: neighbors: 192\.0\.2\.11 Established \(1 prefixes\), 192\.0\.2\.12 Established \(0 prefixes\), 192\.0\.2\.13 Established \(0 prefixes\)/);
+    expect(report.stdout).toMatch(
+      /BGP neighbors: ok: neighbors: 192\.0\.2\.11 Established \(1 prefixes\), 192\.0\.2\.12 Established \(0 prefixes\), 192\.0\.2\.13 Established \(0 prefixes\)/,
+    );
     expect(changedTasks(report.report)).toEqual([]);
   }, 180_000);
 
@@ -107,7 +140,9 @@ describeLab('role frr-edge on the lab, with FRR speakers on the nodes', () => {
   }, 180_000);
 
   it('a changed variable reloads FRR without dropping the sessions', async () => {
-    const uptime = async () => ((await vtysh('show bgp summary json')).ipv4Unicast as { peers: Record<string, { peerUptimeMsec: number }> }).peers['192.0.2.11']?.peerUptimeMsec ?? 0;
+    const uptime = async () =>
+      ((await vtysh('show bgp summary json')).ipv4Unicast as { peers: Record<string, { peerUptimeMsec: number }> })
+        .peers['192.0.2.11']?.peerUptimeMsec ?? 0;
     const before = await uptime();
     const r = await play(['site.yaml', '-i', inventory, '--role', 'frr-edge', '-e', 'frr_maximum_paths=4']);
     expect(r.code, failures(r)).toBe(0);

@@ -12,8 +12,14 @@ let inventory = '';
 // Only these two roles: the MetalLB, edge and firewall roles have tests of their own.
 const ROLES = ['--role', 'k3s-config', '--role', 'sysctl'];
 const site = (...args: string[]) => play(['site.yaml', '-i', inventory, ...ROLES, ...args]);
-const mainPids = async () => Object.fromEntries(await Promise.all(NODES.map(async (h) => [h, (await onHostOk(h, `systemctl show -p MainPID --value ${UNIT[h]}`)).trim()])));
-const positions = (r: PlayRun, host: string, task: string) => (r.report?.results ?? []).findIndex((t) => t.host === host && t.task === task);
+const mainPids = async () =>
+  Object.fromEntries(
+    await Promise.all(
+      NODES.map(async (h) => [h, (await onHostOk(h, `systemctl show -p MainPID --value ${UNIT[h]}`)).trim()]),
+    ),
+  );
+const positions = (r: PlayRun, host: string, task: string) =>
+  (r.report?.results ?? []).findIndex((t) => t.host === host && t.task === task);
 
 describeLab('roles k3s-config and sysctl on the lab', () => {
   beforeAll(async () => {
@@ -24,10 +30,17 @@ describeLab('roles k3s-config and sysctl on the lab', () => {
   it('forms the cluster: servers first, agents join with the token read from the first server, never printed', async () => {
     const first = await site('--diff', '-v');
     expect(first.code, failures(first)).toBe(0);
-    expect((await onHostOk('cp1', 'k3s kubectl get nodes -o name')).split('\n').filter(Boolean).sort()).toEqual(['node/cp1', 'node/w1', 'node/w2']);
+    expect((await onHostOk('cp1', 'k3s kubectl get nodes -o name')).split('\n').filter(Boolean).sort()).toEqual([
+      'node/cp1',
+      'node/w1',
+      'node/w2',
+    ]);
     const token = (await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/token')).trim();
     expect(token.length).toBeGreaterThan(20);
-    const agentConfig = await onHostOk('w1', 'cat /etc/rancher/k3s/config.yaml; stat -c %a /etc/rancher/k3s/config.yaml');
+    const agentConfig = await onHostOk(
+      'w1',
+      'cat /etc/rancher/k3s/config.yaml; stat -c %a /etc/rancher/k3s/config.yaml',
+    );
     expect(agentConfig).toContain(`token: "${token}"`);
     expect(agentConfig).toContain('server: https://192.0.2.11:6443');
     expect(agentConfig.trim().endsWith('600')).toBe(true);
@@ -37,9 +50,16 @@ describeLab('roles k3s-config and sysctl on the lab', () => {
 
   it('writes the config the article means, with its mistakes fixed: servicelb off, kube-proxy args on every node', async () => {
     const server = JSON.parse(await onHostOk('cp1', 'cat /var/lib/rancher/k3s/server/standin-effective-config.json'));
-    expect(server).toMatchObject({ disable: ['servicelb'], 'kube-proxy-arg': ['proxy-mode=nftables'], 'write-kubeconfig-mode': '0600', 'node-ip': ['192.0.2.11'] });
+    expect(server).toMatchObject({
+      disable: ['servicelb'],
+      'kube-proxy-arg': ['proxy-mode=nftables'],
+      'write-kubeconfig-mode': '0600',
+      'node-ip': ['192.0.2.11'],
+    });
     for (const agent of ['w1', 'w2']) {
-      const effective = JSON.parse(await onHostOk(agent, 'cat /var/lib/rancher/k3s/agent/standin-effective-config.json'));
+      const effective = JSON.parse(
+        await onHostOk(agent, 'cat /var/lib/rancher/k3s/agent/standin-effective-config.json'),
+      );
       expect(effective['kube-proxy-arg']).toEqual(['proxy-mode=nftables']);
     }
     expect((await onHostOk('cp1', 'stat -c %a /etc/rancher/k3s/k3s.yaml')).trim()).toBe('600');
@@ -47,8 +67,12 @@ describeLab('roles k3s-config and sysctl on the lab', () => {
 
   it('sets the sysctls persisted and live on every node; a rerun changes nothing', async () => {
     for (const h of NODES) {
-      expect(await onHostOk(h, 'sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce')).toBe('1\n1\n2\n');
-      expect(await onHostOk(h, 'cat /etc/sysctl.d/99-k3s-metallb.conf')).toContain('net.ipv4.conf.all.arp_announce = 2');
+      expect(
+        await onHostOk(h, 'sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce'),
+      ).toBe('1\n1\n2\n');
+      expect(await onHostOk(h, 'cat /etc/sysctl.d/99-k3s-metallb.conf')).toContain(
+        'net.ipv4.conf.all.arp_announce = 2',
+      );
     }
     const again = await site();
     expect(again.code, failures(again)).toBe(0);
@@ -71,20 +95,42 @@ describeLab('roles k3s-config and sysctl on the lab', () => {
   it('rolls a change out one node at a time, servers first, each Ready before the next restarts', async () => {
     const r = await site('-e', 'kube_proxy_mode=iptables');
     expect(r.code, failures(r)).toBe(0);
-    const order = ['cp1', 'w1', 'w2'].flatMap((h) => [positions(r, h, 'restart K3s'), positions(r, h, 'node is Ready')]);
+    const order = ['cp1', 'w1', 'w2'].flatMap((h) => [
+      positions(r, h, 'restart K3s'),
+      positions(r, h, 'node is Ready'),
+    ]);
     expect(order.every((p) => p >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
   it('--check --diff shows exactly one changed variable and writes nothing; --role applies only that role', async () => {
     const snapshots = NODES.map((h) => layerSnapshot(lab().host(h).layer));
-    const check = await site('-C', '-D', '-e', 'kube_proxy_mode=iptables', '-e', '{"k3s_tls_san": ["api.example.org"]}');
+    const check = await site(
+      '-C',
+      '-D',
+      '-e',
+      'kube_proxy_mode=iptables',
+      '-e',
+      '{"k3s_tls_san": ["api.example.org"]}',
+    );
     expect(check.code, failures(check)).toBe(0);
     expect(changedTasks(check.report)).toEqual(['cp1 k3s-config K3s config', 'cp1 k3s-config restart K3s']);
     expect(check.stdout).toMatch(/\+tls-san:\n\s+\+ {2}- api\.example\.org/);
-    NODES.forEach((h, i) => expect(snapshotDiff(snapshots[i] ?? new Map(), layerSnapshot(lab().host(h).layer))).toEqual([]));
+    NODES.forEach((h, i) =>
+      expect(snapshotDiff(snapshots[i] ?? new Map(), layerSnapshot(lab().host(h).layer))).toEqual([]),
+    );
 
-    const apply = await play(['site.yaml', '-i', inventory, '--role', 'k3s-config', '-e', 'kube_proxy_mode=iptables', '-e', '{"k3s_tls_san": ["api.example.org"]}']);
+    const apply = await play([
+      'site.yaml',
+      '-i',
+      inventory,
+      '--role',
+      'k3s-config',
+      '-e',
+      'kube_proxy_mode=iptables',
+      '-e',
+      '{"k3s_tls_san": ["api.example.org"]}',
+    ]);
     expect(apply.code, failures(apply)).toBe(0);
     expect(new Set(apply.report?.results.map((t) => t.role))).toEqual(new Set(['k3s-config']));
     expect(changedTasks(apply.report)).toEqual(['cp1 k3s-config K3s config', 'cp1 k3s-config restart K3s']);
@@ -93,12 +139,16 @@ describeLab('roles k3s-config and sysctl on the lab', () => {
   it('kube_proxy_mode ipvs: warns that IPVS is deprecated, and fails clearly where the kernel has no IPVS', async () => {
     const r = await site('-e', 'kube_proxy_mode=ipvs', '-l', 'w2');
     expect(r.code, failures(r)).toBe(2);
-    expect(r.stdout).toMatch(/WARNING: k3s-config: kube_proxy_mode is ipvs: IPVS is deprecated upstream since Kubernetes 1\.35/);
-    expect(r.stdout).toMatch(/IPVS modules loaded now: FAILED[\s\S]*kernel module ip_vs cannot be loaded: kube_proxy_mode ipvs needs it/);
+    expect(r.stdout).toMatch(
+      /WARNING: k3s-config: kube_proxy_mode is ipvs: IPVS is deprecated upstream since Kubernetes 1\.35/,
+    );
+    expect(r.stdout).toMatch(
+      /IPVS modules loaded now: FAILED[\s\S]*kernel module ip_vs cannot be loaded: kube_proxy_mode ipvs needs it/,
+    );
     expect(await onHostOk('w2', 'grep proxy-mode /etc/rancher/k3s/config.yaml')).toContain('proxy-mode=iptables');
   });
 
-  it('refuses the article\'s unquoted kubeconfig mode and unknown proxy modes before contacting any host', async () => {
+  it("refuses the article's unquoted kubeconfig mode and unknown proxy modes before contacting any host", async () => {
     const r = await site('-e', '{"k3s_write_kubeconfig_mode": 644}', '-e', 'kube_proxy_mode=userspace');
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/-e #1:1:\d+: k3s_write_kubeconfig_mode: expected a string matching \^0\[0-7\]\{3\}\$/);

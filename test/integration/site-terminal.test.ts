@@ -11,7 +11,9 @@ import { describeLab, eventually, freshHosts, lab, onHost, onHostOk, removeFirew
 import { failures, fixturePlaybook, play, siteInventory, type JsonReport } from './play-runner.ts';
 
 const HOSTS = ['edge', 'cp1', 'w1', 'w2'];
-const PLAYS = (parse(readFileSync(join(projectRoot, 'playbooks/site.yaml'), 'utf8')) as { name: string }[]).map((p) => p.name);
+const PLAYS = (parse(readFileSync(join(projectRoot, 'playbooks/site.yaml'), 'utf8')) as { name: string }[]).map(
+  (p) => p.name,
+);
 
 interface TerminalRun {
   code: number;
@@ -27,7 +29,11 @@ async function onTerminal(args: string[]): Promise<TerminalRun> {
   const out = await $({ quiet: true, cwd: projectRoot, timeout: 180_000 })`script -qec ${cmd} /dev/null`;
   const text = stripTerminal(out.stdout);
   const code = Number(/play exited (\d+)/.exec(text)?.[1] ?? NaN);
-  return { code, text, report: existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as JsonReport) : undefined };
+  return {
+    code,
+    text,
+    report: existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as JsonReport) : undefined,
+  };
 }
 
 const stripTerminal = (s: string): string => stripVTControlCharacters(s).replace(/\r/g, '');
@@ -43,9 +49,19 @@ describeLab('Ctrl-C on a terminal', () => {
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await eventually('w1 to wait for go', async () => stripTerminal(screen).includes('slow > wait for go'), (v) => v, { timeoutMs: 30_000, intervalMs: 100 });
+    await eventually(
+      'w1 to wait for go',
+      async () => stripTerminal(screen).includes('slow > wait for go'),
+      (v) => v,
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     child.stdin.write('\u0003');
-    await eventually('the live view to say so', async () => stripTerminal(screen), (v) => /slow > wait for go: SIGINT: stopping/.test(v), { timeoutMs: 1500, intervalMs: 50 });
+    await eventually(
+      'the live view to say so',
+      async () => stripTerminal(screen),
+      (v) => /slow > wait for go: SIGINT: stopping/.test(v),
+      { timeoutMs: 1500, intervalMs: 50 },
+    );
     expect(await exited).toBe(99);
     const text = stripTerminal(screen);
     expect(text).toMatch(/✖ w1 {2}ok=0 changed=2 {2}interrupted: cut/);
@@ -71,10 +87,14 @@ describeLab('site.yaml on a terminal: every play, the diffs, the recap, --json a
     expect(tty.code, tty.text).toBe(0);
     expect(PLAYS).toHaveLength(5);
     for (const name of PLAYS) expect(tty.text).toContain(`PLAY [${name}] (check mode)`);
-    expect(tty.text).toMatch(/\[cp1\] k3s-config \| K3s config: would change\n\s+--- \/dev\/null\n\s+\+\+\+ \/etc\/rancher\/k3s\/config\.yaml \(after\)/);
+    expect(tty.text).toMatch(
+      /\[cp1\] k3s-config \| K3s config: would change\n\s+--- \/dev\/null\n\s+\+\+\+ \/etc\/rancher\/k3s\/config\.yaml \(after\)/,
+    );
     expect(tty.text).toMatch(/\[edge\] frr-edge \| frr\.conf: would change\n/);
     expect(tty.text).toMatch(/\[w2\] firewall \| firewall ruleset: would change\n/);
-    expect(tty.text).toMatch(/RECAP \(check mode: nothing was changed\)\ncp1\s+ok=\d+ changed=\d+[^\n]*\nw1 [^\n]*\nw2 [^\n]*\nedge [^\n]*\ntotal \d+\.\d\d s wall time/);
+    expect(tty.text).toMatch(
+      /RECAP \(check mode: nothing was changed\)\ncp1\s+ok=\d+ changed=\d+[^\n]*\nw1 [^\n]*\nw2 [^\n]*\nedge [^\n]*\ntotal \d+\.\d\d s wall time/,
+    );
     expect(tty.report?.check).toBe(true);
     expect(tty.report?.exitCode).toBe(0);
     // The edge's BGP password is in frr.conf's diff, masked.
@@ -93,7 +113,9 @@ describeLab('site.yaml on a terminal: every play, the diffs, the recap, --json a
     const tty = await onTerminal(['site.yaml', '-i', inventory, '--diff']);
     expect(tty.code, tty.text).toBe(2);
     for (const name of PLAYS) expect(tty.text).toContain(`PLAY [${name}]`);
-    expect(tty.text).toMatch(/\[w2\] k3s-config \| K3s config directory: FAILED: \/etc\/rancher\/k3s exists and is not a directory/);
+    expect(tty.text).toMatch(
+      /\[w2\] k3s-config \| K3s config directory: FAILED: \/etc\/rancher\/k3s exists and is not a directory/,
+    );
     expect(tty.text).toMatch(/\nw2\s+ok=\d+ changed=0 unreachable=0 failed=1 /);
     expect(tty.report?.exitCode).toBe(2);
     expect(tty.report?.recap.w2?.failed).toBe(1);

@@ -5,15 +5,20 @@ import { changedTasks, failures, play, siteInventory } from './play-runner.ts';
 
 const HOSTS = ['edge', 'cp1', 'w1', 'w2'];
 
-
 /** Whether a TCP connection to host:port opens from the controller (or from a lab host). */
 async function tcpOpens(address: string, port: number, fromHost?: string): Promise<boolean> {
   const probe = `timeout 3 bash -c 'exec 3<>/dev/tcp/${address}/${port}'`;
   if (fromHost) return (await onHost(fromHost, probe)).exitCode === 0;
-  return (await $({ quiet: true, nothrow: true })`ip netns exec ${lab().names.controller} bash -c ${probe}`).exitCode === 0;
+  return (
+    (await $({ quiet: true, nothrow: true })`ip netns exec ${lab().names.controller} bash -c ${probe}`).exitCode === 0
+  );
 }
 
-const dropped = async (host: string) => Number(/packets (\d+)/.exec(await onHostOk(host, 'nft list chain inet play_firewall input | grep "not allowed"'))?.[1] ?? NaN);
+const dropped = async (host: string) =>
+  Number(
+    /packets (\d+)/.exec(await onHostOk(host, 'nft list chain inet play_firewall input | grep "not allowed"'))?.[1] ??
+      NaN,
+  );
 
 describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firewall', () => {
   let bgp = '';
@@ -28,7 +33,9 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
   it('runs every role; the second run reports zero changed', async () => {
     const first = await play(['site.yaml', '-i', bgp]);
     expect(first.code, failures(first)).toBe(0);
-    expect(new Set(first.report?.results.map((r) => r.role))).toEqual(new Set(['k3s-config', 'sysctl', 'metallb-install', 'l2-or-bgp', 'frr-edge', 'firewall']));
+    expect(new Set(first.report?.results.map((r) => r.role))).toEqual(
+      new Set(['k3s-config', 'sysctl', 'metallb-install', 'l2-or-bgp', 'frr-edge', 'firewall']),
+    );
     const second = await play(['site.yaml', '-i', bgp]);
     expect(second.code, failures(second)).toBe(0);
     expect(changedTasks(second.report)).toEqual([]);
@@ -43,9 +50,13 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
     expect(await tcpOpens('192.0.2.1', 179)).toBe(false);
     const afterTcp = await dropped('edge');
     expect(afterTcp).toBeGreaterThan(start);
-    await $({ quiet: true })`ip netns exec ${lab().names.controller} bash -c ${'echo x > /dev/udp/192.0.2.1/3784; echo x > /dev/udp/192.0.2.1/4784'}`;
+    await $({
+      quiet: true,
+    })`ip netns exec ${lab().names.controller} bash -c ${'echo x > /dev/udp/192.0.2.1/3784; echo x > /dev/udp/192.0.2.1/4784'}`;
     expect(await dropped('edge')).toBe(afterTcp + 2);
-    expect(await onHostOk('edge', "nft list chain inet play_firewall input | grep 'bfd from the nodes'")).toMatch(/ip saddr \{ 192\.0\.2\.11, 192\.0\.2\.12, 192\.0\.2\.13 \} udp dport \{ 3784, 4784 \} accept/);
+    expect(await onHostOk('edge', "nft list chain inet play_firewall input | grep 'bfd from the nodes'")).toMatch(
+      /ip saddr \{ 192\.0\.2\.11, 192\.0\.2\.12, 192\.0\.2\.13 \} udp dport \{ 3784, 4784 \} accept/,
+    );
     // And back: BFD control packets and sessions the edge opens (FRR-based speakers) reach the nodes, from the edge only.
     const nodeChain = await onHostOk('w1', 'nft list chain inet play_firewall input');
     expect(nodeChain).toMatch(/ip saddr 192\.0\.2\.1 tcp dport 179 accept comment "bgp from the routers"/);
@@ -56,14 +67,33 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
   it('firewall: the API answers the nodes, not other sources; memberlist 7946 is open between nodes', async () => {
     expect(await tcpOpens('192.0.2.11', 6443, 'w1')).toBe(true);
     expect(await tcpOpens('192.0.2.11', 6443)).toBe(false);
-    expect(await onHostOk('w1', 'nft list chain inet play_firewall input')).toMatch(/ip saddr \{ 192\.0\.2\.11, 192\.0\.2\.12, 192\.0\.2\.13 \} tcp dport 7946 accept/);
+    expect(await onHostOk('w1', 'nft list chain inet play_firewall input')).toMatch(
+      /ip saddr \{ 192\.0\.2\.11, 192\.0\.2\.12, 192\.0\.2\.13 \} tcp dport 7946 accept/,
+    );
   });
 
   it('firewall lockout: variables that would block the controller end with the host reachable and the role failed, saying so', async () => {
-    const r = await play(['site.yaml', '-i', bgp, '--role', 'firewall', '-l', 'w2', '-e', '{"firewall_ssh_sources": ["10.9.9.9/32"]}']);
+    const r = await play([
+      'site.yaml',
+      '-i',
+      bgp,
+      '--role',
+      'firewall',
+      '-l',
+      'w2',
+      '-e',
+      '{"firewall_ssh_sources": ["10.9.9.9/32"]}',
+    ]);
     expect(r.code, failures(r)).toBe(2);
-    expect(r.stdout).toMatch(/apply firewall \(handler\): FAILED: the new firewall blocked a new SSH connection from the controller .*the host restored the previous ruleset \(live and in \/etc\/play-firewall\/ruleset\.nft\) after 10 s and the host is reachable again/);
-    expect(await onHostOk('w2', 'grep -c 10.9.9.9 /etc/play-firewall/ruleset.nft; nft list table inet play_firewall | grep -c 10.9.9.9').catch((e: Error) => e.message)).toMatch(/exited 1/);
+    expect(r.stdout).toMatch(
+      /apply firewall \(handler\): FAILED: the new firewall blocked a new SSH connection from the controller .*the host restored the previous ruleset \(live and in \/etc\/play-firewall\/ruleset\.nft\) after 10 s and the host is reachable again/,
+    );
+    expect(
+      await onHostOk(
+        'w2',
+        'grep -c 10.9.9.9 /etc/play-firewall/ruleset.nft; nft list table inet play_firewall | grep -c 10.9.9.9',
+      ).catch((e: Error) => e.message),
+    ).toMatch(/exited 1/);
     expect((await onHostOk('w2', 'echo still here')).trim()).toBe('still here');
   });
 
@@ -79,7 +109,9 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
     const l2 = siteInventory('example-l2');
     const r = await play(['site.yaml', '-i', l2]);
     expect(r.code, failures(r)).toBe(0);
-    expect(await onHostOk('cp1', 'k3s kubectl -n metallb-system get l2advertisements -o name')).toBe('l2advertisement.metallb.io/public-l2\n');
+    expect(await onHostOk('cp1', 'k3s kubectl -n metallb-system get l2advertisements -o name')).toBe(
+      'l2advertisement.metallb.io/public-l2\n',
+    );
     expect(await onHostOk('edge', 'nft list chain inet play_firewall input')).not.toMatch(/dport 179/);
     expect(await onHostOk('w2', 'nft list chain inet play_firewall input')).toMatch(/tcp dport 7946 accept/);
   });

@@ -15,20 +15,29 @@ const DIR = '/var/tmp/play-transfer';
 const ORIGINAL = 'the original content\n';
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 /** A shell command that writes `text` to `path` on a host, byte for byte. */
-const writeOnHost = (path: string, text: string): string => `echo ${Buffer.from(text).toString('base64')} | base64 -d > ${path}`;
-const inController = (cmd: string[]) => $({ quiet: true, nothrow: true })`ip netns exec ${lab().names.controller} ${cmd}`;
-const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) => eventually(what, check, (v) => v, { timeoutMs, intervalMs: 100 });
+const writeOnHost = (path: string, text: string): string =>
+  `echo ${Buffer.from(text).toString('base64')} | base64 -d > ${path}`;
+const inController = (cmd: string[]) =>
+  $({ quiet: true, nothrow: true })`ip netns exec ${lab().names.controller} ${cmd}`;
+const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) =>
+  eventually(what, check, (v) => v, { timeoutMs, intervalMs: 100 });
 const slowStarted = async () => (await onHost('w1', `test -e ${SLOW}/started`)).exitCode === 0;
 /** Waits until the transfer is under way; a run that ends first fails the test with its output. */
 async function transferUnderWay(run: Promise<PlayRun>): Promise<void> {
   let ended: PlayRun | undefined;
   void run.then((r) => (ended = r));
-  await eventually('the transfer to be under way', async () => ended ?? (await tempSize()), (v) => typeof v !== 'number' || v > 4 * 1024 * 1024, { timeoutMs: 30_000, intervalMs: 100 });
+  await eventually(
+    'the transfer to be under way',
+    async () => ended ?? (await tempSize()),
+    (v) => typeof v !== 'number' || v > 4 * 1024 * 1024,
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
   if (ended) throw new Error(`play ended before the transfer was under way:\n${failures(ended)}`);
 }
 
 /** The temp file a write is filling, and how far it got. */
-const tempSize = async () => Number((await onHost('w1', `stat -c %s ${DIR}/.play-* 2>/dev/null | head -1`)).stdout.trim() || 0);
+const tempSize = async () =>
+  Number((await onHost('w1', `stat -c %s ${DIR}/.play-* 2>/dev/null | head -1`)).stdout.trim() || 0);
 const leftovers = async () => (await onHostOk('w1', `ls -A ${DIR}`)).split('\n').filter((f) => f.startsWith('.play-'));
 
 interface Outer {
@@ -39,7 +48,12 @@ interface Outer {
 
 /** Starts a command line the way an operator's shell would: its own process group, output piped. */
 function launch(argv: string[], env: Record<string, string> = {}): Outer {
-  const child = spawn(argv[0] ?? '', argv.slice(1), { cwd: projectRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(argv[0] ?? '', argv.slice(1), {
+    cwd: projectRoot,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const out: Buffer[] = [];
   child.stdout?.on('data', (d: Buffer) => out.push(d));
   child.stderr?.on('data', (d: Buffer) => out.push(d));
@@ -51,8 +65,10 @@ function launch(argv: string[], env: Record<string, string> = {}): Outer {
 
 /** A `--json` path unique to one run: it also finds the run's processes. */
 const reportPath = (): string => join(mkdtempSync(join(tmpdir(), 'play-stop-')), 'report.json');
-const readReport = (file: string): JsonReport | undefined => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as JsonReport) : undefined);
-const playProcesses = async (marker: string) => (await $({ quiet: true, nothrow: true })`pgrep -f ${marker}`).stdout.trim();
+const readReport = (file: string): JsonReport | undefined =>
+  existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as JsonReport) : undefined;
+const playProcesses = async (marker: string) =>
+  (await $({ quiet: true, nothrow: true })`pgrep -f ${marker}`).stdout.trim();
 
 describeLab('stopping a run: signals, grace, cut transfers, files never half-written', () => {
   beforeEach(async () => {
@@ -65,7 +81,9 @@ describeLab('stopping a run: signals, grace, cut transfers, files never half-wri
     const inventory = labInventoryWith({ ansible_timeout: 2 });
     const { controller } = lab().names;
     // Slow the link to w1 so the transfer is caught half-way.
-    await $({ quiet: true })`ip netns exec ${controller} tc qdisc add dev v-w1 root tbf rate 80mbit burst 64kb latency 500ms`;
+    await $({
+      quiet: true,
+    })`ip netns exec ${controller} tc qdisc add dev v-w1 root tbf rate 80mbit burst 64kb latency 500ms`;
     try {
       const run = play([fixturePlaybook('transfer.yaml'), '-i', inventory, '-l', 'w1', '-e', `transfer_src=${src}`]);
       await transferUnderWay(run);
@@ -86,10 +104,25 @@ describeLab('stopping a run: signals, grace, cut transfers, files never half-wri
     const src = join(mkdtempSync(join(tmpdir(), 'play-big-')), 'big');
     writeFileSync(src, randomBytes(48 * 1024 * 1024));
     const { controller } = lab().names;
-    await $({ quiet: true })`ip netns exec ${controller} tc qdisc add dev v-w1 root tbf rate 80mbit burst 64kb latency 500ms`;
+    await $({
+      quiet: true,
+    })`ip netns exec ${controller} tc qdisc add dev v-w1 root tbf rate 80mbit burst 64kb latency 500ms`;
     try {
       let child: ChildProcess | undefined;
-      const run = play([fixturePlaybook('transfer.yaml'), '-i', lab().state.inventory, '-l', 'w1', '-e', `transfer_src=${src}`, '--stop-grace', '1'], { started: (c) => (child = c) });
+      const run = play(
+        [
+          fixturePlaybook('transfer.yaml'),
+          '-i',
+          lab().state.inventory,
+          '-l',
+          'w1',
+          '-e',
+          `transfer_src=${src}`,
+          '--stop-grace',
+          '1',
+        ],
+        { started: (c) => (child = c) },
+      );
       await transferUnderWay(run);
       const signalled = Date.now();
       child?.kill('SIGTERM');
@@ -98,7 +131,9 @@ describeLab('stopping a run: signals, grace, cut transfers, files never half-wri
       expect(r.code, failures(r)).toBe(99);
       expect(r.stdout).toMatch(/SIGTERM: stopping: no new task starts; tasks in flight get 1 s to finish/);
       expect(r.stdout).toMatch(/\[w1\] transfer \| transferred file: INTERRUPTED: cut/);
-      expect(r.stdout).toMatch(/RECAP\nw1\s+ok=0 changed=0 unreachable=0 failed=0 skipped=0 interrupted=1\ntotal [\d.]+ s wall time — interrupted/);
+      expect(r.stdout).toMatch(
+        /RECAP\nw1\s+ok=0 changed=0 unreachable=0 failed=0 skipped=0 interrupted=1\ntotal [\d.]+ s wall time — interrupted/,
+      );
       expect(r.report).toMatchObject({ exitCode: 99, interrupted: true });
       expect(r.report?.results.map((t) => `${t.task} ${t.status}`)).toEqual(['transferred file interrupted']);
     } finally {
@@ -121,7 +156,11 @@ describeLab('stopping a run: signals, grace, cut transfers, files never half-wri
     expect(r.code, failures(r)).toBe(99);
     expect(r.stdout).toMatch(/\[w1\] slow \| wait for go: INTERRUPTED/);
     expect(r.report?.recap.w1).toMatchObject({ changed: 2, interrupted: 1 });
-    await waitFor('the remote poll to be gone', async () => (await onHost('w1', `pgrep -f '[p]lay-slow/go'`)).exitCode === 1, 5000);
+    await waitFor(
+      'the remote poll to be gone',
+      async () => (await onHost('w1', `pgrep -f '[p]lay-slow/go'`)).exitCode === 1,
+      5000,
+    );
 
     await onHostOk('w1', `rm -rf ${SLOW}`);
     const twice = play([...args, '--stop-grace', '60'], { started: (c) => (child = c) });
@@ -139,7 +178,12 @@ describeLab('stopping a run: signals, grace, cut transfers, files never half-wri
     expect(t.stdout).toMatch(/INTERRUPTED: no new task was started; tasks still running were cut/);
   });
 
-  const launchPaths: { name: string; argv: (json: string, args: string[]) => string[]; env?: Record<string, string>; stop: (child: ChildProcess) => void }[] = [
+  const launchPaths: {
+    name: string;
+    argv: (json: string, args: string[]) => string[];
+    env?: Record<string, string>;
+    stop: (child: ChildProcess) => void;
+  }[] = [
     {
       name: 'npx play, Ctrl-C on the terminal (SIGINT to the process group)',
       argv: (json, args) => ['ip', 'netns', 'exec', lab().names.controller, 'npx', 'play', ...args, '--json', json],
@@ -158,22 +202,40 @@ describeLab('stopping a run: signals, grace, cut transfers, files never half-wri
     },
     {
       name: 'timeout 6 npx play (timeout sends SIGTERM)',
-      argv: (json, args) => ['timeout', '6', 'ip', 'netns', 'exec', lab().names.controller, 'npx', 'play', ...args, '--json', json],
+      argv: (json, args) => [
+        'timeout',
+        '6',
+        'ip',
+        'netns',
+        'exec',
+        lab().names.controller,
+        'npx',
+        'play',
+        ...args,
+        '--json',
+        json,
+      ],
       stop: () => undefined,
     },
   ];
 
-  it.each(launchPaths)('$name: play stops, prints its recap, writes --json, leaves no process', async ({ argv, env, stop }) => {
-    const json = reportPath();
-    const run = launch(argv(json, [fixturePlaybook('slow.yaml'), '-i', lab().state.inventory, '-l', 'w1', '--stop-grace', '2']), env);
-    await waitFor('w1 to wait for go', slowStarted);
-    stop(run.child);
-    const r = await run.done;
-    expect(r.stdout).toMatch(/\[w1\] slow \| wait for go: INTERRUPTED/);
-    expect(r.stdout).toMatch(/RECAP\nw1\s+ok=0 changed=2 unreachable=0 failed=0 skipped=0 interrupted=1/);
-    expect(readReport(json)).toMatchObject({ exitCode: 99, interrupted: true });
-    expect(await playProcesses(json)).toBe('');
-  });
+  it.each(launchPaths)(
+    '$name: play stops, prints its recap, writes --json, leaves no process',
+    async ({ argv, env, stop }) => {
+      const json = reportPath();
+      const run = launch(
+        argv(json, [fixturePlaybook('slow.yaml'), '-i', lab().state.inventory, '-l', 'w1', '--stop-grace', '2']),
+        env,
+      );
+      await waitFor('w1 to wait for go', slowStarted);
+      stop(run.child);
+      const r = await run.done;
+      expect(r.stdout).toMatch(/\[w1\] slow \| wait for go: INTERRUPTED/);
+      expect(r.stdout).toMatch(/RECAP\nw1\s+ok=0 changed=2 unreachable=0 failed=0 skipped=0 interrupted=1/);
+      expect(readReport(json)).toMatchObject({ exitCode: 99, interrupted: true });
+      expect(await playProcesses(json)).toBe('');
+    },
+  );
 
   it('a 0600 file is never readable by another user on the host while it is written', async () => {
     await onHostOk('w1', `chmod 0755 ${DIR}`);
@@ -189,13 +251,31 @@ describeLab('stopping a run: signals, grace, cut transfers, files never half-wri
       '        if b"TOKEN-" in data: seen += 1',
       'print(seen)',
     ].join('\n');
-    await onHostOk('w1', `rm -f /tmp/stop-watching /tmp/seen; ${writeOnHost('/tmp/watch.py', watcher)}; setpriv --reuid=nobody --regid=nogroup --clear-groups python3 /tmp/watch.py > /tmp/seen 2>&1 &`);
+    await onHostOk(
+      'w1',
+      `rm -f /tmp/stop-watching /tmp/seen; ${writeOnHost('/tmp/watch.py', watcher)}; setpriv --reuid=nobody --regid=nogroup --clear-groups python3 /tmp/watch.py > /tmp/seen 2>&1 &`,
+    );
     for (let i = 0; i < 15; i++) {
-      const r = await play([fixturePlaybook('transfer.yaml'), '-i', lab().state.inventory, '-l', 'w1', '-e', `transfer_text=TOKEN-${i}-${'x'.repeat(100_000)}`, '-e', 'transfer_mode=0600']);
+      const r = await play([
+        fixturePlaybook('transfer.yaml'),
+        '-i',
+        lab().state.inventory,
+        '-l',
+        'w1',
+        '-e',
+        `transfer_text=TOKEN-${i}-${'x'.repeat(100_000)}`,
+        '-e',
+        'transfer_mode=0600',
+      ]);
       expect(r.code, failures(r)).toBe(0);
     }
     await onHostOk('w1', 'touch /tmp/stop-watching');
-    const seen = await eventually('the watcher to report', async () => (await onHost('w1', 'cat /tmp/seen')).stdout.trim(), (v) => v !== '', { timeoutMs: 10_000, intervalMs: 200 });
+    const seen = await eventually(
+      'the watcher to report',
+      async () => (await onHost('w1', 'cat /tmp/seen')).stdout.trim(),
+      (v) => v !== '',
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
     expect(seen).toBe('0');
     expect(await onHostOk('w1', `stat -c %a ${DIR}/file`)).toBe('600\n');
   });

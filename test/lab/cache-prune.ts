@@ -7,8 +7,15 @@ import { join } from 'node:path';
  * no running lab has bound: every change to the lab's Go sources makes a new build of some 300 MB.
  * A build is in use while any process's mount table names it (a booted host binds it read-only).
  */
-export async function pruneUnusedBuilds(parent: string, prefix: string, keep: string, log: (msg: string) => void): Promise<void> {
-  const others = readdirSync(parent).filter((d) => d.startsWith(prefix) && d !== keep && !d.endsWith('.lock') && !d.endsWith('.build'));
+export async function pruneUnusedBuilds(
+  parent: string,
+  prefix: string,
+  keep: string,
+  log: (msg: string) => void,
+): Promise<void> {
+  const others = readdirSync(parent).filter(
+    (d) => d.startsWith(prefix) && d !== keep && !d.endsWith('.lock') && !d.endsWith('.build'),
+  );
   if (others.length === 0) return;
   const mounted = mountedText();
   for (const dir of others) {

@@ -14,7 +14,10 @@ export function systemdHierarchies(): string[] {
   return readFileSync('/proc/self/mounts', 'utf8')
     .split('\n')
     .map((line) => line.split(' '))
-    .filter(([, , type, options]) => type === 'cgroup2' || (type === 'cgroup' && (options ?? '').split(',').includes('name=systemd')))
+    .filter(
+      ([, , type, options]) =>
+        type === 'cgroup2' || (type === 'cgroup' && (options ?? '').split(',').includes('name=systemd')),
+    )
     .map(([, point]) => point!);
 }
 
@@ -31,7 +34,9 @@ export function labCgroups(names: LabNames): string[] {
   return systemdHierarchies().flatMap((h) => {
     const dir = join(h, LAB_CGROUP);
     if (!existsSync(dir)) return [];
-    return readdirSync(dir).filter((d) => d.startsWith(names.hostPrefix)).map((d) => join(dir, d));
+    return readdirSync(dir)
+      .filter((d) => d.startsWith(names.hostPrefix))
+      .map((d) => join(dir, d));
   });
 }
 
@@ -48,7 +53,9 @@ export async function removeCgroup(path: string): Promise<void> {
 }
 
 function subdirs(path: string): string[] {
-  return readdirSync(path, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(path, e.name));
+  return readdirSync(path, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join(path, e.name));
 }
 
 /** The shared parent goes too once no lab uses it. */

@@ -20,10 +20,15 @@ const integer = (value: string): number => {
 
 const program = new Command('lab')
   .description('The embedded lab: Debian hosts booted with systemd in network namespaces, reached over SSH')
-  .option('--name <lab>', 'lab instance name (its own namespaces, .lab dir and inventory); default: $PLAY_LAB, else "lab"', process.env.PLAY_LAB ?? DEFAULT_LAB)
+  .option(
+    '--name <lab>',
+    'lab instance name (its own namespaces, .lab dir and inventory); default: $PLAY_LAB, else "lab"',
+    process.env.PLAY_LAB ?? DEFAULT_LAB,
+  )
   .enablePositionalOptions();
 
-program.command('up')
+program
+  .command('up')
   .description('boot the lab (tearing down any earlier one) and wait until every host is ready')
   .option('--workers <n>', 'K3s agents in the default topology', integer, 2)
   .option('--topology <file>', 'YAML topology file instead of the default (subnet, controller, hosts)')
@@ -40,20 +45,26 @@ program.command('up')
       keepOnFailure: opts.keepOnFailure,
       log,
     });
-    log(`${state.hosts.length} hosts ready in ${((Date.now() - started) / 1000).toFixed(1)} s; state in ${names.dir}/state.json, inventory in ${state.inventory}`);
+    log(
+      `${state.hosts.length} hosts ready in ${((Date.now() - started) / 1000).toFixed(1)} s; state in ${names.dir}/state.json, inventory in ${state.inventory}`,
+    );
     console.log(formatStatus(await labStatus(names)));
   });
 
-program.command('down')
-  .description('stop every host and remove the lab\'s processes, mounts and namespaces')
+program
+  .command('down')
+  .description("stop every host and remove the lab's processes, mounts and namespaces")
   .action(async () => {
     requireLabMachine();
     const names = labNames(program.opts<{ name: string }>().name);
     const r = await teardown(names);
-    log(`down: ${r.hostsStopped} hosts stopped, ${r.killed} processes killed, ${r.unmounted} mounts and ${r.namespacesDeleted} namespaces removed`);
+    log(
+      `down: ${r.hostsStopped} hosts stopped, ${r.killed} processes killed, ${r.unmounted} mounts and ${r.namespacesDeleted} namespaces removed`,
+    );
   });
 
-program.command('reset')
+program
+  .command('reset')
   .description('give hosts a fresh writable layer (identity kept) and boot them again')
   .argument('[hosts...]', 'host names (default: all)')
   .action(async (hostNames: string[]) => {
@@ -63,7 +74,8 @@ program.command('reset')
     await resetHosts(names, hostNames.length > 0 ? hostNames : all, log);
   });
 
-program.command('status')
+program
+  .command('status')
   .description('say what of the lab runs')
   .option('--json', 'machine-readable output')
   .action(async (opts: { json?: boolean }) => {
@@ -72,7 +84,8 @@ program.command('status')
     process.exitCode = status.up ? 0 : 3;
   });
 
-program.command('exec')
+program
+  .command('exec')
   .description('run a command inside the controller namespace, from where the hosts are reached')
   .argument('<command...>', 'the command and its arguments')
   .passThroughOptions()

@@ -38,18 +38,39 @@ export function componentVersions(): { kubernetes: string; etcd: string; metallb
     if (!m?.[1]) throw new Error(`test/lab/components/go.mod does not require ${path}`);
     return m[1];
   };
-  return { kubernetes: version('k8s.io/kubernetes'), etcd: version('go.etcd.io/etcd/server/v3'), metallb: version('go.universe.tf/metallb') };
+  return {
+    kubernetes: version('k8s.io/kubernetes'),
+    etcd: version('go.etcd.io/etcd/server/v3'),
+    metallb: version('go.universe.tf/metallb'),
+  };
 }
 
 function sourceKey(): string {
   const h = createHash('sha256');
-  const files = ['go.mod', 'go.sum', ...readdirSync(join(MODULE, 'cmd'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.go')).sort().map((f) => join('cmd', f))];
-  for (const f of files) h.update(f).update('\0').update(readFileSync(join(MODULE, f))).update('\0');
+  const files = [
+    'go.mod',
+    'go.sum',
+    ...readdirSync(join(MODULE, 'cmd'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.go'))
+      .sort()
+      .map((f) => join('cmd', f)),
+  ];
+  for (const f of files)
+    h.update(f)
+      .update('\0')
+      .update(readFileSync(join(MODULE, f)))
+      .update('\0');
   return h.digest('hex').slice(0, 16);
 }
 
 export function componentsFor(dir: string, v = componentVersions()): Components {
-  return { dir, ...v, k3s: join(dir, 'k3s'), metallbManifest: join(dir, 'metallb-native.yaml'), metallbFrrManifest: join(dir, 'metallb-frr.yaml') };
+  return {
+    dir,
+    ...v,
+    k3s: join(dir, 'k3s'),
+    metallbManifest: join(dir, 'metallb-native.yaml'),
+    metallbFrrManifest: join(dir, 'metallb-frr.yaml'),
+  };
 }
 
 /** Returns the cached build for the current sources, building it first when the cache lacks it. */
@@ -57,9 +78,14 @@ export async function ensureComponents(log: (msg: string) => void): Promise<Comp
   const v = componentVersions();
   const dir = join(imageCacheDir, 'components', `k8s-${v.kubernetes}_metallb-${v.metallb}_${sourceKey()}`);
   if (!existsSync(join(dir, '.complete'))) {
-    await withLock(`${dir}.lock`, log, async () => {
-      if (!existsSync(join(dir, '.complete'))) await build(dir, v, log);
-    }, 'the Kubernetes components');
+    await withLock(
+      `${dir}.lock`,
+      log,
+      async () => {
+        if (!existsSync(join(dir, '.complete'))) await build(dir, v, log);
+      },
+      'the Kubernetes components',
+    );
     await pruneUnusedBuilds(dirname(dir), `k8s-`, basename(dir), log);
   }
   return componentsFor(dir, v);
@@ -67,14 +93,21 @@ export async function ensureComponents(log: (msg: string) => void): Promise<Comp
 
 async function build(dir: string, v: ReturnType<typeof componentVersions>, log: (msg: string) => void): Promise<void> {
   const started = Date.now();
-  log(`building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 6 min on a fresh machine)`);
+  log(
+    `building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 6 min on a fresh machine)`,
+  );
   const work = `${dir}.build`;
   await rm(work, { recursive: true, force: true });
   // The node agent's images (cmd/kube/images.go): what MetalLB's images hold, by version.
   const images = join(work, 'images', `metallb-${v.metallb}`);
   await mkdir(join(images, 'controller'), { recursive: true });
   await mkdir(join(images, 'speaker'), { recursive: true });
-  const env = { ...process.env, PATH: `${GO_BIN}:${process.env.PATH ?? ''}`, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' };
+  const env = {
+    ...process.env,
+    PATH: `${GO_BIN}:${process.env.PATH ?? ''}`,
+    GOTOOLCHAIN: 'local',
+    GOFLAGS: '-mod=readonly -buildvcs=false',
+  };
   const go = $({ cwd: MODULE, quiet: true, env });
   // MetalLB's images are distroless: static binaries, as its Dockerfiles build them.
   const goStatic = $({ cwd: MODULE, quiet: true, env: { ...env, CGO_ENABLED: '0' } });
@@ -89,18 +122,40 @@ async function build(dir: string, v: ReturnType<typeof componentVersions>, log: 
   const metallbFlags = '-s -w -X go.universe.tf/metallb/internal/version.gitBranch=play-lab';
   const metallb = 'go.universe.tf/metallb';
   const steps: [string, () => Promise<unknown>][] = [
-    ['Kubernetes components and the k3s shell', () => go`go build -trimpath -ldflags ${`-s -w ${k8sVersion}`} -o ${`${work}/`} ./cmd/kube ./cmd/k3s`],
-    [`MetalLB ${v.metallb} controller`, () => goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'controller', 'controller')} ${`${metallb}/controller`}`],
-    [`MetalLB ${v.metallb} speaker`, () => goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'speaker')} ${`${metallb}/speaker`}`],
-    [`MetalLB ${v.metallb} cp-tool`, () => goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'cp-tool')} ${`${metallb}/frr-tools/cp-tool`}`],
-    [`MetalLB ${v.metallb} frr-metrics`, () => goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'frr-metrics')} ${`${metallb}/frr-tools/metrics`}`],
+    [
+      'Kubernetes components and the k3s shell',
+      () => go`go build -trimpath -ldflags ${`-s -w ${k8sVersion}`} -o ${`${work}/`} ./cmd/kube ./cmd/k3s`,
+    ],
+    [
+      `MetalLB ${v.metallb} controller`,
+      () =>
+        goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'controller', 'controller')} ${`${metallb}/controller`}`,
+    ],
+    [
+      `MetalLB ${v.metallb} speaker`,
+      () =>
+        goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'speaker')} ${`${metallb}/speaker`}`,
+    ],
+    [
+      `MetalLB ${v.metallb} cp-tool`,
+      () =>
+        goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'cp-tool')} ${`${metallb}/frr-tools/cp-tool`}`,
+    ],
+    [
+      `MetalLB ${v.metallb} frr-metrics`,
+      () =>
+        goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'frr-metrics')} ${`${metallb}/frr-tools/metrics`}`,
+    ],
   ];
   for (const [what, step] of steps) {
     try {
       await step();
     } catch (e) {
       const out = (e as { stderr?: string }).stderr ?? String(e);
-      throw new Error(`building ${what} (Go module test/lab/components) failed:\n${out.trim().split('\n').slice(-30).join('\n')}`, { cause: e });
+      throw new Error(
+        `building ${what} (Go module test/lab/components) failed:\n${out.trim().split('\n').slice(-30).join('\n')}`,
+        { cause: e },
+      );
     }
   }
   const mod = await go`go list -m -json ${`${metallb}@${v.metallb}`}`;

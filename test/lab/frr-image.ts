@@ -39,12 +39,20 @@ export interface FrrImage {
 
 export async function ensureFrrImage(log: (msg: string) => void): Promise<FrrImage> {
   const mirror = machineMirror();
-  const key = createHash('sha256').update(JSON.stringify({ RECIPE_VERSION, SUITE, PACKAGES, DOCKER_START, FRR_UID, FRR_GID, mirror })).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ RECIPE_VERSION, SUITE, PACKAGES, DOCKER_START, FRR_UID, FRR_GID, mirror }))
+    .digest('hex')
+    .slice(0, 16);
   const dir = join(imageCacheDir, 'images', `frr-${SUITE}-${key}`);
   if (!existsSync(join(dir, '.complete'))) {
-    await withLock(`${dir}.lock`, log, async () => {
-      if (!existsSync(join(dir, '.complete'))) await build(dir, mirror, log);
-    }, "FRR's image");
+    await withLock(
+      `${dir}.lock`,
+      log,
+      async () => {
+        if (!existsSync(join(dir, '.complete'))) await build(dir, mirror, log);
+      },
+      "FRR's image",
+    );
     await pruneUnusedBuilds(dirname(dir), `frr-${SUITE}-`, basename(dir), log);
   }
   return { root: join(dir, 'rootfs') };
@@ -63,13 +71,28 @@ async function build(dir: string, mirror: string, log: (msg: string) => void): P
     await sh`debootstrap --variant=minbase ${SUITE} ${root} ${mirror}`;
     await writeFile(join(root, 'etc/resolv.conf'), await sh`cat /etc/resolv.conf`.then((r) => r.stdout));
     await chroot('groupadd', '--system', '--gid', String(FRR_GID), 'frr');
-    await chroot('useradd', '--system', '--uid', String(FRR_UID), '--gid', 'frr', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'frr');
+    await chroot(
+      'useradd',
+      '--system',
+      '--uid',
+      String(FRR_UID),
+      '--gid',
+      'frr',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      'frr',
+    );
     await chroot('apt-get', 'update', '-qq');
     await chroot('apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...PACKAGES);
     await chroot('apt-get', 'clean');
   } catch (e) {
     const out = (e as { stderr?: string }).stderr ?? String(e);
-    throw new Error(`building FRR's image from Debian ${SUITE} failed:\n${out.trim().split('\n').slice(-20).join('\n')}`, { cause: e });
+    throw new Error(
+      `building FRR's image from Debian ${SUITE} failed:\n${out.trim().split('\n').slice(-20).join('\n')}`,
+      { cause: e },
+    );
   }
   await rm(join(root, 'var/lib/apt/lists'), { recursive: true, force: true });
   await writeFile(join(root, 'etc/resolv.conf'), '');

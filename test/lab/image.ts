@@ -11,11 +11,20 @@ const SUITE = 'bookworm';
 
 /** What every host boots with: a VDS as rented, systemd and sshd, nothing the roles install. */
 export const BASE_PACKAGES = [
-  'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'kmod',
-  'sudo', 'iputils-ping',
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'openssh-server',
+  'iproute2',
+  'procps',
+  'kmod',
+  'sudo',
+  'iputils-ping',
   // python3 and python3-apt let Ansible (and its apt module) run for the benchmark's comparison;
   // python3-yaml is left from the Python K3s stand-in (removing it would rebuild every cached image).
-  'python3', 'python3-yaml', 'python3-apt',
+  'python3',
+  'python3-yaml',
+  'python3-apt',
 ];
 
 /** What the roles install for real with apt-get, served offline from the local repository. */
@@ -40,7 +49,10 @@ export function imageKey(mirror: string): string {
 
 /** Debian's mirror as this machine's apt knows it, so the lab follows the machine's own setup. */
 export function machineMirror(): string {
-  const files = ['/etc/apt/sources.list', ...listDir('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f))];
+  const files = [
+    '/etc/apt/sources.list',
+    ...listDir('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f)),
+  ];
   for (const file of files.filter((f) => /\.(list|sources)$/.test(f) && existsSync(f))) {
     const text = readFileSync(file, 'utf8');
     const deb822 = /^URIs:\s*(\S*\/debian)\/?\s*$/m.exec(text);
@@ -83,13 +95,21 @@ async function buildImage(dir: string, mirror: string, log: (msg: string) => voi
   await makeGeneric(rootfs);
   await rm(dir, { recursive: true, force: true });
   await rename(work, dir);
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify({ mirror, suite: SUITE, BASE_PACKAGES, REPO_PACKAGES }, null, 2));
+  await writeFile(
+    join(dir, 'manifest.json'),
+    JSON.stringify({ mirror, suite: SUITE, BASE_PACKAGES, REPO_PACKAGES }, null, 2),
+  );
   await writeFile(join(dir, '.complete'), '');
 }
 
 /** One builder per image: a second lab:up (the tests beside a demo) waits instead of racing it. */
 /** Runs body holding a lock file; a lock whose holder died is taken over. */
-export async function withLock(lock: string, log: (msg: string) => void, body: () => Promise<void>, what = 'the base image'): Promise<void> {
+export async function withLock(
+  lock: string,
+  log: (msg: string) => void,
+  body: () => Promise<void>,
+  what = 'the base image',
+): Promise<void> {
   await mkdir(dirname(lock), { recursive: true });
   let told = false;
   for (;;) {

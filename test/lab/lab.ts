@@ -50,30 +50,39 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
 
   log(`preparing ${topology.hosts.length} hosts`);
   const hostKeys = new Map<string, string>();
-  await Promise.all(topology.hosts.map(async (host) => {
-    await createHostNetwork(names, host);
-    hostKeys.set(host.name, await prepareHost(names, image, topology, host, labPublicKey));
-  }));
+  await Promise.all(
+    topology.hosts.map(async (host) => {
+      await createHostNetwork(names, host);
+      hostKeys.set(host.name, await prepareHost(names, image, topology, host, labPublicKey));
+    }),
+  );
   await writeKnownHosts(names, topology.hosts, hostKeys);
 
-  const hosts = await Promise.all(topology.hosts.map(async (host) => {
-    const p = hostPaths(names, host.name);
-    return {
-      ...host,
-      namespace: hostNamespace(names, host.name),
-      pid: await bootHost(names, image, components, frrImage, host),
-      layer: p.upper,
-      root: p.root,
-      consoleLog: p.console,
-    };
-  }));
+  const hosts = await Promise.all(
+    topology.hosts.map(async (host) => {
+      const p = hostPaths(names, host.name);
+      return {
+        ...host,
+        namespace: hostNamespace(names, host.name),
+        pid: await bootHost(names, image, components, frrImage, host),
+        layer: p.upper,
+        root: p.root,
+        consoleLog: p.console,
+      };
+    }),
+  );
   const state: LabState = {
     lab: names.lab,
     createdAt: new Date().toISOString(),
     controller: { namespace: names.controller, address: topology.controller, bridge: 'br0' },
     subnet: topology.subnet,
     image,
-    ssh: { user: 'root', privateKey: labKeyPath(names), knownHosts: knownHostsPath(names), config: sshConfigPath(names) },
+    ssh: {
+      user: 'root',
+      privateKey: labKeyPath(names),
+      knownHosts: knownHostsPath(names),
+      config: sshConfigPath(names),
+    },
     k3sStandin: components.k3s,
     components,
     frrImage,
@@ -82,7 +91,12 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
   };
   // Written before waiting, so a lab that hangs in boot can be inspected and torn down.
   await writeState(names, state);
-  await writeInventory(names.inventoryDir, topology, { privateKey: state.ssh.privateKey, knownHosts: state.ssh.knownHosts, k3sStandin: components.k3s, metallbManifest: components.metallbManifest });
+  await writeInventory(names.inventoryDir, topology, {
+    privateKey: state.ssh.privateKey,
+    knownHosts: state.ssh.knownHosts,
+    k3sStandin: components.k3s,
+    metallbManifest: components.metallbManifest,
+  });
 
   log(`booting; waiting up to ${Math.round(timeoutMs / 1000)} s for SSH and systemd on every host`);
   await waitForHosts(names, hosts, timeoutMs, log);

@@ -37,7 +37,11 @@ export async function writeControllerEtc(names: LabNames, topology: Topology, ss
 }
 
 export function hostsFile(topology: Topology): string {
-  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${topology.controller}\tcontroller`];
+  const lines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    `${topology.controller}\tcontroller`,
+  ];
   for (const host of topology.hosts) lines.push(`${host.address}\t${host.name}`);
   return `${lines.join('\n')}\n`;
 }

@@ -7,7 +7,8 @@ const REQUIRED_TOOLS = ['systemd-nspawn', 'debootstrap', 'dpkg-scanpackages', 'i
 export function labUnavailableReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'the lab needs root (namespaces, mounts, systemd-nspawn)';
   const missing = REQUIRED_TOOLS.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  if (missing.length > 0) return `missing ${missing.join(', ')} (apt-get install systemd-container debootstrap dpkg-dev iproute2 openssh-client)`;
+  if (missing.length > 0)
+    return `missing ${missing.join(', ')} (apt-get install systemd-container debootstrap dpkg-dev iproute2 openssh-client)`;
   return undefined;
 }
 

@@ -10,7 +10,13 @@ import { waitForHosts } from './readiness.ts';
 import { readState, writeState, type HostState } from './state.ts';
 
 /** What makes a host itself; kept across a reset so SSH keys and names stay valid. */
-const IDENTITY = ['etc/hostname', 'etc/hosts', 'root/.ssh/authorized_keys', 'etc/ssh/ssh_host_ed25519_key', 'etc/ssh/ssh_host_ed25519_key.pub'];
+const IDENTITY = [
+  'etc/hostname',
+  'etc/hosts',
+  'root/.ssh/authorized_keys',
+  'etc/ssh/ssh_host_ed25519_key',
+  'etc/ssh/ssh_host_ed25519_key.pub',
+];
 
 /**
  * Gives hosts a fresh writable layer, as if just rented: stops each, empties its layer (keeping
@@ -30,7 +36,13 @@ export async function resetHosts(names: LabNames, hostNames: string[], log: (msg
   await waitForHosts(names, hosts, 60_000, log);
 }
 
-async function resetOne(names: LabNames, host: HostState, image: Parameters<typeof bootHost>[1], components: Parameters<typeof bootHost>[2], frrImage: Parameters<typeof bootHost>[3]): Promise<void> {
+async function resetOne(
+  names: LabNames,
+  host: HostState,
+  image: Parameters<typeof bootHost>[1],
+  components: Parameters<typeof bootHost>[2],
+  frrImage: Parameters<typeof bootHost>[3],
+): Promise<void> {
   const p = hostPaths(names, host.name);
   const ns = hostNamespace(names, host.name);
   const nspawns = findProcesses(['systemd-nspawn']).filter((pid) => readCmdline(pid).includes(`--machine=${ns}`));

@@ -21,7 +21,11 @@ export async function makeHostKey(rootfs: string, host: string): Promise<string>
 }
 
 /** Strict host key checking stays on in the lab: the engine is tested the way users run it. */
-export async function writeKnownHosts(names: LabNames, hosts: HostSpec[], publicKeys: Map<string, string>): Promise<void> {
+export async function writeKnownHosts(
+  names: LabNames,
+  hosts: HostSpec[],
+  publicKeys: Map<string, string>,
+): Promise<void> {
   const lines = hosts.map((h) => `${h.name},${h.address} ${publicKeys.get(h.name)}`);
   await writeFile(knownHostsPath(names), `${lines.join('\n')}\n`);
 }

@@ -66,7 +66,9 @@ async function kill(pids: number[]): Promise<number> {
 /** What of the lab is still on the machine; empty when teardown was complete. */
 export async function leftovers(names: LabNames): Promise<string[]> {
   return [
-    ...findProcesses(['systemd-nspawn', `--machine=${names.hostPrefix}`]).map((pid) => `process ${pid} (systemd-nspawn)`),
+    ...findProcesses(['systemd-nspawn', `--machine=${names.hostPrefix}`]).map(
+      (pid) => `process ${pid} (systemd-nspawn)`,
+    ),
     ...(await labNamespaces(names)).map((ns) => `network namespace ${ns}`),
     ...mountsUnder(join(names.dir, 'hosts')).map((m) => `mount ${m}`),
     ...labCgroups(names).map((c) => `cgroup ${c}`),

@@ -66,7 +66,10 @@ export function loadTopology(file: string): Topology {
   const fail = (path: Path, expected: string): never => {
     const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
     const line = node?.range ? lineCounter.linePos(node.range[0]).line : 1;
-    const key = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+    const key = path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+      .join('')
+      .replace(/^\./, '');
     throw new Error(`${file}:${line}: ${key || '(document)'}: expected ${expected}`);
   };
   return validate(doc, fail);
@@ -90,10 +93,15 @@ function validate(doc: Document, fail: (path: Path, expected: string) => never):
   const hosts = rawHosts.map((raw: unknown, i): HostSpec => {
     const host = isRecord(raw) ? raw : fail(['hosts', i], 'a mapping with name, address and groups');
     const { name, address, groups = [] } = host;
-    if (typeof name !== 'string' || !HOST_NAME.test(name)) fail(['hosts', i, 'name'], 'a host name of 1-13 characters [a-z0-9-], starting with a letter');
+    if (typeof name !== 'string' || !HOST_NAME.test(name))
+      fail(['hosts', i, 'name'], 'a host name of 1-13 characters [a-z0-9-], starting with a letter');
     if (!inSubnet(address)) return fail(['hosts', i, 'address'], `a host address in ${subnet}`);
-    if (!isStringList(groups) || !groups.every((g) => GROUP_NAME.test(g))) fail(['hosts', i, 'groups'], 'a list of group names');
-    for (const [key, value] of [['name', name], ['address', address]] as const) {
+    if (!isStringList(groups) || !groups.every((g) => GROUP_NAME.test(g)))
+      fail(['hosts', i, 'groups'], 'a list of group names');
+    for (const [key, value] of [
+      ['name', name],
+      ['address', address],
+    ] as const) {
       if (seen.has(value as string)) fail(['hosts', i, key], `a unique ${key}, ${value} is used twice`);
       seen.add(value as string);
     }

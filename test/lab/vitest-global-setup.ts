@@ -19,14 +19,20 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const reason = labUnavailableReason();
   if (reason) {
     const banner = '!'.repeat(78);
-    console.error(`\n${banner}\n!! INTEGRATION TESTS SKIPPED: ${reason}\n!! They need the lab: run the tests as root after scripts/setup.\n${banner}\n`);
+    console.error(
+      `\n${banner}\n!! INTEGRATION TESTS SKIPPED: ${reason}\n!! They need the lab: run the tests as root after scripts/setup.\n${banner}\n`,
+    );
     project.provide('lab', { unavailable: reason });
     return undefined;
   }
   const names = labNames(TEST_LAB);
   const topology = defaultTopology(2);
   const started = Date.now();
-  await up(names, { topology, timeoutMs: defaultTimeoutMs(topology.hosts.length), log: (m) => console.error(`lab(test): ${m}`) });
+  await up(names, {
+    topology,
+    timeoutMs: defaultTimeoutMs(topology.hosts.length),
+    log: (m) => console.error(`lab(test): ${m}`),
+  });
   console.error(`lab(test): ${topology.hosts.length} hosts ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   project.provide('lab', { name: TEST_LAB });
   return async () => {

@@ -6,16 +6,100 @@ const parse = (...argv: string[]) => parseOptions(argv, () => undefined);
 
 describe('command line', () => {
   it('takes every option, repeated ones accumulating', () => {
-    const o = parse('site.yaml', '-i', 'prod', '-C', '-D', '-t', 'a,b', '--tags', 'c', '--skip-tags', 'd', '--role', 'frr-edge', '-l', 'w*', '-e', 'x=1', '-e', '@v.yaml', '-f', '3', '--json', 'r.json', '-v', '-v', '--accept-new-host-keys', '--stop-grace', '3', '--roles-path', 'r1:r2', '--roles-path', 'r3', '--vault-password-file', 'a', '--vault-pass-file', 'b', '-J', '-u', 'deploy', '--key-file', 'k', '-b', '-T', '7', '--ssh-common-args', '-o ProxyJump=bastion', '--ssh-extra-args', '-p 2222');
+    const o = parse(
+      'site.yaml',
+      '-i',
+      'prod',
+      '-C',
+      '-D',
+      '-t',
+      'a,b',
+      '--tags',
+      'c',
+      '--skip-tags',
+      'd',
+      '--role',
+      'frr-edge',
+      '-l',
+      'w*',
+      '-e',
+      'x=1',
+      '-e',
+      '@v.yaml',
+      '-f',
+      '3',
+      '--json',
+      'r.json',
+      '-v',
+      '-v',
+      '--accept-new-host-keys',
+      '--stop-grace',
+      '3',
+      '--roles-path',
+      'r1:r2',
+      '--roles-path',
+      'r3',
+      '--vault-password-file',
+      'a',
+      '--vault-pass-file',
+      'b',
+      '-J',
+      '-u',
+      'deploy',
+      '--key-file',
+      'k',
+      '-b',
+      '-T',
+      '7',
+      '--ssh-common-args',
+      '-o ProxyJump=bastion',
+      '--ssh-extra-args',
+      '-p 2222',
+    );
     expect(o).toEqual({
-      playbook: 'site.yaml', doctor: false, inventory: 'prod', check: true, diff: true, tags: ['a', 'b', 'c'], skipTags: ['d'], roles: ['frr-edge'],
-      limit: 'w*', extraVars: ['x=1', '@v.yaml'], forks: 3, listHosts: false, listTasks: false, listTags: false, syntaxCheck: false,
-      json: 'r.json', verbose: 2, acceptNewHostKeys: true, stopGraceSeconds: 3, rolesPath: ['r1', 'r2', 'r3'], vaultPasswordFiles: ['a', 'b'], askVaultPass: true,
-      connection: { user: 'deploy', privateKey: 'k', become: true, timeout: 7, sshCommonArgs: '-o ProxyJump=bastion', sshExtraArgs: '-p 2222' },
+      playbook: 'site.yaml',
+      doctor: false,
+      inventory: 'prod',
+      check: true,
+      diff: true,
+      tags: ['a', 'b', 'c'],
+      skipTags: ['d'],
+      roles: ['frr-edge'],
+      limit: 'w*',
+      extraVars: ['x=1', '@v.yaml'],
+      forks: 3,
+      listHosts: false,
+      listTasks: false,
+      listTags: false,
+      syntaxCheck: false,
+      json: 'r.json',
+      verbose: 2,
+      acceptNewHostKeys: true,
+      stopGraceSeconds: 3,
+      rolesPath: ['r1', 'r2', 'r3'],
+      vaultPasswordFiles: ['a', 'b'],
+      askVaultPass: true,
+      connection: {
+        user: 'deploy',
+        privateKey: 'k',
+        become: true,
+        timeout: 7,
+        sshCommonArgs: '-o ProxyJump=bastion',
+        sshExtraArgs: '-p 2222',
+      },
     });
   });
   it('doctor: site.yaml in check mode, without the run-only options', () => {
-    expect(parse('doctor', '-i', 'prod', '-l', 'w1', '--json', 'd.json')).toMatchObject({ doctor: true, playbook: 'site.yaml', check: true, diff: false, limit: 'w1', json: 'd.json', roles: [], tags: [] });
+    expect(parse('doctor', '-i', 'prod', '-l', 'w1', '--json', 'd.json')).toMatchObject({
+      doctor: true,
+      playbook: 'site.yaml',
+      check: true,
+      diff: false,
+      limit: 'w1',
+      json: 'd.json',
+      roles: [],
+      tags: [],
+    });
     expect(() => parse('doctor', '-i', 'prod', '--tags', 'x')).toThrow(/unknown option '--tags'/);
     expect(() => parse('doctor', '-i', 'prod', 'site.yaml')).toThrow(/too many arguments/);
     let printed = '';
@@ -33,14 +117,25 @@ describe('command line', () => {
     expect(parse('site.yaml', '-i', 'prod')?.rolesPath).toEqual([]);
   });
   it('defaults to a plain run', () => {
-    expect(parse('site.yaml', '-i', 'prod')).toMatchObject({ check: false, diff: false, tags: [], extraVars: [], roles: [], verbose: 0, forks: undefined, stopGraceSeconds: 10 });
+    expect(parse('site.yaml', '-i', 'prod')).toMatchObject({
+      check: false,
+      diff: false,
+      tags: [],
+      extraVars: [],
+      roles: [],
+      verbose: 0,
+      forks: undefined,
+      stopGraceSeconds: 10,
+    });
   });
   it('bad usage is a UsageError saying what is wrong', () => {
     expect(() => parse('site.yaml')).toThrow(UsageError);
     expect(() => parse('site.yaml')).toThrow(/required option '-i, --inventory <inventory>' not specified/);
     expect(() => parse('site.yaml', '-i', 'x', '--nope')).toThrow(/unknown option '--nope'/);
     expect(() => parse('site.yaml', '-i', 'x', '-f', '0')).toThrow(/--forks expects a positive integer/);
-    expect(() => parse('site.yaml', '-i', 'x', '--stop-grace', 'soon')).toThrow(/--stop-grace expects a positive integer, got "soon"/);
+    expect(() => parse('site.yaml', '-i', 'x', '--stop-grace', 'soon')).toThrow(
+      /--stop-grace expects a positive integer, got "soon"/,
+    );
   });
   it('--help prints and asks for no run', () => {
     let printed = '';

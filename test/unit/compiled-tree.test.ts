@@ -6,7 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const projectRoot = join(import.meta.dirname, '../..');
-const { compiledTree } = (await import(pathToFileURL(join(projectRoot, 'bin/compile.mjs')).href)) as { compiledTree: (root: string) => Promise<string> };
+const { compiledTree } = (await import(pathToFileURL(join(projectRoot, 'bin/compile.mjs')).href)) as {
+  compiledTree: (root: string) => Promise<string>;
+};
 
 /** Every file under `dir`, relative to it. */
 function files(dir: string): string[] {
@@ -35,7 +37,12 @@ describe('the compiled tree (bin/compile.mjs)', () => {
       trees.push(await compiledTree(root));
     }
     expect(new Set(trees).size).toBe(4);
-    expect(readdirSync(dirname(first)).sort()).toEqual(trees.slice(1).map((t) => t.split('/').pop()).sort());
+    expect(readdirSync(dirname(first)).sort()).toEqual(
+      trees
+        .slice(1)
+        .map((t) => t.split('/').pop())
+        .sort(),
+    );
   });
 
   it('a role outside the tree reaches play through the role API only: importing an internal module, like a syntax error, is refused, located', () => {
@@ -46,13 +53,29 @@ describe('the compiled tree (bin/compile.mjs)', () => {
     writeFileSync(join(project, 'playbooks/p.yaml'), '- hosts: all\n  roles: [sneaky]\n');
     writeFileSync(join(project, 'roles/sneaky/variables.yaml'), '{}\n');
     const role = (imports: string) =>
-      writeFileSync(join(project, 'roles/sneaky/role.ts'), `import { defineRole, file } from 'play/role';\n${imports}\nexport default defineRole({ tasks: () => [file('f', { path: '/tmp/f', content: '' })] });\n`);
-    const check = () => spawnSync(process.execPath, [join(projectRoot, 'bin/play.mjs'), 'playbooks/p.yaml', '-i', join(projectRoot, 'test/fixtures/inventories/cluster'), '--syntax-check'], { cwd: project, encoding: 'utf8' });
+      writeFileSync(
+        join(project, 'roles/sneaky/role.ts'),
+        `import { defineRole, file } from 'play/role';\n${imports}\nexport default defineRole({ tasks: () => [file('f', { path: '/tmp/f', content: '' })] });\n`,
+      );
+    const check = () =>
+      spawnSync(
+        process.execPath,
+        [
+          join(projectRoot, 'bin/play.mjs'),
+          'playbooks/p.yaml',
+          '-i',
+          join(projectRoot, 'test/fixtures/inventories/cluster'),
+          '--syntax-check',
+        ],
+        { cwd: project, encoding: 'utf8' },
+      );
 
     role(`import { runPlaybook } from '${src}/engine/run.ts';\nvoid runPlaybook;`);
     const refused = check();
     expect(refused.status).toBe(6);
-    expect(refused.stderr).toContain('roles/sneaky/role.ts:2:29: imports src/engine/run.ts, which is internal to play: a role imports play as `play/role`');
+    expect(refused.stderr).toContain(
+      'roles/sneaky/role.ts:2:29: imports src/engine/run.ts, which is internal to play: a role imports play as `play/role`',
+    );
 
     role('export const broken = ;');
     const unparsable = check();

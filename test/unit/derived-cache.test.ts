@@ -36,14 +36,17 @@ describe('derived cache: parsed YAML', () => {
     for (const e of entries(cache)) expect(readFileSync(join(cache.dir, e), 'utf8')).not.toContain('hunter2');
   });
 
-  it('a run whose input is refused leaves no parse of a secret-holding file in the compiled tree\'s cache', () => {
+  it("a run whose input is refused leaves no parse of a secret-holding file in the compiled tree's cache", () => {
     const dir = mkdtempSync(join(tmpdir(), 'play-refused-'));
     cpSync(join(projectRoot, 'inventory/example-bgp'), dir, { recursive: true });
     const secret = `refused-run-${process.pid}-md5`;
     const vars = join(dir, 'group_vars/all.yaml');
     // A typo of an optional variable: refused once the roles' schemas are known, after every file was parsed.
     writeFileSync(vars, `${readFileSync(vars, 'utf8').replace('supersecret-md5', secret)}\nfrr_maximum_path: 4\n`);
-    const run = spawnSync('node', ['bin/play.mjs', 'site.yaml', '-i', dir, '--syntax-check'], { cwd: projectRoot, encoding: 'utf8' });
+    const run = spawnSync('node', ['bin/play.mjs', 'site.yaml', '-i', dir, '--syntax-check'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+    });
     expect(run.status, run.stderr).toBe(6);
     expect(run.stderr).toMatch(/frr_maximum_path/);
     const holding = spawnSync('grep', ['-rl', '--', secret, join(projectRoot, 'dist')], { encoding: 'utf8' });
@@ -87,7 +90,9 @@ describe('derived cache: the yaml template helper', () => {
     expect(entries(cache)).toHaveLength(1);
     writeFileSync(join(cache.dir, entries(cache)[0] ?? ''), 'from: cache');
     expect(yamlText({ ...config }, cache)).toBe('from: cache');
-    expect(yamlText({ ...config, 'node-ip': '192.0.2.13' }, cache)).toBe('node-ip: 192.0.2.13\nkube-proxy-arg:\n  - proxy-mode=nftables');
+    expect(yamlText({ ...config, 'node-ip': '192.0.2.13' }, cache)).toBe(
+      'node-ip: 192.0.2.13\nkube-proxy-arg:\n  - proxy-mode=nftables',
+    );
     expect(entries(cache)).toHaveLength(2);
   });
 
@@ -101,7 +106,8 @@ describe('derived cache: the yaml template helper', () => {
 });
 
 describe('derived cache: the launcher, run twice (the second run reads what the first cached)', () => {
-  const play = (...args: string[]) => spawnSync(process.execPath, [join(projectRoot, 'bin/play.mjs'), ...args], { encoding: 'utf8' });
+  const play = (...args: string[]) =>
+    spawnSync(process.execPath, [join(projectRoot, 'bin/play.mjs'), ...args], { encoding: 'utf8' });
 
   it('a template error is reported with its line by a cached template too', () => {
     const dir = mkdtempSync(join(fixtures, 'project/playbooks/.tmp-'));
@@ -111,7 +117,9 @@ describe('derived cache: the launcher, run twice (the second run reads what the 
       for (const run of [1, 2]) {
         const r = play(playbook, '-i', join(fixtures, 'inventories/cluster'), '--syntax-check');
         expect(r.status, `run ${run}`).toBe(6);
-        expect(r.stderr, `run ${run}`).toMatch(/template roles\/broken\/templates\/typo\.conf\.hbs: line 2: variable "brokne_name" is not defined/);
+        expect(r.stderr, `run ${run}`).toMatch(
+          /template roles\/broken\/templates\/typo\.conf\.hbs: line 2: variable "brokne_name" is not defined/,
+        );
       }
     } finally {
       spawnSync('rm', ['-rf', dir, playbook]);

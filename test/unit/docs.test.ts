@@ -11,14 +11,24 @@ describe('docs/variables.md', () => {
   });
   it('documents every variable of every role in site.yaml, secrets marked', () => {
     const doc = siteRolesDoc(root);
-    for (const v of ['k3s_token', 'kube_proxy_mode', 'sysctl_extra', 'metallb_speaker_mode', 'metallb_pools', 'metallb_bgp_peers[].keepaliveTime', 'frr_upstreams[].password', 'firewall_ssh_sources']) expect(doc).toContain(`\`${v}\``);
+    for (const v of [
+      'k3s_token',
+      'kube_proxy_mode',
+      'sysctl_extra',
+      'metallb_speaker_mode',
+      'metallb_pools',
+      'metallb_bgp_peers[].keepaliveTime',
+      'frr_upstreams[].password',
+      'firewall_ssh_sources',
+    ])
+      expect(doc).toContain(`\`${v}\``);
     expect(doc).toMatch(/`k3s_token` .*\*\*Secret\.\*\*/);
     expect(doc).toMatch(/`metallb_bgp_peers\[\]\.password` .*\*\*Secret\.\*\*/);
   });
 });
 
 describe('roles/*/variables.gen.ts', () => {
-  it('is the type the role schemas generate (run `npm run docs` after changing a variables.yaml), so a role\'s vars cannot drift from what is validated', async () => {
+  it("is the type the role schemas generate (run `npm run docs` after changing a variables.yaml), so a role's vars cannot drift from what is validated", async () => {
     const generated = await siteRolesTypes(root);
     expect(generated.size).toBe(6);
     for (const [path, text] of generated) expect(readFileSync(path, 'utf8'), path).toBe(text);

@@ -19,13 +19,31 @@ const intended = (mode: 'bgp' | 'layer2' = 'bgp'): Intended => ({
   edges: mode === 'bgp' ? ['edge'] : [],
   address: ADDR,
   pools: [{ name: 'public-pool', addresses: ['198.51.100.128/30'] }],
-  peers: mode === 'bgp' ? [{ name: 'edge-router', myASN: 65010, peerASN: 65000, peerAddress: ADDR.edge, bfdProfile: 'fast-bfd', holdTime: '180s' }] : [],
+  peers:
+    mode === 'bgp'
+      ? [
+          {
+            name: 'edge-router',
+            myASN: 65010,
+            peerASN: 65000,
+            peerAddress: ADDR.edge,
+            bfdProfile: 'fast-bfd',
+            holdTime: '180s',
+          },
+        ]
+      : [],
 });
 
 const pod = (name: string, component: string, node: string, ready = true): KubePod => ({
   metadata: { name, namespace: 'metallb-system', labels: { app: 'metallb', component } },
   spec: { nodeName: node, containers: [{ name: component }] },
-  status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }], containerStatuses: [{ name: component, ready, state: ready ? { running: {} } : { waiting: { reason: 'CrashLoopBackOff' } } }] },
+  status: {
+    phase: 'Running',
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+    containerStatuses: [
+      { name: component, ready, state: ready ? { running: {} } : { waiting: { reason: 'CrashLoopBackOff' } } },
+    ],
+  },
 });
 
 const echo = (ip: string | undefined, extra: Partial<KubeService['metadata']> = {}): KubeService => ({
@@ -41,10 +59,25 @@ function cluster(changes: Partial<ClusterFacts> = {}): ClusterFacts {
     pods: [pod('controller-1', 'controller', 'w1'), ...NODES.map((n) => pod(`speaker-${n}`, 'speaker', n))],
     services: [echo('198.51.100.128')],
     endpointSlices: [
-      { metadata: { name: 'webhook', namespace: 'metallb-system', labels: { 'kubernetes.io/service-name': 'metallb-webhook-service' } }, endpoints: [{ addresses: ['10.42.1.2'], conditions: { ready: true } }] },
-      { metadata: { name: 'echo', namespace: 'default', labels: { 'kubernetes.io/service-name': 'echo-lb' } }, endpoints: [{ addresses: ['10.42.1.50'], nodeName: 'w1', conditions: { ready: true } }, { addresses: ['10.42.2.50'], nodeName: 'w2', conditions: { ready: true } }] },
+      {
+        metadata: {
+          name: 'webhook',
+          namespace: 'metallb-system',
+          labels: { 'kubernetes.io/service-name': 'metallb-webhook-service' },
+        },
+        endpoints: [{ addresses: ['10.42.1.2'], conditions: { ready: true } }],
+      },
+      {
+        metadata: { name: 'echo', namespace: 'default', labels: { 'kubernetes.io/service-name': 'echo-lb' } },
+        endpoints: [
+          { addresses: ['10.42.1.50'], nodeName: 'w1', conditions: { ready: true } },
+          { addresses: ['10.42.2.50'], nodeName: 'w2', conditions: { ready: true } },
+        ],
+      },
     ],
-    pools: [{ metadata: { name: 'public-pool', namespace: 'metallb-system' }, spec: { addresses: ['198.51.100.128/30'] } }],
+    pools: [
+      { metadata: { name: 'public-pool', namespace: 'metallb-system' }, spec: { addresses: ['198.51.100.128/30'] } },
+    ],
     l2Advertisements: [{ metadata: { name: 'l2' }, spec: {} }],
     bgpAdvertisements: [{ metadata: { name: 'public-adv' }, spec: { ipAddressPools: ['public-pool'] } }],
     pdbs: [],
@@ -56,7 +89,9 @@ function cluster(changes: Partial<ClusterFacts> = {}): ClusterFacts {
 function edge(changes: Partial<EdgeFacts> = {}): EdgeFacts {
   return {
     host: 'edge',
-    neighbors: Object.fromEntries(NODES.map((n) => [ADDR[n], { state: 'Established', pfxRcd: n === 'cp1' ? 0 : 1, peerUptime: '00:05:00' }])),
+    neighbors: Object.fromEntries(
+      NODES.map((n) => [ADDR[n], { state: 'Established', pfxRcd: n === 'cp1' ? 0 : 1, peerUptime: '00:05:00' }]),
+    ),
     bfd: NODES.map((n) => ({ peer: ADDR[n], status: 'up' })),
     routes: { '198.51.100.128/32': [ADDR.w1, ADDR.w2] },
     ...changes,
@@ -67,7 +102,12 @@ const MACS: Record<string, string> = { cp1: '02:00:00:00:00:11', w1: '02:00:00:0
 function facts(changes: Partial<Facts> = {}): Facts {
   return {
     cluster: cluster(),
-    nodes: NODES.map((n) => ({ host: n, unit: n === 'cp1' ? 'k3s' : 'k3s-agent', active: 'active', macs: { [MACS[n] ?? '']: 'eth0' } })),
+    nodes: NODES.map((n) => ({
+      host: n,
+      unit: n === 'cp1' ? 'k3s' : 'k3s-agent',
+      active: 'active',
+      macs: { [MACS[n] ?? '']: 'eth0' },
+    })),
     edges: [edge()],
     unreachable: {},
     ...changes,
@@ -86,19 +126,46 @@ describe('play doctor judges the readings', () => {
   it('a healthy BGP cluster: every check ok, sessions, BFD and the route with exactly the nodes holding ready endpoints', () => {
     const findings = judge(intended(), facts(), [], ALL);
     expect(failed(findings)).toEqual([]);
-    expect(findings.map((f) => `${f.host} ${f.check}`)).toEqual(expect.arrayContaining(['edge BGP session with w1 (192.0.2.12)', 'edge BFD with w2', 'edge route to default/echo-lb 198.51.100.128', 'w1 speaker ready', 'cluster webhook endpoints ready']));
+    expect(findings.map((f) => `${f.host} ${f.check}`)).toEqual(
+      expect.arrayContaining([
+        'edge BGP session with w1 (192.0.2.12)',
+        'edge BFD with w2',
+        'edge route to default/echo-lb 198.51.100.128',
+        'w1 speaker ready',
+        'cluster webhook endpoints ready',
+      ]),
+    );
   });
 
-  it('a session down while the node\'s speaker is ready: the MD5 password or a filter on TCP 179', () => {
-    const f = only(judge(intended(), facts({ edges: [edge({ neighbors: { ...edge().neighbors, [ADDR.w2]: { state: 'Active' } }, routes: { '198.51.100.128/32': [ADDR.w1] } })] }), [], ALL).filter((x) => x.check.startsWith('BGP')));
+  it("a session down while the node's speaker is ready: the MD5 password or a filter on TCP 179", () => {
+    const f = only(
+      judge(
+        intended(),
+        facts({
+          edges: [
+            edge({
+              neighbors: { ...edge().neighbors, [ADDR.w2]: { state: 'Active' } },
+              routes: { '198.51.100.128/32': [ADDR.w1] },
+            }),
+          ],
+        }),
+        [],
+        ALL,
+      ).filter((x) => x.check.startsWith('BGP')),
+    );
     expect(f).toMatchObject({ host: 'edge', verdict: 'fail', check: 'BGP session with w2 (192.0.2.13)' });
     expect(f.cause).toMatch(/MD5 password differs/);
     expect(f.fix).toMatch(/TCP 179/);
   });
 
   it('the route lacking a node that holds a ready endpoint fails, naming expected and actual next hops', () => {
-    const f = only(judge(intended(), facts({ edges: [edge({ routes: { '198.51.100.128/32': [ADDR.w1] } })] }), [], ALL));
-    expect(f.evidence).toEqual(['next hops: 192.0.2.12', 'expected: 192.0.2.12, 192.0.2.13 (nodes with ready endpoints and a ready speaker)']);
+    const f = only(
+      judge(intended(), facts({ edges: [edge({ routes: { '198.51.100.128/32': [ADDR.w1] } })] }), [], ALL),
+    );
+    expect(f.evidence).toEqual([
+      'next hops: 192.0.2.12',
+      'expected: 192.0.2.12, 192.0.2.13 (nodes with ready endpoints and a ready speaker)',
+    ]);
   });
 
   it('bgpd not running on the edge is one failure, not one per node', () => {
@@ -107,44 +174,137 @@ describe('play doctor judges the readings', () => {
     expect(f.fix).toMatch(/systemctl restart frr/);
   });
 
-  it('a speaker down: the speaker and the node\'s session both fail, the session saying why', () => {
-    const pods = cluster().pods.map((p) => (p.metadata.name === 'speaker-w1' ? pod('speaker-w1', 'speaker', 'w1', false) : p));
-    const findings = failed(judge(intended(), facts({ cluster: cluster({ pods }), edges: [edge({ neighbors: { ...edge().neighbors, [ADDR.w1]: { state: 'Connect' } }, routes: { '198.51.100.128/32': [ADDR.w2] } })] }), [], ALL));
-    expect(findings.map((f) => `${f.host} ${f.check}`)).toEqual(['w1 speaker ready', 'edge BGP session with w1 (192.0.2.12)']);
+  it("a speaker down: the speaker and the node's session both fail, the session saying why", () => {
+    const pods = cluster().pods.map((p) =>
+      p.metadata.name === 'speaker-w1' ? pod('speaker-w1', 'speaker', 'w1', false) : p,
+    );
+    const findings = failed(
+      judge(
+        intended(),
+        facts({
+          cluster: cluster({ pods }),
+          edges: [
+            edge({
+              neighbors: { ...edge().neighbors, [ADDR.w1]: { state: 'Connect' } },
+              routes: { '198.51.100.128/32': [ADDR.w2] },
+            }),
+          ],
+        }),
+        [],
+        ALL,
+      ),
+    );
+    expect(findings.map((f) => `${f.host} ${f.check}`)).toEqual([
+      'w1 speaker ready',
+      'edge BGP session with w1 (192.0.2.12)',
+    ]);
     expect(findings[0]?.evidence[0]).toMatch(/speaker-w1 on w1: Running; speaker CrashLoopBackOff/);
     expect(findings[1]?.cause).toMatch(/speaker on w1 is not running/);
   });
 
   it('BFD down under an Established session fails with the hold time it falls back to', () => {
-    const f = only(judge(intended(), facts({ edges: [edge({ bfd: [{ peer: ADDR.cp1, status: 'up' }, { peer: ADDR.w1, status: 'down' }, { peer: ADDR.w2, status: 'up' }] })] }), [], ALL));
+    const f = only(
+      judge(
+        intended(),
+        facts({
+          edges: [
+            edge({
+              bfd: [
+                { peer: ADDR.cp1, status: 'up' },
+                { peer: ADDR.w1, status: 'down' },
+                { peer: ADDR.w2, status: 'up' },
+              ],
+            }),
+          ],
+        }),
+        [],
+        ALL,
+      ),
+    );
     expect(f).toMatchObject({ check: 'BFD with w1' });
     expect(f.cause).toMatch(/180s/);
   });
 
   it('a Service annotated with a pool that does not exist', () => {
     const svc = echo(undefined, { name: 'other', annotations: { 'metallb.io/address-pool': 'gold' } });
-    const f = only(judge(intended(), facts({ cluster: cluster({ services: [echo('198.51.100.128'), svc], events: [{ involvedObject: { kind: 'Service', name: 'other', namespace: 'default' }, type: 'Warning', reason: 'AllocationFailed', message: 'unknown pool "gold"' }] }) }), [], ALL));
+    const f = only(
+      judge(
+        intended(),
+        facts({
+          cluster: cluster({
+            services: [echo('198.51.100.128'), svc],
+            events: [
+              {
+                involvedObject: { kind: 'Service', name: 'other', namespace: 'default' },
+                type: 'Warning',
+                reason: 'AllocationFailed',
+                message: 'unknown pool "gold"',
+              },
+            ],
+          }),
+        }),
+        [],
+        ALL,
+      ),
+    );
     expect(f).toMatchObject({ check: 'default/other has an address' });
     expect(f.cause).toBe('the Service asks for pool "gold", which does not exist');
     expect(f.evidence).toContain('event AllocationFailed: unknown pool "gold"');
   });
 
   it('a pool exhausted by one Service too many', () => {
-    const taken = ['198.51.100.128', '198.51.100.129', '198.51.100.130', '198.51.100.131'].map((ip, i) => ({ ...echo(ip, { name: `s${i}` }), spec: { type: 'LoadBalancer' } }));
-    const f = only(judge(intended(), facts({ cluster: cluster({ services: [...taken, { ...echo(undefined, { name: 'one-too-many' }), spec: { type: 'LoadBalancer' } }] }), edges: [] }), [], ALL).filter((x) => x.area === 'service'));
+    const taken = ['198.51.100.128', '198.51.100.129', '198.51.100.130', '198.51.100.131'].map((ip, i) => ({
+      ...echo(ip, { name: `s${i}` }),
+      spec: { type: 'LoadBalancer' },
+    }));
+    const f = only(
+      judge(
+        intended(),
+        facts({
+          cluster: cluster({
+            services: [...taken, { ...echo(undefined, { name: 'one-too-many' }), spec: { type: 'LoadBalancer' } }],
+          }),
+          edges: [],
+        }),
+        [],
+        ALL,
+      ).filter((x) => x.area === 'service'),
+    );
     expect(f.cause).toBe('pool public-pool exhausted: every address is taken by another Service');
     expect(f.evidence[0]).toBe('public-pool: all 4 addresses in use');
   });
 
   it('externalTrafficPolicy Local with no ready endpoint warns', () => {
-    const slices = cluster().endpointSlices.map((e) => (e.metadata.name === 'echo' ? { ...e, endpoints: (e.endpoints ?? []).map((ep) => ({ ...ep, conditions: { ready: false } })) } : e));
-    const findings = failed(judge(intended(), facts({ cluster: cluster({ endpointSlices: slices }), edges: [edge({ routes: {} })] }), [], ALL));
+    const slices = cluster().endpointSlices.map((e) =>
+      e.metadata.name === 'echo'
+        ? { ...e, endpoints: (e.endpoints ?? []).map((ep) => ({ ...ep, conditions: { ready: false } })) }
+        : e,
+    );
+    const findings = failed(
+      judge(
+        intended(),
+        facts({ cluster: cluster({ endpointSlices: slices }), edges: [edge({ routes: {} })] }),
+        [],
+        ALL,
+      ),
+    );
     expect(findings.map((f) => `${f.check} ${f.verdict}`)).toEqual(['default/echo-lb has ready endpoints warn']);
   });
 
   it('layer2: exactly one node answering is ok; two answering is ARP flux; none is a failure naming provider ARP filtering', () => {
-    const l2 = (answers: string[]) => judge(intended('layer2'), facts({ edges: [], arp: { from: 'edge', method: 'arping', answers: { '198.51.100.128': answers } } }), [], ALL).filter((f) => f.area === 'layer2');
-    expect(l2([MACS.w1 ?? ''])).toEqual([expect.objectContaining({ verdict: 'ok', evidence: ['asked from edge with arping', 'answer: 02:00:00:00:00:12 (w1)'] })]);
+    const l2 = (answers: string[]) =>
+      judge(
+        intended('layer2'),
+        facts({ edges: [], arp: { from: 'edge', method: 'arping', answers: { '198.51.100.128': answers } } }),
+        [],
+        ALL,
+      ).filter((f) => f.area === 'layer2');
+    expect(l2([MACS.w1 ?? ''])).toEqual([
+      expect.objectContaining({
+        verdict: 'ok',
+        evidence: ['asked from edge with arping', 'answer: 02:00:00:00:00:12 (w1)'],
+      }),
+    ]);
     expect(l2([MACS.w1 ?? '', MACS.w2 ?? ''])[0]?.cause).toMatch(/ARP flux/);
     expect(l2([])[0]?.cause).toMatch(/provider filters ARP/);
     expect(l2([MACS.cp1 ?? ''])[0]?.cause).toMatch(/cp1 answers but holds no ready endpoint/);
@@ -152,7 +312,30 @@ describe('play doctor judges the readings', () => {
 
   it('a node whose K3s is stopped', () => {
     const nodes = facts().nodes.map((n) => (n.host === 'w2' ? { ...n, active: 'inactive' } : n));
-    const findings = failed(judge(intended(), facts({ nodes, cluster: cluster({ nodes: cluster().nodes.map((n) => (n.metadata.name === 'w2' ? { ...n, status: { conditions: [{ type: 'Ready', status: 'Unknown', message: 'Kubelet stopped posting node status.' }] } } : n)) }) }), [], ALL));
+    const findings = failed(
+      judge(
+        intended(),
+        facts({
+          nodes,
+          cluster: cluster({
+            nodes: cluster().nodes.map((n) =>
+              n.metadata.name === 'w2'
+                ? {
+                    ...n,
+                    status: {
+                      conditions: [
+                        { type: 'Ready', status: 'Unknown', message: 'Kubelet stopped posting node status.' },
+                      ],
+                    },
+                  }
+                : n,
+            ),
+          }),
+        }),
+        [],
+        ALL,
+      ),
+    );
     expect(findings.map((f) => `${f.host} ${f.check}`)).toEqual(['w2 k3s-agent service active', 'w2 Node Ready']);
   });
 });

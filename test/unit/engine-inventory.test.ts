@@ -17,7 +17,11 @@ const thrown = (fn: () => unknown): unknown => {
   }
   return undefined;
 };
-const layer = (label: string, values: Record<string, unknown>): VarLayer => ({ label, values, locate: () => ({ file: label }) });
+const layer = (label: string, values: Record<string, unknown>): VarLayer => ({
+  label,
+  values,
+  locate: () => ({ file: label }),
+});
 
 describe('inventory parsing', () => {
   it('reads hosts, groups and nesting from Ansible YAML', () => {
@@ -35,7 +39,9 @@ describe('inventory parsing', () => {
   });
 
   it('rejects group_vars for a group that does not exist, listing the groups', () => {
-    expect(() => loadInventory(join(fixtures, 'orphan-vars'))).toThrow(/group_vars\/nosuch\.yaml: group_vars for unknown group "nosuch"; known groups: all, ungrouped/);
+    expect(() => loadInventory(join(fixtures, 'orphan-vars'))).toThrow(
+      /group_vars\/nosuch\.yaml: group_vars for unknown group "nosuch"; known groups: all, ungrouped/,
+    );
   });
 });
 
@@ -75,7 +81,10 @@ describe('variable precedence (lowest to highest)', () => {
   });
 
   it('-e wins over everything, later -e over earlier', () => {
-    const v = resolve('h1', layer('play', { level: 'play' }), layer('params', { level: 'params' }), [layer('-e 1', { level: 'e1' }), layer('-e 2', { level: 'e2' })]);
+    const v = resolve('h1', layer('play', { level: 'play' }), layer('params', { level: 'params' }), [
+      layer('-e 1', { level: 'e1' }),
+      layer('-e 2', { level: 'e2' }),
+    ]);
     expect(v.level).toBe('e2');
   });
 });
@@ -108,6 +117,8 @@ describe('host patterns', () => {
     expect(selectHosts(inv, 'h1:h3', ['h2', 'h3'])).toEqual(['h3']);
   });
   it('an unknown name is an error listing hosts and groups', () => {
-    expect(() => sel('web')).toThrow(/unknown host or group "web"; hosts: loner, h1, h2, h3; groups: all, child, other, parent, ungrouped/);
+    expect(() => sel('web')).toThrow(
+      /unknown host or group "web"; hosts: loner, h1, h2, h3; groups: all, child, other, parent, ungrouped/,
+    );
   });
 });

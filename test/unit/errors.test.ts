@@ -27,7 +27,7 @@ describe('one error hierarchy', () => {
     expect(new Error('bug') instanceof PlayError).toBe(false);
   });
 
-  it('recognised by brand: errors and FromHost values from another copy of play\'s modules (a role compiled on its own) are still play\'s', async () => {
+  it("recognised by brand: errors and FromHost values from another copy of play's modules (a role compiled on its own) are still play's", async () => {
     vi.resetModules();
     const other = {
       input: (await import('../../src/input/errors.ts')) as typeof import('../../src/input/errors.ts'),

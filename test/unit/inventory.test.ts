@@ -17,7 +17,12 @@ describe('lab inventory', () => {
   });
 
   it('tells how to reach the hosts and where the K3s stand-in is', () => {
-    const vars = inventoryVars({ privateKey: '/l/id', knownHosts: '/l/kh', k3sStandin: '/p/k3s', metallbManifest: '/l/metallb.yaml' });
+    const vars = inventoryVars({
+      privateKey: '/l/id',
+      knownHosts: '/l/kh',
+      k3sStandin: '/p/k3s',
+      metallbManifest: '/l/metallb.yaml',
+    });
     expect(vars).toEqual({
       ansible_user: 'root',
       ansible_ssh_private_key_file: '/l/id',

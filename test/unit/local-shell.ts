@@ -12,7 +12,13 @@ export const localShell: Remote = {
       child.stdout.on('data', (d: Buffer) => out.push(d));
       child.stderr.on('data', (d: Buffer) => err.push(d));
       child.on('error', reject);
-      child.on('close', (code) => resolve({ exitCode: code ?? 255, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+      child.on('close', (code) =>
+        resolve({
+          exitCode: code ?? 255,
+          stdout: Buffer.concat(out).toString(),
+          stderr: Buffer.concat(err).toString(),
+        }),
+      );
       // A command that exits without reading its input closes the pipe first (EPIPE): that is fine.
       child.stdin.on('error', () => undefined);
       child.stdin.end(options.stdin ?? '');

@@ -14,7 +14,9 @@ describe('templates', () => {
   });
   it('a missing variable is an error naming the template, line and variable, not an empty string', () => {
     expect(() => renderTemplate(tpl('missing.hbs'), data, 'roles/x/templates/missing.hbs')).toThrow(TemplateError);
-    expect(() => renderTemplate(tpl('missing.hbs'), data, 'roles/x/templates/missing.hbs')).toThrow('template roles/x/templates/missing.hbs: line 5: variable "nosuch" is not defined');
+    expect(() => renderTemplate(tpl('missing.hbs'), data, 'roles/x/templates/missing.hbs')).toThrow(
+      'template roles/x/templates/missing.hbs: line 5: variable "nosuch" is not defined',
+    );
   });
   it('does not HTML-escape: these are config files', () => {
     expect(renderTemplate(tpl('ok.hbs'), { ...data, port: '<&>' })).toMatch(/^port = <&>/);
@@ -24,10 +26,14 @@ describe('templates', () => {
 describe('diff rendering', () => {
   it('text as a unified diff with context', () => {
     const out = renderChange({ type: 'content', path: '/etc/x.conf', before: 'a\nb\nc\n', after: 'a\nB\nc\n' });
-    expect(out).toBe(['--- /etc/x.conf (before)', '+++ /etc/x.conf (after)', '@@ -1,3 +1,3 @@', ' a', '-b', '+B', ' c'].join('\n'));
+    expect(out).toBe(
+      ['--- /etc/x.conf (before)', '+++ /etc/x.conf (after)', '@@ -1,3 +1,3 @@', ' a', '-b', '+B', ' c'].join('\n'),
+    );
   });
   it('a new file diffs against /dev/null', () => {
-    expect(renderChange({ type: 'content', path: '/n', before: null, after: 'x\n' })).toMatch(/^--- \/dev\/null\n\+\+\+ \/n \(after\)\n@@ -0,0 \+1,1 @@\n\+x$/);
+    expect(renderChange({ type: 'content', path: '/n', before: null, after: 'x\n' })).toMatch(
+      /^--- \/dev\/null\n\+\+\+ \/n \(after\)\n@@ -0,0 \+1,1 @@\n\+x$/,
+    );
   });
   it('values as before → after', () => {
     expect(renderChange({ type: 'value', what: 'mode', before: '0644', after: '0600' })).toBe('mode: 0644 → 0600');
@@ -47,7 +53,12 @@ describe('secret redaction', () => {
     expect(r.deep({ a: ['x hunter2'], b: { c: 'hunter2' }, n: 1 })).toEqual({ a: [`x ${MASK}`], b: { c: MASK }, n: 1 });
   });
   it('masks an old secret in a file diff by the line it sits on, and still shows that it changed', () => {
-    const c = r.change({ type: 'content', path: '/etc/frr/frr.conf', before: 'neighbor 1 password OLDSECRET\nx\n', after: 'neighbor 1 password hunter2\nx\n' });
+    const c = r.change({
+      type: 'content',
+      path: '/etc/frr/frr.conf',
+      before: 'neighbor 1 password OLDSECRET\nx\n',
+      after: 'neighbor 1 password hunter2\nx\n',
+    });
     const text = renderChange(c);
     expect(text).not.toMatch(/OLDSECRET|hunter2/);
     expect(text).toMatch(/-neighbor 1 password \*{8} \(old secret\)\n\+neighbor 1 password \*{8}/);
@@ -56,7 +67,15 @@ describe('secret redaction', () => {
     ['escaped in JSON (the --json report, kubectl output)', 'to"k\\en\\x', (v: string) => JSON.stringify({ token: v })],
     ['in YAML single quotes', "it's-a-secret", (v: string) => `token: '${v.replace(/'/g, "''")}'`],
     ['URL-encoded (a datastore endpoint)', 'p@ss/w:rd?x', (v: string) => `mysql://u:${encodeURIComponent(v)}@db/k3s`],
-    ['multi-line, cut into the lines of a diff', 'line-one-of-it\nline-two-of-it', (v: string) => v.split('\n').map((l) => `+ ${l}`).join('\n')],
+    [
+      'multi-line, cut into the lines of a diff',
+      'line-one-of-it\nline-two-of-it',
+      (v: string) =>
+        v
+          .split('\n')
+          .map((l) => `+ ${l}`)
+          .join('\n'),
+    ],
     ['base64', 'plain-secret-value', (v: string) => `password: ${Buffer.from(v).toString('base64')}`],
   ])('masks a secret %s', (_how, secret, render) => {
     const shown = new Redactor([secret]).text(render(secret));
@@ -64,10 +83,24 @@ describe('secret redaction', () => {
     expect(shown).toContain(MASK);
   });
   it('masks an old secret whose line changed elsewhere too, and one whose line or file was removed', () => {
-    const moved = renderChange(r.change({ type: 'content', path: '/f', before: 'neighbor 10.0.0.1 password OLDSECRET-1\n', after: 'neighbor 10.0.0.2 password hunter22\n' }));
+    const moved = renderChange(
+      r.change({
+        type: 'content',
+        path: '/f',
+        before: 'neighbor 10.0.0.1 password OLDSECRET-1\n',
+        after: 'neighbor 10.0.0.2 password hunter22\n',
+      }),
+    );
     expect(moved).not.toContain('OLDSECRET-1');
     expect(moved).toMatch(/-neighbor 10\.0\.0\.1 password \*{8} \(old secret\)/);
-    const removed = renderChange(r.change({ type: 'content', path: '/f', before: 'a\n token: "OLDTOKEN-123"\n# the password is kept elsewhere\n', after: 'a\n' }));
+    const removed = renderChange(
+      r.change({
+        type: 'content',
+        path: '/f',
+        before: 'a\n token: "OLDTOKEN-123"\n# the password is kept elsewhere\n',
+        after: 'a\n',
+      }),
+    );
     expect(removed).not.toContain('OLDTOKEN-123');
     expect(removed).toMatch(/- token: "\*{8} \(old secret\)/);
     expect(removed).toContain('-# the password is kept elsewhere');
@@ -79,10 +112,20 @@ describe('secret redaction', () => {
       type: 'object',
       properties: {
         token: { type: 'string', secret: true },
-        peers: { type: 'array', items: { type: 'object', properties: { password: { type: 'string', secret: true }, address: { type: 'string' } } } },
+        peers: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { password: { type: 'string', secret: true }, address: { type: 'string' } },
+          },
+        },
       },
     };
-    const values = { token: 'T0K', peers: [{ password: 'p1', address: '10.0.0.1' }, { address: '10.0.0.2' }], other: 'x' };
+    const values = {
+      token: 'T0K',
+      peers: [{ password: 'p1', address: '10.0.0.1' }, { address: '10.0.0.2' }],
+      other: 'x',
+    };
     expect(secretValues(schema, values).sort()).toEqual(['T0K', 'p1']);
   });
 });

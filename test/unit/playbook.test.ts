@@ -20,7 +20,10 @@ describe('playbook schema', () => {
       anyErrorsFatal: true,
       maxFailPercentage: 20,
     });
-    expect(play?.roles.map((r) => [r.name, r.tags])).toEqual([['demo', []], ['motd', ['banner', 'motd']]]);
+    expect(play?.roles.map((r) => [r.name, r.tags])).toEqual([
+      ['demo', []],
+      ['motd', ['banner', 'motd']],
+    ]);
     expect(play?.roles[1]?.vars?.values).toEqual({ motd_text: 'hi' });
     expect(play?.roles[1]?.vars?.locate(['motd_text'])).toMatchObject({ line: 15 });
   });
@@ -55,8 +58,10 @@ describe('serial batches', () => {
   const hosts = ['a', 'b', 'c', 'd', 'e'];
   it('no serial: one batch', () => expect(batches(hosts, [])).toEqual([hosts]));
   it('a count', () => expect(batches(hosts, [2])).toEqual([['a', 'b'], ['c', 'd'], ['e']]));
-  it('a percentage rounds down, never below one', () => expect(batches(hosts, ['50%'])).toEqual([['a', 'b'], ['c', 'd'], ['e']]));
-  it('a list: the last size repeats', () => expect(batches(hosts, [1, '40%'])).toEqual([['a'], ['b', 'c'], ['d', 'e']]));
+  it('a percentage rounds down, never below one', () =>
+    expect(batches(hosts, ['50%'])).toEqual([['a', 'b'], ['c', 'd'], ['e']]));
+  it('a list: the last size repeats', () =>
+    expect(batches(hosts, [1, '40%'])).toEqual([['a'], ['b', 'c'], ['d', 'e']]));
 });
 
 describe('tag selection', () => {
@@ -75,15 +80,15 @@ describe('tag selection', () => {
     expect(isSelected(['always', 'a'], 'a', { ...none, skipTags: ['always'] })).toBe(false);
     expect(isSelected(['never', 'debug'], 'a', { ...none, tags: ['debug'] })).toBe(true);
   });
-  it('--skip-tags wins over --tags', () => expect(isSelected(['a', 'b'], 'r', { ...none, tags: ['a'], skipTags: ['b'] })).toBe(false));
+  it('--skip-tags wins over --tags', () =>
+    expect(isSelected(['a', 'b'], 'r', { ...none, tags: ['a'], skipTags: ['b'] })).toBe(false));
   it('--role keeps only that role', () => {
     expect(isSelected(['x'], 'sysctl', { ...none, roles: ['firewall'] })).toBe(false);
     expect(isSelected(['x'], 'firewall', { ...none, roles: ['firewall'] })).toBe(true);
   });
   it('unknown tags and roles are named with what exists', () => {
-    expect(checkSelection({ tags: ['nope'], skipTags: [], roles: ['frr'] }, new Set(['a', 'b']), new Set(['frr-edge']))).toEqual([
-      'unknown tag "nope"; known tags: a, b',
-      'unknown role "frr"; known roles: frr-edge',
-    ]);
+    expect(
+      checkSelection({ tags: ['nope'], skipTags: [], roles: ['frr'] }, new Set(['a', 'b']), new Set(['frr-edge'])),
+    ).toEqual(['unknown tag "nope"; known tags: a, b', 'unknown role "frr"; known roles: frr-edge']);
   });
 });

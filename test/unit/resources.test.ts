@@ -28,15 +28,22 @@ async function converge(r: Resource) {
 }
 
 describe('batched probes', () => {
-  it.each([false, true])('frame each output exactly, whatever it prints or how it exits (concurrent: %s)', async (concurrent) => {
-    const results = await probeAll(localShell, ['printf abc', undefined, 'printf "x\\n\\n"; exit 3', 'echo @@fake:end:0:0'], { concurrent });
-    expect(results).toEqual([
-      { stdout: 'abc', exitCode: 0 },
-      undefined,
-      { stdout: 'x\n\n', exitCode: 3 },
-      { stdout: '@@fake:end:0:0\n', exitCode: 0 },
-    ]);
-  });
+  it.each([false, true])(
+    'frame each output exactly, whatever it prints or how it exits (concurrent: %s)',
+    async (concurrent) => {
+      const results = await probeAll(
+        localShell,
+        ['printf abc', undefined, 'printf "x\\n\\n"; exit 3', 'echo @@fake:end:0:0'],
+        { concurrent },
+      );
+      expect(results).toEqual([
+        { stdout: 'abc', exitCode: 0 },
+        undefined,
+        { stdout: 'x\n\n', exitCode: 3 },
+        { stdout: '@@fake:end:0:0\n', exitCode: 0 },
+      ]);
+    },
+  );
 });
 
 describe('file resource', () => {
@@ -44,7 +51,7 @@ describe('file resource', () => {
     const dir = tmp();
     const path = join(dir, 'a.conf');
     const first = await converge(fileResource({ path, content: 'one\n', mode: '0640' }));
-    expect(first.map((c) => c.type === 'value' ? c.what : 'content')).toEqual(['content', 'mode']);
+    expect(first.map((c) => (c.type === 'value' ? c.what : 'content'))).toEqual(['content', 'mode']);
     expect(readFileSync(path, 'utf8')).toBe('one\n');
     expect((statSync(path).mode & 0o777).toString(8)).toBe('640');
     expect(await converge(fileResource({ path, content: 'one\n', mode: '0640' }))).toEqual([]);
@@ -63,7 +70,9 @@ describe('file resource', () => {
 
   it('fails cleanly into a missing directory, leaving no temp file', async () => {
     const dir = tmp();
-    await expect(converge(fileResource({ path: join(dir, 'no/such/f'), content: 'x' }))).rejects.toThrow(/writing .* failed/);
+    await expect(converge(fileResource({ path: join(dir, 'no/such/f'), content: 'x' }))).rejects.toThrow(
+      /writing .* failed/,
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -76,7 +85,9 @@ describe('file resource', () => {
     const dir = tmp();
     const path = join(dir, 'gone');
     writeFileSync(path, 'bye\n');
-    expect(await converge(fileResource({ path, state: 'absent' }))).toEqual([{ type: 'content', path, before: 'bye\n', after: null }]);
+    expect(await converge(fileResource({ path, state: 'absent' }))).toEqual([
+      { type: 'content', path, before: 'bye\n', after: null },
+    ]);
     expect(readdirSync(dir)).toEqual([]);
   });
 });
@@ -123,13 +134,21 @@ describe('command resource', () => {
     const [failed] = await probeAll(localShell, [broken.probe]);
     const plan = broken.plan(failed);
     expect(plan.changes).toEqual([]);
-    await expect(plan.inspect?.(localShell)).rejects.toMatchObject({ message: expect.stringMatching(/exit 2/), detail: 'no bgpd' });
+    await expect(plan.inspect?.(localShell)).rejects.toMatchObject({
+      message: expect.stringMatching(/exit 2/),
+      detail: 'no bgpd',
+    });
   });
 });
 
 describe('waiting on a reading judged on the controller', () => {
   const flagWait = (file: string, timeoutMs: number) =>
-    waitUntilResource({ read: `cat ${file} 2>/dev/null || true`, missing: (out) => (out.includes('go') ? undefined : `no go in ${file}`), timeoutMs, intervalMs: 200 });
+    waitUntilResource({
+      read: `cat ${file} 2>/dev/null || true`,
+      missing: (out) => (out.includes('go') ? undefined : `no go in ${file}`),
+      timeoutMs,
+      intervalMs: 200,
+    });
 
   it('has nothing to do when the reading shows nothing missing', async () => {
     const dir = tmp();
@@ -153,13 +172,24 @@ describe('waiting on a reading judged on the controller', () => {
     const dir = tmp();
     const r = flagWait(join(dir, 'flag'), 500);
     const plan = r.plan((await probeAll(localShell, [r.probe]))[0]);
-    await expect(plan.settle?.(localShell)).rejects.toThrow(`timed out after 500 ms waiting for \`cat ${join(dir, 'flag')} 2>/dev/null || true\` to show nothing missing: no go in ${join(dir, 'flag')}`);
+    await expect(plan.settle?.(localShell)).rejects.toThrow(
+      `timed out after 500 ms waiting for \`cat ${join(dir, 'flag')} 2>/dev/null || true\` to show nothing missing: no go in ${join(dir, 'flag')}`,
+    );
   });
 });
 
 describe('kube readiness reading', () => {
   it('judges each kind by its own condition, an absent object being absent', () => {
-    const out = ['Node/cp1 True', 'Node/w1 False', 'Node/w2 ', 'CustomResourceDefinition/bgppeers.metallb.io True', 'Deployment/controller False', 'Endpoints/metallb-webhook-service 10.42.0.10', 'Endpoints/other ', ''].join('\n');
+    const out = [
+      'Node/cp1 True',
+      'Node/w1 False',
+      'Node/w2 ',
+      'CustomResourceDefinition/bgppeers.metallb.io True',
+      'Deployment/controller False',
+      'Endpoints/metallb-webhook-service 10.42.0.10',
+      'Endpoints/other ',
+      '',
+    ].join('\n');
     expect([...readiness(out)]).toEqual([
       ['Node/cp1', true],
       ['Node/w1', false],
@@ -177,11 +207,17 @@ describe('shared readings: one command per kind, each resource seeing what it wo
     const dir = tmp();
     const path = join(dir, 'manifest.yaml');
     writeFileSync(path, 'old: 1\n');
-    for (const r of [fileResource({ path, content: 'new: 2\n', summarize: true }), fileResource({ path, content: Buffer.from([0, 1, 2]) })]) {
+    for (const r of [
+      fileResource({ path, content: 'new: 2\n', summarize: true }),
+      fileResource({ path, content: Buffer.from([0, 1, 2]) }),
+    ]) {
       const [state] = await probeAll(localShell, [r.probe], { concurrent: true });
       expect(parseFileState(state?.stdout ?? '').content).toBeUndefined();
       const [change] = r.plan(state).changes;
-      expect(change).toMatchObject({ type: 'content', before: `(7 bytes, sha256 ${createHash('sha256').update('old: 1\n').digest('hex')})\n` });
+      expect(change).toMatchObject({
+        type: 'content',
+        before: `(7 bytes, sha256 ${createHash('sha256').update('old: 1\n').digest('hex')})\n`,
+      });
     }
     await converge(fileResource({ path, content: 'new: 2\n', summarize: true }));
     expect(readFileSync(path, 'utf8')).toBe('new: 2\n');
@@ -203,34 +239,69 @@ describe('shared readings: one command per kind, each resource seeing what it wo
       [join(dir, 'absent'), 'content'],
       [join(dir, 'absent'), 'none'],
     ];
-    const merged = await probeAll(localShell, reads.map(([p, r]) => probeFile(p, r)), { concurrent: true });
-    const alone = await probeAll(localShell, reads.map(([p, r]) => fileProbeCommand(p, r)));
-    expect(merged.map((m) => parseFileState(m?.stdout ?? ''))).toEqual(alone.map((a) => parseFileState(a?.stdout ?? '')));
+    const merged = await probeAll(
+      localShell,
+      reads.map(([p, r]) => probeFile(p, r)),
+      { concurrent: true },
+    );
+    const alone = await probeAll(
+      localShell,
+      reads.map(([p, r]) => fileProbeCommand(p, r)),
+    );
+    expect(merged.map((m) => parseFileState(m?.stdout ?? ''))).toEqual(
+      alone.map((a) => parseFileState(a?.stdout ?? '')),
+    );
     expect(parseFileState(merged[0]?.stdout ?? '').content?.toString()).toBe('alpha\n');
-    expect(merged.map((m) => parseFileState(m?.stdout ?? '').kind)).toEqual(['file', 'file', 'file', 'file', 'directory', 'directory', 'absent', 'absent']);
+    expect(merged.map((m) => parseFileState(m?.stdout ?? '').kind)).toEqual([
+      'file',
+      'file',
+      'file',
+      'file',
+      'directory',
+      'directory',
+      'absent',
+      'absent',
+    ]);
   });
 
   it('packages: one dpkg-query; each apt resource sees only its own packages', async () => {
     const installed = aptResource({ packages: ['dpkg', 'coreutils'] });
     const missing = aptResource({ packages: ['no-such-package-play'] });
     const [a, b] = await probeAll(localShell, [installed.probe, missing.probe]);
-    expect(a?.stdout.split('\n').map((l) => l.split(' ')[0]).sort()).toEqual(['coreutils', 'dpkg']);
+    expect(
+      a?.stdout
+        .split('\n')
+        .map((l) => l.split(' ')[0])
+        .sort(),
+    ).toEqual(['coreutils', 'dpkg']);
     expect(b?.stdout).toBe('');
     expect(installed.plan(a).changes).toEqual([]);
-    expect(missing.plan(b).changes).toEqual([{ type: 'value', what: 'package no-such-package-play', before: 'absent', after: 'installed' }]);
+    expect(missing.plan(b).changes).toEqual([
+      { type: 'value', what: 'package no-such-package-play', before: 'absent', after: 'installed' },
+    ]);
   });
 
   it('kube readiness: nodes join the namespaced call, so a server reads all readiness in one kubectl', () => {
     const t = '{.kind}';
     const items = [
       kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, refs: ['node/cp1'] }),
-      kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, namespace: 'metallb-system', refs: ['crd/x.metallb.io', 'deployment/controller'] }),
+      kubeStatusProbe({
+        kubectl: 'k3s kubectl',
+        template: t,
+        namespace: 'metallb-system',
+        refs: ['crd/x.metallb.io', 'deployment/controller'],
+      }),
       kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, refs: ['node/w1', 'node/cp1'] }),
     ].map((p) => p.item);
     const command = sharedReadings['kube-status'].command(items);
     expect(command.match(/ get /g)).toHaveLength(1);
-    expect(command).toContain(`get 'crd/x.metallb.io' 'deployment/controller' 'node/cp1' 'node/w1' -n 'metallb-system'`);
-    const other = sharedReadings['kube-status'].command([...items, kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, namespace: 'other', refs: ['deployment/y'] }).item]);
+    expect(command).toContain(
+      `get 'crd/x.metallb.io' 'deployment/controller' 'node/cp1' 'node/w1' -n 'metallb-system'`,
+    );
+    const other = sharedReadings['kube-status'].command([
+      ...items,
+      kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, namespace: 'other', refs: ['deployment/y'] }).item,
+    ]);
     expect(other.match(/ get /g)).toHaveLength(2);
   });
 
@@ -238,19 +309,30 @@ describe('shared readings: one command per kind, each resource seeing what it wo
     const dir = tmp();
     const [, now = ''] = /= (.*)/.exec((await localShell.exec('sysctl kernel.ostype')).stdout) ?? [];
     const known = sysctlResource({ file: join(dir, 'x.conf'), values: { 'kernel/ostype': now, 'kernel.ostype': now } });
-    const live = (r: Resource, s: Parameters<Resource['plan']>[0]) => r.plan(s).changes.filter((c) => c.type === 'value' && c.what.endsWith('(live)'));
+    const live = (r: Resource, s: Parameters<Resource['plan']>[0]) =>
+      r.plan(s).changes.filter((c) => c.type === 'value' && c.what.endsWith('(live)'));
     const [state] = await probeAll(localShell, [known.probe]);
     expect(live(known, state)).toEqual([]);
     const other = sysctlResource({ file: join(dir, 'x.conf'), values: { 'kernel.ostype': `not-${now}` } });
-    expect(live(other, (await probeAll(localShell, [other.probe]))[0])).toEqual([{ type: 'value', what: 'kernel.ostype (live)', before: now, after: `not-${now}` }]);
-    const unknown = sysctlResource({ file: join(dir, 'x.conf'), values: { 'kernel.ostype': now, 'net.no.such.key': 1 } });
+    expect(live(other, (await probeAll(localShell, [other.probe]))[0])).toEqual([
+      { type: 'value', what: 'kernel.ostype (live)', before: now, after: `not-${now}` },
+    ]);
+    const unknown = sysctlResource({
+      file: join(dir, 'x.conf'),
+      values: { 'kernel.ostype': now, 'net.no.such.key': 1 },
+    });
     const [again] = await probeAll(localShell, [unknown.probe]);
     expect(() => unknown.plan(again)).toThrow('unknown sysctl key(s) on this host: net.no.such.key');
   });
 });
 
 describe('nftables table resource', () => {
-  const spec = { ruleset: '/etc/play-firewall/ruleset.nft', table: 'inet play_firewall', rollbackAfterSeconds: 10, load: 'if-missing' as const };
+  const spec = {
+    ruleset: '/etc/play-firewall/ruleset.nft',
+    table: 'inet play_firewall',
+    rollbackAfterSeconds: 10,
+    load: 'if-missing' as const,
+  };
   const reading = (stdout: string) => ({ stdout, stderr: '', exitCode: 0 });
   const table = 'table inet play_firewall {\n\tchain input {\n\t\ttcp dport 22 accept\n\t}\n}\n';
 
@@ -261,12 +343,29 @@ describe('nftables table resource', () => {
   });
 
   it('a table changed by hand since play loaded it is loaded again, the diff showing the hand-made rule', () => {
-    const edited = table.replace('\t\ttcp dport 22 accept\n', '\t\tip saddr 192.0.2.12 tcp dport 179 drop\n\t\ttcp dport 22 accept\n');
+    const edited = table.replace(
+      '\t\ttcp dport 22 accept\n',
+      '\t\tip saddr 192.0.2.12 tcp dport 179 drop\n\t\ttcp dport 22 accept\n',
+    );
     const plan = nftApplyResource(spec).plan(reading(`loaded\n${edited}@@play-loaded@@\n${table}`));
-    expect(plan.changes).toEqual([{ type: 'content', path: 'table inet play_firewall (live, changed since play loaded it)', before: edited, after: table }]);
+    expect(plan.changes).toEqual([
+      {
+        type: 'content',
+        path: 'table inet play_firewall (live, changed since play loaded it)',
+        before: edited,
+        after: table,
+      },
+    ]);
   });
 
   it('a missing table is loaded', () => {
-    expect(nftApplyResource(spec).plan(reading('missing\n')).changes).toEqual([{ type: 'value', what: 'table inet play_firewall', before: 'not loaded', after: 'loaded from /etc/play-firewall/ruleset.nft' }]);
+    expect(nftApplyResource(spec).plan(reading('missing\n')).changes).toEqual([
+      {
+        type: 'value',
+        what: 'table inet play_firewall',
+        before: 'not loaded',
+        after: 'loaded from /etc/play-firewall/ruleset.nft',
+      },
+    ]);
   });
 });

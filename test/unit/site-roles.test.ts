@@ -10,40 +10,73 @@ const root = join(import.meta.dirname, '../..');
 
 /** The content a file task would write on a fresh host, for the example BGP cluster plus `extra`. */
 async function rendered(host: string, task: string, extra: Record<string, unknown>): Promise<string> {
-  const run = await compile(loadPlaybook(join(root, 'playbooks/site.yaml')), loadInventory(join(root, 'inventory/example-bgp')), {
-    extraVars: [extraVarsLayer(JSON.stringify(extra), 0, root)],
-    selection: { tags: [], skipTags: [], roles: [] },
-    check: true,
-  });
-  const planned = run.plays.flatMap((p) => p.roles.flatMap((r) => r.tasks.get(host) ?? [])).find((t) => t.name.startsWith(task));
-  const change = planned?.resource?.plan({ stdout: 'absent', exitCode: 0 }).changes.find((c): c is Extract<Change, { type: 'content' }> => c.type === 'content');
+  const run = await compile(
+    loadPlaybook(join(root, 'playbooks/site.yaml')),
+    loadInventory(join(root, 'inventory/example-bgp')),
+    {
+      extraVars: [extraVarsLayer(JSON.stringify(extra), 0, root)],
+      selection: { tags: [], skipTags: [], roles: [] },
+      check: true,
+    },
+  );
+  const planned = run.plays
+    .flatMap((p) => p.roles.flatMap((r) => r.tasks.get(host) ?? []))
+    .find((t) => t.name.startsWith(task));
+  const change = planned?.resource
+    ?.plan({ stdout: 'absent', exitCode: 0 })
+    .changes.find((c): c is Extract<Change, { type: 'content' }> => c.type === 'content');
   if (!change?.after) throw new Error(`no content for ${host} ${task}`);
   return change.after;
 }
 
 describe('frr-edge: frr.conf from the MetalLB peer', () => {
   it('announces the pools upstream, aggregated, and nothing else', async () => {
-    const conf = await rendered('edge', 'frr.conf', { frr_upstreams: [{ address: '203.0.113.1', asn: 64999, password: 'up-secret' }] });
+    const conf = await rendered('edge', 'frr.conf', {
+      frr_upstreams: [{ address: '203.0.113.1', asn: 64999, password: 'up-secret' }],
+    });
     expect(conf).toContain('ip route 198.51.100.128/27 blackhole');
-    expect(conf).toContain(' neighbor 203.0.113.1 remote-as 64999\n neighbor 203.0.113.1 description upstream\n neighbor 203.0.113.1 password up-secret');
+    expect(conf).toContain(
+      ' neighbor 203.0.113.1 remote-as 64999\n neighbor 203.0.113.1 description upstream\n neighbor 203.0.113.1 password up-secret',
+    );
     expect(conf).toContain('  network 198.51.100.128/27');
-    expect(conf).toContain('  neighbor 203.0.113.1 route-map UPSTREAM-OUT out\n  neighbor 203.0.113.1 route-map NOTHING in');
+    expect(conf).toContain(
+      '  neighbor 203.0.113.1 route-map UPSTREAM-OUT out\n  neighbor 203.0.113.1 route-map NOTHING in',
+    );
     expect(conf).toContain('ip prefix-list METALLB-AGGREGATES seq 5 permit 198.51.100.128/27\n');
   });
 
-  it('ebgp-multihop exactly when MetalLB\'s ebgpMultiHop is set; BFD as MetalLB\'s profile', async () => {
-    const peer = { name: 'edge-router', myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1', bfdProfile: 'fast-bfd' };
-    const profile = [{ name: 'fast-bfd', receiveInterval: '300ms', transmitInterval: 300, detectMultiplier: 5, minimumTtl: 250 }];
-    const multihop = await rendered('edge', 'frr.conf', { metallb_bgp_peers: [{ ...peer, ebgpMultiHop: true }], metallb_bfd_profiles: profile });
+  it("ebgp-multihop exactly when MetalLB's ebgpMultiHop is set; BFD as MetalLB's profile", async () => {
+    const peer = {
+      name: 'edge-router',
+      myASN: 65010,
+      peerASN: 65000,
+      peerAddress: '192.0.2.1',
+      bfdProfile: 'fast-bfd',
+    };
+    const profile = [
+      { name: 'fast-bfd', receiveInterval: '300ms', transmitInterval: 300, detectMultiplier: 5, minimumTtl: 250 },
+    ];
+    const multihop = await rendered('edge', 'frr.conf', {
+      metallb_bgp_peers: [{ ...peer, ebgpMultiHop: true }],
+      metallb_bfd_profiles: profile,
+    });
     expect(multihop.match(/ebgp-multihop 255/g)).toHaveLength(3);
-    expect(multihop).toMatch(/ profile fast-bfd\n {2}detect-multiplier 5\n {2}receive-interval 300\n {2}transmit-interval 300\n {2}minimum-ttl 250\n/);
-    const direct = await rendered('edge', 'frr.conf', { metallb_bfd_profiles: [{ name: 'fast-bfd', receiveInterval: 50 }] });
+    expect(multihop).toMatch(
+      / profile fast-bfd\n {2}detect-multiplier 5\n {2}receive-interval 300\n {2}transmit-interval 300\n {2}minimum-ttl 250\n/,
+    );
+    const direct = await rendered('edge', 'frr.conf', {
+      metallb_bfd_profiles: [{ name: 'fast-bfd', receiveInterval: 50 }],
+    });
     expect(direct).not.toContain('ebgp-multihop');
   });
 
   it('a range pool becomes the fewest prefixes, each accepted down to /32', async () => {
-    const conf = await rendered('edge', 'frr.conf', { metallb_pools: [{ name: 'public-pool', addresses: ['198.51.100.130-198.51.100.133'] }] });
-    expect(conf).toContain('ip prefix-list METALLB-POOLS seq 5 permit 198.51.100.130/31 le 32\nip prefix-list METALLB-POOLS seq 10 permit 198.51.100.132/31 le 32\n');
+    const conf = await rendered('edge', 'frr.conf', {
+      metallb_pools: [{ name: 'public-pool', addresses: ['198.51.100.130-198.51.100.133'] }],
+    });
+    expect(conf).toContain(
+      'ip prefix-list METALLB-POOLS seq 5 permit 198.51.100.130/31 le 32\nip prefix-list METALLB-POOLS seq 10 permit 198.51.100.132/31 le 32\n',
+    );
   });
 });
 
@@ -51,9 +84,15 @@ describe('metallb-install: the HelmChart K3s installs', () => {
   it('pins the chart version and turns on the FRR speaker the features need', async () => {
     const chart = await rendered('cp1', 'MetalLB v0.16.1 HelmChart', { metallb_install_method: 'helm' });
     expect(chart).toMatch(/^apiVersion: helm\.cattle\.io\/v1\nkind: HelmChart\n/);
-    expect(chart).toContain('  repo: https://metallb.github.io/metallb\n  chart: metallb\n  version: 0.16.1\n  targetNamespace: metallb-system\n  createNamespace: true\n');
+    expect(chart).toContain(
+      '  repo: https://metallb.github.io/metallb\n  chart: metallb\n  version: 0.16.1\n  targetNamespace: metallb-system\n  createNamespace: true\n',
+    );
     expect(chart).toContain('frrk8s:\n      enabled: true');
-    const native = await rendered('cp1', 'MetalLB v0.16.1 HelmChart', { metallb_install_method: 'helm', metallb_bgp_peers: [{ name: 'edge-router', myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1' }], metallb_bfd_profiles: [] });
+    const native = await rendered('cp1', 'MetalLB v0.16.1 HelmChart', {
+      metallb_install_method: 'helm',
+      metallb_bgp_peers: [{ name: 'edge-router', myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1' }],
+      metallb_bfd_profiles: [],
+    });
     expect(native).toContain('frrk8s:\n      enabled: false');
   });
 });

@@ -20,7 +20,9 @@ describe('stopping on signals', () => {
     stops.received('SIGTERM');
     expect(stops.stopping).toBe(true);
     expect(stops.cut).toBe(false);
-    expect(seen).toEqual(['stopping: SIGTERM: stopping: no new task starts; tasks in flight get 2 s to finish, then are cut (a second signal cuts them now)']);
+    expect(seen).toEqual([
+      'stopping: SIGTERM: stopping: no new task starts; tasks in flight get 2 s to finish, then are cut (a second signal cuts them now)',
+    ]);
     vi.advanceTimersByTime(1999);
     expect(stops.cut).toBe(false);
     vi.advanceTimersByTime(1);
@@ -50,7 +52,9 @@ describe('stopping on signals', () => {
     stops.received('parent gone', 0);
     stops.received('parent gone', 5000);
     expect(stops.cut).toBe(false);
-    expect(seen).toEqual(['stopping: the process that started play ended: stopping: no new task starts; tasks in flight get 10 s to finish, then are cut (a second signal cuts them now)']);
+    expect(seen).toEqual([
+      'stopping: the process that started play ended: stopping: no new task starts; tasks in flight get 10 s to finish, then are cut (a second signal cuts them now)',
+    ]);
     stops.uninstall();
   });
 });

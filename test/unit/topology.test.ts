@@ -27,7 +27,12 @@ groupChildren:
 describe('default topology', () => {
   it('is the article cluster: edge router, one K3s server, two agents', () => {
     const t = defaultTopology();
-    expect(t.hosts.map((h) => `${h.name}=${h.address}`)).toEqual(['edge=192.0.2.1', 'cp1=192.0.2.11', 'w1=192.0.2.12', 'w2=192.0.2.13']);
+    expect(t.hosts.map((h) => `${h.name}=${h.address}`)).toEqual([
+      'edge=192.0.2.1',
+      'cp1=192.0.2.11',
+      'w1=192.0.2.12',
+      'w2=192.0.2.13',
+    ]);
     expect(t.controller).toBe('192.0.2.254');
     expect(t.groupChildren).toEqual({ k3s_cluster: ['k3s_server', 'k3s_agent'] });
   });
@@ -55,14 +60,46 @@ describe('topology file', () => {
   });
 
   it.each([
-    ['an address outside the subnet', GOOD.replace('192.0.2.11', '10.0.0.5'), ':8: hosts[1].address: expected a host address in 192.0.2.0/24'],
-    ['a duplicate address', GOOD.replace('192.0.2.11', '192.0.2.1'), ':8: hosts[1].address: expected a unique address, 192.0.2.1 is used twice'],
-    ['the controller address on a host', GOOD.replace('192.0.2.11', '192.0.2.254'), ':8: hosts[1].address: expected a unique address'],
-    ['a duplicate name', GOOD.replace('name: cp1', 'name: edge'), ':7: hosts[1].name: expected a unique name, edge is used twice'],
-    ['a name too long for a veth', GOOD.replace('name: cp1', 'name: averyveryverylongname'), ':7: hosts[1].name: expected a host name of 1-13 characters'],
-    ['groups that are not a list', GOOD.replace('groups: [edge]', 'groups: edge'), ':6: hosts[0].groups: expected a list of group names'],
-    ['a bad subnet', GOOD.replace('192.0.2.0/24', '192.0.2.0/16'), ':1: subnet: expected an IPv4 /24 written as a.b.c.0/24'],
-    ['no hosts', 'subnet: 192.0.2.0/24\ncontroller: 192.0.2.254\nhosts: []\n', ':3: hosts: expected a non-empty list of hosts'],
+    [
+      'an address outside the subnet',
+      GOOD.replace('192.0.2.11', '10.0.0.5'),
+      ':8: hosts[1].address: expected a host address in 192.0.2.0/24',
+    ],
+    [
+      'a duplicate address',
+      GOOD.replace('192.0.2.11', '192.0.2.1'),
+      ':8: hosts[1].address: expected a unique address, 192.0.2.1 is used twice',
+    ],
+    [
+      'the controller address on a host',
+      GOOD.replace('192.0.2.11', '192.0.2.254'),
+      ':8: hosts[1].address: expected a unique address',
+    ],
+    [
+      'a duplicate name',
+      GOOD.replace('name: cp1', 'name: edge'),
+      ':7: hosts[1].name: expected a unique name, edge is used twice',
+    ],
+    [
+      'a name too long for a veth',
+      GOOD.replace('name: cp1', 'name: averyveryverylongname'),
+      ':7: hosts[1].name: expected a host name of 1-13 characters',
+    ],
+    [
+      'groups that are not a list',
+      GOOD.replace('groups: [edge]', 'groups: edge'),
+      ':6: hosts[0].groups: expected a list of group names',
+    ],
+    [
+      'a bad subnet',
+      GOOD.replace('192.0.2.0/24', '192.0.2.0/16'),
+      ':1: subnet: expected an IPv4 /24 written as a.b.c.0/24',
+    ],
+    [
+      'no hosts',
+      'subnet: 192.0.2.0/24\ncontroller: 192.0.2.254\nhosts: []\n',
+      ':3: hosts: expected a non-empty list of hosts',
+    ],
     ['a list at the top', '- a\n', ':1: (document): expected a mapping'],
     ['invalid YAML', 'subnet: [192.0.2.0/24\n', ':2: invalid YAML'],
   ])('names file, line and key path for %s', (_, text, expected) => {

@@ -26,10 +26,21 @@ describe('known_hosts', () => {
   const salt = randomBytes(20);
   const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('[10.0.0.9]:2222').digest('base64')}`;
   const file = join(dir, 'known_hosts');
-  writeFileSync(file, [`# comment`, `cp1,192.0.2.11 ssh-ed25519 ${key.toString('base64')}`, `${hashed} ssh-ed25519 ${key.toString('base64')}`, `*.example.org,!bad.example.org ssh-ed25519 ${key.toString('base64')}`, `@revoked old.example ssh-ed25519 ${other.toString('base64')}`, ''].join('\n'));
+  writeFileSync(
+    file,
+    [
+      `# comment`,
+      `cp1,192.0.2.11 ssh-ed25519 ${key.toString('base64')}`,
+      `${hashed} ssh-ed25519 ${key.toString('base64')}`,
+      `*.example.org,!bad.example.org ssh-ed25519 ${key.toString('base64')}`,
+      `@revoked old.example ssh-ed25519 ${other.toString('base64')}`,
+      '',
+    ].join('\n'),
+  );
 
   it('a listed key is accepted; by name, address, port form, hashed entry and wildcard', () => {
-    for (const name of ['cp1', '192.0.2.11', hostKeyName('10.0.0.9', 2222), 'a.example.org']) expect(verifyHostKey(knownKeys([file], name), key)).toEqual({ ok: true });
+    for (const name of ['cp1', '192.0.2.11', hostKeyName('10.0.0.9', 2222), 'a.example.org'])
+      expect(verifyHostKey(knownKeys([file], name), key)).toEqual({ ok: true });
     expect(knownKeys([file], 'bad.example.org')).toEqual([]);
   });
   it('an unknown host is refused with the key fingerprint', () => {
@@ -51,16 +62,57 @@ describe('known_hosts', () => {
 
 describe('connection variables', () => {
   it('reads Ansible connection vars and the inventory known_hosts file from ssh args', () => {
-    const t = connectionTarget('w1', { ansible_host: '10.1.1.1', ansible_port: 2222, ansible_user: 'deploy', ansible_ssh_private_key_file: '/k/id', ansible_ssh_common_args: '-o UserKnownHostsFile=/lab/kh -o StrictHostKeyChecking=yes', ansible_timeout: 3 }, false);
-    expect(t).toMatchObject({ address: '10.1.1.1', port: 2222, user: 'deploy', privateKeyFile: '/k/id', connectTimeoutMs: 3000 });
+    const t = connectionTarget(
+      'w1',
+      {
+        ansible_host: '10.1.1.1',
+        ansible_port: 2222,
+        ansible_user: 'deploy',
+        ansible_ssh_private_key_file: '/k/id',
+        ansible_ssh_common_args: '-o UserKnownHostsFile=/lab/kh -o StrictHostKeyChecking=yes',
+        ansible_timeout: 3,
+      },
+      false,
+    );
+    expect(t).toMatchObject({
+      address: '10.1.1.1',
+      port: 2222,
+      user: 'deploy',
+      privateKeyFile: '/k/id',
+      connectTimeoutMs: 3000,
+    });
     expect(t.knownHostsFiles[0]).toBe('/lab/kh');
     expect(t.knownHostsFiles[1]).toMatch(/\.ssh\/known_hosts$/);
   });
   it('ssh args: a bastion, known hosts, accept-new; the system known_hosts is read too; ansible_* vars win', () => {
-    const t = connectionTarget('w1', { ansible_host: '10.1.1.1', ansible_ssh_common_args: '-o ProxyJump=jump@bastion.example:2200 -oStrictHostKeyChecking=accept-new -o "UserKnownHostsFile /lab/kh"', ansible_ssh_extra_args: '-p 2222 -l other' }, false);
-    expect(t).toMatchObject({ port: 2222, user: 'other', acceptNewHostKeys: true, jump: { user: 'jump', address: 'bastion.example', port: 2200 } });
-    expect(t.knownHostsFiles).toEqual(['/lab/kh', expect.stringMatching(/\.ssh\/known_hosts$/), '/etc/ssh/ssh_known_hosts']);
-    expect(connectionTarget('w1', { ansible_port: 22, ansible_user: 'root', ansible_ssh_common_args: '-J bastion -p 2222 -l other' }, false)).toMatchObject({ port: 22, user: 'root', jump: { user: 'root', address: 'bastion', port: 22 } });
+    const t = connectionTarget(
+      'w1',
+      {
+        ansible_host: '10.1.1.1',
+        ansible_ssh_common_args:
+          '-o ProxyJump=jump@bastion.example:2200 -oStrictHostKeyChecking=accept-new -o "UserKnownHostsFile /lab/kh"',
+        ansible_ssh_extra_args: '-p 2222 -l other',
+      },
+      false,
+    );
+    expect(t).toMatchObject({
+      port: 2222,
+      user: 'other',
+      acceptNewHostKeys: true,
+      jump: { user: 'jump', address: 'bastion.example', port: 2200 },
+    });
+    expect(t.knownHostsFiles).toEqual([
+      '/lab/kh',
+      expect.stringMatching(/\.ssh\/known_hosts$/),
+      '/etc/ssh/ssh_known_hosts',
+    ]);
+    expect(
+      connectionTarget(
+        'w1',
+        { ansible_port: 22, ansible_user: 'root', ansible_ssh_common_args: '-J bastion -p 2222 -l other' },
+        false,
+      ),
+    ).toMatchObject({ port: 22, user: 'root', jump: { user: 'root', address: 'bastion', port: 22 } });
   });
   it('ssh args play cannot honour are problems, never ignored', () => {
     expect(parseSshArgs('-o ForwardAgent=yes -A -o StrictHostKeyChecking=no -o ProxyJump=a,b').problems).toEqual([
@@ -94,7 +146,9 @@ describe('-e extra vars', () => {
     expect(l.locate(['y', 0])).toMatchObject({ file: join(dir, 'v.yaml'), line: 3 });
   });
   it('anything else is a clear error', () => {
-    expect(() => extraVarsLayer('novalue', 1, dir)).toThrow(/-e #2: expected key=value, a JSON\/YAML mapping or @file; word 1 has no "="/);
+    expect(() => extraVarsLayer('novalue', 1, dir)).toThrow(
+      /-e #2: expected key=value, a JSON\/YAML mapping or @file; word 1 has no "="/,
+    );
   });
 });
 
@@ -110,7 +164,16 @@ describe('early connections', () => {
     process.on('warning', onWarning);
     try {
       const early = new EarlyConnections();
-      const targets = Array.from({ length: 12 }, (_, i) => ({ host: `h${i}`, address: '127.0.0.1', port, user: 'root', knownHostsFiles: [], acceptNewHostKeys: false, connectTimeoutMs: 60_000, commandTimeoutMs: 60_000 }));
+      const targets = Array.from({ length: 12 }, (_, i) => ({
+        host: `h${i}`,
+        address: '127.0.0.1',
+        port,
+        user: 'root',
+        knownHostsFiles: [],
+        acceptNewHostKeys: false,
+        connectTimeoutMs: 60_000,
+        commandTimeoutMs: 60_000,
+      }));
       early.open(targets);
       const [first] = targets;
       if (!first) throw new Error('no targets');

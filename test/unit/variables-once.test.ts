@@ -20,7 +20,11 @@ function playbookOf(roles: string[], hosts = 'all'): string {
   return file;
 }
 
-async function compiled(playbook: string, extra: Record<string, unknown>[], opts: { limit?: string; inventory?: string } = {}): Promise<CompiledRun | string> {
+async function compiled(
+  playbook: string,
+  extra: Record<string, unknown>[],
+  opts: { limit?: string; inventory?: string } = {},
+): Promise<CompiledRun | string> {
   try {
     return await compile(loadPlaybook(playbook), loadInventory(opts.inventory ?? exampleBgp), {
       limit: opts.limit,
@@ -35,22 +39,36 @@ async function compiled(playbook: string, extra: Record<string, unknown>[], opts
 }
 
 const site = join(root, 'playbooks/site.yaml');
-const peer = { name: 'edge-router', myASN: 65010, peerASN: 65000, peerAddress: '192.0.2.1', password: 'another-secret-md5' };
+const peer = {
+  name: 'edge-router',
+  myASN: 65010,
+  peerASN: 65000,
+  peerAddress: '192.0.2.1',
+  password: 'another-secret-md5',
+};
 
 describe('a variable several roles read is declared once: the same checks and masking whatever runs', () => {
   it('a bad ASN is refused with only frr-edge in the playbook, or with --limit edge', async () => {
     const bad = [{ metallb_bgp_peers: [{ ...peer, myASN: 'sixty-four' }] }];
-    expect(await compiled(playbookOf(['frr-edge'], 'edge'), bad)).toMatch(/-e #1:1:\d+: metallb_bgp_peers\[0\]\.myASN: expected integer/);
+    expect(await compiled(playbookOf(['frr-edge'], 'edge'), bad)).toMatch(
+      /-e #1:1:\d+: metallb_bgp_peers\[0\]\.myASN: expected integer/,
+    );
     // On the edge two roles read the peers (frr-edge for its neighbors, firewall for what it lets in): one line names both.
-    expect(await compiled(site, bad, { limit: 'edge' })).toMatch(/metallb_bgp_peers\[0\]\.myASN: expected integer \(roles frr-edge, firewall, host edge\)/);
+    expect(await compiled(site, bad, { limit: 'edge' })).toMatch(
+      /metallb_bgp_peers\[0\]\.myASN: expected integer \(roles frr-edge, firewall, host edge\)/,
+    );
   });
 
-  it('l2-or-bgp\'s own checks of the MetalLB variables run with only frr-edge selected, however it is selected', async () => {
+  it("l2-or-bgp's own checks of the MetalLB variables run with only frr-edge selected, however it is selected", async () => {
     const tooShort = [{ metallb_bgp_peers: [{ ...peer, holdTime: '2s' }] }];
     const message = /metallb_bgp_peers\[0\]\.holdTime: holdTime 2s is below 3s: .* \(role l2-or-bgp, host edge\)/;
     expect(await compiled(playbookOf(['frr-edge'], 'edge'), tooShort)).toMatch(message);
     expect(await compiled(site, tooShort, { limit: 'edge' })).toMatch(message);
-    const roleOnly = await compile(loadPlaybook(site), loadInventory(exampleBgp), { extraVars: [extraVarsLayer(JSON.stringify(tooShort[0]), 0, root)], selection: { tags: [], skipTags: [], roles: ['frr-edge'] }, check: false }).then(
+    const roleOnly = await compile(loadPlaybook(site), loadInventory(exampleBgp), {
+      extraVars: [extraVarsLayer(JSON.stringify(tooShort[0]), 0, root)],
+      selection: { tags: [], skipTags: [], roles: ['frr-edge'] },
+      check: false,
+    }).then(
       () => '',
       (e: unknown) => (e instanceof InputError ? e.message : String(e)),
     );
@@ -63,7 +81,7 @@ describe('a variable several roles read is declared once: the same checks and ma
   });
 });
 
-describe('a variable in a role\'s namespace that no role declares is a typo, reported where it was set', () => {
+describe("a variable in a role's namespace that no role declares is a typo, reported where it was set", () => {
   it.each([
     ['frr_maximum_path', 'frr_maximum_paths'],
     ['metallb_pool', 'metallb_pools'],
@@ -73,13 +91,21 @@ describe('a variable in a role\'s namespace that no role declares is a typo, rep
     expect(text).toContain(`-e #1:1:2: ${typo}: no role declares this variable (did you mean "${meant}"?)`);
   });
 
-  it('in group_vars, at its file and line; names outside every role\'s namespace pass', async () => {
+  it("in group_vars, at its file and line; names outside every role's namespace pass", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'play-inv-'));
-    writeFileSync(join(dir, 'hosts.yaml'), 'all:\n  hosts:\n    edge: { ansible_host: 192.0.2.1 }\n  vars:\n    my_own_note: fine\n');
+    writeFileSync(
+      join(dir, 'hosts.yaml'),
+      'all:\n  hosts:\n    edge: { ansible_host: 192.0.2.1 }\n  vars:\n    my_own_note: fine\n',
+    );
     expect(typeof (await compiled(playbookOf(['sysctl'], 'edge'), [], { inventory: dir }))).toBe('object');
     const withTypo = mkdtempSync(join(tmpdir(), 'play-inv-'));
-    writeFileSync(join(withTypo, 'hosts.yaml'), 'all:\n  hosts:\n    edge: { ansible_host: 192.0.2.1 }\n  vars:\n    my_own_note: fine\n    sysctl_extras: {}\n');
-    expect(await compiled(playbookOf(['sysctl'], 'edge'), [], { inventory: withTypo })).toMatch(/hosts\.yaml:6:\d+: sysctl_extras: no role declares this variable \(did you mean "sysctl_extra"\?\)/);
+    writeFileSync(
+      join(withTypo, 'hosts.yaml'),
+      'all:\n  hosts:\n    edge: { ansible_host: 192.0.2.1 }\n  vars:\n    my_own_note: fine\n    sysctl_extras: {}\n',
+    );
+    expect(await compiled(playbookOf(['sysctl'], 'edge'), [], { inventory: withTypo })).toMatch(
+      /hosts\.yaml:6:\d+: sysctl_extras: no role declares this variable \(did you mean "sysctl_extra"\?\)/,
+    );
   });
 
   it('a required variable with no value points at the near name the user did set', async () => {
@@ -88,7 +114,11 @@ describe('a variable in a role\'s namespace that no role declares is a typo, rep
     const vars = join(dir, 'group_vars/all.yaml');
     writeFileSync(vars, readFileSync(vars, 'utf8').replace(/^metallb_pools:/m, 'metallb_pool:'));
     const text = await compiled(site, [], { inventory: dir });
-    expect(text).toMatch(/group_vars\/all\.yaml:\d+:\d+: metallb_pool: required variable metallb_pools has no value; this looks like a misspelling of it \(role l2-or-bgp, host cp1\)/);
-    expect(text).toMatch(/group_vars\/all\.yaml:\d+:\d+: metallb_pool: no role declares this variable \(did you mean "metallb_pools"\?\)/);
+    expect(text).toMatch(
+      /group_vars\/all\.yaml:\d+:\d+: metallb_pool: required variable metallb_pools has no value; this looks like a misspelling of it \(role l2-or-bgp, host cp1\)/,
+    );
+    expect(text).toMatch(
+      /group_vars\/all\.yaml:\d+:\d+: metallb_pool: no role declares this variable \(did you mean "metallb_pools"\?\)/,
+    );
   });
 });

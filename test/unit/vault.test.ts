@@ -18,14 +18,21 @@ const PASSWORD = 'vault-pass-of-the-test';
 function ansibleVault(args: string[], cwd: string): string {
   const pw = join(cwd, '.vault-pass');
   writeFileSync(pw, `${PASSWORD}\n`);
-  return execFileSync('ansible-vault', [...args, '--vault-password-file', pw], { cwd, encoding: 'utf8', env: { ...process.env, ANSIBLE_NOCOLOR: '1' } });
+  return execFileSync('ansible-vault', [...args, '--vault-password-file', pw], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ANSIBLE_NOCOLOR: '1' },
+  });
 }
 
 /** example-bgp with the BGP password in an inline !vault value and the K3s token in a vaulted host_vars file. */
 function vaultedInventory(): string {
   const dir = mkdtempSync(join(tmpdir(), 'play-vault-'));
   cpSync(join(root, 'inventory/example-bgp'), dir, { recursive: true });
-  const inline = ansibleVault(['encrypt_string', 'vaulted-md5-password', '--name', 'password'], dir).replace(/^password: /, '');
+  const inline = ansibleVault(['encrypt_string', 'vaulted-md5-password', '--name', 'password'], dir).replace(
+    /^password: /,
+    '',
+  );
   const vars = join(dir, 'group_vars/all.yaml');
   const text = readFileSync(vars, 'utf8');
   const line = /^(\s+)password: supersecret-md5.*$/m.exec(text);
@@ -55,12 +62,18 @@ describe('Ansible Vault: files and !vault values written by the real ansible-vau
     expect(readFileSync(join(inventory, 'host_vars/cp1.yaml'), 'utf8')).toMatch(/^\$ANSIBLE_VAULT;1\.1;AES256\n/);
     const run = await compileWith(inventory, [PASSWORD]);
     expect(run.secrets).toEqual(expect.arrayContaining(['vaulted-md5-password', 'a-vaulted-cluster-token-0123']));
-    const shown = new Redactor(run.secrets).text('neighbor 192.0.2.11 password vaulted-md5-password; token: a-vaulted-cluster-token-0123');
+    const shown = new Redactor(run.secrets).text(
+      'neighbor 192.0.2.11 password vaulted-md5-password; token: a-vaulted-cluster-token-0123',
+    );
     expect(shown).not.toMatch(/vaulted-md5-password|a-vaulted-cluster-token-0123/);
   });
 
   it('without a vault password, or with a wrong one, the input is refused at the file (and line), saying what to give', async () => {
-    const refused = async (passwords: string[]): Promise<string> => compileWith(inventory, passwords).then(() => '', (e: unknown) => (e instanceof InputError ? e.message : String(e)));
+    const refused = async (passwords: string[]): Promise<string> =>
+      compileWith(inventory, passwords).then(
+        () => '',
+        (e: unknown) => (e instanceof InputError ? e.message : String(e)),
+      );
     const none = await refused([]);
     expect(none).toMatch(/host_vars\/cp1\.yaml: encrypted with Ansible Vault: give --vault-password-file FILE/);
     expect(none).toMatch(/group_vars\/all\.yaml:\d+:\d+: encrypted with Ansible Vault/);
@@ -70,12 +83,19 @@ describe('Ansible Vault: files and !vault values written by the real ansible-vau
   it('decrypts format 1.2 (with a vault id) too, and refuses tampered ciphertext', () => {
     const dir = mkdtempSync(join(tmpdir(), 'play-vault-'));
     writeFileSync(join(dir, 'pw'), `${PASSWORD}\n`);
-    const sealed = execFileSync('ansible-vault', ['encrypt_string', '--vault-id', `prod@${join(dir, 'pw')}`, 'id-labelled-secret'], { encoding: 'utf8' });
+    const sealed = execFileSync(
+      'ansible-vault',
+      ['encrypt_string', '--vault-id', `prod@${join(dir, 'pw')}`, 'id-labelled-secret'],
+      { encoding: 'utf8' },
+    );
     const text = sealed.replace(/^!vault \|\n/, '').replace(/^\s+/gm, '');
     expect(text).toMatch(/^\$ANSIBLE_VAULT;1\.2;AES256;prod\n/);
     expect(decryptVault(text, PASSWORD)).toBe('id-labelled-secret');
     const lines = text.split('\n');
-    const tampered = [lines[0], ...lines.slice(1).map((l, i) => (i === 2 ? l.replace(/^./, (c) => (c === '3' ? '4' : '3')) : l))].join('\n');
+    const tampered = [
+      lines[0],
+      ...lines.slice(1).map((l, i) => (i === 2 ? l.replace(/^./, (c) => (c === '3' ? '4' : '3')) : l)),
+    ].join('\n');
     expect(decryptVault(tampered, PASSWORD)).toBeUndefined();
   });
 
@@ -101,14 +121,20 @@ describe('Ansible Vault: files and !vault values written by the real ansible-vau
       chmodSync(path, 0o700);
       return path;
     };
-    const play = (pw: string) => spawnSync('node', ['bin/play.mjs', 'site.yaml', '-i', inventory, '--syntax-check', '--vault-password-file', pw], { cwd: root, encoding: 'utf8' });
+    const play = (pw: string) =>
+      spawnSync('node', ['bin/play.mjs', 'site.yaml', '-i', inventory, '--syntax-check', '--vault-password-file', pw], {
+        cwd: root,
+        encoding: 'utf8',
+      });
     const good = play(script('client.sh', `echo 'asked the password manager' >&2; printf '%s\\n' '${PASSWORD}'`));
     expect(good.status, good.stderr).toBe(0);
     expect(good.stdout).toMatch(/syntax OK/);
     expect(good.stderr).toContain('asked the password manager');
     const bad = play(script('broken.sh', `printf '%s' '${PASSWORD}'; exit 3`));
     expect(bad.status).toBe(5);
-    expect(bad.stderr).toMatch(/broken\.sh: an executable file is run as a password script, and this one exited with 3/);
+    expect(bad.stderr).toMatch(
+      /broken\.sh: an executable file is run as a password script, and this one exited with 3/,
+    );
     expect(bad.stdout + bad.stderr).not.toContain(PASSWORD);
     // The same text in a file that is not executable is the password itself, not a command.
     const plain = join(dir, 'plain');

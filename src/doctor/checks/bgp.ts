@@ -4,13 +4,27 @@ import { nodesOf, type Intended } from '../intended.ts';
 import { loadBalancers, podReady, readyEndpointNodes, serviceIps, serviceName, speakersByNode } from './kube.ts';
 
 /** BGP mode, read on each edge router: a session and (with BFD) a BFD session per node, and each Service address routed to the nodes that should announce it. */
-export function bgpChecks(intended: Intended, edges: EdgeFacts[], c: ClusterFacts | undefined, nodes: NodeFacts[] = []): Finding[] {
+export function bgpChecks(
+  intended: Intended,
+  edges: EdgeFacts[],
+  c: ClusterFacts | undefined,
+  nodes: NodeFacts[] = [],
+): Finding[] {
   const out: Finding[] = [];
   const speakers = c ? speakersByNode(c, intended.namespace) : new Map();
   for (const edge of edges) {
     const peer = intended.peers.find((p) => p.peerAddress === intended.address[edge.host]);
     if (edge.error !== undefined) {
-      out.push(fail('bgp', edge.host, 'bgpd answers', [edge.error], `FRR's bgpd is not running on ${edge.host}: no node can announce anything`, `systemctl restart frr on ${edge.host} (and check bgpd=yes in /etc/frr/daemons); or rerun: play site.yaml -i INVENTORY --role frr-edge`));
+      out.push(
+        fail(
+          'bgp',
+          edge.host,
+          'bgpd answers',
+          [edge.error],
+          `FRR's bgpd is not running on ${edge.host}: no node can announce anything`,
+          `systemctl restart frr on ${edge.host} (and check bgpd=yes in /etc/frr/daemons); or rerun: play site.yaml -i INVENTORY --role frr-edge`,
+        ),
+      );
       continue;
     }
     for (const node of nodesOf(intended)) {
@@ -18,35 +32,119 @@ export function bgpChecks(intended: Intended, edges: EdgeFacts[], c: ClusterFact
       const n = edge.neighbors[addr];
       const check = `BGP session with ${node} (${addr})`;
       if (n?.state === 'Established') {
-        out.push(ok('bgp', edge.host, check, [`${addr} Established${n.peerUptime ? ` for ${n.peerUptime}` : ''}, ${n.pfxRcd ?? 0} prefixes received`]));
+        out.push(
+          ok('bgp', edge.host, check, [
+            `${addr} Established${n.peerUptime ? ` for ${n.peerUptime}` : ''}, ${n.pfxRcd ?? 0} prefixes received`,
+          ]),
+        );
       } else {
         const speaker = speakers.get(node);
         const evidence = [n ? `${addr} ${n.state}` : `${addr} is not a neighbor on ${edge.host}`];
         const k3s = nodes.find((x) => x.host === node);
-        if (!n) out.push(fail('bgp', edge.host, check, evidence, `${edge.host}'s FRR has no neighbor ${addr}: its frr.conf does not list the node`, 'rerun: play site.yaml -i INVENTORY --role frr-edge'));
-        else if (k3s && k3s.active !== 'active') out.push(fail('bgp', edge.host, check, [...evidence, `${k3s.unit} on ${node}: ${k3s.active}`], `K3s is not running on ${node}, and MetalLB's speaker with it`, `systemctl start ${k3s.unit} on ${node}`));
-        else if (!speaker || !podReady(speaker)) out.push(fail('bgp', edge.host, check, [...evidence, `no ready speaker on ${node}`], `MetalLB's speaker on ${node} is not running, so nothing connects`, `see the speaker on ${node} (metallb checks above)`));
-        else out.push(fail('bgp', edge.host, check, evidence, `the speaker on ${node} runs but no session comes up: most likely the MD5 password differs between metallb_bgp_peers and ${edge.host}'s frr.conf (mismatched segments are dropped silently), or TCP 179 is filtered between them`, `compare the password on both ends (rerun: play site.yaml -i INVENTORY --role frr-edge --role l2-or-bgp); check the firewall allows TCP 179 from ${addr} (play site.yaml -i INVENTORY --role firewall --check --diff)`));
+        if (!n)
+          out.push(
+            fail(
+              'bgp',
+              edge.host,
+              check,
+              evidence,
+              `${edge.host}'s FRR has no neighbor ${addr}: its frr.conf does not list the node`,
+              'rerun: play site.yaml -i INVENTORY --role frr-edge',
+            ),
+          );
+        else if (k3s && k3s.active !== 'active')
+          out.push(
+            fail(
+              'bgp',
+              edge.host,
+              check,
+              [...evidence, `${k3s.unit} on ${node}: ${k3s.active}`],
+              `K3s is not running on ${node}, and MetalLB's speaker with it`,
+              `systemctl start ${k3s.unit} on ${node}`,
+            ),
+          );
+        else if (!speaker || !podReady(speaker))
+          out.push(
+            fail(
+              'bgp',
+              edge.host,
+              check,
+              [...evidence, `no ready speaker on ${node}`],
+              `MetalLB's speaker on ${node} is not running, so nothing connects`,
+              `see the speaker on ${node} (metallb checks above)`,
+            ),
+          );
+        else
+          out.push(
+            fail(
+              'bgp',
+              edge.host,
+              check,
+              evidence,
+              `the speaker on ${node} runs but no session comes up: most likely the MD5 password differs between metallb_bgp_peers and ${edge.host}'s frr.conf (mismatched segments are dropped silently), or TCP 179 is filtered between them`,
+              `compare the password on both ends (rerun: play site.yaml -i INVENTORY --role frr-edge --role l2-or-bgp); check the firewall allows TCP 179 from ${addr} (play site.yaml -i INVENTORY --role firewall --check --diff)`,
+            ),
+          );
       }
       if (peer?.bfdProfile && n?.state === 'Established') {
         const b = edge.bfd.find((x) => x.peer === addr);
-        if (b?.status === 'up') out.push(ok('bgp', edge.host, `BFD with ${node}`, [`${addr} up (profile ${peer.bfdProfile})`]));
-        else out.push(fail('bgp', edge.host, `BFD with ${node}`, [b ? `${addr} ${b.status}` : `no BFD peer ${addr}`], `the BGP session is up but BFD is not: a failed node is noticed only after the hold time (${peer.holdTime ?? '90s'})`, `check UDP 3784 is open between ${addr} and ${edge.host} and that MetalLB runs its FRR-based speaker (metallb-frr.yaml or frr-k8s)`));
+        if (b?.status === 'up')
+          out.push(ok('bgp', edge.host, `BFD with ${node}`, [`${addr} up (profile ${peer.bfdProfile})`]));
+        else
+          out.push(
+            fail(
+              'bgp',
+              edge.host,
+              `BFD with ${node}`,
+              [b ? `${addr} ${b.status}` : `no BFD peer ${addr}`],
+              `the BGP session is up but BFD is not: a failed node is noticed only after the hold time (${peer.holdTime ?? '90s'})`,
+              `check UDP 3784 is open between ${addr} and ${edge.host} and that MetalLB runs its FRR-based speaker (metallb-frr.yaml or frr-k8s)`,
+            ),
+          );
       }
     }
     if (!c) continue;
     for (const s of loadBalancers(c)) {
       // Nodes whose speaker is down cannot announce (reported above); the others should.
-      const announcing = nodesOf(intended).filter((h) => { const p = speakers.get(h); return p !== undefined && podReady(p); });
-      const wantedFrom = s.spec.externalTrafficPolicy === 'Local' ? readyEndpointNodes(c, s).filter((h) => announcing.includes(h)) : announcing;
+      const announcing = nodesOf(intended).filter((h) => {
+        const p = speakers.get(h);
+        return p !== undefined && podReady(p);
+      });
+      const wantedFrom =
+        s.spec.externalTrafficPolicy === 'Local'
+          ? readyEndpointNodes(c, s).filter((h) => announcing.includes(h))
+          : announcing;
       const want = wantedFrom.map((h) => intended.address[h] ?? h).sort();
       for (const ip of serviceIps(s)) {
         const have = [...(edge.routes[`${ip}/32`] ?? [])].sort();
         const check = `route to ${serviceName(s)} ${ip}`;
-        const evidence = [`next hops: ${have.join(', ') || '(no route)'}`, `expected: ${want.join(', ') || '(none)'}${s.spec.externalTrafficPolicy === 'Local' ? ' (nodes with ready endpoints and a ready speaker)' : ' (nodes with a ready speaker)'}`];
+        const evidence = [
+          `next hops: ${have.join(', ') || '(no route)'}`,
+          `expected: ${want.join(', ') || '(none)'}${s.spec.externalTrafficPolicy === 'Local' ? ' (nodes with ready endpoints and a ready speaker)' : ' (nodes with a ready speaker)'}`,
+        ];
         if (have.join() === want.join()) out.push(ok('bgp', edge.host, check, evidence));
-        else if (have.length === 0) out.push(fail('bgp', edge.host, check, evidence, `${edge.host} did not learn ${ip}: no BGPAdvertisement for its pool, the sessions are down, or the edge's prefix list refuses it`, `play site.yaml -i INVENTORY --role l2-or-bgp --role frr-edge --check --diff shows what differs`));
-        else out.push(fail('bgp', edge.host, check, evidence, 'the next hops differ from the nodes that should announce the address (a session down, or a speaker announcing without ready endpoints)', 'see the sessions above; k3s kubectl get endpointslices for the Service'));
+        else if (have.length === 0)
+          out.push(
+            fail(
+              'bgp',
+              edge.host,
+              check,
+              evidence,
+              `${edge.host} did not learn ${ip}: no BGPAdvertisement for its pool, the sessions are down, or the edge's prefix list refuses it`,
+              `play site.yaml -i INVENTORY --role l2-or-bgp --role frr-edge --check --diff shows what differs`,
+            ),
+          );
+        else
+          out.push(
+            fail(
+              'bgp',
+              edge.host,
+              check,
+              evidence,
+              'the next hops differ from the nodes that should announce the address (a session down, or a speaker announcing without ready endpoints)',
+              'see the sessions above; k3s kubectl get endpointslices for the Service',
+            ),
+          );
       }
     }
   }

@@ -7,19 +7,62 @@ import { podReady, podTrouble, speakersByNode } from './kube.ts';
 export function metallbChecks(intended: Intended, c: ClusterFacts): Finding[] {
   const ns = intended.namespace;
   const out: Finding[] = [];
-  const controllers = c.pods.filter((p) => p.metadata.namespace === ns && p.metadata.labels?.component === 'controller');
+  const controllers = c.pods.filter(
+    (p) => p.metadata.namespace === ns && p.metadata.labels?.component === 'controller',
+  );
   const readyController = controllers.find(podReady);
-  if (readyController) out.push(ok('metallb', CLUSTER, 'controller ready', [`${readyController.metadata.name} on ${readyController.spec.nodeName ?? '?'}: Ready`]));
-  else out.push(fail('metallb', CLUSTER, 'controller ready', controllers.length ? controllers.map(podTrouble) : [`no controller pod in ${ns}`], 'no MetalLB controller is ready: no Service gets an address, and the webhook refuses every MetalLB object', `k3s kubectl -n ${ns} describe pod -l component=controller; reinstall with: play site.yaml -i INVENTORY --role metallb-install`));
+  if (readyController)
+    out.push(
+      ok('metallb', CLUSTER, 'controller ready', [
+        `${readyController.metadata.name} on ${readyController.spec.nodeName ?? '?'}: Ready`,
+      ]),
+    );
+  else
+    out.push(
+      fail(
+        'metallb',
+        CLUSTER,
+        'controller ready',
+        controllers.length ? controllers.map(podTrouble) : [`no controller pod in ${ns}`],
+        'no MetalLB controller is ready: no Service gets an address, and the webhook refuses every MetalLB object',
+        `k3s kubectl -n ${ns} describe pod -l component=controller; reinstall with: play site.yaml -i INVENTORY --role metallb-install`,
+      ),
+    );
   const speakers = speakersByNode(c, ns);
   for (const host of nodesOf(intended)) {
     const pod = speakers.get(host);
     if (pod && podReady(pod)) out.push(ok('metallb', host, 'speaker ready', [`${pod.metadata.name}: Ready`]));
-    else out.push(fail('metallb', host, 'speaker ready', [pod ? podTrouble(pod) : `no speaker pod on ${host}`], `MetalLB's speaker is not running on ${host}: the node does not ${intended.mode === 'bgp' ? 'announce Service addresses to the edge' : 'answer ARP for Service addresses'}`, `k3s kubectl -n ${ns} describe pod ${pod?.metadata.name ?? `-l component=speaker`}; check that K3s runs on ${host}`));
+    else
+      out.push(
+        fail(
+          'metallb',
+          host,
+          'speaker ready',
+          [pod ? podTrouble(pod) : `no speaker pod on ${host}`],
+          `MetalLB's speaker is not running on ${host}: the node does not ${intended.mode === 'bgp' ? 'announce Service addresses to the edge' : 'answer ARP for Service addresses'}`,
+          `k3s kubectl -n ${ns} describe pod ${pod?.metadata.name ?? `-l component=speaker`}; check that K3s runs on ${host}`,
+        ),
+      );
   }
-  const webhook = c.endpointSlices.filter((e) => e.metadata.namespace === ns && e.metadata.labels?.['kubernetes.io/service-name'] === 'metallb-webhook-service');
-  const ready = webhook.flatMap((e) => (e.endpoints ?? []).filter((ep) => ep.conditions?.ready !== false).flatMap((ep) => ep.addresses));
-  if (ready.length > 0) out.push(ok('metallb', CLUSTER, 'webhook endpoints ready', [`metallb-webhook-service: ${ready.join(', ')}`]));
-  else out.push(fail('metallb', CLUSTER, 'webhook endpoints ready', ['metallb-webhook-service has no ready endpoint'], 'the API server cannot call MetalLB\'s webhook: applying pools, peers and advertisements fails ("failed calling webhook")', `wait for the controller to be ready (k3s kubectl -n ${ns} get pods), then rerun: play site.yaml -i INVENTORY --role l2-or-bgp`));
+  const webhook = c.endpointSlices.filter(
+    (e) =>
+      e.metadata.namespace === ns && e.metadata.labels?.['kubernetes.io/service-name'] === 'metallb-webhook-service',
+  );
+  const ready = webhook.flatMap((e) =>
+    (e.endpoints ?? []).filter((ep) => ep.conditions?.ready !== false).flatMap((ep) => ep.addresses),
+  );
+  if (ready.length > 0)
+    out.push(ok('metallb', CLUSTER, 'webhook endpoints ready', [`metallb-webhook-service: ${ready.join(', ')}`]));
+  else
+    out.push(
+      fail(
+        'metallb',
+        CLUSTER,
+        'webhook endpoints ready',
+        ['metallb-webhook-service has no ready endpoint'],
+        'the API server cannot call MetalLB\'s webhook: applying pools, peers and advertisements fails ("failed calling webhook")',
+        `wait for the controller to be ready (k3s kubectl -n ${ns} get pods), then rerun: play site.yaml -i INVENTORY --role l2-or-bgp`,
+      ),
+    );
   return out;
 }

@@ -5,14 +5,19 @@ import type { Intended } from '../intended.ts';
 import { loadBalancers, podReady, readyEndpointNodes, requestedPool, serviceIps, serviceName } from './kube.ts';
 
 const poolSize = (p: KubePool): bigint =>
-  p.spec.addresses.map((a) => parseRange(a.replace(/\s+/g, ''))).reduce((n, r) => n + (r ? r.end - r.start + 1n : 0n), 0n);
+  p.spec.addresses
+    .map((a) => parseRange(a.replace(/\s+/g, '')))
+    .reduce((n, r) => n + (r ? r.end - r.start + 1n : 0n), 0n);
 
 const inPool = (p: KubePool, ip: string): boolean => {
   const a = parseAddress(ip);
-  return a !== undefined && p.spec.addresses.some((r) => {
-    const range = parseRange(r.replace(/\s+/g, ''));
-    return range !== undefined && contains(range, a);
-  });
+  return (
+    a !== undefined &&
+    p.spec.addresses.some((r) => {
+      const range = parseRange(r.replace(/\s+/g, ''));
+      return range !== undefined && contains(range, a);
+    })
+  );
 };
 
 /** Every LoadBalancer Service has an address (else why), is announced from somewhere, and follows the article's advice. */
@@ -20,12 +25,27 @@ export function serviceChecks(intended: Intended, c: ClusterFacts): Finding[] {
   const out: Finding[] = [];
   const used = loadBalancers(c).flatMap(serviceIps);
   const advertisements = intended.mode === 'bgp' ? c.bgpAdvertisements : c.l2Advertisements;
-  const advertised = (p: KubePool): boolean => advertisements.some((a) => (a.spec?.ipAddressPools ?? []).includes(p.metadata.name) || (!a.spec?.ipAddressPools?.length && !a.spec?.ipAddressPoolSelectors?.length));
+  const advertised = (p: KubePool): boolean =>
+    advertisements.some(
+      (a) =>
+        (a.spec?.ipAddressPools ?? []).includes(p.metadata.name) ||
+        (!a.spec?.ipAddressPools?.length && !a.spec?.ipAddressPoolSelectors?.length),
+    );
   for (const pool of c.pools) {
     const taken = used.filter((ip) => inPool(pool, ip)).length;
     const size = poolSize(pool);
     const evidence = [`${pool.metadata.name}: ${pool.spec.addresses.join(', ')}; ${taken} of ${size} addresses in use`];
-    if (!advertised(pool)) out.push(warn('service', CLUSTER, `pool ${pool.metadata.name} advertised`, evidence, `no ${intended.mode === 'bgp' ? 'BGPAdvertisement' : 'L2Advertisement'} selects pool ${pool.metadata.name}: its addresses are assigned but never announced`, `add it to ${intended.mode === 'bgp' ? 'metallb_bgp_advertisements' : 'metallb_l2_advertisements'} (or leave that list empty), then: play site.yaml -i INVENTORY --role l2-or-bgp`));
+    if (!advertised(pool))
+      out.push(
+        warn(
+          'service',
+          CLUSTER,
+          `pool ${pool.metadata.name} advertised`,
+          evidence,
+          `no ${intended.mode === 'bgp' ? 'BGPAdvertisement' : 'L2Advertisement'} selects pool ${pool.metadata.name}: its addresses are assigned but never announced`,
+          `add it to ${intended.mode === 'bgp' ? 'metallb_bgp_advertisements' : 'metallb_l2_advertisements'} (or leave that list empty), then: play site.yaml -i INVENTORY --role l2-or-bgp`,
+        ),
+      );
     else out.push(ok('service', CLUSTER, `pool ${pool.metadata.name} advertised`, evidence));
   }
   for (const s of loadBalancers(c)) out.push(...serviceFindings(intended, c, s));
@@ -35,21 +55,82 @@ export function serviceChecks(intended: Intended, c: ClusterFacts): Finding[] {
 function serviceFindings(intended: Intended, c: ClusterFacts, s: KubeService): Finding[] {
   const name = serviceName(s);
   const ips = serviceIps(s);
-  const events = c.events.filter((e) => e.involvedObject.kind === 'Service' && e.involvedObject.name === s.metadata.name && e.involvedObject.namespace === s.metadata.namespace && e.type === 'Warning').slice(-3).map((e) => `event ${e.reason ?? ''}: ${e.message ?? ''}`);
+  const events = c.events
+    .filter(
+      (e) =>
+        e.involvedObject.kind === 'Service' &&
+        e.involvedObject.name === s.metadata.name &&
+        e.involvedObject.namespace === s.metadata.namespace &&
+        e.type === 'Warning',
+    )
+    .slice(-3)
+    .map((e) => `event ${e.reason ?? ''}: ${e.message ?? ''}`);
   const out: Finding[] = [];
   if (ips.length === 0) out.push(noAddress(intended, c, s, events));
   else out.push(ok('service', CLUSTER, `${name} has an address`, [ips.join(', ')]));
   if (ips.length > 0 && s.spec.externalTrafficPolicy === 'Local' && readyEndpointNodes(c, s).length === 0) {
-    out.push(warn('service', CLUSTER, `${name} has ready endpoints`, [`externalTrafficPolicy: Local; no ready endpoint on any node`], `with externalTrafficPolicy: Local only nodes holding a ready endpoint announce ${ips.join(', ')}: none does, so nobody ${intended.mode === 'bgp' ? 'announces it' : 'answers ARP for it'}`, `k3s kubectl -n ${s.metadata.namespace ?? 'default'} get endpointslices -l kubernetes.io/service-name=${s.metadata.name}; make the pods ready`));
+    out.push(
+      warn(
+        'service',
+        CLUSTER,
+        `${name} has ready endpoints`,
+        [`externalTrafficPolicy: Local; no ready endpoint on any node`],
+        `with externalTrafficPolicy: Local only nodes holding a ready endpoint announce ${ips.join(', ')}: none does, so nobody ${intended.mode === 'bgp' ? 'announces it' : 'answers ARP for it'}`,
+        `k3s kubectl -n ${s.metadata.namespace ?? 'default'} get endpointslices -l kubernetes.io/service-name=${s.metadata.name}; make the pods ready`,
+      ),
+    );
   }
   const selector = s.spec.selector;
   if (selector && Object.keys(selector).length > 0) {
-    const pods = c.pods.filter((p) => p.metadata.namespace === s.metadata.namespace && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
+    const pods = c.pods.filter(
+      (p) =>
+        p.metadata.namespace === s.metadata.namespace &&
+        Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v),
+    );
     const noProbe = pods.filter((p) => p.spec.containers.some((ct) => ct.readinessProbe === undefined));
-    if (noProbe.length > 0) out.push(warn('service', CLUSTER, `${name} pods have a readinessProbe`, noProbe.slice(0, 3).map((p) => `${p.metadata.name}: a container without readinessProbe`), 'without a readinessProbe a pod counts as ready before it serves: its node announces the address too early, and traffic fails during rollouts (the article\'s flapping)', 'add a readinessProbe to the workload\'s containers'));
-    const covered = c.pdbs.some((d) => d.metadata.namespace === s.metadata.namespace && Object.entries(d.spec?.selector?.matchLabels ?? {}).every(([k, v]) => selector[k] === v) && Object.keys(d.spec?.selector?.matchLabels ?? {}).length > 0);
-    if (pods.length > 0 && !covered) out.push(warn('service', CLUSTER, `${name} has a PodDisruptionBudget`, [`no PodDisruptionBudget selects ${Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')}`], 'a drain can take every pod at once: the address is withdrawn from every node (the article: readiness and PDB against flapping)', 'add a PodDisruptionBudget (minAvailable: 1) for the workload'));
-    if (pods.length > 0 && !pods.some(podReady)) out.push(warn('service', CLUSTER, `${name} pods ready`, [`${pods.length} pods, none ready`], 'no pod of the Service is ready', `k3s kubectl -n ${s.metadata.namespace ?? 'default'} describe pods`));
+    if (noProbe.length > 0)
+      out.push(
+        warn(
+          'service',
+          CLUSTER,
+          `${name} pods have a readinessProbe`,
+          noProbe.slice(0, 3).map((p) => `${p.metadata.name}: a container without readinessProbe`),
+          "without a readinessProbe a pod counts as ready before it serves: its node announces the address too early, and traffic fails during rollouts (the article's flapping)",
+          "add a readinessProbe to the workload's containers",
+        ),
+      );
+    const covered = c.pdbs.some(
+      (d) =>
+        d.metadata.namespace === s.metadata.namespace &&
+        Object.entries(d.spec?.selector?.matchLabels ?? {}).every(([k, v]) => selector[k] === v) &&
+        Object.keys(d.spec?.selector?.matchLabels ?? {}).length > 0,
+    );
+    if (pods.length > 0 && !covered)
+      out.push(
+        warn(
+          'service',
+          CLUSTER,
+          `${name} has a PodDisruptionBudget`,
+          [
+            `no PodDisruptionBudget selects ${Object.entries(selector)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',')}`,
+          ],
+          'a drain can take every pod at once: the address is withdrawn from every node (the article: readiness and PDB against flapping)',
+          'add a PodDisruptionBudget (minAvailable: 1) for the workload',
+        ),
+      );
+    if (pods.length > 0 && !pods.some(podReady))
+      out.push(
+        warn(
+          'service',
+          CLUSTER,
+          `${name} pods ready`,
+          [`${pods.length} pods, none ready`],
+          'no pod of the Service is ready',
+          `k3s kubectl -n ${s.metadata.namespace ?? 'default'} describe pods`,
+        ),
+      );
   }
   return out;
 }
@@ -61,17 +142,51 @@ function noAddress(intended: Intended, c: ClusterFacts, s: KubeService, events: 
   const wanted = requestedPool(s);
   const pools = c.pools.map((p) => p.metadata.name);
   if (wanted !== undefined && !pools.includes(wanted)) {
-    return fail('service', CLUSTER, check, [`annotation metallb.io/address-pool: ${wanted}`, `pools: ${pools.join(', ') || '(none)'}`, ...events], `the Service asks for pool "${wanted}", which does not exist`, `fix the annotation to one of ${pools.join(', ') || '(no pools: run play site.yaml -i INVENTORY --role l2-or-bgp)'}, or add the pool to metallb_pools`);
+    return fail(
+      'service',
+      CLUSTER,
+      check,
+      [`annotation metallb.io/address-pool: ${wanted}`, `pools: ${pools.join(', ') || '(none)'}`, ...events],
+      `the Service asks for pool "${wanted}", which does not exist`,
+      `fix the annotation to one of ${pools.join(', ') || '(no pools: run play site.yaml -i INVENTORY --role l2-or-bgp)'}, or add the pool to metallb_pools`,
+    );
   }
-  const eligible = c.pools.filter((p) => (wanted !== undefined ? p.metadata.name === wanted : p.spec.autoAssign !== false));
+  const eligible = c.pools.filter((p) =>
+    wanted !== undefined ? p.metadata.name === wanted : p.spec.autoAssign !== false,
+  );
   const used = loadBalancers(c).flatMap(serviceIps);
   const full = eligible.filter((p) => BigInt(used.filter((ip) => inPool(p, ip)).length) >= poolSize(p));
   if (eligible.length > 0 && full.length === eligible.length) {
-    return fail('service', CLUSTER, check, [...full.map((p) => `${p.metadata.name}: all ${poolSize(p)} addresses in use`), ...events], `pool${full.length > 1 ? 's' : ''} ${full.map((p) => p.metadata.name).join(', ')} exhausted: every address is taken by another Service`, 'add addresses to metallb_pools (or free some), then: play site.yaml -i INVENTORY --role l2-or-bgp');
+    return fail(
+      'service',
+      CLUSTER,
+      check,
+      [...full.map((p) => `${p.metadata.name}: all ${poolSize(p)} addresses in use`), ...events],
+      `pool${full.length > 1 ? 's' : ''} ${full.map((p) => p.metadata.name).join(', ')} exhausted: every address is taken by another Service`,
+      'add addresses to metallb_pools (or free some), then: play site.yaml -i INVENTORY --role l2-or-bgp',
+    );
   }
   if (eligible.length === 0) {
-    return fail('service', CLUSTER, check, [`pools: ${pools.join(', ') || '(none)'}`, ...events], 'no pool gives addresses to this Service (none exists, or all have autoAssign: false)', 'add a pool to metallb_pools, or annotate the Service with metallb.io/address-pool');
+    return fail(
+      'service',
+      CLUSTER,
+      check,
+      [`pools: ${pools.join(', ') || '(none)'}`, ...events],
+      'no pool gives addresses to this Service (none exists, or all have autoAssign: false)',
+      'add a pool to metallb_pools, or annotate the Service with metallb.io/address-pool',
+    );
   }
-  const controllerReady = c.pods.some((p) => p.metadata.namespace === intended.namespace && p.metadata.labels?.component === 'controller' && podReady(p));
-  return fail('service', CLUSTER, check, events.length ? events : ['no event explains it'], controllerReady ? 'MetalLB has not assigned an address (see its events: address family, a loadBalancerIP outside the pools, a shared-IP conflict)' : 'MetalLB\'s controller is not ready, so nothing assigns addresses', `k3s kubectl -n ${s.metadata.namespace ?? 'default'} describe service ${s.metadata.name}`);
+  const controllerReady = c.pods.some(
+    (p) => p.metadata.namespace === intended.namespace && p.metadata.labels?.component === 'controller' && podReady(p),
+  );
+  return fail(
+    'service',
+    CLUSTER,
+    check,
+    events.length ? events : ['no event explains it'],
+    controllerReady
+      ? 'MetalLB has not assigned an address (see its events: address family, a loadBalancerIP outside the pools, a shared-IP conflict)'
+      : "MetalLB's controller is not ready, so nothing assigns addresses",
+    `k3s kubectl -n ${s.metadata.namespace ?? 'default'} describe service ${s.metadata.name}`,
+  );
 }

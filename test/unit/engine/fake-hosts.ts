@@ -34,7 +34,8 @@ export class FakeHosts {
   }
 
   readonly connect = async (host: string): Promise<Connection> => {
-    if (this.options.unreachable?.includes(host)) throw new UnreachableError(host, `connect ECONNREFUSED (fake host ${host})`);
+    if (this.options.unreachable?.includes(host))
+      throw new UnreachableError(host, `connect ECONNREFUSED (fake host ${host})`);
     const cwd = this.dir(host);
     return { host, exec: (command, options) => this.exec(host, cwd, command, options), close: () => undefined };
   };
@@ -47,7 +48,11 @@ export class FakeHosts {
   private exec(host: string, cwd: string, command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const start = performance.now() - this.t0;
     return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', command], { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: host } });
+      const child = spawn('/bin/sh', ['-c', command], {
+        cwd,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: host },
+      });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -55,7 +60,11 @@ export class FakeHosts {
       child.on('error', reject);
       child.on('close', (code) => {
         this.execs.push({ host, command, start, end: performance.now() - this.t0 });
-        resolve({ exitCode: code ?? 255, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+        resolve({
+          exitCode: code ?? 255,
+          stdout: Buffer.concat(out).toString(),
+          stderr: Buffer.concat(err).toString(),
+        });
       });
       // A command that does not read its stdin may exit before it is written.
       child.stdin.on('error', () => undefined);

@@ -35,12 +35,16 @@ export interface FixtureOptions {
 /** Compiles a playbook of test/fixtures/engine and runs it on fake hosts, as `play` would. */
 export async function runFixture(playbook: string, o: FixtureOptions = {}): Promise<FixtureRun> {
   const check = o.check ?? false;
-  const compiled = await compile(loadPlaybook(join(FIXTURE, 'playbooks', playbook)), loadInventory(join(FIXTURE, 'inventory'), new Vault([])), {
-    limit: o.limit,
-    extraVars: [],
-    selection: { tags: [], skipTags: [], roles: [] },
-    check,
-  });
+  const compiled = await compile(
+    loadPlaybook(join(FIXTURE, 'playbooks', playbook)),
+    loadInventory(join(FIXTURE, 'inventory'), new Vault([])),
+    {
+      limit: o.limit,
+      extraVars: [],
+      selection: { tags: [], skipTags: [], roles: [] },
+      check,
+    },
+  );
   const hosts = o.hosts ?? new FakeHosts({ unreachable: o.unreachable });
   o.seed?.(hosts);
   const events: RunEvent[] = [];

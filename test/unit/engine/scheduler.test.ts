@@ -7,13 +7,19 @@ import { runFixture } from './run-fixture.ts';
 /** The command that made a task's mark on a host (`touch NAME`). */
 const marked = (hosts: FakeHosts, host: string, mark: string): Exec => {
   const found = hosts.changesOn(host).find((e) => new RegExp(`touch ${mark}$`).test(e.command));
-  if (!found) throw new Error(`${host} never made ${mark}: ${JSON.stringify(hosts.changesOn(host).map((e) => e.command))}`);
+  if (!found)
+    throw new Error(`${host} never made ${mark}: ${JSON.stringify(hosts.changesOn(host).map((e) => e.command))}`);
   return found;
 };
 
 /** The most commands that ran at the same time (readings left out). */
 function mostAtOnce(execs: Exec[]): number {
-  const edges = execs.filter((e) => !isReading(e.command)).flatMap((e) => [{ t: e.start, d: 1 }, { t: e.end, d: -1 }]);
+  const edges = execs
+    .filter((e) => !isReading(e.command))
+    .flatMap((e) => [
+      { t: e.start, d: 1 },
+      { t: e.end, d: -1 },
+    ]);
   edges.sort((a, b) => a.t - b.t || a.d - b.d);
   let now = 0;
   let most = 0;
@@ -55,7 +61,12 @@ describe('the engine on fake hosts: order', () => {
     expect(wouldChange).toHaveLength(12);
 
     const real = await runFixture('order.yaml', { hosts: check.hosts });
-    expect(real.summary.results.filter((r) => r.status === 'changed').map((r) => `${r.host} ${r.task}`).sort()).toEqual(wouldChange.sort());
+    expect(
+      real.summary.results
+        .filter((r) => r.status === 'changed')
+        .map((r) => `${r.host} ${r.task}`)
+        .sort(),
+    ).toEqual(wouldChange.sort());
 
     const before = real.hosts.execs.length;
     const rerun = await runFixture('order.yaml', { hosts: real.hosts });
@@ -83,7 +94,8 @@ describe('the engine on fake hosts: failures', () => {
     const { lines, hosts } = await runFixture('fatal.yaml');
     expect(lines).toContain('w1 one failed');
     // w2 and w3 were in "one" when w1 failed: they finish it and start nothing more.
-    for (const h of ['w2', 'w3']) expect([has(hosts, h, 'one'), has(hosts, h, 'two'), has(hosts, h, 'three')]).toEqual([true, false, false]);
+    for (const h of ['w2', 'w3'])
+      expect([has(hosts, h, 'one'), has(hosts, h, 'two'), has(hosts, h, 'three')]).toEqual([true, false, false]);
   });
 
   it('max_fail_percentage 30: one host of three failing (33 %) aborts the play', async () => {
@@ -113,7 +125,8 @@ describe('the engine on fake hosts: failures', () => {
 describe('the engine on fake hosts: handlers, turns, other hosts', () => {
   it('handlers run once per host at the flush point and at the end; one superseded by another in the same flush is skipped', async () => {
     const { hosts, lines } = await runFixture('handlers.yaml');
-    for (const h of ['w1', 'w2', 'w3']) expect(readFileSync(join(hosts.dir(h), 'handlers.log'), 'utf8')).toBe('restart\nreload\n');
+    for (const h of ['w1', 'w2', 'w3'])
+      expect(readFileSync(join(hosts.dir(h), 'handlers.log'), 'utf8')).toBe('restart\nreload\n');
     expect(lines.filter((l) => l.startsWith('w1 '))).toEqual([
       'w1 change a changed',
       'w1 change b changed',
@@ -128,14 +141,17 @@ describe('the engine on fake hosts: handlers, turns, other hosts', () => {
 
   it('throttle: a host takes its turn only once every host before it has passed; tasks outside the turn run side by side', async () => {
     const { hosts } = await runFixture('rolling.yaml');
-    const turns = ['w1', 'w2', 'w3'].map((h) => ({ from: marked(hosts, h, 'drained').start, to: marked(hosts, h, 'restarted').end }));
+    const turns = ['w1', 'w2', 'w3'].map((h) => ({
+      from: marked(hosts, h, 'drained').start,
+      to: marked(hosts, h, 'restarted').end,
+    }));
     expect(turns[1]!.from).toBeGreaterThanOrEqual(turns[0]!.to);
     expect(turns[2]!.from).toBeGreaterThanOrEqual(turns[1]!.to);
     // w1's "after the turn" overlaps w2's turn.
     expect(marked(hosts, 'w1', 'done').start).toBeLessThan(turns[1]!.to);
   });
 
-  it('delegate_to runs the task on the other host, judged by that host\'s state', async () => {
+  it("delegate_to runs the task on the other host, judged by that host's state", async () => {
     const { hosts, lines } = await runFixture('delegated.yaml');
     for (const h of ['w1', 'w2', 'w3']) {
       expect(has(hosts, 'cp1', `asked-by-${h}`)).toBe(true);
@@ -149,7 +165,8 @@ describe('the engine on fake hosts: handlers, turns, other hosts', () => {
   it('a value read from another host is read once for the whole run, and a secret one is masked from then on', async () => {
     const seed = (h: FakeHosts): void => writeFileSync(join(h.dir('cp1'), 'token'), 'K10-secret-token\n');
     const { hosts, learned } = await runFixture('joined.yaml', { seed });
-    for (const h of ['w1', 'w2', 'w3']) expect(readFileSync(join(hosts.dir(h), 'join.conf'), 'utf8')).toBe('token: K10-secret-token\n');
+    for (const h of ['w1', 'w2', 'w3'])
+      expect(readFileSync(join(hosts.dir(h), 'join.conf'), 'utf8')).toBe('token: K10-secret-token\n');
     expect(hosts.execs.filter((e) => e.host === 'cp1' && e.command === 'cat token')).toHaveLength(1);
     expect(learned).toContain('K10-secret-token');
   });
