@@ -1,4 +1,4 @@
-import { probeKey } from '../resources/shared-probes.ts';
+import { probeKey } from '../resources/probe.ts';
 import type { Probe, ProbeResult } from '../resources/types.ts';
 import type { Remote } from '../transport/remote.ts';
 import type { CompiledPlay, CompiledRun } from './compile.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { probeKey, sharedReadings } from '../resources/shared-probes.ts';
-import type { Probe, ProbeResult, SharedKind } from '../resources/types.ts';
+import { probeKey } from '../resources/probe.ts';
+import type { Probe, ProbeResult, SharedReader } from '../resources/types.ts';
 import type { Remote } from '../transport/remote.ts';
 import { q } from '../transport/shell.ts';
 
@@ -22,8 +22,8 @@ export async function probeAll(
 }
 
 /**
- * Shared probes become one command per kind (src/resources/shared-probes.ts); each probe's
- * result is then cut from its command's, carrying that command's exit code.
+ * Shared probes become one command per reader (each resource kind's, see SharedReader); each
+ * probe's result is then cut from its command's, carrying that command's exit code.
  */
 function merged(probes: readonly (Probe | undefined)[]): {
   commands: string[];
@@ -31,27 +31,25 @@ function merged(probes: readonly (Probe | undefined)[]): {
 } {
   const commands: string[] = [];
   const own = probes.map((p) => (typeof p === 'string' ? commands.push(p) - 1 : undefined));
-  const items = new Map<SharedKind, string[]>();
+  const readers = new Map<SharedReader<unknown>, Map<string, unknown>>();
   for (const p of probes) {
     if (p === undefined || typeof p === 'string') continue;
-    const list = items.get(p.kind) ?? [];
-    if (!list.includes(p.item)) list.push(p.item);
-    items.set(p.kind, list);
+    const items = readers.get(p.reader) ?? new Map<string, unknown>();
+    items.set(probeKey(p), p.item);
+    readers.set(p.reader, items);
   }
-  const shared = [...items].map(([kind, list]) => ({
-    kind,
-    list,
-    at: commands.push(sharedReadings[kind].command(list)) - 1,
+  const shared = [...readers].map(([reader, items]) => ({
+    reader,
+    keys: [...items.keys()],
+    at: commands.push(reader.command([...items.values()])) - 1,
   }));
   const resultsOf = (outs: (ProbeResult | undefined)[]): (ProbeResult | undefined)[] => {
     const parts = new Map<string, ProbeResult>();
-    for (const { kind, list, at } of shared) {
+    for (const { reader, keys, at } of shared) {
       const out = outs[at];
       if (!out) continue;
-      const split = sharedReadings[kind].split(out.stdout, list);
-      list.forEach((item, i) =>
-        parts.set(probeKey({ kind, item }), { stdout: split[i] ?? '', exitCode: out.exitCode }),
-      );
+      const split = reader.split(out.stdout, [...(readers.get(reader)?.values() ?? [])]);
+      keys.forEach((key, i) => parts.set(key, { stdout: split[i] ?? '', exitCode: out.exitCode }));
     }
     return probes.map((p, i) =>
       p === undefined ? undefined : typeof p === 'string' ? outs[own[i] ?? -1] : parts.get(probeKey(p)),

@@ -5,7 +5,7 @@ import type { PlannedTask } from './compile.ts';
 import type { RunEvent, TaskResult, TaskStatus } from './events.ts';
 import type { Prefetch } from './prefetch.ts';
 import { probeAll } from './probe-batch.ts';
-import { probeKey } from '../resources/shared-probes.ts';
+import { probeKey } from '../resources/probe.ts';
 import type { Turns } from './turns.ts';
 
 /** How one host's run of one role ended. */

@@ -1,6 +1,7 @@
 import { q } from '../transport/shell.ts';
 import { unitPrediction } from './service.ts';
-import { ResourceError, run, type Prediction, type Resource } from './types.ts';
+import { sharedProbe } from './probe.ts';
+import { ResourceError, run, type Prediction, type Resource, type SharedReader } from './types.ts';
 
 export interface AptSpec {
   packages: string[];
@@ -15,6 +16,19 @@ export interface AptSpec {
 const APT =
   'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
 
+const PACKAGE_STATUS = `dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n'`;
+
+/** Every package list a host's tasks read, from one dpkg-query; each list's part is its packages' lines. */
+const packagesReader: SharedReader<readonly string[]> = {
+  name: 'packages',
+  key: (names) => names.join(' '),
+  command: (lists) => `${PACKAGE_STATUS} ${[...new Set(lists.flat())].map(q).join(' ')} 2>/dev/null; true`,
+  split: (out, lists) => {
+    const lines = out.split('\n').filter((l) => l.trim() !== '');
+    return lists.map((names) => lines.filter((line) => names.includes(line.split(' ')[0] ?? '')).join('\n'));
+  },
+};
+
 /** Debian packages installed (or removed). The package lists are refreshed only when an install needs it. */
 export function aptResource(spec: AptSpec): Resource {
   const want = spec.state ?? 'present';
@@ -23,7 +37,7 @@ export function aptResource(spec: AptSpec): Resource {
   const names = spec.packages.map((p) => p.split('=')[0] ?? p);
   return {
     describe: `apt ${spec.packages.join(' ')}`,
-    probe: { kind: 'packages', item: names.join(' ') },
+    probe: sharedProbe(packagesReader, names),
     plan(current) {
       const installed = new Set(
         (current?.stdout ?? '')
@@ -48,7 +62,7 @@ export function aptResource(spec: AptSpec): Resource {
       const status = want === 'present' ? 'ii' : 'rc';
       const predicts = (): Prediction[] => [
         {
-          probe: { kind: 'packages' as const, item: names.join(' ') },
+          probe: sharedProbe(packagesReader, names),
           stdout: names.map((n) => `${n} ${status} `).join('\n'),
         },
         ...(want === 'present'

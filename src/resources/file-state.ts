@@ -1,6 +1,7 @@
 import { q } from '../transport/shell.ts';
 import { createHash } from 'node:crypto';
-import type { Change, Prediction, Probe } from './types.ts';
+import { sharedProbe } from './probe.ts';
+import type { Change, Prediction, Probe, SharedReader } from './types.ts';
 
 /** What `probeFile` reports about a path. */
 export interface FileState {
@@ -37,10 +38,60 @@ export type ProbeContent = FileRead;
 /** The metadata line: type, mode, owner, group, size. */
 export const FILE_META = '%F|%a|%U|%G|%s';
 
+interface FileItem {
+  read: FileRead;
+  path: string;
+}
+
+const CONTENT_MARK = '@@play-file-content@@';
+
+/** How many of a `stat` line's fields are metadata: the path follows (and may hold `|`). */
+const META_FIELDS = FILE_META.split('|').length;
+
+const fileBody: Record<Exclude<FileRead, 'none'>, (p: string) => string> = {
+  content: (p) => `{ [ -f ${p} ] && base64 -w0 ${p}; echo; }`,
+  hash: (p) => `{ [ -f ${p} ] && sha256sum <${p} | sed 's/ .*//;s/^/sha256:/' || echo; }`,
+};
+
+/**
+ * Every file a host's tasks read, in one command: metadata from one `stat` (existing paths only),
+ * then one line per read file: its content in base64, or its hash, or empty for no regular file.
+ * Each file's part is what fileProbeCommand prints for it alone.
+ */
+const fileReader: SharedReader<FileItem> = {
+  name: 'file',
+  key: (f) => `${f.read}:${f.path}`,
+  command: (files) => {
+    const paths = [...new Set(files.map((f) => f.path))].map(q).join(' ');
+    const bodies = files.flatMap((f) => (f.read === 'none' ? [] : [fileBody[f.read](q(f.path))]));
+    return [`stat -c '${FILE_META}|%n' -- ${paths} 2>/dev/null`, `echo ${CONTENT_MARK}`, ...bodies].join('; ');
+  },
+  split: (out, files) => {
+    const [stats = '', contents = ''] = out.split(`${CONTENT_MARK}\n`);
+    const meta = new Map(
+      stats
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const fields = l.split('|');
+          return [fields.slice(META_FIELDS).join('|'), fields.slice(0, META_FIELDS).join('|')] as const;
+        }),
+    );
+    const bodies = contents.split('\n');
+    let next = 0;
+    return files.map(({ read, path }) => {
+      const body = read === 'none' ? undefined : bodies[next++];
+      const m = meta.get(path);
+      if (m === undefined) return 'absent';
+      return m.startsWith('regular') && body !== undefined ? `${m}\n${body}` : m;
+    });
+  },
+};
+
 /** Reads a file as part of the host's shared file reading (one `stat` for all). */
 export function probeFile(path: string, read: ProbeContent): Probe {
   // The shared reading prints one line per file: a path with a newline is read on its own.
-  return path.includes('\n') ? fileProbeCommand(path, read) : { kind: 'file', item: `${read}:${path}` };
+  return path.includes('\n') ? fileProbeCommand(path, read) : sharedProbe(fileReader, { read, path });
 }
 
 /** One line of metadata, then (regular files only) the content in base64, or its sha256, on the next line. */

@@ -1,6 +1,15 @@
 import { q } from '../transport/shell.ts';
 import { predictFile } from './file-state.ts';
-import { ResourceError, run, type Change, type Prediction, type Probe, type Resource } from './types.ts';
+import { sharedProbe } from './probe.ts';
+import {
+  ResourceError,
+  run,
+  type Change,
+  type Prediction,
+  type Probe,
+  type Resource,
+  type SharedReader,
+} from './types.ts';
 
 export interface ServiceSpec {
   unit: string;
@@ -106,7 +115,20 @@ export function unitPrediction(unit: string, after: { enabled: boolean; active: 
   return { probe: unitProbe(unit), stdout };
 }
 
-const unitProbe = (unit: string): Probe => ({ kind: 'unit', item: unit.includes('.') ? unit : `${unit}.service` });
+const UNIT_PROPERTIES = 'LoadState,ActiveState,UnitFileState,NeedDaemonReload';
+
+/** Every unit a host's tasks read, from one `systemctl show`: one block per unit, in order, blank-line separated (unknown units print LoadState=not-found). */
+const unitReader: SharedReader<string> = {
+  name: 'unit',
+  key: (unit) => unit,
+  command: (units) => `systemctl show -p ${UNIT_PROPERTIES} ${units.map(q).join(' ')}`,
+  split: (out, units) => {
+    const blocks = out.split('\n\n');
+    return units.map((_, i) => blocks[i]?.trim() ?? '');
+  },
+};
+
+const unitProbe = (unit: string): Probe => sharedProbe(unitReader, unit.includes('.') ? unit : `${unit}.service`);
 
 const val = (what: string, before: string, after: string): Change => ({ type: 'value', what, before, after });
 

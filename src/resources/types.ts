@@ -15,17 +15,28 @@ export interface ProbeResult {
 }
 
 /**
- * A reading that resources of one kind share: every unit a host's tasks read comes from one
- * `systemctl show`, every file's metadata from one `stat`. Each resource still sees only its
- * part, printed as if read on its own (src/resources/shared-probes.ts).
+ * How the resources of one kind read a host together: every unit a host's tasks read comes from
+ * one `systemctl show`, every file's metadata from one `stat`. On a rerun, reading is most of what
+ * the hosts do, and most of that was process starts; merged, a host's batch starts about half as
+ * many. Each kind's reader lives with its resource (file-state.ts, service.ts, apt.ts,
+ * kube-status.ts); the engine only asks it for the command and for each item's part.
  */
-export interface SharedProbe {
-  readonly kind: SharedKind;
-  /** This resource's part: a unit, a package list, a file. */
-  readonly item: string;
+export interface SharedReader<T> {
+  /** The kind of thing read, e.g. `file`: part of every probe key. */
+  readonly name: string;
+  /** An item's identity: items with equal keys are read once. */
+  key(item: T): string;
+  /** One command reading every item. */
+  command(items: readonly T[]): string;
+  /** Each item's part of the output, as its resource would have printed it read on its own. */
+  split(stdout: string, items: readonly T[]): string[];
 }
 
-export type SharedKind = 'file' | 'unit' | 'packages' | 'kube-status';
+/** A resource's part of a shared reading: a unit, a package list, a file. */
+export interface SharedProbe<T = unknown> {
+  readonly reader: SharedReader<T>;
+  readonly item: T;
+}
 
 /** How a resource reads the host: a shell snippet of its own, or its part of a shared reading. */
 export type Probe = string | SharedProbe;

@@ -1,5 +1,5 @@
 import { q } from '../transport/shell.ts';
-import { ownCommand, readAlone } from './shared-probes.ts';
+import { ownCommand, readAlone } from './probe.ts';
 import { ResourceError, type Probe, type Resource } from './types.ts';
 
 /**

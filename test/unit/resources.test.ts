@@ -9,7 +9,8 @@ import { directoryResource } from '../../src/resources/directory.ts';
 import { fileResource } from '../../src/resources/file.ts';
 import { aptResource } from '../../src/resources/apt.ts';
 import { fileProbeCommand, parseFileState, probeFile, type ProbeContent } from '../../src/resources/file-state.ts';
-import { kubeStatusProbe, sharedReadings } from '../../src/resources/shared-probes.ts';
+import { kubeStatusProbe } from '../../src/resources/kube-status.ts';
+import { ownCommand } from '../../src/resources/probe.ts';
 import { nftApplyResource } from '../../src/resources/nft-apply.ts';
 import { sysctlResource } from '../../src/resources/sysctl.ts';
 import type { Resource } from '../../src/resources/types.ts';
@@ -283,7 +284,7 @@ describe('shared readings: one command per kind, each resource seeing what it wo
 
   it('kube readiness: nodes join the namespaced call, so a server reads all readiness in one kubectl', () => {
     const t = '{.kind}';
-    const items = [
+    const probes = [
       kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, refs: ['node/cp1'] }),
       kubeStatusProbe({
         kubectl: 'k3s kubectl',
@@ -292,17 +293,19 @@ describe('shared readings: one command per kind, each resource seeing what it wo
         refs: ['crd/x.metallb.io', 'deployment/controller'],
       }),
       kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, refs: ['node/w1', 'node/cp1'] }),
-    ].map((p) => p.item);
-    const command = sharedReadings['kube-status'].command(items);
+    ];
+    const reader = probes[0]!.reader;
+    const command = reader.command(probes.map((p) => p.item));
     expect(command.match(/ get /g)).toHaveLength(1);
     expect(command).toContain(
       `get 'crd/x.metallb.io' 'deployment/controller' 'node/cp1' 'node/w1' -n 'metallb-system'`,
     );
-    const other = sharedReadings['kube-status'].command([
-      ...items,
+    const other = reader.command([
+      ...probes.map((p) => p.item),
       kubeStatusProbe({ kubectl: 'k3s kubectl', template: t, namespace: 'other', refs: ['deployment/y'] }).item,
     ]);
     expect(other.match(/ get /g)).toHaveLength(2);
+    expect(ownCommand(probes[0]!)).toContain(`get 'node/cp1' --ignore-not-found`);
   });
 
   it('sysctl: all keys in one process; a key the kernel lacks is named', async () => {
