@@ -148,7 +148,7 @@ async function runSegment(
         for (const p of plan.predicts?.() ?? []) ctx.predicted(on).set(probeKey(p.probe), p.stdout);
       // Before applying, not after: an apply that fails half-way has changed the host too.
       if (!ctx.check && plan.changes.length > 0) ctx.prefetch.invalidate();
-      const { status, note, changedHost } = await execute(plan, target, ctx.check);
+      const { status, note, changedHost } = await execute(plan, target, ctx.runtime);
       stale ||= changedHost;
       if (status === 'changed') task.notify.forEach((n) => notified.add(n));
       report(ctx, { task: task.name, handler, status, changes: plan.changes, started, note });
@@ -196,16 +196,16 @@ async function read(
 async function execute(
   plan: Plan,
   remote: Remote,
-  check: boolean,
+  runtime: Runtime,
 ): Promise<{ status: TaskStatus; note?: string; changedHost: boolean }> {
   const seen = plan.inspect ? ((await plan.inspect(remote)) ?? undefined) : plan.report;
   if (plan.settle) {
-    if (check) return { status: 'skipped', note: 'check mode: would wait', changedHost: false };
+    if (runtime.check) return { status: 'skipped', note: 'check mode: would wait', changedHost: false };
     await plan.settle(remote);
   }
   if (plan.changes.length === 0) return { status: 'ok', note: seen, changedHost: false };
-  if (check) return { status: 'changed', changedHost: false };
-  const outcome = await plan.apply?.(remote);
+  if (runtime.check) return { status: 'changed', changedHost: false };
+  const outcome = await plan.apply?.(remote, runtime);
   return { status: outcome && !outcome.changed ? 'ok' : 'changed', changedHost: true };
 }
 

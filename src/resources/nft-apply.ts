@@ -23,7 +23,6 @@ const UNIT = 'play-firewall-rollback';
  * saying so.
  */
 export function nftApplyResource(spec: NftApplySpec): Resource {
-  let runtime: Runtime | undefined;
   // The table as play last loaded it is kept beside the ruleset (stateless: no counter values):
   // a live table that differs from it was changed by hand (`nft insert rule ...`), which the
   // ruleset file alone would not show.
@@ -32,9 +31,6 @@ export function nftApplyResource(spec: NftApplySpec): Resource {
   return {
     describe: `nftables table ${spec.table}`,
     probe,
-    prepare: async (rt) => {
-      runtime = rt;
-    },
     plan(current) {
       const [status = '', rest = ''] = (current?.stdout ?? '').split(/\n(.*)/s);
       const [live = '', saved = ''] = rest.split(`${SAVED_MARK}\n`);
@@ -57,10 +53,7 @@ export function nftApplyResource(spec: NftApplySpec): Resource {
                 after: `loaded from ${spec.ruleset}`,
               },
         ],
-        apply: async (remote) => {
-          if (!runtime) throw new Error('nft apply needs the run time (prepare was not called)');
-          await applyWithRollback(remote, runtime, spec);
-        },
+        apply: (remote, runtime) => applyWithRollback(remote, runtime, spec),
         // After loading, the live table is the copy saved of it (what it lists is not known here).
         predicts: () => [{ probe, stdout: `loaded\n(as loaded)\n${SAVED_MARK}\n(as loaded)\n` }],
       };

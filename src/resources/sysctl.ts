@@ -51,10 +51,10 @@ export function sysctlResource(spec: SysctlSpec): Resource {
       ];
       return {
         changes,
-        apply: async (remote) => {
+        apply: async (remote, runtime) => {
           // Live values first: a key the kernel refuses fails the task before it is persisted.
           if (stale.length > 0) await setLive(remote, stale, readLive);
-          if (filePlan.changes.length > 0) await filePlan.apply?.(remote);
+          if (filePlan.changes.length > 0) await filePlan.apply?.(remote, runtime);
         },
       };
     },

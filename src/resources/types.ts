@@ -45,8 +45,11 @@ export type Probe = string | SharedProbe;
 export interface Plan {
   /** What differs; empty means the host is already as declared. */
   changes: Change[];
-  /** Makes the host as declared; runs only outside check mode and only when there are changes. */
-  apply?: (remote: Remote) => Promise<ApplyOutcome | void>;
+  /**
+   * Makes the host as declared; runs only outside check mode and only when there are changes.
+   * `runtime` is what the run offers beyond this host (a new connection to prove a firewall).
+   */
+  apply?: (remote: Remote, runtime: Runtime) => Promise<ApplyOutcome | void>;
   /** Waiting for the host to get somewhere (a port, a condition); skipped in check mode. */
   settle?: (remote: Remote) => Promise<void>;
   /** A read-only check that must pass; runs in check mode too. What it returns is shown with the task. */

@@ -13,10 +13,17 @@ import { kubeStatusProbe } from '../../src/resources/kube-status.ts';
 import { ownCommand } from '../../src/resources/probe.ts';
 import { nftApplyResource } from '../../src/resources/nft-apply.ts';
 import { sysctlResource } from '../../src/resources/sysctl.ts';
-import type { Resource } from '../../src/resources/types.ts';
+import type { Resource, Runtime } from '../../src/resources/types.ts';
 import { waitUntilResource } from '../../src/resources/wait-until.ts';
 import { readiness } from '../../roles/_shared/kube-readiness.ts';
 import { localShell } from './local-shell.ts';
+
+/** A run's offer beyond the host, for resources that need none of it here. */
+const localRuntime: Runtime = {
+  check: false,
+  read: () => Promise.reject(new Error('no other hosts in these tests')),
+  newConnection: () => Promise.resolve(),
+};
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'play-res-'));
 
@@ -24,7 +31,7 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'play-res-'));
 async function converge(r: Resource) {
   const [state] = await probeAll(localShell, [r.probe]);
   const plan = r.plan(state);
-  if (plan.changes.length > 0) await plan.apply?.(localShell);
+  if (plan.changes.length > 0) await plan.apply?.(localShell, localRuntime);
   return plan.changes;
 }
 
