@@ -19,7 +19,7 @@ function from(sources: string[], rest: string, field: 'saddr' | 'daddr' = 'saddr
 const addresses = (ctx: Ctx, group: string): string[] => ctx.groupHosts(group).map(ctx.hostAddress);
 
 /** The accept rules for this host, by what it is: a K3s node (server or agent), the edge router. */
-export function firewallRules(ctx: Ctx): string[] {
+function firewallRules(ctx: Ctx): string[] {
   const { vars } = ctx;
   const nodes = addresses(ctx, 'k3s_cluster');
   const groups = ctx.host.groups;

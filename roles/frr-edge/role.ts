@@ -7,7 +7,7 @@ import type { Vars } from './variables.gen.ts';
 type Ctx = RoleContext<Vars>;
 
 /** The pools as prefixes; from the nodes, anything inside them (down to /32) is accepted. */
-export function poolPrefixes(pools: Pool[]): { seq: number; cidr: string; le?: number }[] {
+function poolPrefixes(pools: Pool[]): { seq: number; cidr: string; le?: number }[] {
   const cidrs = pools
     .flatMap((p) => p.addresses)
     .map((a) => parseRange(a.replace(/\s+/g, '')))
@@ -35,7 +35,7 @@ function bfdLines(b: BfdProfile): string[] {
 }
 
 /** What frr.conf says, from the MetalLB peer that names this edge: ASNs, password, multihop, timers, BFD. */
-export function edgeConfig(ctx: Ctx) {
+function edgeConfig(ctx: Ctx) {
   const { vars } = ctx;
   const me = ctx.host.address;
   const index = vars.metallb_bgp_peers.findIndex((p) => p.peerAddress === me);
@@ -68,7 +68,7 @@ export function edgeConfig(ctx: Ctx) {
 }
 
 /** One line per neighbor from `show bgp summary json`: how the sessions stand after the run. */
-export function neighborReport(json: string): string {
+function neighborReport(json: string): string {
   try {
     const peers =
       (JSON.parse(json) as { ipv4Unicast?: { peers?: Record<string, { state?: string; pfxRcd?: number }> } })

@@ -22,7 +22,7 @@ type Ctx = RoleContext<Vars>;
 
 const BIN = '/usr/local/bin/k3s';
 const TOKEN_FILE = '/var/lib/rancher/k3s/server/token';
-export const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
+const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
 /** Restarts and first starts go one node at a time, each waiting for Ready, servers first. */
 const TURN = 'one K3s node at a time';
 
@@ -47,7 +47,7 @@ function proxyArgs(mode: Vars['kube_proxy_mode']): string[] {
 }
 
 /** /etc/rancher/k3s/config.yaml as an object; the token is added by the template. */
-export function k3sConfig(ctx: Ctx): Record<string, unknown> {
+function k3sConfig(ctx: Ctx): Record<string, unknown> {
   const { vars } = ctx;
   const p = place(ctx);
   const nodeIp = vars.k3s_node_ip ?? (parseAddress(ctx.host.address)?.family === 4 ? ctx.host.address : null);

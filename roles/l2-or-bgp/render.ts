@@ -3,7 +3,7 @@ import { durationMs } from '../_shared/duration.ts';
 import { OWNER_LABELS, type BfdProfile, type MetallbVars } from '../_shared/metallb.ts';
 
 /** The Secret MetalLB reads a peer's password from (never a plain `password` in the BGPPeer). */
-export const passwordSecretName = (peer: string): string => `${peer}-bgp-password`;
+const passwordSecretName = (peer: string): string => `${peer}-bgp-password`;
 
 const BFD_INTERVALS = ['receiveInterval', 'transmitInterval', 'echoInterval'] as const;
 

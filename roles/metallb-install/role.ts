@@ -18,7 +18,7 @@ type Speaker = 'native' | 'frr' | 'frr-k8s';
 
 const MANIFESTS = K3S_MANIFESTS;
 const TARGET = `${MANIFESTS}/metallb.yaml`;
-export const METALLB_CRDS = [
+const METALLB_CRDS = [
   'bfdprofiles',
   'bgpadvertisements',
   'bgppeers',
@@ -33,7 +33,7 @@ export const METALLB_CRDS = [
  * native speaker whatever the variables say): MetalLB's webhook would refuse an FRR-only field
  * there only once the objects are applied ("has keepalive-time set on native bgp mode").
  */
-export function speakerMode(ctx: RoleContext<Vars>, manifest?: { flavor: Speaker; file: string }): Speaker {
+function speakerMode(ctx: RoleContext<Vars>, manifest?: { flavor: Speaker; file: string }): Speaker {
   const { vars } = ctx;
   const frrUses = vars.metallb_bgp_peers.flatMap((p, i) =>
     FRR_ONLY_PEER_FIELDS.filter((f) => p[f] !== undefined).map((f) => ({ path: ['metallb_bgp_peers', i, f], f })),
@@ -116,7 +116,7 @@ export type ReleaseManifest = { flavor: Speaker; version?: string } | { problem:
  * anyway when K3s applies it). The speaker is read from the images it names
  * (metallb-native.yaml has no FRR image).
  */
-export function readManifest(content: Buffer): ReleaseManifest {
+function readManifest(content: Buffer): ReleaseManifest {
   const text = content.toString('utf8');
   const problem = (why: string): ReleaseManifest => ({ problem: why });
   if (content.includes(0) || !Buffer.from(text, 'utf8').equals(content)) return problem('it is not text (a binary?)');

@@ -6,7 +6,7 @@ import type { Vars } from './variables.gen.ts';
  * the best local source (arp_announce=2): with kube-proxy in IPVS mode every node holds every
  * Service IP on kube-ipvs0, and without these a node answers ARP for IPs MetalLB gave another.
  */
-export const BASE_SYSCTLS = {
+const BASE_SYSCTLS = {
   'net.ipv4.ip_forward': 1,
   'net.ipv4.conf.all.arp_ignore': 1,
   'net.ipv4.conf.all.arp_announce': 2,

@@ -27,19 +27,16 @@ export const ok = (area: Area, host: string, check: string, evidence: string[] =
   verdict: 'ok',
   evidence,
 });
-export const warn = (
-  area: Area,
-  host: string,
-  check: string,
-  evidence: string[],
-  cause: string,
-  fix: string,
-): Finding => ({ area, host, check, verdict: 'warn', evidence, cause, fix });
-export const fail = (
-  area: Area,
-  host: string,
-  check: string,
-  evidence: string[],
-  cause: string,
-  fix: string,
-): Finding => ({ area, host, check, verdict: 'fail', evidence, cause, fix });
+const judged =
+  (verdict: 'warn' | 'fail') =>
+  (area: Area, host: string, check: string, evidence: string[], cause: string, fix: string): Finding => ({
+    area,
+    host,
+    check,
+    verdict,
+    evidence,
+    cause,
+    fix,
+  });
+export const warn = judged('warn');
+export const fail = judged('fail');

@@ -26,7 +26,7 @@ const json = <T>(text: string | undefined, what: string): T => {
 
 const items = <T>(text: string | undefined, what: string): T[] => json<{ items?: T[] }>(text, what).items ?? [];
 
-export async function clusterFacts(server: Remote, namespace: string): Promise<ClusterFacts> {
+async function clusterFacts(server: Remote, namespace: string): Promise<ClusterFacts> {
   const kinds = [
     'nodes',
     'pods -A',
@@ -57,7 +57,7 @@ export async function clusterFacts(server: Remote, namespace: string): Promise<C
   };
 }
 
-export async function nodeFacts(remote: Remote, unit: string): Promise<NodeFacts> {
+async function nodeFacts(remote: Remote, unit: string): Promise<NodeFacts> {
   const [active, links] = await sections(remote, [
     `systemctl is-active ${unit}`,
     'for f in /sys/class/net/*/address; do d=${f%/address}; echo "${d##*/} $(cat $f)"; done',
@@ -70,7 +70,7 @@ export async function nodeFacts(remote: Remote, unit: string): Promise<NodeFacts
   return { host: remote.host, unit, active: (active ?? '').trim() || 'unknown', macs };
 }
 
-export async function edgeFacts(remote: Remote): Promise<EdgeFacts> {
+async function edgeFacts(remote: Remote): Promise<EdgeFacts> {
   // VTYSH_HISTFILE: vtysh would otherwise append to root's ~/.history_frr, and doctor writes nothing.
   const vtysh = (command: string): string => `VTYSH_HISTFILE=/dev/null vtysh -c '${command}'`;
   const [bgpd, summary, bfd, routes] = await sections(remote, [
@@ -115,7 +115,7 @@ export async function edgeFacts(remote: Remote): Promise<EdgeFacts> {
 }
 
 /** Asks who answers ARP for each address from a host on the segment: arping where installed, else ping and the neighbor table. */
-export async function arpFacts(remote: Remote, ips: string[]): Promise<ArpFacts> {
+async function arpFacts(remote: Remote, ips: string[]): Promise<ArpFacts> {
   const probe = (ip: string): string => {
     const q = shellQuote(ip);
     return `dev=$(ip -o route get ${q} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p'); if command -v arping >/dev/null; then echo arping; arping -c 2 -w 3 -I "$dev" ${q}; else echo neigh; ip neigh flush to ${q} >/dev/null 2>&1; ping -c 1 -W 1 ${q} >/dev/null; ip neigh show to ${q}; fi`;

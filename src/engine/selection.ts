@@ -8,7 +8,7 @@ export interface Selection {
 }
 
 /** Tags with a meaning of their own, as in Ansible. */
-export const SPECIAL_TAGS = ['all', 'always', 'never'];
+const SPECIAL_TAGS = ['all', 'always', 'never'];
 
 /**
  * Ansible's rules: with no `--tags` everything but `never` runs; `always` runs unless skipped by

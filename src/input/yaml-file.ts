@@ -130,7 +130,7 @@ function opened(src: YamlSource, vault: Vault): YamlSource {
 }
 
 /** Inputs are small: a larger file is a mistake (a 60 MB group_vars took 38 s and 3.3 GB to parse). */
-export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 
 /** A file's text: UTF-8, no NUL byte, at most MAX_INPUT_BYTES; anything else is refused at the file. */
 export function readText(file: string): string {

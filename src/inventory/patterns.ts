@@ -74,7 +74,7 @@ function regex(source: string): RegExp {
  * fnmatch's `*`, `?` and `[...]`, as Ansible matches host names; none of picomatch's braces,
  * extglobs or negation (a pattern's `!` is ours, see above).
  */
-export function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string): RegExp {
   return picomatch.makeRe(glob, FNMATCH);
 }
 

@@ -36,7 +36,7 @@ export type FileRead = 'content' | 'hash' | 'none';
 export type ProbeContent = FileRead;
 
 /** The metadata line: type, mode, owner, group, size. */
-export const FILE_META = '%F|%a|%U|%G|%s';
+const FILE_META = '%F|%a|%U|%G|%s';
 
 interface FileItem {
   read: FileRead;

@@ -177,7 +177,7 @@ function parseJson(text: string): Record<string, unknown> | undefined {
 }
 
 /** Every field we declare has the same value live (the server may add defaults and metadata). */
-export function isSubset(want: unknown, have: unknown): boolean {
+function isSubset(want: unknown, have: unknown): boolean {
   if (Array.isArray(want))
     return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
   if (want && typeof want === 'object') {

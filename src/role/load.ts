@@ -80,7 +80,7 @@ export function roleVariables(dir: string, searchPath: string[]): RoleVariables 
 
 const loading = new Set<string>();
 
-export function availableRoles(searchPath: string[]): string[] {
+function availableRoles(searchPath: string[]): string[] {
   const names = new Set<string>();
   for (const p of searchPath) {
     if (!existsSync(p)) continue;

@@ -124,7 +124,7 @@ function ownerOf(name: string, role: string, owners: OwnerLookup, src: YamlSourc
 const emptyLayer = (file: string): VarLayer => ({ label: file, values: {}, locate: () => ({ file }) });
 
 /** A secret shorter than this would mask every place its few characters happen to appear. */
-export const SECRET_MIN_LENGTH = 8;
+const SECRET_MIN_LENGTH = 8;
 
 /** The schema with every secret string required to be at least SECRET_MIN_LENGTH long, at any depth. */
 function secretsLongEnough(schema: unknown): unknown {

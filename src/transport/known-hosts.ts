@@ -24,7 +24,7 @@ export function fingerprint(blob: Buffer): string {
 }
 
 /** The key type a server key blob declares (its first length-prefixed string). */
-export function keyType(blob: Buffer): string {
+function keyType(blob: Buffer): string {
   const len = blob.readUInt32BE(0);
   return blob.subarray(4, 4 + len).toString('ascii');
 }
