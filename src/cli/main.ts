@@ -56,7 +56,6 @@ export async function main(argv: string[]): Promise<number> {
         limit: options.limit,
         extraVars,
         selection: { tags: options.tags, skipTags: options.skipTags, roles: options.roles },
-        check: options.check,
         secrets: vault.secrets,
         connectionDefaults,
         rolesPath: options.rolesPath.map((p) => resolve(cwd, p)),

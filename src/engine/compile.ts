@@ -24,7 +24,6 @@ export interface CompileOptions {
   limit?: string;
   extraVars: VarLayer[];
   selection: Selection;
-  check: boolean;
   /** Secrets known before compiling: values opened from Ansible Vault. */
   secrets?: string[];
   /** Connection settings from the command line (-u, --private-key, -T, --ssh-*-args): below the inventory's. */
@@ -459,12 +458,7 @@ type Reports = Pick<RoleContext, 'warn' | 'reject' | 'caution'>;
 /** Where Ansible connects to a host: `ansible_host`, else its inventory name. */
 const addressOf = (vars: Vars, host: string): string => String(vars.ansible_host ?? host);
 
-function roleContext(
-  { inv, inventoryVars, options }: RoleSite,
-  host: string,
-  vars: Vars,
-  reports: Reports,
-): RoleContext {
+function roleContext({ inv, inventoryVars }: RoleSite, host: string, vars: Vars, reports: Reports): RoleContext {
   return {
     ...reports,
     fromHost: (other, command, o) => {
@@ -476,7 +470,6 @@ function roleContext(
     groupHosts: (group) => hostsOfGroup(inv, group),
     hostVars: inventoryVars,
     hostAddress: (other) => addressOf(inventoryVars(other), other),
-    check: options.check,
   };
 }
 

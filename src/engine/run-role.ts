@@ -20,7 +20,6 @@ export interface RoleRunContext {
   host: string;
   tasks: PlannedTask[];
   handlers: Map<string, PlannedTask>;
-  check: boolean;
   remote: () => Promise<Remote>;
   /** Another host's connection, for delegated tasks. */
   remoteOf: (host: string) => Promise<Remote>;
@@ -144,10 +143,10 @@ async function runSegment(
         task.delegateTo ? (await read(ctx, target, on, [task.resource?.probe]))[0] : states[i],
       );
       const plan = task.resource?.plan(state) ?? { changes: [] };
-      if (ctx.check && plan.changes.length > 0)
+      if (ctx.runtime.check && plan.changes.length > 0)
         for (const p of plan.predicts?.() ?? []) ctx.predicted(on).set(probeKey(p.probe), p.stdout);
       // Before applying, not after: an apply that fails half-way has changed the host too.
-      if (!ctx.check && plan.changes.length > 0) ctx.prefetch.invalidate();
+      if (!ctx.runtime.check && plan.changes.length > 0) ctx.prefetch.invalidate();
       const { status, note, changedHost } = await execute(plan, target, ctx.runtime);
       stale ||= changedHost;
       if (status === 'changed') task.notify.forEach((n) => notified.add(n));
@@ -175,7 +174,7 @@ function asPredicted(
   probe: Probe | undefined,
   state: ProbeResult | undefined,
 ): ProbeResult | undefined {
-  const predicted = ctx.check && probe !== undefined ? ctx.predicted(host).get(probeKey(probe)) : undefined;
+  const predicted = ctx.runtime.check && probe !== undefined ? ctx.predicted(host).get(probeKey(probe)) : undefined;
   return predicted === undefined ? state : { stdout: predicted, exitCode: 0 };
 }
 

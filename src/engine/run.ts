@@ -89,7 +89,6 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
             host,
             tasks: role.tasks.get(host) ?? [],
             handlers: role.handlers.get(host) ?? new Map(),
-            check: options.check,
             remote: async () => options.forPlay(await remoteOf(host), cp),
             remoteOf: async (other) => options.forPlay(await remoteOf(other), cp),
             runtime,

@@ -23,7 +23,6 @@ export interface RoleContext<V = Vars> {
   hostVars(host: string): Vars;
   /** Another host's address (its `ansible_host`, else its name), e.g. for peer and firewall lists. */
   hostAddress(host: string): string;
-  check: boolean;
   /** Says something the operator should know (a deprecation); printed once before the run. */
   warn(message: string): void;
   /**

@@ -19,7 +19,6 @@ async function refusal(extra: Record<string, unknown>, limit?: string): Promise<
       limit,
       extraVars: [extraVarsLayer(JSON.stringify(extra), 0, root)],
       selection: { tags: [], skipTags: [], roles: [] },
-      check: false,
     });
     return '';
   } catch (e) {

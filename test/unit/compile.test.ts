@@ -12,7 +12,6 @@ const inv = loadInventory(join(root, 'inventories/cluster'));
 const options = (o: Partial<CompileOptions> = {}): CompileOptions => ({
   extraVars: [],
   selection: { tags: [], skipTags: [], roles: [] },
-  check: false,
   ...o,
 });
 const pb = (name: string) => loadPlaybook(join(root, 'project/playbooks', name));

@@ -215,7 +215,6 @@ async function problems(
       {
         extraVars: [extraVarsLayer(JSON.stringify(extra), 0, root)],
         selection: { tags: [], skipTags: [], roles: [] },
-        check: false,
       },
     );
     return { errors: '', warnings: run.warnings };

@@ -16,7 +16,6 @@ async function rendered(host: string, task: string, extra: Record<string, unknow
     {
       extraVars: [extraVarsLayer(JSON.stringify(extra), 0, root)],
       selection: { tags: [], skipTags: [], roles: [] },
-      check: true,
     },
   );
   const planned = run.plays

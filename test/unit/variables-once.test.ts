@@ -30,7 +30,6 @@ async function compiled(
       limit: opts.limit,
       extraVars: extra.map((e, i) => extraVarsLayer(JSON.stringify(e), i, root)),
       selection: { tags: [], skipTags: [], roles: [] },
-      check: false,
     });
   } catch (e) {
     if (e instanceof InputError) return e.message;
@@ -67,7 +66,6 @@ describe('a variable several roles read is declared once: the same checks and ma
     const roleOnly = await compile(loadPlaybook(site), loadInventory(exampleBgp), {
       extraVars: [extraVarsLayer(JSON.stringify(tooShort[0]), 0, root)],
       selection: { tags: [], skipTags: [], roles: ['frr-edge'] },
-      check: false,
     }).then(
       () => '',
       (e: unknown) => (e instanceof InputError ? e.message : String(e)),

@@ -50,7 +50,6 @@ async function compileWith(inventoryDir: string, passwords: string[]) {
   return compile(loadPlaybook(join(root, 'playbooks/site.yaml')), loadInventory(inventoryDir, vault), {
     extraVars: [extraVarsLayer('{}', 0, root, vault)],
     selection: { tags: [], skipTags: [], roles: [] },
-    check: false,
     secrets: vault.secrets,
   });
 }

@@ -42,7 +42,6 @@ export async function runFixture(playbook: string, o: FixtureOptions = {}): Prom
       limit: o.limit,
       extraVars: [],
       selection: { tags: [], skipTags: [], roles: [] },
-      check,
     },
   );
   const hosts = o.hosts ?? new FakeHosts({ unreachable: o.unreachable });
