@@ -67,6 +67,21 @@ export interface ClusterFacts {
   bgpAdvertisements: KubeAdvertisement[];
   pdbs: KubePdb[];
   events: KubeEvent[];
+  /** MetalLB's log lines of the last LOG_WINDOW_MINUTES, or why they could not be read. */
+  logs: { lines: MetallbLogLine[] } | { unreadable: string };
+}
+
+/** How far back doctor reads MetalLB's logs: errors older than this are history. */
+export const LOG_WINDOW_MINUTES = 15;
+
+/** One line of a MetalLB pod's log (`kubectl logs --prefix`): MetalLB logs JSON, one object a line. */
+export interface MetallbLogLine {
+  pod: string;
+  container: string;
+  level?: string;
+  msg?: string;
+  /** The line as logged, for the evidence. */
+  text: string;
 }
 
 export interface NodeFacts {

@@ -1,7 +1,15 @@
 import type { Remote } from '../transport/remote.ts';
 import { shellQuote } from '../role/api.ts';
 import { KUBECTL } from '../../roles/_shared/k3s-paths.ts';
-import type { ArpFacts, ClusterFacts, EdgeFacts, Facts, NodeFacts } from './facts.ts';
+import {
+  LOG_WINDOW_MINUTES,
+  type ArpFacts,
+  type ClusterFacts,
+  type EdgeFacts,
+  type Facts,
+  type MetallbLogLine,
+  type NodeFacts,
+} from './facts.ts';
 import { nodesOf, type Intended } from './intended.ts';
 import { loadBalancers, serviceIps } from './checks/kube.ts';
 
@@ -38,10 +46,12 @@ async function clusterFacts(server: Remote, namespace: string): Promise<ClusterF
     'poddisruptionbudgets -A',
     'events -A --field-selector involvedObject.kind=Service',
   ];
-  const out = await sections(
-    server,
-    kinds.map((k) => `${KUBECTL} get ${k} -o json`),
-  );
+  const logs = (component: string): string =>
+    `${KUBECTL} logs -n ${shellQuote(namespace)} -l app=metallb,component=${component} -c ${component} --prefix --since=${LOG_WINDOW_MINUTES}m --max-log-requests=64`;
+  const out = await sections(server, [
+    ...kinds.map((k) => `${KUBECTL} get ${k} -o json`),
+    `{ ${logs('controller')} && ${logs('speaker')} && echo ${LOGS_READ}; }`,
+  ]);
   const get = <T>(i: number): T[] => items<T>(out[i], `kubectl get ${kinds[i]}`);
   return {
     from: server.host,
@@ -54,7 +64,35 @@ async function clusterFacts(server: Remote, namespace: string): Promise<ClusterF
     bgpAdvertisements: get(6),
     pdbs: get(7),
     events: get(8),
+    logs: parseLogs(out[kinds.length] ?? ''),
   };
+}
+
+const LOGS_READ = '@@play-logs-read@@';
+
+/** `kubectl logs --prefix` output: `[pod/NAME/CONTAINER] LINE`; the mark says both reads succeeded. */
+export function parseLogs(text: string): ClusterFacts['logs'] {
+  if (!text.includes(LOGS_READ)) return { unreadable: text.trim().split('\n').slice(-3).join(' ') || 'no output' };
+  const lines: MetallbLogLine[] = [];
+  for (const raw of text.split('\n')) {
+    const m = /^\[pod\/([^/\]]+)\/([^\]]+)\] (.*)$/.exec(raw);
+    if (!m) continue;
+    const [, pod = '', container = '', line = ''] = m;
+    let fields: { level?: unknown; msg?: unknown } = {};
+    try {
+      fields = JSON.parse(line) as typeof fields;
+    } catch {
+      // Not every line is JSON (a panic's stack): kept, without a level.
+    }
+    lines.push({
+      pod,
+      container,
+      level: typeof fields.level === 'string' ? fields.level : undefined,
+      msg: typeof fields.msg === 'string' ? fields.msg : undefined,
+      text: line,
+    });
+  }
+  return { lines };
 }
 
 async function nodeFacts(remote: Remote, unit: string): Promise<NodeFacts> {

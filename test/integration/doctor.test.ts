@@ -88,8 +88,13 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
         `edge bgp BGP session with w1 (${NODES.w1})`,
         'edge bgp BFD with w2',
         'edge bgp route to default/echo-lb 198.51.100.128',
+        // kubectl logs, through each node's agent on the kubelet's port.
+        'cluster metallb controller: no errors logged in 15 min',
+        'w2 metallb speaker: no errors logged in 15 min',
       ]),
     );
+    const speakerLog = report(r).findings.find((f) => f.host === 'w2' && f.check.startsWith('speaker: no errors'));
+    expect(speakerLog?.evidence[0]).toMatch(/^[1-9]\d* lines read$/);
     expect(r.stdout).toMatch(/DOCTOR {2}ok=\d+ warn=0 fail=0/);
     hosts.forEach((h, i) => expect(snapshotDiff(before[i] ?? new Map(), layerSnapshot(h.layer)), h.name).toEqual([]));
   }, 180_000);

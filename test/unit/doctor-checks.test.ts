@@ -3,6 +3,7 @@ import { judge } from '../../src/doctor/doctor.ts';
 import type { ClusterFacts, EdgeFacts, Facts, KubePod, KubeService } from '../../src/doctor/facts.ts';
 import type { Finding } from '../../src/doctor/findings.ts';
 import type { Intended } from '../../src/doctor/intended.ts';
+import { parseLogs } from '../../src/doctor/gather.ts';
 
 /**
  * play doctor's judgement on fixed readings (the article's cluster: cp1, w1, w2 and an edge).
@@ -82,9 +83,18 @@ function cluster(changes: Partial<ClusterFacts> = {}): ClusterFacts {
     bgpAdvertisements: [{ metadata: { name: 'public-adv' }, spec: { ipAddressPools: ['public-pool'] } }],
     pdbs: [],
     events: [],
+    logs: parseLogs(LOGS),
     ...changes,
   };
 }
+
+/** What `kubectl logs --prefix` printed: MetalLB's JSON lines, one speaker's with an error. */
+const LOGS = [
+  '[pod/controller-1/controller] {"caller":"main.go:120","level":"info","msg":"controller starting","ts":"2026-11-30T09:00:00Z"}',
+  '[pod/speaker-w1/speaker] {"caller":"bgp.go:90","level":"info","msg":"session up","ts":"2026-11-30T09:00:01Z"}',
+  '@@play-logs-read@@',
+  '',
+].join('\n');
 
 function edge(changes: Partial<EdgeFacts> = {}): EdgeFacts {
   return {
@@ -308,6 +318,30 @@ describe('play doctor judges the readings', () => {
     expect(l2([MACS.w1 ?? '', MACS.w2 ?? ''])[0]?.cause).toMatch(/ARP flux/);
     expect(l2([])[0]?.cause).toMatch(/provider filters ARP/);
     expect(l2([MACS.cp1 ?? ''])[0]?.cause).toMatch(/cp1 answers but holds no ready endpoint/);
+  });
+
+  it("MetalLB's logs: errors of the last minutes warn, per node for speakers, with the last lines; unreadable logs warn saying why", () => {
+    const speakerError =
+      '[pod/speaker-w2/speaker] {"caller":"session.go:200","level":"error","msg":"failed to connect to peer","error":"dial tcp 192.0.2.1:179: i/o timeout","ts":"2026-11-30T09:01:00Z"}';
+    const withError = cluster({
+      logs: parseLogs(
+        LOGS.replace('@@play-logs-read@@', `${speakerError}\nnot json: a stack line\n@@play-logs-read@@`),
+      ),
+    });
+    const found = only(judge(intended(), facts({ cluster: withError }), [], ALL));
+    expect(found).toMatchObject({ host: 'w2', check: 'speaker: no errors logged in 15 min', verdict: 'warn' });
+    expect(found.cause).toContain('failed to connect to peer');
+    expect(found.evidence.join('\n')).toContain('speaker-w2: {"caller":"session.go:200"');
+    expect(found.fix).toBe('k3s kubectl -n metallb-system logs speaker-w2 -c speaker --since=15m');
+
+    const unreadable = cluster({
+      logs: parseLogs(
+        'Error from server: Get "https://192.0.2.12:10250/containerLogs/...": dial tcp 192.0.2.12:10250: connect: connection refused\n',
+      ),
+    });
+    const none = only(judge(intended(), facts({ cluster: unreadable }), [], ALL));
+    expect(none).toMatchObject({ host: 'cluster', verdict: 'warn' });
+    expect(none.evidence[0]).toContain('10250: connect: connection refused');
   });
 
   it('a node whose K3s is stopped', () => {

@@ -1,5 +1,5 @@
-import type { ClusterFacts } from '../facts.ts';
-import { CLUSTER, fail, ok, type Finding } from '../findings.ts';
+import { LOG_WINDOW_MINUTES, type ClusterFacts, type MetallbLogLine } from '../facts.ts';
+import { CLUSTER, fail, ok, warn, type Finding } from '../findings.ts';
 import { nodesOf, type Intended } from '../intended.ts';
 import { podReady, podTrouble, speakersByNode } from './kube.ts';
 
@@ -64,5 +64,46 @@ export function metallbChecks(intended: Intended, c: ClusterFacts): Finding[] {
         `wait for the controller to be ready (k3s kubectl -n ${ns} get pods), then rerun: play site.yaml -i INVENTORY --role l2-or-bgp`,
       ),
     );
+  out.push(...logChecks(intended, c));
   return out;
+}
+
+/**
+ * The article's "kubectl logs" on the controller and the speakers, judged: errors logged in the
+ * last minutes are shown (a warning: some are transient, as at start-up), per node for speakers.
+ */
+function logChecks(intended: Intended, c: ClusterFacts): Finding[] {
+  const check = `no errors logged in ${LOG_WINDOW_MINUTES} min`;
+  if ('unreadable' in c.logs)
+    return [
+      warn(
+        'metallb',
+        CLUSTER,
+        check,
+        [c.logs.unreadable],
+        "MetalLB's logs could not be read (kubectl logs goes through each node's kubelet, port 10250)",
+        `k3s kubectl -n ${intended.namespace} logs -l app=metallb --prefix; check that the firewall lets the server reach 10250 on the nodes`,
+      ),
+    ];
+  const lines = c.logs.lines;
+  const nodeOf = new Map(c.pods.map((p) => [p.metadata.name, p.spec.nodeName ?? '?']));
+  const judge = (host: string, component: string, pods: (line: MetallbLogLine) => boolean): Finding => {
+    const errors = lines.filter((l) => pods(l) && l.level === 'error');
+    if (errors.length === 0)
+      return ok('metallb', host, `${component}: ${check}`, [`${lines.filter(pods).length} lines read`]);
+    return warn(
+      'metallb',
+      host,
+      `${component}: ${check}`,
+      [`${errors.length} errors; the last:`, ...errors.slice(-3).map((l) => `${l.pod}: ${l.text.slice(0, 300)}`)],
+      `MetalLB's ${component} logged errors: ${[...new Set(errors.map((l) => l.msg ?? 'see the lines'))].slice(0, 3).join('; ')}`,
+      `k3s kubectl -n ${intended.namespace} logs ${errors.at(-1)?.pod ?? ''} -c ${component} --since=${LOG_WINDOW_MINUTES}m`,
+    );
+  };
+  return [
+    judge(CLUSTER, 'controller', (l) => l.container === 'controller'),
+    ...nodesOf(intended).map((host) =>
+      judge(host, 'speaker', (l) => l.container === 'speaker' && nodeOf.get(l.pod) === host),
+    ),
+  ];
 }

@@ -88,6 +88,9 @@ func server(args []string) {
 		"--service-cluster-ip-range=" + serviceCIDR, "--allow-privileged=true", "--profiling=false",
 		// No pod network: the API server reaches webhooks (MetalLB's) at their endpoints' addresses.
 		"--enable-aggregator-routing=true",
+		// `kubectl logs` goes to the node's agent, which serves the kubelet's containerLogs.
+		"--kubelet-client-certificate=" + tlsDir + "/kubelet-client.crt", "--kubelet-client-key=" + tlsDir + "/kubelet-client.key",
+		"--kubelet-preferred-address-types=InternalIP",
 		"--endpoint-reconciler-type=lease", "--event-ttl=1h", "--v=0"}
 	for _, a := range cfg.list("kube-apiserver-arg") {
 		apiArgs = append(apiArgs, "--"+strings.TrimPrefix(a, "--"))

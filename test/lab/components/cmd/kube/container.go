@@ -140,17 +140,31 @@ func (c *containerRunner) start(ctx context.Context) (<-chan error, error) {
 	if err := os.MkdirAll(r.n.logDir, 0o755); err != nil {
 		return nil, err
 	}
-	log, err := os.OpenFile(filepath.Join(r.n.logDir, fmt.Sprintf("%s_%s_%s.log", r.pod.Namespace, r.pod.Name, c.spec.Name)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	log, err := openContainerLog(r.n.logPath(r.pod.Namespace, r.pod.Name, c.spec.Name))
 	if err != nil {
 		return nil, err
 	}
+	stdout, err := log.stream("stdout")
+	if err != nil {
+		log.file.Close()
+		return nil, err
+	}
+	stderr, err := log.stream("stderr")
+	if err != nil {
+		stdout.Close()
+		log.closeWhenDrained()
+		return nil, err
+	}
 	cmd := exec.Command(self, args...)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, log, log
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, stdout, stderr
+	// The process has its own copies now: the log ends when every holder closed them.
+	defer stdout.Close()
+	defer stderr.Close()
+	defer log.closeWhenDrained()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	r.mu.Lock()
 	if r.stopping {
 		r.mu.Unlock()
-		log.Close()
 		return nil, fmt.Errorf("stopping")
 	}
 	err = cmd.Start()
@@ -161,13 +175,11 @@ func (c *containerRunner) start(ctx context.Context) (<-chan error, error) {
 	}
 	r.mu.Unlock()
 	if err != nil {
-		log.Close()
 		return nil, err
 	}
 	exited := make(chan error, 1)
 	go func() {
 		err := cmd.Wait()
-		log.Close()
 		code := int32(0)
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {

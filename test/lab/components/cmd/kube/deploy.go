@@ -353,7 +353,7 @@ func (d *deployer) event(ctx context.Context, addon *unstructured.Unstructured, 
 		ObjectMeta:     metav1.ObjectMeta{GenerateName: addon.GetName() + ".", Namespace: addon.GetNamespace()},
 		InvolvedObject: corev1.ObjectReference{APIVersion: addonGVK.GroupVersion().String(), Kind: addonGVK.Kind, Namespace: addon.GetNamespace(), Name: addon.GetName(), UID: addon.GetUID(), ResourceVersion: addon.GetResourceVersion()},
 		Reason:         reason, Message: fmt.Sprintf(format, args...), Type: kind,
-		Source:         corev1.EventSource{Component: "deploy"}, FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		Source: corev1.EventSource{Component: "deploy"}, FirstTimestamp: now, LastTimestamp: now, Count: 1,
 	}
 	if _, err := d.client.CoreV1().Events(addon.GetNamespace()).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
 		logf("event %s on addon %s: %v", reason, addon.GetName(), err)

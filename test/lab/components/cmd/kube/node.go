@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 )
@@ -30,7 +31,7 @@ import (
 // nodeConfig is what the node agent is told by the K3s stand-in that starts it.
 type nodeConfig struct {
 	kubeconfig, name, ip, apiHost, apiPort, binDir, frrRoot, stateDir, logDir, version string
-	labels                                                                    map[string]string
+	labels                                                                             map[string]string
 }
 
 // runNode is the lab's node agent: it stands in for the kubelet (and the container runtime). It
@@ -92,6 +93,15 @@ func runNode(args []string) int {
 		}
 	}
 	go n.heartbeat(ctx)
+	go func() {
+		ca, err := n.clusterCA(ctx, cfg)
+		if err == nil {
+			err = n.serveLogs(ctx, ca)
+		}
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "node: kubelet port (logs):", err)
+		}
+	}()
 	n.net = &podNetwork{n: n}
 	if err := n.net.setUp(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -120,6 +130,29 @@ func runNode(args []string) int {
 	}
 }
 
+// clusterCA is the CA that signs the API server's kubelet client certificate: the server's own
+// kubeconfig names it; an agent's does not (K3s's agents pin it from the token), so it is read
+// from kube-root-ca.crt, which the controller-manager publishes once it runs.
+func (n *node) clusterCA(ctx context.Context, cfg *rest.Config) ([]byte, error) {
+	if len(cfg.TLSClientConfig.CAData) > 0 {
+		return cfg.TLSClientConfig.CAData, nil
+	}
+	if cfg.TLSClientConfig.CAFile != "" {
+		return os.ReadFile(cfg.TLSClientConfig.CAFile)
+	}
+	for {
+		cm, err := n.client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+		if err == nil && cm.Data["ca.crt"] != "" {
+			return []byte(cm.Data["ca.crt"]), nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
 type node struct {
 	nodeConfig
 	client kubernetes.Interface
@@ -127,7 +160,7 @@ type node struct {
 	// cgroups is the cgroup holding the containers' cgroups, by pod UID and container name.
 	cgroups string
 	mu      sync.Mutex
-	pods   map[types.UID]*podRunner
+	pods    map[types.UID]*podRunner
 }
 
 func (n *node) register(ctx context.Context) error {
@@ -165,6 +198,7 @@ func (n *node) updateStatus(ctx context.Context, nd *corev1.Node) error {
 	capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("4Gi"), corev1.ResourcePods: resource.MustParse("110")}
 	nd.Status.Capacity, nd.Status.Allocatable = capacity, capacity
 	nd.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: n.ip}, {Type: corev1.NodeHostName, Address: n.name}}
+	nd.Status.DaemonEndpoints.KubeletEndpoint.Port = 10250
 	nd.Status.NodeInfo = corev1.NodeSystemInfo{KubeletVersion: n.version, OperatingSystem: "linux", Architecture: runtime.GOARCH, OSImage: "Debian GNU/Linux 12 (bookworm)", ContainerRuntimeVersion: "play-lab://host-processes"}
 	cond := func(t corev1.NodeConditionType, s corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {
 		c := corev1.NodeCondition{Type: t, Status: s, Reason: reason, Message: msg, LastHeartbeatTime: now, LastTransitionTime: now}

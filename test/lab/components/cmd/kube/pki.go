@@ -94,11 +94,31 @@ func writePKI(dir string, ips, names []string) error {
 	if err != nil {
 		return err
 	}
-	return writeKeyPair(path("serving"), key, der)
+	if err := writeKeyPair(path("serving"), key, der); err != nil {
+		return err
+	}
+	// What the API server shows the nodes' agents when it proxies `kubectl logs` to them.
+	key, der, err = newClientCert(pkix.Name{CommonName: kubeletClientName, Organization: []string{"system:masters"}}, caCert, caKey)
+	if err != nil {
+		return err
+	}
+	return writeKeyPair(path("kubelet-client"), key, der)
+}
+
+// kubeletClientName is the API server's name towards the kubelets (the node agents).
+const kubeletClientName = "kube-apiserver-kubelet-client"
+
+// newClientCert makes a key and a client certificate signed by the CA.
+func newClientCert(subject pkix.Name, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*ecdsa.PrivateKey, []byte, error) {
+	return signedCert(subject, nil, nil, parent, parentKey, x509.ExtKeyUsageClientAuth)
 }
 
 // newCert makes a key and a certificate: a CA when parent is nil, else a serving certificate.
 func newCert(subject pkix.Name, ips []net.IP, names []string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*ecdsa.PrivateKey, []byte, error) {
+	return signedCert(subject, ips, names, parent, parentKey, x509.ExtKeyUsageServerAuth)
+}
+
+func signedCert(subject pkix.Name, ips []net.IP, names []string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, usage x509.ExtKeyUsage) (*ecdsa.PrivateKey, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -115,7 +135,7 @@ func newCert(subject pkix.Name, ips []net.IP, names []string, parent *x509.Certi
 		parent = tmpl
 	} else {
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
 		signer = parentKey
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)

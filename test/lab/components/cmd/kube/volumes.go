@@ -201,4 +201,3 @@ func (r *podRunner) token(ctx context.Context, p *corev1.ServiceAccountTokenProj
 	}
 	return out.Status.Token, nil
 }
-
