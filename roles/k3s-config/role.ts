@@ -164,7 +164,7 @@ export default defineRole<Vars>({
         unit: p.unit,
         enabled: true,
         state: 'started',
-        throttle: TURN,
+        rolling: TURN,
         creates: p.isServer ? [K3S_MANIFESTS] : [],
       }),
       waitUntil('node is Ready', {
@@ -174,9 +174,9 @@ export default defineRole<Vars>({
         delegateTo: p.first,
         timeoutMs: ctx.vars.k3s_ready_timeout * 1000,
         intervalMs: 1000,
-        throttle: TURN,
+        rolling: TURN,
       }),
     ];
   },
-  handlers: (ctx) => [service('restart K3s', { unit: place(ctx).unit, state: 'restarted', throttle: TURN })],
+  handlers: (ctx) => [service('restart K3s', { unit: place(ctx).unit, state: 'restarted', rolling: TURN })],
 });

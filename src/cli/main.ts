@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
           early,
         );
       }
-      const summary = await run(options, compiled, redactor, out, early);
+      const summary = await applyPlaybook(options, compiled, redactor, out, early);
       timing('run finished');
       const code = exitCode(summary);
       if (options.json)
@@ -130,7 +130,7 @@ function listingFor(o: CliOptions, compiled: CompiledRun): string[] | undefined 
   return o.syntaxCheck ? ['syntax OK: playbook, inventory, roles, variables and templates are valid'] : undefined;
 }
 
-async function run(
+async function applyPlaybook(
   o: CliOptions,
   compiled: CompiledRun,
   redactor: Redactor,

@@ -65,7 +65,7 @@ export async function runRoleOnHost(ctx: RoleRunContext): Promise<HostOutcome> {
   }
 }
 
-/** The throttle key whose turn this host holds, if any. */
+/** The rolling key whose turn this host holds, if any. */
 interface Turn {
   held?: string;
 }
@@ -122,7 +122,7 @@ async function runSegment(
   const batched = (t: PlannedTask): Probe | undefined => (t.delegateTo ? undefined : t.resource?.probe);
   for (const [i, task] of active.entries()) {
     if (ctx.stop()) throw new Stopped();
-    await takeTurn(ctx, turn, task.throttle);
+    await takeTurn(ctx, turn, task.rolling);
     ctx.emit({ type: 'task-start', host: ctx.host, role: ctx.role, task: task.name });
     const started = Date.now();
     try {

@@ -1,5 +1,5 @@
 /**
- * One host at a time, in the play's host order, through a task marked `throttle`: a host waits
+ * One host at a time, in the play's host order, through a task marked `rolling`: a host waits
  * until every host before it has passed that task (or left the role). Used for rolling restarts.
  */
 export class Turns {

@@ -1,7 +1,7 @@
 import { q } from '../transport/shell.ts';
 import { unitPrediction } from './service.ts';
 import { sharedProbe } from './probe.ts';
-import { ResourceError, run, type Prediction, type Resource, type SharedReader } from './types.ts';
+import { ResourceError, runOrFail, type Prediction, type Resource, type SharedReader } from './types.ts';
 
 export interface AptSpec {
   packages: string[];
@@ -73,7 +73,7 @@ export function aptResource(spec: AptSpec): Resource {
         changes,
         predicts,
         apply: async (remote) =>
-          void (await run(remote, `apt ${want === 'present' ? 'install' : 'remove'} ${todo.join(' ')}`, script)),
+          void (await runOrFail(remote, `apt ${want === 'present' ? 'install' : 'remove'} ${todo.join(' ')}`, script)),
       };
     },
   };

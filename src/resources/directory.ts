@@ -1,6 +1,6 @@
 import { q } from '../transport/shell.ts';
 import { metaChanges, normalizeMode, ownership, parseFileState, predictFile, probeFile } from './file-state.ts';
-import { ResourceError, run, type Change, type Resource } from './types.ts';
+import { ResourceError, runOrFail, type Change, type Resource } from './types.ts';
 
 export interface DirectorySpec {
   path: string;
@@ -37,7 +37,7 @@ export function directoryResource(spec: DirectorySpec): Resource {
       };
       return {
         changes,
-        apply: async (remote) => void (await run(remote, `creating ${spec.path}`, script)),
+        apply: async (remote) => void (await runOrFail(remote, `creating ${spec.path}`, script)),
         predicts: () => predictFile(spec.path, after),
       };
     },

@@ -14,7 +14,7 @@ import {
   type ProbeContent,
 } from './file-state.ts';
 import { receiveInto, REMOVE_TEMP_ON_EXIT } from './received-content.ts';
-import { ResourceError, run, type Change, type Plan, type Resource } from './types.ts';
+import { ResourceError, runOrFail, type Change, type Plan, type Resource } from './types.ts';
 
 export interface FileSpec {
   path: string;
@@ -89,7 +89,7 @@ function planAbsent(path: string, state: FileState): Plan {
   const before = state.content && isText(state.content) ? state.content.toString('utf8') : '(binary content)';
   return {
     changes: [{ type: 'content', path, before, after: null }],
-    apply: async (remote) => void (await run(remote, `removing ${path}`, `rm -f ${q(path)}`)),
+    apply: async (remote) => void (await runOrFail(remote, `removing ${path}`, `rm -f ${q(path)}`)),
     predicts: () => predictFile(path, { kind: 'absent' }),
   };
 }
@@ -118,7 +118,7 @@ async function applyFile(
   const own = ownership(spec.owner, spec.group);
   if (desired === undefined || sameContent(state, desired)) {
     const cmds = [mode && `chmod ${mode} ${p}`, own && `chown ${own} ${p}`].filter(Boolean).join(' && ');
-    if (cmds) await run(remote, `setting mode/owner of ${spec.path}`, cmds);
+    if (cmds) await runOrFail(remote, `setting mode/owner of ${spec.path}`, cmds);
     return;
   }
   // Keep the old mode/owner when none is declared, as `cp` over an existing file would.
@@ -149,7 +149,7 @@ async function applyFile(
     'sync "$d"',
     `sha256sum ${p}`,
   ].filter(Boolean);
-  const out = await run(remote, `writing ${spec.path}`, script.join('\n'), desired);
+  const out = await runOrFail(remote, `writing ${spec.path}`, script.join('\n'), desired);
   if (!out.startsWith(sha256(desired)))
     throw new ResourceError(`${spec.path} does not hold what was written (checksum differs after rename)`);
 }

@@ -2,7 +2,7 @@ import { toYaml } from '../input/lazy-yaml.ts';
 import type { Remote } from '../transport/remote.ts';
 import { q } from '../transport/shell.ts';
 import { receiveInto, REMOVE_TEMP_ON_EXIT } from './received-content.ts';
-import { ResourceError, run, type Change, type Resource } from './types.ts';
+import { ResourceError, runOrFail, type Change, type Resource } from './types.ts';
 
 export interface KubeObject {
   apiVersion: string;
@@ -98,7 +98,7 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
           const remove = async (names: string[]): Promise<void> => {
             for (const name of names) {
               const [kind = '', objName = ''] = name.split('/');
-              await run(
+              await runOrFail(
                 remote,
                 `deleting ${name}`,
                 `${spec.kubectl} delete ${q(kind)} ${q(objName)} -n ${q(prune?.namespace ?? 'default')} --ignore-not-found`,

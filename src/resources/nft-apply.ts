@@ -1,6 +1,6 @@
 import { q } from '../transport/shell.ts';
 import { InterruptedError, type Remote } from '../transport/remote.ts';
-import { ResourceError, run, type Resource, type Runtime } from './types.ts';
+import { ResourceError, runOrFail, type Resource, type Runtime } from './types.ts';
 
 export interface NftApplySpec {
   /** The ruleset file: it replaces only its own table (`table X {}; delete table X; table X {...}`). */
@@ -83,7 +83,7 @@ async function applyWithRollback(remote: Remote, runtime: Runtime, spec: NftAppl
     `systemd-run --quiet --unit ${UNIT} --on-active=${spec.rollbackAfterSeconds}s /bin/sh -c ${q(undo)}`,
     `nft -f ${q(spec.ruleset)}`,
   ].join('\n');
-  await run(remote, `loading ${spec.ruleset}`, arm);
+  await runOrFail(remote, `loading ${spec.ruleset}`, arm);
   try {
     await runtime.newConnection(remote.host);
   } catch (e) {
@@ -99,7 +99,7 @@ async function applyWithRollback(remote: Remote, runtime: Runtime, spec: NftAppl
       `the new firewall blocked a new SSH connection from the controller (${why}); the host restored the previous ruleset (live and in ${spec.ruleset}) after ${spec.rollbackAfterSeconds} s and ${back}. Check the SSH sources in the firewall variables.`,
     );
   }
-  await run(
+  await runOrFail(
     remote,
     'disarming the firewall rollback',
     `systemctl stop ${UNIT}.timer 2>/dev/null || true; cp -p ${q(spec.ruleset)} ${q(applied)}; ${saveLoaded}`,

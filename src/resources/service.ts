@@ -3,7 +3,7 @@ import { predictFile } from './file-state.ts';
 import { sharedProbe } from './probe.ts';
 import {
   ResourceError,
-  run,
+  runOrFail,
   type Change,
   type Prediction,
   type Probe,
@@ -83,7 +83,7 @@ export function serviceResource(spec: ServiceSpec): Resource {
         ],
         apply: async (remote) => {
           const commands = [...(missing ? ['systemctl daemon-reload'] : []), ...steps.map((st) => st.cmd)];
-          await run(remote, `systemctl on ${unit}`, commands.join(' && '));
+          await runOrFail(remote, `systemctl on ${unit}`, commands.join(' && '));
           if (!mustRun) return;
           const check = await remote.exec(
             `systemctl is-active ${q(unit)} || { systemctl status --no-pager -n 20 ${q(unit)}; exit 1; }`,

@@ -2,7 +2,7 @@ import { q } from '../transport/shell.ts';
 import { fileResource } from './file.ts';
 import { fileProbeCommand } from './file-state.ts';
 import type { Remote } from '../transport/remote.ts';
-import { ResourceError, run, type Change, type Resource } from './types.ts';
+import { ResourceError, runOrFail, type Change, type Resource } from './types.ts';
 
 export interface SysctlSpec {
   /** The persisted file, e.g. `/etc/sysctl.d/99-k3s-metallb.conf`; applied at boot by systemd-sysctl. */
@@ -64,7 +64,7 @@ export function sysctlResource(spec: SysctlSpec): Resource {
 /** Sets each key on its own (so every refused key is named), then reads all back. */
 async function setLive(remote: Remote, stale: (readonly [string, string])[], readLive: string): Promise<void> {
   const write = stale.map(([k, v]) => `sysctl -q -w ${q(`${k}=${v}`)} 2>&1 | sed 's/^/${MARK} /'`).join('; ');
-  const out = await run(remote, 'setting live sysctl values', `${write}; ${readLive}`);
+  const out = await runOrFail(remote, 'setting live sysctl values', `${write}; ${readLive}`);
   const complaints = out
     .split('\n')
     .filter((l) => l.startsWith(`${MARK} `))

@@ -120,7 +120,12 @@ export class ResourceError extends PlayError {
 }
 
 /** Runs a command and turns a non-zero exit into a ResourceError carrying stderr. */
-export async function run(remote: Remote, what: string, command: string, stdin?: string | Buffer): Promise<string> {
+export async function runOrFail(
+  remote: Remote,
+  what: string,
+  command: string,
+  stdin?: string | Buffer,
+): Promise<string> {
   const r = await remote.exec(command, { stdin });
   if (r.exitCode !== 0) throw new ResourceError(`${what} failed (exit ${r.exitCode})`, (r.stderr || r.stdout).trim());
   return r.stdout;

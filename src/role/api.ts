@@ -56,7 +56,7 @@ function task(name: string, options: TaskOptions, build: (env: BuildEnv) => Reso
     tags: options.tags ?? [],
     when: options.when ?? true,
     notify,
-    throttle: options.throttle,
+    rolling: options.rolling,
     delegateTo: options.delegateTo,
     supersededBy: options.supersededBy,
     build,

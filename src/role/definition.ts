@@ -75,7 +75,7 @@ export interface TaskOptions {
    * One host at a time, in the play's host order (rolling restarts). Consecutive tasks with the
    * same key, handlers included, form one turn: a host finishes all of them before the next starts.
    */
-  throttle?: string;
+  rolling?: string;
   /** Run on this host instead (e.g. ask the first server whether a node is Ready). */
   delegateTo?: string;
   /** For a handler: not needed when this other handler runs in the same flush (a reload after a restart). */
@@ -96,7 +96,7 @@ export interface Task {
   tags: string[];
   when: Condition;
   notify: string[];
-  throttle?: string;
+  rolling?: string;
   delegateTo?: string;
   supersededBy?: string;
   /** Builds the resource (rendering templates): done for every host before anything runs on a host. */

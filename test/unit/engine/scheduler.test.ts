@@ -139,7 +139,7 @@ describe('the engine on fake hosts: handlers, turns, other hosts', () => {
     expect(rerun.lines.filter((l) => l.includes('restart') || l.includes('reload'))).toEqual([]);
   });
 
-  it('throttle: a host takes its turn only once every host before it has passed; tasks outside the turn run side by side', async () => {
+  it('rolling: a host takes its turn only once every host before it has passed; tasks outside the turn run side by side', async () => {
     const { hosts } = await runFixture('rolling.yaml');
     const turns = ['w1', 'w2', 'w3'].map((h) => ({
       from: marked(hosts, h, 'drained').start,
