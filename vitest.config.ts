@@ -8,11 +8,13 @@ export default defineConfig({
     projects: [
       {
         // No root, no lab, no network: the engine against fake hosts, input checking, output.
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 },
+        // First, and alone: beside the lab's files they would take the CPU the lab's hosts need.
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000, sequence: { groupOrder: 0 } },
       },
       {
         test: {
           name: 'lab',
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/lab/vitest-global-setup.ts'],
           // Integration tests share one booted lab; running files one after another keeps hosts predictable.

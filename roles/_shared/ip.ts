@@ -69,3 +69,14 @@ export function rangeToCidrs(r: IpRange): string[] {
   }
   return out;
 }
+
+/**
+ * The IPv4 blocks covering a pool's addresses (`CIDR` or `FIRST-LAST` entries, spaces allowed):
+ * what the edge's prefix lists permit and announces upstream. IPv6 entries are left out.
+ */
+export function ipv4Cidrs(addresses: readonly string[]): string[] {
+  return addresses
+    .map((a) => parseRange(a.replace(/\s+/g, '')))
+    .filter((r) => r?.family === 4)
+    .flatMap((r) => (r ? rangeToCidrs(r) : []));
+}

@@ -1,6 +1,6 @@
 import { apt, command, defineRole, flushHandlers, lines, service, template, type RoleContext } from 'play/role';
 import { durationMs } from '../_shared/duration.ts';
-import { parseRange, rangeToCidrs } from '../_shared/ip.ts';
+import { ipv4Cidrs } from '../_shared/ip.ts';
 import type { BfdProfile, Pool } from '../_shared/metallb.ts';
 import type { Vars } from './variables.gen.ts';
 
@@ -8,11 +8,7 @@ type Ctx = RoleContext<Vars>;
 
 /** The pools as prefixes; from the nodes, anything inside them (down to /32) is accepted. */
 function poolPrefixes(pools: Pool[]): { seq: number; cidr: string; le?: number }[] {
-  const cidrs = pools
-    .flatMap((p) => p.addresses)
-    .map((a) => parseRange(a.replace(/\s+/g, '')))
-    .filter((r) => r?.family === 4)
-    .flatMap((r) => (r ? rangeToCidrs(r) : []));
+  const cidrs = ipv4Cidrs(pools.flatMap((p) => p.addresses));
   return cidrs.map((cidr, i) => {
     const len = Number(cidr.split('/')[1]);
     return { seq: (i + 1) * 5, cidr, le: len < 32 ? 32 : undefined };

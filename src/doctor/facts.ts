@@ -19,7 +19,7 @@ export interface KubePod {
   spec: { nodeName?: string; containers: { name: string; readinessProbe?: unknown }[] };
   status?: {
     phase?: string;
-    conditions?: { type: string; status: string }[];
+    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
     containerStatuses?: {
       name: string;
       ready: boolean;
@@ -78,6 +78,8 @@ export const LOG_WINDOW_MINUTES = 15;
 export interface MetallbLogLine {
   pod: string;
   container: string;
+  /** When it was logged (kubectl logs --timestamps), RFC 3339. */
+  at?: string;
   level?: string;
   msg?: string;
   /** The line as logged, for the evidence. */
@@ -102,6 +104,8 @@ export interface EdgeFacts {
   bfd: { peer: string; status: string }[];
   /** Selected BGP routes: prefix → next hops. */
   routes: Record<string, string[]>;
+  /** Per upstream neighbor (frr_upstreams): the prefixes the edge advertises to it. */
+  advertised: Record<string, string[]>;
 }
 
 /** Who answers ARP for each Service address, asked from a host on the nodes' segment. */
@@ -113,7 +117,22 @@ export interface ArpFacts {
   method: 'arping' | 'neighbor-table';
 }
 
+/**
+ * A real TCP connection attempt from one host to another's port: `open` (something answered),
+ * `refused` (the host answered, nothing listens), `filtered` (no answer: dropped on the way).
+ */
+export interface Reach {
+  from: string;
+  to: string;
+  port: number;
+  /** What the port is for, e.g. `kubelet`. */
+  what: string;
+  result: 'open' | 'refused' | 'filtered';
+}
+
 export interface Facts {
+  /** Connection attempts between the cluster's hosts, on the ports the firewall must let through. */
+  reach: Reach[];
   cluster?: ClusterFacts;
   /** Why the cluster could not be read, if so. */
   clusterError?: string;

@@ -9,6 +9,7 @@ import {
   type Facts,
   type MetallbLogLine,
   type NodeFacts,
+  type Reach,
 } from './facts.ts';
 import { nodesOf, type Intended } from './intended.ts';
 import { loadBalancers, serviceIps } from './checks/kube.ts';
@@ -47,7 +48,7 @@ async function clusterFacts(server: Remote, namespace: string): Promise<ClusterF
     'events -A --field-selector involvedObject.kind=Service',
   ];
   const logs = (component: string): string =>
-    `${KUBECTL} logs -n ${shellQuote(namespace)} -l app=metallb,component=${component} -c ${component} --prefix --since=${LOG_WINDOW_MINUTES}m --max-log-requests=64`;
+    `${KUBECTL} logs -n ${shellQuote(namespace)} -l app=metallb,component=${component} -c ${component} --prefix --timestamps --since=${LOG_WINDOW_MINUTES}m --max-log-requests=64`;
   const out = await sections(server, [
     ...kinds.map((k) => `${KUBECTL} get ${k} -o json`),
     `{ ${logs('controller')} && ${logs('speaker')} && echo ${LOGS_READ}; }`,
@@ -70,14 +71,16 @@ async function clusterFacts(server: Remote, namespace: string): Promise<ClusterF
 
 const LOGS_READ = '@@play-logs-read@@';
 
-/** `kubectl logs --prefix` output: `[pod/NAME/CONTAINER] LINE`; the mark says both reads succeeded. */
+/** `kubectl logs --prefix --timestamps` output: `[pod/NAME/CONTAINER] TIME LINE`; the mark says both reads succeeded. */
 export function parseLogs(text: string): ClusterFacts['logs'] {
   if (!text.includes(LOGS_READ)) return { unreadable: text.trim().split('\n').slice(-3).join(' ') || 'no output' };
   const lines: MetallbLogLine[] = [];
   for (const raw of text.split('\n')) {
     const m = /^\[pod\/([^/\]]+)\/([^\]]+)\] (.*)$/.exec(raw);
     if (!m) continue;
-    const [, pod = '', container = '', line = ''] = m;
+    const [, pod = '', container = '', stamped = ''] = m;
+    const ts = /^(\d{4}-\d\d-\d\dT[^ ]+) (.*)$/.exec(stamped);
+    const [at, line] = ts ? [ts[1], ts[2] ?? ''] : [undefined, stamped];
     let fields: { level?: unknown; msg?: unknown } = {};
     try {
       fields = JSON.parse(line) as typeof fields;
@@ -87,6 +90,7 @@ export function parseLogs(text: string): ClusterFacts['logs'] {
     lines.push({
       pod,
       container,
+      at,
       level: typeof fields.level === 'string' ? fields.level : undefined,
       msg: typeof fields.msg === 'string' ? fields.msg : undefined,
       text: line,
@@ -108,16 +112,17 @@ async function nodeFacts(remote: Remote, unit: string): Promise<NodeFacts> {
   return { host: remote.host, unit, active: (active ?? '').trim() || 'unknown', macs };
 }
 
-async function edgeFacts(remote: Remote): Promise<EdgeFacts> {
+async function edgeFacts(remote: Remote, upstreams: string[]): Promise<EdgeFacts> {
   // VTYSH_HISTFILE: vtysh would otherwise append to root's ~/.history_frr, and doctor writes nothing.
-  const vtysh = (command: string): string => `VTYSH_HISTFILE=/dev/null vtysh -c '${command}'`;
-  const [bgpd, summary, bfd, routes] = await sections(remote, [
+  const vtysh = (command: string): string => `VTYSH_HISTFILE=/dev/null vtysh -c ${shellQuote(command)}`;
+  const [bgpd, summary, bfd, routes, ...advertised] = await sections(remote, [
     'pgrep -x bgpd >/dev/null && echo running || echo stopped',
     vtysh('show bgp ipv4 unicast summary json'),
     vtysh('show bfd peers json'),
     vtysh('show ip route bgp json'),
+    ...upstreams.map((u) => vtysh(`show bgp ipv4 unicast neighbors ${u} advertised-routes json`)),
   ]);
-  const base: EdgeFacts = { host: remote.host, neighbors: {}, bfd: [], routes: {} };
+  const base: EdgeFacts = { host: remote.host, neighbors: {}, bfd: [], routes: {}, advertised: {} };
   if ((bgpd ?? '').trim() !== 'running') return { ...base, error: 'pgrep -x bgpd: not running' };
   try {
     const peers =
@@ -146,9 +151,21 @@ async function edgeFacts(remote: Remote): Promise<EdgeFacts> {
       neighbors: peers,
       bfd: bfdPeers.map((b) => ({ peer: b.peer, status: b.status })),
       routes: routed,
+      advertised: Object.fromEntries(upstreams.map((u, i) => [u, advertisedPrefixes(advertised[i])])),
     };
   } catch (e) {
     return { ...base, error: (e as Error).message };
+  }
+}
+
+/** `show bgp ... advertised-routes json`: the prefixes; none when the neighbor is down or unknown (FRR then prints a warning, not JSON). */
+function advertisedPrefixes(text: string | undefined): string[] {
+  try {
+    return Object.keys(
+      (JSON.parse(text ?? '') as { advertisedRoutes?: Record<string, unknown> }).advertisedRoutes ?? {},
+    );
+  } catch {
+    return [];
   }
 }
 
@@ -172,13 +189,53 @@ async function arpFacts(remote: Remote, ips: string[]): Promise<ArpFacts> {
   return { from: remote.host, answers, method };
 }
 
+type Target = Omit<Reach, 'from' | 'result'>;
+
+/**
+ * The connections the cluster needs, tried from each node: every agent to the server's API, the
+ * server to every node's kubelet (logs, exec) and to MetalLB's memberlist on every other node.
+ * BGP's 179 is not tried: with an MD5 password a plain connection gets no answer whatever the
+ * firewall does; the sessions' state says it.
+ */
+function connectionsFrom(intended: Intended, host: string): Target[] {
+  const server = intended.servers[0];
+  if (server === undefined) return [];
+  const at = (h: string): string => intended.address[h] ?? h;
+  if (host !== server) return [{ to: at(server), port: 6443, what: 'Kubernetes API' }];
+  return nodesOf(intended)
+    .filter((h) => h !== server)
+    .flatMap((h) => [
+      { to: at(h), port: 10250, what: 'kubelet' },
+      { to: at(h), port: 7946, what: "MetalLB's memberlist" },
+    ]);
+}
+
+/** bash's /dev/tcp: no tool to install; `timeout` tells a drop from a refusal. */
+async function reachFacts(remote: Remote, targets: Target[]): Promise<Reach[]> {
+  if (targets.length === 0) return [];
+  const attempts = targets.map(
+    (t) => `timeout 3 bash -c ${shellQuote(`: </dev/tcp/${t.to}/${t.port}`)} 2>/dev/null; echo "${t.to} ${t.port} $?"`,
+  );
+  const [out = ''] = await sections(remote, [attempts.join('; ')]);
+  const code = new Map(
+    out
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([to, port, rc]) => [`${to} ${port}`, rc] as const),
+  );
+  return targets.map((t) => {
+    const rc = code.get(`${t.to} ${t.port}`);
+    return { ...t, from: remote.host, result: rc === '0' ? 'open' : rc === '124' ? 'filtered' : 'refused' };
+  });
+}
+
 /** Everything the checks read, gathered from all hosts at once. */
 export async function gatherFacts(
   intended: Intended,
   remote: (host: string) => Promise<Remote>,
   arpFrom: string | undefined,
 ): Promise<Facts> {
-  const facts: Facts = { nodes: [], edges: [], unreachable: {} };
+  const facts: Facts = { reach: [], nodes: [], edges: [], unreachable: {} };
   const on = async (host: string, read: (r: Remote) => Promise<void>): Promise<void> => {
     let r: Remote;
     try {
@@ -201,12 +258,23 @@ export async function gatherFacts(
           }
         }),
     ...nodesOf(intended).map((host) =>
+      on(host, async (r) => {
+        facts.nodes.push(await nodeFacts(r, intended.servers.includes(host) ? 'k3s' : 'k3s-agent'));
+        facts.reach.push(...(await reachFacts(r, connectionsFrom(intended, host))));
+      }),
+    ),
+    ...intended.edges.map((host) =>
       on(
         host,
-        async (r) => void facts.nodes.push(await nodeFacts(r, intended.servers.includes(host) ? 'k3s' : 'k3s-agent')),
+        async (r) =>
+          void facts.edges.push(
+            await edgeFacts(
+              r,
+              (intended.upstreams[host] ?? []).map((u) => u.address),
+            ),
+          ),
       ),
     ),
-    ...intended.edges.map((host) => on(host, async (r) => void facts.edges.push(await edgeFacts(r)))),
   ]);
   if (intended.mode === 'layer2' && facts.cluster && arpFrom) {
     const ips = loadBalancers(facts.cluster).flatMap(serviceIps);

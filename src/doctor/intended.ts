@@ -1,6 +1,8 @@
 import type { CompiledRun } from '../engine/compile.ts';
 import { hostsOfGroup, type Inventory } from '../inventory/model.ts';
 import type { Vars as MetallbVars } from '../../roles/l2-or-bgp/variables.gen.ts';
+import type { Vars as EdgeVars } from '../../roles/frr-edge/variables.gen.ts';
+import { ipv4Cidrs } from '../../roles/_shared/ip.ts';
 
 /** What the cluster should be, as site.yaml's roles would make it: what doctor checks against. */
 export interface Intended {
@@ -13,6 +15,10 @@ export interface Intended {
   address: Record<string, string>;
   pools: MetallbVars['metallb_pools'];
   peers: MetallbVars['metallb_bgp_peers'];
+  /** Per edge, the provider's routers it announces the pools to (frr_upstreams). */
+  upstreams: Record<string, EdgeVars['frr_upstreams']>;
+  /** The pools' IPv4 blocks, as the edge announces them upstream. */
+  aggregates: string[];
 }
 
 export const nodesOf = (i: Intended): string[] => [...i.servers, ...i.agents];
@@ -23,6 +29,10 @@ export function intendedState(compiled: CompiledRun, inv: Inventory): Intended |
   const metallb =
     first === undefined ? undefined : (compiled.roleVars.get('l2-or-bgp')?.get(first) as MetallbVars | undefined);
   if (!metallb) return undefined;
+  const edges = metallb.metallb_mode === 'bgp' ? hostsOfGroup(inv, 'edge') : [];
+  const upstreams = Object.fromEntries(
+    edges.map((e) => [e, (compiled.roleVars.get('frr-edge')?.get(e) as EdgeVars | undefined)?.frr_upstreams ?? []]),
+  );
   const address: Record<string, string> = {};
   for (const [host, vars] of compiled.hostVars) address[host] = String(vars.ansible_host ?? host);
   return {
@@ -30,9 +40,11 @@ export function intendedState(compiled: CompiledRun, inv: Inventory): Intended |
     namespace: metallb.metallb_namespace,
     servers,
     agents: hostsOfGroup(inv, 'k3s_agent'),
-    edges: metallb.metallb_mode === 'bgp' ? hostsOfGroup(inv, 'edge') : [],
+    edges,
     address,
     pools: metallb.metallb_pools,
     peers: metallb.metallb_mode === 'bgp' ? metallb.metallb_bgp_peers : [],
+    upstreams,
+    aggregates: ipv4Cidrs((metallb.metallb_pools ?? []).flatMap((p) => p.addresses)),
   };
 }

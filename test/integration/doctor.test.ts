@@ -5,6 +5,7 @@ import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
 import { apply, echoLb, neighbors, nextHops, NODES, serviceIp } from './metallb-edge.ts';
 import { exampleInventory, failures, play, type PlayRun } from './play-runner.ts';
 import { labExampleVars } from '../lab/example-inventory.ts';
+import { startUpstreamRouter } from './upstream-router.ts';
 
 /**
  * play doctor on the lab with the real MetalLB: a healthy cluster passes; then, one at a time,
@@ -21,7 +22,8 @@ const report = (r: PlayRun): DoctorReport => r.report as unknown as DoctorReport
 const bad = (r: PlayRun): string[] =>
   report(r)
     .findings.filter((f) => f.verdict !== 'ok')
-    .map((f) => `${f.host} ${f.area} ${f.check}: ${f.verdict}`);
+    // With the evidence, so that a failing assertion says what doctor saw.
+    .map((f) => `${f.host} ${f.area} ${f.check}: ${f.verdict} (${f.evidence.slice(0, 3).join(' | ').slice(0, 400)})`);
 const finding = (r: PlayRun, host: string, check: string): Finding | undefined =>
   report(r).findings.find((f) => f.host === host && f.check === check);
 
@@ -38,6 +40,7 @@ async function settled(): Promise<void> {
 
 describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () => {
   let inventory = '';
+  let overrides: Record<string, unknown> = {};
   const doctor = (...args: string[]): Promise<PlayRun> =>
     play(['doctor', '-i', inventory, ...args], { timeoutMs: 120_000 });
 
@@ -49,16 +52,13 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       ...p,
       connectTime: '5s',
     }));
-    inventory = exampleInventory(
-      'example-bgp',
-      {
-        firewall_rollback_seconds: 10,
-        ansible_timeout: 4,
-        metallb_bgp_peers: peers,
-        metallb_pools: [{ name: 'public-pool', addresses: ['198.51.100.128/30'] }],
-      },
-      'frr',
-    );
+    overrides = {
+      firewall_rollback_seconds: 10,
+      ansible_timeout: 4,
+      metallb_bgp_peers: peers,
+      metallb_pools: [{ name: 'public-pool', addresses: ['198.51.100.128/30'] }],
+    };
+    inventory = exampleInventory('example-bgp', overrides, 'frr');
     const r = await play(['site.yaml', '-i', inventory]);
     expect(r.code, failures(r)).toBe(0);
     await apply(echoLb({ w1: true, w2: true }));
@@ -121,6 +121,52 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
     }
   }, 240_000);
 
+  it("the pools announced upstream: a provider's router hears every pool block; once it stops peering, doctor says nothing is announced", async () => {
+    const router = await startUpstreamRouter(64999, { address: '192.0.2.1', asn: 65000 });
+    const check = `pools announced upstream to ${router.address}`;
+    const withUpstream = exampleInventory(
+      'example-bgp',
+      { ...overrides, frr_upstreams: [{ address: router.address, asn: router.asn }] },
+      'frr',
+    );
+    try {
+      const set = await play(['site.yaml', '-i', withUpstream, '--role', 'frr-edge']);
+      expect(set.code, failures(set)).toBe(0);
+      await eventually(
+        'the provider router to hear the pool',
+        () => router.received(),
+        (r) => r.includes('198.51.100.128/30'),
+      );
+      const heard = await play(['doctor', '-i', withUpstream], { timeoutMs: 120_000 });
+      expect(bad(heard), failures(heard)).toEqual([]);
+      expect(finding(heard, 'edge', check)).toMatchObject({
+        verdict: 'ok',
+        evidence: [
+          `${router.address} (AS 64999): Established`,
+          'advertised: 198.51.100.128/30',
+          'pools: 198.51.100.128/30',
+        ],
+      });
+
+      await router.stop();
+      await eventually('the upstream session down', neighbors, (n) => n[router.address]?.state !== 'Established', {
+        timeoutMs: 30_000,
+      });
+      const silent = await play(['doctor', '-i', withUpstream], { timeoutMs: 120_000 });
+      expect(silent.code).toBe(3);
+      const f = finding(silent, 'edge', check);
+      expect(f?.verdict).toBe('fail');
+      expect(f?.evidence.slice(1)).toEqual(['advertised: (nothing)', 'pools: 198.51.100.128/30']);
+      expect(f?.cause).toMatch(/is (Active|Connect|Idle|OpenSent): nothing is announced upstream/);
+      expect(bad(silent).filter((b) => !b.includes('upstream'))).toEqual([]);
+    } finally {
+      await router.stop();
+      const back = await play(['site.yaml', '-i', inventory, '--role', 'frr-edge']);
+      expect(back.code, failures(back)).toBe(0);
+      await settled();
+    }
+  }, 240_000);
+
   it('FRR stopped on the edge: bgpd not running, and the frr service drifted', async () => {
     await onHostOk('edge', 'systemctl stop frr');
     try {
@@ -154,6 +200,26 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       const fix = await play(['site.yaml', '-i', inventory, '--role', 'firewall', '--limit', 'edge']);
       expect(fix.code, failures(fix)).toBe(0);
       await settled();
+    }
+  }, 240_000);
+
+  it("a node's firewall dropping the kubelet port: the server's connection attempt is named as dropped, and kubectl logs with it", async () => {
+    const w1 = NODES.w1 ?? '';
+    const healthy = await doctor();
+    expect(finding(healthy, 'cp1', `reaches ${w1}:10250 (kubelet)`)?.verdict).toBe('ok');
+    expect(finding(healthy, 'cp1', `reaches ${w1}:7946 (MetalLB's memberlist)`)?.verdict).toBe('ok');
+    expect(finding(healthy, 'w1', `reaches ${NODES.cp1}:6443 (Kubernetes API)`)?.verdict).toBe('ok');
+    await onHostOk('w1', 'nft insert rule inet play_firewall input tcp dport 10250 drop');
+    try {
+      const r = await doctor();
+      expect(r.code).toBe(3);
+      const f = finding(r, 'cp1', `reaches ${w1}:10250 (kubelet)`);
+      expect(f?.evidence).toEqual([`TCP connect from cp1 to ${w1}:10250: filtered`]);
+      expect(f?.cause).toContain(`a firewall drops 10250/tcp from cp1 to ${w1}`);
+      expect(finding(r, 'cluster', 'no errors logged in 15 min')?.verdict).toBe('warn');
+    } finally {
+      const fix = await play(['site.yaml', '-i', inventory, '--role', 'firewall', '--limit', 'w1']);
+      expect(fix.code, failures(fix)).toBe(0);
     }
   }, 240_000);
 

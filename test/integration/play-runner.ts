@@ -69,15 +69,16 @@ export function play(args: string[], options: PlayOptions = {}): Promise<PlayRun
   child.stdout?.on('data', (d: Buffer) => out.push(d));
   child.stderr?.on('data', (d: Buffer) => err.push(d));
   return new Promise((resolve, reject) => {
+    // Read before the kill: the process's close would otherwise settle this first.
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      void clusterSnapshot().then((snapshot) =>
+      void clusterSnapshot().then((snapshot) => {
         reject(
           new Error(
             `play ${args.join(' ')} did not finish in time\n${Buffer.concat(out).toString()}\n--- the cluster then ---\n${snapshot}`,
           ),
-        ),
-      );
+        );
+        child.kill('SIGKILL');
+      });
     }, options.timeoutMs ?? 180_000);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -98,6 +99,9 @@ async function clusterSnapshot(): Promise<string> {
     'k3s kubectl get nodes,pods -A -o wide',
     'k3s kubectl get events -A --sort-by=.lastTimestamp | tail -n 40',
     'journalctl -u k3s --no-pager -n 60 -o cat',
+    // K3s's deploy controller (the lab's `kube deploy`) applies MetalLB's manifest: what it did.
+    "journalctl -u k3s --no-pager -o cat | grep -E '^deploy|Addon' | tail -n 20",
+    'k3s kubectl get addons -A -o wide',
   ]
     .map((c) => `echo "$ ${c}"; ${c} 2>&1`)
     .join('; ');

@@ -33,6 +33,8 @@ const intended = (mode: 'bgp' | 'layer2' = 'bgp'): Intended => ({
           },
         ]
       : [],
+  upstreams: {},
+  aggregates: ['198.51.100.128/30'],
 });
 
 const pod = (name: string, component: string, node: string, ready = true): KubePod => ({
@@ -40,7 +42,7 @@ const pod = (name: string, component: string, node: string, ready = true): KubeP
   spec: { nodeName: node, containers: [{ name: component }] },
   status: {
     phase: 'Running',
-    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: '2026-11-30T09:00:30Z' }],
     containerStatuses: [
       { name: component, ready, state: ready ? { running: {} } : { waiting: { reason: 'CrashLoopBackOff' } } },
     ],
@@ -90,8 +92,10 @@ function cluster(changes: Partial<ClusterFacts> = {}): ClusterFacts {
 
 /** What `kubectl logs --prefix` printed: MetalLB's JSON lines, one speaker's with an error. */
 const LOGS = [
-  '[pod/controller-1/controller] {"caller":"main.go:120","level":"info","msg":"controller starting","ts":"2026-11-30T09:00:00Z"}',
-  '[pod/speaker-w1/speaker] {"caller":"bgp.go:90","level":"info","msg":"session up","ts":"2026-11-30T09:00:01Z"}',
+  '[pod/controller-1/controller] 2026-11-30T09:00:00.1Z {"caller":"main.go:120","level":"info","msg":"controller starting","ts":"2026-11-30T09:00:00Z"}',
+  // Before the speaker was Ready (09:00:30): start-up, not judged.
+  '[pod/speaker-w2/speaker] 2026-11-30T09:00:02.5Z {"caller":"k8s.go:400","level":"error","msg":"failed to get webhook cert","ts":"2026-11-30T09:00:02Z"}',
+  '[pod/speaker-w1/speaker] 2026-11-30T09:00:31.2Z {"caller":"bgp.go:90","level":"info","msg":"session up","ts":"2026-11-30T09:00:31Z"}',
   '@@play-logs-read@@',
   '',
 ].join('\n');
@@ -104,6 +108,7 @@ function edge(changes: Partial<EdgeFacts> = {}): EdgeFacts {
     ),
     bfd: NODES.map((n) => ({ peer: ADDR[n], status: 'up' })),
     routes: { '198.51.100.128/32': [ADDR.w1, ADDR.w2] },
+    advertised: {},
     ...changes,
   };
 }
@@ -111,6 +116,7 @@ function edge(changes: Partial<EdgeFacts> = {}): EdgeFacts {
 const MACS: Record<string, string> = { cp1: '02:00:00:00:00:11', w1: '02:00:00:00:00:12', w2: '02:00:00:00:00:13' };
 function facts(changes: Partial<Facts> = {}): Facts {
   return {
+    reach: [],
     cluster: cluster(),
     nodes: NODES.map((n) => ({
       host: n,
@@ -320,9 +326,51 @@ describe('play doctor judges the readings', () => {
     expect(l2([MACS.cp1 ?? ''])[0]?.cause).toMatch(/cp1 answers but holds no ready endpoint/);
   });
 
+  it('upstream: each provider router peers and is sent every pool block; a missing block or a down session fails', () => {
+    const withUpstream: Intended = { ...intended(), upstreams: { edge: [{ address: '203.0.113.1', asn: 64999 }] } };
+    const upstreamUp = { ...edge().neighbors, '203.0.113.1': { state: 'Established' } };
+    const good = judge(
+      withUpstream,
+      facts({ edges: [edge({ neighbors: upstreamUp, advertised: { '203.0.113.1': ['198.51.100.128/30'] } })] }),
+      [],
+      ALL,
+    );
+    expect(failed(good)).toEqual([]);
+    expect(good.find((f) => f.check === 'pools announced upstream to 203.0.113.1')?.verdict).toBe('ok');
+
+    const notSent = only(
+      judge(withUpstream, facts({ edges: [edge({ neighbors: upstreamUp, advertised: {} })] }), [], ALL),
+    );
+    expect(notSent.cause).toContain('does not announce 198.51.100.128/30 to 203.0.113.1');
+
+    const down = only(judge(withUpstream, facts(), [], ALL));
+    expect(down.cause).toContain("the session with the provider's router 203.0.113.1 is not configured");
+    expect(down.fix).toContain('AS 64999');
+  });
+
+  it('connection attempts between nodes: open is ok, a drop is named as a firewall, a refusal as nothing listening', () => {
+    const reach = (result: 'open' | 'refused' | 'filtered', port = 10250) => ({
+      from: 'cp1',
+      to: ADDR.w1,
+      port,
+      what: port === 10250 ? 'kubelet' : "MetalLB's memberlist",
+      result,
+    });
+    const good = judge(intended(), facts({ reach: [reach('open')] }), [], ALL);
+    expect(failed(good)).toEqual([]);
+    expect(good.find((f) => f.check === `reaches ${ADDR.w1}:10250 (kubelet)`)?.evidence).toEqual([
+      `TCP connect from cp1 to ${ADDR.w1}:10250: open`,
+    ]);
+    const dropped = only(judge(intended(), facts({ reach: [reach('filtered')] }), [], ALL));
+    expect(dropped).toMatchObject({ host: 'cp1', verdict: 'fail' });
+    expect(dropped.cause).toContain('a firewall drops 10250/tcp from cp1 to 192.0.2.12');
+    const refused = only(judge(intended(), facts({ reach: [reach('refused', 7946)] }), [], ALL));
+    expect(refused.cause).toContain("MetalLB's speaker is not running");
+  });
+
   it("MetalLB's logs: errors of the last minutes warn, per node for speakers, with the last lines; unreadable logs warn saying why", () => {
     const speakerError =
-      '[pod/speaker-w2/speaker] {"caller":"session.go:200","level":"error","msg":"failed to connect to peer","error":"dial tcp 192.0.2.1:179: i/o timeout","ts":"2026-11-30T09:01:00Z"}';
+      '[pod/speaker-w2/speaker] 2026-11-30T09:01:00.3Z {"caller":"session.go:200","level":"error","msg":"failed to connect to peer","error":"dial tcp 192.0.2.1:179: i/o timeout","ts":"2026-11-30T09:01:00Z"}';
     const withError = cluster({
       logs: parseLogs(
         LOGS.replace('@@play-logs-read@@', `${speakerError}\nnot json: a stack line\n@@play-logs-read@@`),

@@ -103,6 +103,7 @@ export function bgpChecks(
           );
       }
     }
+    out.push(...upstreamChecks(intended, edge));
     if (!c) continue;
     for (const s of loadBalancers(c)) {
       // Nodes whose speaker is down cannot announce (reported above); the others should.
@@ -149,4 +150,41 @@ export function bgpChecks(
     }
   }
   return out;
+}
+
+/**
+ * The article's "BGP up but no traffic": the pools must reach the provider. Per upstream router
+ * (frr_upstreams), its session and every pool block advertised to it.
+ */
+function upstreamChecks(intended: Intended, edge: EdgeFacts): Finding[] {
+  return (intended.upstreams[edge.host] ?? []).map((u) => {
+    const check = `pools announced upstream to ${u.address}`;
+    const state = edge.neighbors[u.address]?.state ?? 'not configured';
+    const sent = edge.advertised[u.address] ?? [];
+    const missing = intended.aggregates.filter((p) => !sent.includes(p));
+    const evidence = [
+      `${u.address} (AS ${u.asn}): ${state}`,
+      `advertised: ${sent.join(', ') || '(nothing)'}`,
+      `pools: ${intended.aggregates.join(', ') || '(none in IPv4)'}`,
+    ];
+    if (state !== 'Established')
+      return fail(
+        'bgp',
+        edge.host,
+        check,
+        evidence,
+        `the session with the provider's router ${u.address} is ${state}: nothing is announced upstream, so traffic to the pools never reaches the edge`,
+        `compare address, AS ${u.asn} and password with the provider's (frr_upstreams); rerun: play site.yaml -i INVENTORY --role frr-edge --check --diff`,
+      );
+    if (missing.length > 0)
+      return fail(
+        'bgp',
+        edge.host,
+        check,
+        evidence,
+        `${edge.host} does not announce ${missing.join(', ')} to ${u.address}: the blackhole route or network statement for the pool, or the UPSTREAM-OUT prefix list, is not as play writes it`,
+        `play site.yaml -i INVENTORY --role frr-edge --check --diff shows what differs`,
+      );
+    return ok('bgp', edge.host, check, evidence);
+  });
 }

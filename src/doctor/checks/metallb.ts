@@ -70,7 +70,9 @@ export function metallbChecks(intended: Intended, c: ClusterFacts): Finding[] {
 
 /**
  * The article's "kubectl logs" on the controller and the speakers, judged: errors logged in the
- * last minutes are shown (a warning: some are transient, as at start-up), per node for speakers.
+ * last minutes are shown (a warning), per node for speakers. Errors a pod logged before it was
+ * Ready are its start-up (the webhook or the API not answering yet) and are left out while it
+ * stays Ready; a pod not Ready has all its errors shown.
  */
 function logChecks(intended: Intended, c: ClusterFacts): Finding[] {
   const check = `no errors logged in ${LOG_WINDOW_MINUTES} min`;
@@ -87,8 +89,18 @@ function logChecks(intended: Intended, c: ClusterFacts): Finding[] {
     ];
   const lines = c.logs.lines;
   const nodeOf = new Map(c.pods.map((p) => [p.metadata.name, p.spec.nodeName ?? '?']));
+  const readySince = new Map(
+    c.pods.map((p) => {
+      const ready = p.status?.conditions?.find((x) => x.type === 'Ready' && x.status === 'True');
+      return [p.metadata.name, ready?.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : undefined];
+    }),
+  );
+  const afterStartUp = (l: MetallbLogLine): boolean => {
+    const since = readySince.get(l.pod);
+    return since === undefined || l.at === undefined || Date.parse(l.at) >= since;
+  };
   const judge = (host: string, component: string, pods: (line: MetallbLogLine) => boolean): Finding => {
-    const errors = lines.filter((l) => pods(l) && l.level === 'error');
+    const errors = lines.filter((l) => pods(l) && l.level === 'error' && afterStartUp(l));
     if (errors.length === 0)
       return ok('metallb', host, `${component}: ${check}`, [`${lines.filter(pods).length} lines read`]);
     return warn(

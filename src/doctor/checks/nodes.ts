@@ -1,4 +1,4 @@
-import type { Facts } from '../facts.ts';
+import type { Facts, Reach } from '../facts.ts';
 import { fail, ok, type Finding } from '../findings.ts';
 import { nodesOf, type Intended } from '../intended.ts';
 
@@ -45,5 +45,30 @@ export function nodeChecks(intended: Intended, facts: Facts): Finding[] {
       );
     }
   }
+  out.push(...facts.reach.map(reachCheck));
   return out;
+}
+
+/** A real connection attempt between two hosts, judged: a drop is the firewall, a refusal is nothing listening. */
+function reachCheck(r: Reach): Finding {
+  const check = `reaches ${r.to}:${r.port} (${r.what})`;
+  const evidence = [`TCP connect from ${r.from} to ${r.to}:${r.port}: ${r.result}`];
+  if (r.result === 'open') return ok('node', r.from, check, evidence);
+  if (r.result === 'filtered')
+    return fail(
+      'node',
+      r.from,
+      check,
+      evidence,
+      `no answer at all: a firewall drops ${r.port}/tcp from ${r.from} to ${r.to} (play's firewall on ${r.to}, or the provider's)`,
+      `play site.yaml -i INVENTORY --role firewall --check --diff shows whether the ruleset on ${r.to} differs from play's; nft list ruleset there shows what drops it`,
+    );
+  return fail(
+    'node',
+    r.from,
+    check,
+    evidence,
+    `${r.to} refused: nothing listens on ${r.port} there (${r.port === 7946 ? "MetalLB's speaker is not running" : 'K3s is not running'} on it)`,
+    `see that host's checks above; systemctl status k3s or k3s-agent there`,
+  );
 }
