@@ -13,3 +13,13 @@ export const FRR_ONLY_PEER_FIELDS = ['bfdProfile', 'keepaliveTime', 'connectTime
 
 /** Labels on every object the l2-or-bgp role creates: how it finds what to prune. */
 export const OWNER_LABELS = { 'app.kubernetes.io/managed-by': 'play', 'play.role': 'l2-or-bgp' };
+
+/** The CRDs MetalLB's manifests install, which its objects need established. */
+export const METALLB_CRDS = [
+  'bfdprofiles',
+  'bgpadvertisements',
+  'bgppeers',
+  'communities',
+  'ipaddresspools',
+  'l2advertisements',
+].map((c) => `${c}.metallb.io`);

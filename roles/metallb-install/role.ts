@@ -11,21 +11,13 @@ import {
 import { objectsReading, readiness } from '../_shared/kube-readiness.ts';
 import { controllerFile } from '../_shared/controller-file.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
-import { FRR_ONLY_PEER_FIELDS } from '../_shared/metallb.ts';
+import { FRR_ONLY_PEER_FIELDS, METALLB_CRDS } from '../_shared/metallb.ts';
 import type { Vars } from './variables.gen.ts';
 
 type Speaker = 'native' | 'frr' | 'frr-k8s';
 
 const MANIFESTS = K3S_MANIFESTS;
 const TARGET = `${MANIFESTS}/metallb.yaml`;
-const METALLB_CRDS = [
-  'bfdprofiles',
-  'bgpadvertisements',
-  'bgppeers',
-  'communities',
-  'ipaddresspools',
-  'l2advertisements',
-].map((c) => `${c}.metallb.io`);
 
 /**
  * The speaker mode the features ask for; native with FRR-only fields is rejected, naming each.

@@ -55,9 +55,17 @@ export interface KubeEvent {
   type?: string;
 }
 
+/** A CustomResourceDefinition, as far as doctor reads it. */
+export interface KubeCrd {
+  metadata: KubeMeta;
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
 export interface ClusterFacts {
   /** The server kubectl ran on. */
   from: string;
+  /** MetalLB's CRDs that exist (METALLB_CRDS asked for by name). */
+  crds: KubeCrd[];
   nodes: KubeNode[];
   pods: KubePod[];
   services: KubeService[];

@@ -10,7 +10,9 @@ import {
   type MetallbLogLine,
   type NodeFacts,
   type Reach,
+  type KubeCrd,
 } from './facts.ts';
+import { METALLB_CRDS } from '../../roles/_shared/metallb.ts';
 import { nodesOf, type Intended } from './intended.ts';
 import { loadBalancers, serviceIps } from './checks/kube.ts';
 
@@ -52,10 +54,13 @@ async function clusterFacts(server: Remote, namespace: string): Promise<ClusterF
   const out = await sections(server, [
     ...kinds.map((k) => `${KUBECTL} get ${k} -o json`),
     `{ ${logs('controller')} && ${logs('speaker')} && echo ${LOGS_READ}; }`,
+    `${KUBECTL} get crd ${METALLB_CRDS.join(' ')} --ignore-not-found -o json`,
   ]);
   const get = <T>(i: number): T[] => items<T>(out[i], `kubectl get ${kinds[i]}`);
+  const crds = items<KubeCrd>(out[kinds.length + 1], 'kubectl get crd');
   return {
     from: server.host,
+    crds,
     nodes: get(0),
     pods: get(1),
     services: get(2),

@@ -81,6 +81,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       expect.arrayContaining([
         'cp1 node k3s service active',
         'w2 node Node Ready',
+        'cluster metallb CRDs established',
         'cluster metallb controller ready',
         'w1 metallb speaker ready',
         'cluster metallb webhook endpoints ready',

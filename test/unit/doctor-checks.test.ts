@@ -4,6 +4,7 @@ import type { ClusterFacts, EdgeFacts, Facts, KubePod, KubeService } from '../..
 import type { Finding } from '../../src/doctor/findings.ts';
 import type { Intended } from '../../src/doctor/intended.ts';
 import { parseLogs } from '../../src/doctor/gather.ts';
+import { METALLB_CRDS } from '../../roles/_shared/metallb.ts';
 
 /**
  * play doctor's judgement on fixed readings (the article's cluster: cp1, w1, w2 and an edge).
@@ -58,6 +59,10 @@ const echo = (ip: string | undefined, extra: Partial<KubeService['metadata']> = 
 function cluster(changes: Partial<ClusterFacts> = {}): ClusterFacts {
   return {
     from: 'cp1',
+    crds: METALLB_CRDS.map((name) => ({
+      metadata: { name },
+      status: { conditions: [{ type: 'Established', status: 'True' }] },
+    })),
     nodes: NODES.map((n) => ({ metadata: { name: n }, status: { conditions: [{ type: 'Ready', status: 'True' }] } })),
     pods: [pod('controller-1', 'controller', 'w1'), ...NODES.map((n) => pod(`speaker-${n}`, 'speaker', n))],
     services: [echo('198.51.100.128')],
@@ -324,6 +329,16 @@ describe('play doctor judges the readings', () => {
     expect(l2([MACS.w1 ?? '', MACS.w2 ?? ''])[0]?.cause).toMatch(/ARP flux/);
     expect(l2([])[0]?.cause).toMatch(/provider filters ARP/);
     expect(l2([MACS.cp1 ?? ''])[0]?.cause).toMatch(/cp1 answers but holds no ready endpoint/);
+  });
+
+  it("MetalLB's CRDs: each missing or not established one is named, with where the deploy controller says why", () => {
+    const crds = cluster().crds.filter((c) => c.metadata.name !== 'bgppeers.metallb.io');
+    const pending = { metadata: { name: 'bgppeers.metallb.io' }, status: { conditions: [] } };
+    const missing = only(judge(intended(), facts({ cluster: cluster({ crds }) }), [], ALL));
+    expect(missing).toMatchObject({ check: 'CRDs established', evidence: ['bgppeers.metallb.io: missing'] });
+    expect(missing.fix).toContain('--role metallb-install');
+    const notYet = only(judge(intended(), facts({ cluster: cluster({ crds: [...crds, pending] }) }), [], ALL));
+    expect(notYet.evidence).toEqual(['bgppeers.metallb.io: not established']);
   });
 
   it('upstream: each provider router peers and is sent every pool block; a missing block or a down session fails', () => {

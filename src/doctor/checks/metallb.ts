@@ -1,12 +1,13 @@
 import { LOG_WINDOW_MINUTES, type ClusterFacts, type MetallbLogLine } from '../facts.ts';
 import { CLUSTER, fail, ok, warn, type Finding } from '../findings.ts';
+import { METALLB_CRDS } from '../../../roles/_shared/metallb.ts';
 import { nodesOf, type Intended } from '../intended.ts';
 import { podReady, podTrouble, speakersByNode } from './kube.ts';
 
 /** MetalLB itself: the controller ready, a ready speaker on every node, the webhook reachable. */
 export function metallbChecks(intended: Intended, c: ClusterFacts): Finding[] {
   const ns = intended.namespace;
-  const out: Finding[] = [];
+  const out: Finding[] = [crdCheck(c)];
   const controllers = c.pods.filter(
     (p) => p.metadata.namespace === ns && p.metadata.labels?.component === 'controller',
   );
@@ -66,6 +67,28 @@ export function metallbChecks(intended: Intended, c: ClusterFacts): Finding[] {
     );
   out.push(...logChecks(intended, c));
   return out;
+}
+
+/** MetalLB's CRDs present and established: without them no pool, peer or advertisement can exist. */
+function crdCheck(c: ClusterFacts): Finding {
+  const established = new Set(
+    c.crds
+      .filter((crd) => crd.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'))
+      .map((crd) => crd.metadata.name),
+  );
+  const missing = METALLB_CRDS.filter((name) => !established.has(name));
+  if (missing.length === 0)
+    return ok('metallb', CLUSTER, 'CRDs established', [`${METALLB_CRDS.length} of ${METALLB_CRDS.length}`]);
+  return fail(
+    'metallb',
+    CLUSTER,
+    'CRDs established',
+    missing.map(
+      (name) => `${name}: ${c.crds.some((crd) => crd.metadata.name === name) ? 'not established' : 'missing'}`,
+    ),
+    "MetalLB's manifest was not applied (or K3s's deploy controller failed on it): no pool, peer or advertisement can be created",
+    "journalctl -u k3s | grep -i manifest on the server shows the deploy controller's errors; reinstall: play site.yaml -i INVENTORY --role metallb-install",
+  );
 }
 
 /**
