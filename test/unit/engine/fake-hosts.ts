@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../../../src/engine/run.ts';
 import { UnreachableError, type ExecOptions, type ExecResult } from '../../../src/transport/remote.ts';
+import { shellIn } from '../local-shell.ts';
 
 /** One command a fake host ran, with when it started and ended (ms since the hosts were made). */
 export interface Exec {
@@ -45,31 +45,12 @@ export class FakeHosts {
     return this.execs.filter((e) => e.host === host && !isReading(e.command));
   }
 
-  private exec(host: string, cwd: string, command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  private async exec(host: string, cwd: string, command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const start = performance.now() - this.t0;
-    return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', command], {
-        cwd,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: host },
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => err.push(d));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        this.execs.push({ host, command, start, end: performance.now() - this.t0 });
-        resolve({
-          exitCode: code ?? 255,
-          stdout: Buffer.concat(out).toString(),
-          stderr: Buffer.concat(err).toString(),
-        });
-      });
-      // A command that does not read its stdin may exit before it is written.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(options.stdin ?? '');
-    });
+    const shell = shellIn(host, { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: host } });
+    const result = await shell.exec(command, options);
+    this.execs.push({ host, command, start, end: performance.now() - this.t0 });
+    return result;
   }
 }
 
