@@ -90,6 +90,8 @@ export interface MetallbLogLine {
   at?: string;
   level?: string;
   msg?: string;
+  /** The error's own text, where the line carries one. */
+  error?: string;
   /** The line as logged, for the evidence. */
   text: string;
 }

@@ -49,8 +49,9 @@ async function clusterFacts(server: Remote, namespace: string): Promise<ClusterF
     'poddisruptionbudgets -A',
     'events -A --field-selector involvedObject.kind=Service',
   ];
+  // --tail=-1: with a label selector kubectl shows only the last 10 lines of each pod otherwise.
   const logs = (component: string): string =>
-    `${KUBECTL} logs -n ${shellQuote(namespace)} -l app=metallb,component=${component} -c ${component} --prefix --timestamps --since=${LOG_WINDOW_MINUTES}m --max-log-requests=64`;
+    `${KUBECTL} logs -n ${shellQuote(namespace)} -l app=metallb,component=${component} -c ${component} --prefix --timestamps --tail=-1 --since=${LOG_WINDOW_MINUTES}m --max-log-requests=64`;
   const out = await sections(server, [
     ...kinds.map((k) => `${KUBECTL} get ${k} -o json`),
     `{ ${logs('controller')} && ${logs('speaker')} && echo ${LOGS_READ}; }`,
@@ -86,7 +87,7 @@ export function parseLogs(text: string): ClusterFacts['logs'] {
     const [, pod = '', container = '', stamped = ''] = m;
     const ts = /^(\d{4}-\d\d-\d\dT[^ ]+) (.*)$/.exec(stamped);
     const [at, line] = ts ? [ts[1], ts[2] ?? ''] : [undefined, stamped];
-    let fields: { level?: unknown; msg?: unknown } = {};
+    let fields: { level?: unknown; msg?: unknown; error?: unknown } = {};
     try {
       fields = JSON.parse(line) as typeof fields;
     } catch {
@@ -98,6 +99,7 @@ export function parseLogs(text: string): ClusterFacts['logs'] {
       at,
       level: typeof fields.level === 'string' ? fields.level : undefined,
       msg: typeof fields.msg === 'string' ? fields.msg : undefined,
+      error: typeof fields.error === 'string' ? fields.error : undefined,
       text: line,
     });
   }

@@ -101,6 +101,8 @@ const LOGS = [
   // Before the speaker was Ready (09:00:30): start-up, not judged.
   '[pod/speaker-w2/speaker] 2026-11-30T09:00:02.5Z {"caller":"k8s.go:400","level":"error","msg":"failed to get webhook cert","ts":"2026-11-30T09:00:02Z"}',
   '[pod/speaker-w1/speaker] 2026-11-30T09:00:31.2Z {"caller":"bgp.go:90","level":"info","msg":"session up","ts":"2026-11-30T09:00:31Z"}',
+  // A lost update race, retried at once by controller-runtime: not the operator's concern.
+  '[pod/controller-1/controller] 2026-11-30T09:00:40.5Z {"level":"error","msg":"Reconciler error","controller":"PoolStatusController","error":"Operation cannot be fulfilled on ipaddresspools.metallb.io \\"public-pool\\": the object has been modified; please apply your changes to the latest version and try again"}',
   '@@play-logs-read@@',
   '',
 ].join('\n');

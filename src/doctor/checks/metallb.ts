@@ -69,6 +69,12 @@ export function metallbChecks(intended: Intended, c: ClusterFacts): Finding[] {
   return out;
 }
 
+/**
+ * An update that lost a race with another writer ("the object has been modified"): logged at
+ * error level by controller-runtime, which retries it at once. Seen on every healthy install.
+ */
+const retriedConflict = (l: MetallbLogLine): boolean => l.error?.includes('the object has been modified') === true;
+
 /** MetalLB's CRDs present and established: without them no pool, peer or advertisement can exist. */
 function crdCheck(c: ClusterFacts): Finding {
   const established = new Set(
@@ -123,14 +129,17 @@ function logChecks(intended: Intended, c: ClusterFacts): Finding[] {
     return since === undefined || l.at === undefined || Date.parse(l.at) >= since;
   };
   const judge = (host: string, component: string, pods: (line: MetallbLogLine) => boolean): Finding => {
-    const errors = lines.filter((l) => pods(l) && l.level === 'error' && afterStartUp(l));
+    const errors = lines.filter((l) => pods(l) && l.level === 'error' && afterStartUp(l) && !retriedConflict(l));
     if (errors.length === 0)
       return ok('metallb', host, `${component}: ${check}`, [`${lines.filter(pods).length} lines read`]);
     return warn(
       'metallb',
       host,
       `${component}: ${check}`,
-      [`${errors.length} errors; the last:`, ...errors.slice(-3).map((l) => `${l.pod}: ${l.text.slice(0, 300)}`)],
+      [
+        `${errors.length} error${errors.length === 1 ? '' : 's'}; the last:`,
+        ...errors.slice(-3).map((l) => `${l.pod}: ${l.text.slice(0, 300)}`),
+      ],
       `MetalLB's ${component} logged errors: ${[...new Set(errors.map((l) => l.msg ?? 'see the lines'))].slice(0, 3).join('; ')}`,
       `k3s kubectl -n ${intended.namespace} logs ${errors.at(-1)?.pod ?? ''} -c ${component} --since=${LOG_WINDOW_MINUTES}m`,
     );
