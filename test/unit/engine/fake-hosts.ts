@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../../../src/engine/run.ts';
-import { UnreachableError, type ExecOptions, type ExecResult } from '../../../src/transport/remote.ts';
+import { UnreachableError, type ExecOptions, type ExecResult, type Remote } from '../../../src/transport/remote.ts';
 import { shellIn } from '../local-shell.ts';
 
 /** One command a fake host ran, with when it started and ended (ms since the hosts were made). */
@@ -36,8 +36,11 @@ export class FakeHosts {
   readonly connect = async (host: string): Promise<Connection> => {
     if (this.options.unreachable?.includes(host))
       throw new UnreachableError(host, `connect ECONNREFUSED (fake host ${host})`);
-    const cwd = this.dir(host);
-    return { host, exec: (command, options) => this.exec(host, cwd, command, options), close: () => undefined };
+    const shell = shellIn(host, {
+      cwd: this.dir(host),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: host },
+    });
+    return { host, exec: (command, options) => this.exec(shell, command, options), close: () => undefined };
   };
 
   /** The commands a host ran that were not the engine's readings (its batched probes). */
@@ -45,11 +48,10 @@ export class FakeHosts {
     return this.execs.filter((e) => e.host === host && !isReading(e.command));
   }
 
-  private async exec(host: string, cwd: string, command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  private async exec(shell: Remote, command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const start = performance.now() - this.t0;
-    const shell = shellIn(host, { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: host } });
     const result = await shell.exec(command, options);
-    this.execs.push({ host, command, start, end: performance.now() - this.t0 });
+    this.execs.push({ host: shell.host, command, start, end: performance.now() - this.t0 });
     return result;
   }
 }
