@@ -5,12 +5,11 @@
 // started at once never see a half-written tree.
 //
 // Play and its roles are bundled: each entry point below is one file, and what several share is
-// split into chunks (dist/KEY/src/chunks/), so every module still exists once (a role's errors
-// and FromHost values must be the engine's own classes). Loading a few bundles instead of every
+// split into chunks (dist/KEY/src/chunks/), so every module still exists once. Loading a few bundles instead of every
 // module one by one saved a run about 30 ms. Every output file sits two directories below the
 // tree, where src/input/derived-cache.ts and src/role/import-role.ts look for it.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 const SOURCE_DIRS = ['src', 'roles'];
@@ -19,6 +18,11 @@ const KEEP = 3;
 const LAYOUT = 'bundles 1';
 /** What roles import of play, as `play/role` (package.json's exports): the one module of play a role outside the tree can reach. */
 const ROLE_API = 'src/role/api.ts';
+
+/** How play bundles TypeScript for Node, here and for roles outside the tree (src/role/import-role.ts). */
+function bundleOptions() {
+  return JSON.parse(readFileSync(new URL('./bundle-options.json', import.meta.url), 'utf8'));
+}
 
 function tsFiles(dir) {
   if (!existsSync(dir)) return [];
@@ -47,18 +51,12 @@ async function build(root, files, out) {
   const roles = files.filter((f) => /^roles\/[^/]+\/role\.ts$/.test(relative(root, f)));
   const entryPoints = [join(root, 'src/cli/main.ts'), join(root, ROLE_API), ...roles];
   const result = await esbuild({
+    ...bundleOptions(),
     entryPoints,
     outbase: root,
     outdir: out,
-    bundle: true,
     splitting: true,
     chunkNames: 'src/chunks/[name]-[hash]',
-    packages: 'external',
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
     // Every bare import stays external but play's own: a role's `play/role` is bundled like a relative import.
     plugins: [
       {

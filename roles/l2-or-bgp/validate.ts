@@ -24,6 +24,7 @@ export function validateMetallb(v: MetallbVars, around: Neighbours): Finding[] {
   return [
     ...poolFindings(v, around),
     ...(v.metallb_mode === 'bgp' ? bgpFindings(v) : l2Findings(v, around)),
+    ...advertisedPools(v),
     ...duplicateNames(v),
   ];
 }
@@ -90,16 +91,6 @@ function l2Findings(v: MetallbVars, around: Neighbours): Finding[] {
       }
     }),
   );
-  v.metallb_l2_advertisements.forEach((a, i) =>
-    out.push(
-      ...unknownRefs(
-        ['metallb_l2_advertisements', i, 'pools'],
-        a.pools,
-        v.metallb_pools.map((p) => p.name),
-        'pool',
-      ),
-    ),
-  );
   return out;
 }
 
@@ -161,18 +152,17 @@ function bgpFindings(v: MetallbVars): Finding[] {
       out.push(error(['metallb_bfd_profiles', i, 'echoInterval'], 'echoInterval has no effect without echoMode: true'));
   });
   const peerNames = v.metallb_bgp_peers.map((p) => p.name);
-  v.metallb_bgp_advertisements.forEach((a, i) => {
-    out.push(
-      ...unknownRefs(
-        ['metallb_bgp_advertisements', i, 'pools'],
-        a.pools,
-        v.metallb_pools.map((p) => p.name),
-        'pool',
-      ),
-    );
-    out.push(...unknownRefs(['metallb_bgp_advertisements', i, 'peers'], a.peers, peerNames, 'peer'));
-  });
+  v.metallb_bgp_advertisements.forEach((a, i) =>
+    out.push(...unknownRefs(['metallb_bgp_advertisements', i, 'peers'], a.peers, peerNames, 'peer')),
+  );
   return out;
+}
+
+/** The active mode's advertisements name only pools that exist. */
+function advertisedPools(v: MetallbVars): Finding[] {
+  const list = v.metallb_mode === 'bgp' ? 'metallb_bgp_advertisements' : 'metallb_l2_advertisements';
+  const pools = v.metallb_pools.map((p) => p.name);
+  return v[list].flatMap((a, i) => unknownRefs([list, i, 'pools'], a.pools, pools, 'pool'));
 }
 
 function unknownRefs(path: Finding['path'], refs: string[] | undefined, known: string[], what: string): Finding[] {

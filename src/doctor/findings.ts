@@ -40,3 +40,14 @@ const judged =
   });
 export const warn = judged('warn');
 export const fail = judged('fail');
+
+/** Findings about one host in one area: `at.fail(check, evidence, cause, fix)`. */
+export function findingsOn(area: Area, host: string) {
+  return {
+    ok: (check: string, evidence: string[] = []) => ok(area, host, check, evidence),
+    warn: (check: string, evidence: string[], cause: string, fix: string) =>
+      warn(area, host, check, evidence, cause, fix),
+    fail: (check: string, evidence: string[], cause: string, fix: string) =>
+      fail(area, host, check, evidence, cause, fix),
+  };
+}

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { BuildFailure } from 'esbuild';
+import type { BuildFailure, BuildOptions } from 'esbuild';
 import { DerivedCache } from '../input/derived-cache.ts';
 import { InputError } from '../input/errors.ts';
 
@@ -21,20 +21,18 @@ export async function importRole(modulePath: string): Promise<unknown> {
   const rel = relative(project, modulePath);
   const twin = join(tree, rel.replace(/\.ts$/, '.js'));
   if (!rel.startsWith('..') && existsSync(twin)) return import(pathToFileURL(twin).href);
-  return import(pathToFileURL(await compileRole(modulePath, tree, join(project, 'src'))).href);
+  return import(pathToFileURL(await compileRole(modulePath, tree, project)).href);
 }
 
-async function compileRole(modulePath: string, tree: string, playSources: string): Promise<string> {
+async function compileRole(modulePath: string, tree: string, project: string): Promise<string> {
   const { build } = await import('esbuild');
+  const playSources = join(project, 'src');
+  // The same options bin/compile.mjs builds the tree with.
+  const options = JSON.parse(readFileSync(join(project, 'bin/bundle-options.json'), 'utf8')) as BuildOptions;
   const result = await build({
-    entryPoints: [modulePath],
-    bundle: true,
-    packages: 'external',
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
+    ...options,
     write: false,
-    logLevel: 'silent',
+    entryPoints: [modulePath],
     plugins: [
       {
         name: 'play-modules',

@@ -33,12 +33,16 @@ describe('roles/*/variables.gen.ts', () => {
     expect(generated.size).toBe(6);
     for (const [path, text] of generated) expect(readFileSync(path, 'utf8'), path).toBe(text);
   });
-  it('types a borrowed variable as its owner declares it, optional where the borrower can do without it', async () => {
+  it("types a borrowed variable by its owner's type, written out once there, optional where the borrower can do without it", async () => {
     const generated = await siteRolesTypes(root);
+    const owner = generated.get(join(root, 'roles/l2-or-bgp/variables.gen.ts')) ?? '';
+    expect(owner).toMatch(/metallb_pools: \{\n(.*\n)*?\s+addresses: string\[\];/);
+    expect(owner).toMatch(/metallb_mode: 'layer2' \| 'bgp';/);
     const sysctl = generated.get(join(root, 'roles/sysctl/variables.gen.ts')) ?? '';
-    expect(sysctl).toMatch(/metallb_pools\?: \{\n(.*\n)*?\s+addresses: string\[\];/);
+    expect(sysctl).toContain("import type { Vars as L2OrBgpVars } from '../l2-or-bgp/variables.gen.ts';");
+    expect(sysctl).toContain("metallb_pools?: Required<L2OrBgpVars>['metallb_pools'];");
     const frr = generated.get(join(root, 'roles/frr-edge/variables.gen.ts')) ?? '';
-    expect(frr).toMatch(/metallb_bgp_peers: \{\n(.*\n)*?\s+myASN: number;/);
-    expect(frr).toMatch(/metallb_mode: 'layer2' \| 'bgp';/);
+    expect(frr).toContain("metallb_bgp_peers: Required<L2OrBgpVars>['metallb_bgp_peers'];");
+    expect(frr).not.toMatch(/myASN/);
   });
 });

@@ -303,6 +303,14 @@ describe("l2-or-bgp refuses the article's mistakes, naming the variable, before 
     );
   });
 
+  it('advertisements naming a pool or a peer that does not exist, in either mode', async () => {
+    const bgp = await problems({ metallb_bgp_advertisements: [{ name: 'adv', pools: ['nope'], peers: ['ghost'] }] });
+    expect(bgp.errors).toMatch(/metallb_bgp_advertisements\[0\]\.pools\[0\]: no pool "nope"; pools: \S+/);
+    expect(bgp.errors).toMatch(/metallb_bgp_advertisements\[0\]\.peers\[0\]: no peer "ghost"; peers: edge-router/);
+    const l2 = await problems({ metallb_l2_advertisements: [{ name: 'adv', pools: ['nope'] }] }, 'example-l2');
+    expect(l2.errors).toMatch(/metallb_l2_advertisements\[0\]\.pools\[0\]: no pool "nope"/);
+  });
+
   it('FRR-only features with the native speaker', async () => {
     const { errors } = await problems({ metallb_speaker_mode: 'native' });
     expect(errors).toMatch(

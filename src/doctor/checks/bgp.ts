@@ -1,7 +1,10 @@
-import type { ClusterFacts, EdgeFacts, NodeFacts } from '../facts.ts';
-import { fail, ok, type Finding } from '../findings.ts';
+import type { ClusterFacts, EdgeFacts, KubePod, NodeFacts } from '../facts.ts';
+import { findingsOn, type Finding } from '../findings.ts';
 import { nodesOf, type Intended } from '../intended.ts';
 import { loadBalancers, podReady, readyEndpointNodes, serviceIps, serviceName, speakersByNode } from './kube.ts';
+
+/** Findings about one edge router. */
+type Edge = ReturnType<typeof findingsOn>;
 
 /** BGP mode, read on each edge router: a session and (with BFD) a BFD session per node, and each Service address routed to the nodes that should announce it. */
 export function bgpChecks(
@@ -11,14 +14,12 @@ export function bgpChecks(
   nodes: NodeFacts[] = [],
 ): Finding[] {
   const out: Finding[] = [];
-  const speakers = c ? speakersByNode(c, intended.namespace) : new Map();
+  const speakers = c ? speakersByNode(c, intended.namespace) : new Map<string, KubePod>();
   for (const edge of edges) {
-    const peer = intended.peers.find((p) => p.peerAddress === intended.address[edge.host]);
+    const at = findingsOn('bgp', edge.host);
     if (edge.error !== undefined) {
       out.push(
-        fail(
-          'bgp',
-          edge.host,
+        at.fail(
           'bgpd answers',
           [edge.error],
           `FRR's bgpd is not running on ${edge.host}: no node can announce anything`,
@@ -27,74 +28,29 @@ export function bgpChecks(
       );
       continue;
     }
+    const peer = intended.peers.find((p) => p.peerAddress === intended.address[edge.host]);
     for (const node of nodesOf(intended)) {
       const addr = intended.address[node] ?? node;
       const n = edge.neighbors[addr];
       const check = `BGP session with ${node} (${addr})`;
-      if (n?.state === 'Established') {
+      if (n?.state === 'Established')
         out.push(
-          ok('bgp', edge.host, check, [
+          at.ok(check, [
             `${addr} Established${n.peerUptime ? ` for ${n.peerUptime}` : ''}, ${n.pfxRcd ?? 0} prefixes received`,
           ]),
         );
-      } else {
-        const speaker = speakers.get(node);
+      else {
         const evidence = [n ? `${addr} ${n.state}` : `${addr} is not a neighbor on ${edge.host}`];
         const k3s = nodes.find((x) => x.host === node);
-        if (!n)
-          out.push(
-            fail(
-              'bgp',
-              edge.host,
-              check,
-              evidence,
-              `${edge.host}'s FRR has no neighbor ${addr}: its frr.conf does not list the node`,
-              'rerun: play site.yaml -i INVENTORY --role frr-edge',
-            ),
-          );
-        else if (k3s && k3s.active !== 'active')
-          out.push(
-            fail(
-              'bgp',
-              edge.host,
-              check,
-              [...evidence, `${k3s.unit} on ${node}: ${k3s.active}`],
-              `K3s is not running on ${node}, and MetalLB's speaker with it`,
-              `systemctl start ${k3s.unit} on ${node}`,
-            ),
-          );
-        else if (!speaker || !podReady(speaker))
-          out.push(
-            fail(
-              'bgp',
-              edge.host,
-              check,
-              [...evidence, `no ready speaker on ${node}`],
-              `MetalLB's speaker on ${node} is not running, so nothing connects`,
-              `see the speaker on ${node} (metallb checks above)`,
-            ),
-          );
-        else
-          out.push(
-            fail(
-              'bgp',
-              edge.host,
-              check,
-              evidence,
-              `the speaker on ${node} runs but no session comes up: most likely the MD5 password differs between metallb_bgp_peers and ${edge.host}'s frr.conf (mismatched segments are dropped silently), or TCP 179 is filtered between them`,
-              `compare the password on both ends (rerun: play site.yaml -i INVENTORY --role frr-edge --role l2-or-bgp); check the firewall allows TCP 179 from ${addr} (play site.yaml -i INVENTORY --role firewall --check --diff)`,
-            ),
-          );
+        const why = sessionDown(edge.host, node, addr, n !== undefined, k3s, speakers.get(node));
+        out.push(at.fail(check, [...evidence, ...why.evidence], why.cause, why.fix));
       }
       if (peer?.bfdProfile && n?.state === 'Established') {
         const b = edge.bfd.find((x) => x.peer === addr);
-        if (b?.status === 'up')
-          out.push(ok('bgp', edge.host, `BFD with ${node}`, [`${addr} up (profile ${peer.bfdProfile})`]));
+        if (b?.status === 'up') out.push(at.ok(`BFD with ${node}`, [`${addr} up (profile ${peer.bfdProfile})`]));
         else
           out.push(
-            fail(
-              'bgp',
-              edge.host,
+            at.fail(
               `BFD with ${node}`,
               [b ? `${addr} ${b.status}` : `no BFD peer ${addr}`],
               `the BGP session is up but BFD is not: a failed node is noticed only after the hold time (${peer.holdTime ?? '90s'})`,
@@ -103,60 +59,93 @@ export function bgpChecks(
           );
       }
     }
-    out.push(...upstreamChecks(intended, edge));
-    if (!c) continue;
-    for (const s of loadBalancers(c)) {
-      // Nodes whose speaker is down cannot announce (reported above); the others should.
-      const announcing = nodesOf(intended).filter((h) => {
-        const p = speakers.get(h);
-        return p !== undefined && podReady(p);
-      });
-      const wantedFrom =
-        s.spec.externalTrafficPolicy === 'Local'
-          ? readyEndpointNodes(c, s).filter((h) => announcing.includes(h))
-          : announcing;
-      const want = wantedFrom.map((h) => intended.address[h] ?? h).sort();
-      for (const ip of serviceIps(s)) {
-        const have = [...(edge.routes[`${ip}/32`] ?? [])].sort();
-        const check = `route to ${serviceName(s)} ${ip}`;
-        const evidence = [
-          `next hops: ${have.join(', ') || '(no route)'}`,
-          `expected: ${want.join(', ') || '(none)'}${s.spec.externalTrafficPolicy === 'Local' ? ' (nodes with ready endpoints and a ready speaker)' : ' (nodes with a ready speaker)'}`,
-        ];
-        if (have.join() === want.join()) out.push(ok('bgp', edge.host, check, evidence));
-        else if (have.length === 0)
-          out.push(
-            fail(
-              'bgp',
-              edge.host,
-              check,
-              evidence,
-              `${edge.host} did not learn ${ip}: no BGPAdvertisement for its pool, the sessions are down, or the edge's prefix list refuses it`,
-              `play site.yaml -i INVENTORY --role l2-or-bgp --role frr-edge --check --diff shows what differs`,
-            ),
-          );
-        else
-          out.push(
-            fail(
-              'bgp',
-              edge.host,
-              check,
-              evidence,
-              'the next hops differ from the nodes that should announce the address (a session down, or a speaker announcing without ready endpoints)',
-              'see the sessions above; k3s kubectl get endpointslices for the Service',
-            ),
-          );
-      }
-    }
+    out.push(...upstreamChecks(intended, edge, at));
+    if (c) out.push(...routeChecks(intended, edge, c, speakers, at));
   }
   return out;
+}
+
+/** Why a node's session with the edge is down, from what else is known about the node. */
+function sessionDown(
+  edgeHost: string,
+  node: string,
+  addr: string,
+  isNeighbor: boolean,
+  k3s: NodeFacts | undefined,
+  speaker: KubePod | undefined,
+): { evidence: string[]; cause: string; fix: string } {
+  if (!isNeighbor)
+    return {
+      evidence: [],
+      cause: `${edgeHost}'s FRR has no neighbor ${addr}: its frr.conf does not list the node`,
+      fix: 'rerun: play site.yaml -i INVENTORY --role frr-edge',
+    };
+  if (k3s && k3s.active !== 'active')
+    return {
+      evidence: [`${k3s.unit} on ${node}: ${k3s.active}`],
+      cause: `K3s is not running on ${node}, and MetalLB's speaker with it`,
+      fix: `systemctl start ${k3s.unit} on ${node}`,
+    };
+  if (!speaker || !podReady(speaker))
+    return {
+      evidence: [`no ready speaker on ${node}`],
+      cause: `MetalLB's speaker on ${node} is not running, so nothing connects`,
+      fix: `see the speaker on ${node} (metallb checks above)`,
+    };
+  return {
+    evidence: [],
+    cause: `the speaker on ${node} runs but no session comes up: most likely the MD5 password differs between metallb_bgp_peers and ${edgeHost}'s frr.conf (mismatched segments are dropped silently), or TCP 179 is filtered between them`,
+    fix: `compare the password on both ends (rerun: play site.yaml -i INVENTORY --role frr-edge --role l2-or-bgp); check the firewall allows TCP 179 from ${addr} (play site.yaml -i INVENTORY --role firewall --check --diff)`,
+  };
+}
+
+/** Each Service address routed on the edge to exactly the nodes that should announce it. */
+function routeChecks(
+  intended: Intended,
+  edge: EdgeFacts,
+  c: ClusterFacts,
+  speakers: Map<string, KubePod>,
+  at: Edge,
+): Finding[] {
+  // Nodes whose speaker is down cannot announce (reported with the sessions); the others should.
+  const announcing = nodesOf(intended).filter((h) => {
+    const p = speakers.get(h);
+    return p !== undefined && podReady(p);
+  });
+  return loadBalancers(c).flatMap((s) => {
+    const local = s.spec.externalTrafficPolicy === 'Local';
+    const wantedFrom = local ? readyEndpointNodes(c, s).filter((h) => announcing.includes(h)) : announcing;
+    const want = wantedFrom.map((h) => intended.address[h] ?? h).sort();
+    return serviceIps(s).map((ip) => {
+      const have = [...(edge.routes[`${ip}/32`] ?? [])].sort();
+      const check = `route to ${serviceName(s)} ${ip}`;
+      const evidence = [
+        `next hops: ${have.join(', ') || '(no route)'}`,
+        `expected: ${want.join(', ') || '(none)'}${local ? ' (nodes with ready endpoints and a ready speaker)' : ' (nodes with a ready speaker)'}`,
+      ];
+      if (have.join() === want.join()) return at.ok(check, evidence);
+      if (have.length === 0)
+        return at.fail(
+          check,
+          evidence,
+          `${edge.host} did not learn ${ip}: no BGPAdvertisement for its pool, the sessions are down, or the edge's prefix list refuses it`,
+          `play site.yaml -i INVENTORY --role l2-or-bgp --role frr-edge --check --diff shows what differs`,
+        );
+      return at.fail(
+        check,
+        evidence,
+        'the next hops differ from the nodes that should announce the address (a session down, or a speaker announcing without ready endpoints)',
+        'see the sessions above; k3s kubectl get endpointslices for the Service',
+      );
+    });
+  });
 }
 
 /**
  * The article's "BGP up but no traffic": the pools must reach the provider. Per upstream router
  * (frr_upstreams), its session and every pool block advertised to it.
  */
-function upstreamChecks(intended: Intended, edge: EdgeFacts): Finding[] {
+function upstreamChecks(intended: Intended, edge: EdgeFacts, at: Edge): Finding[] {
   return (intended.upstreams[edge.host] ?? []).map((u) => {
     const check = `pools announced upstream to ${u.address}`;
     const state = edge.neighbors[u.address]?.state ?? 'not configured';
@@ -168,23 +157,19 @@ function upstreamChecks(intended: Intended, edge: EdgeFacts): Finding[] {
       `pools: ${intended.aggregates.join(', ') || '(none in IPv4)'}`,
     ];
     if (state !== 'Established')
-      return fail(
-        'bgp',
-        edge.host,
+      return at.fail(
         check,
         evidence,
         `the session with the provider's router ${u.address} is ${state}: nothing is announced upstream, so traffic to the pools never reaches the edge`,
         `compare address, AS ${u.asn} and password with the provider's (frr_upstreams); rerun: play site.yaml -i INVENTORY --role frr-edge --check --diff`,
       );
     if (missing.length > 0)
-      return fail(
-        'bgp',
-        edge.host,
+      return at.fail(
         check,
         evidence,
         `${edge.host} does not announce ${missing.join(', ')} to ${u.address}: the blackhole route or network statement for the pool, or the UPSTREAM-OUT prefix list, is not as play writes it`,
         `play site.yaml -i INVENTORY --role frr-edge --check --diff shows what differs`,
       );
-    return ok('bgp', edge.host, check, evidence);
+    return at.ok(check, evidence);
   });
 }
