@@ -54,8 +54,9 @@ function askHidden(prompt: string): Promise<string> {
   const { stdin, stderr } = process;
   if (!stdin.isTTY)
     return Promise.reject(new UsageError('--ask-vault-pass needs a terminal; in scripts use --vault-password-file'));
-  stderr.write(prompt);
+  // Echo off before the prompt shows: a password typed the moment it appears is never echoed.
   stdin.setRawMode(true);
+  stderr.write(prompt);
   stdin.resume();
   let typed = '';
   return new Promise((done, fail) => {
