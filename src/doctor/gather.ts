@@ -1,5 +1,6 @@
 import type { Remote } from '../transport/remote.ts';
 import { shellQuote } from '../role/api.ts';
+import { inSections, sectionsOf } from '../transport/shell.ts';
 import { KUBECTL } from '../../roles/_shared/k3s-paths.ts';
 import {
   LOG_WINDOW_MINUTES,
@@ -20,11 +21,15 @@ import { loadBalancers, serviceIps } from './checks/kube.ts';
 
 const MARK = '@@play-doctor@@';
 
-/** Runs several commands in one round trip; their outputs, in order. */
+/** Runs several commands in one round trip; their outputs (stderr too), in order. */
 async function sections(remote: Remote, commands: string[]): Promise<string[]> {
-  const script = commands.map((c) => `echo ${MARK}; ${c} 2>&1`).join('\n');
-  const r = await remote.exec(script);
-  return r.stdout.split(`${MARK}\n`).slice(1);
+  const r = await remote.exec(
+    inSections(
+      MARK,
+      commands.map((c) => `${c} 2>&1`),
+    ),
+  );
+  return sectionsOf(MARK, r.stdout);
 }
 
 const json = <T>(text: string | undefined, what: string): T => {

@@ -1,4 +1,4 @@
-import { q } from '../transport/shell.ts';
+import { inSections, q, sectionsOf } from '../transport/shell.ts';
 import { createHash } from 'node:crypto';
 import { sharedProbe } from './probe.ts';
 import type { Change, Prediction, Probe, SharedReader } from './types.ts';
@@ -64,10 +64,10 @@ const fileReader: SharedReader<FileItem> = {
   command: (files) => {
     const paths = [...new Set(files.map((f) => f.path))].map(q).join(' ');
     const bodies = files.flatMap((f) => (f.read === 'none' ? [] : [fileBody[f.read](q(f.path))]));
-    return [`stat -c '${FILE_META}|%n' -- ${paths} 2>/dev/null`, `echo ${CONTENT_MARK}`, ...bodies].join('; ');
+    return inSections(CONTENT_MARK, [`stat -c '${FILE_META}|%n' -- ${paths} 2>/dev/null`, bodies.join('; ')]);
   },
   split: (out, files) => {
-    const [stats = '', contents = ''] = out.split(`${CONTENT_MARK}\n`);
+    const [stats = '', contents = ''] = sectionsOf(CONTENT_MARK, out);
     const meta = new Map(
       stats
         .split('\n')

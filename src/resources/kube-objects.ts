@@ -1,6 +1,6 @@
 import { toYaml } from '../input/lazy-yaml.ts';
 import type { Remote } from '../transport/remote.ts';
-import { q } from '../transport/shell.ts';
+import { inSections, q, sectionsOf } from '../transport/shell.ts';
 import { receiveInto, REMOVE_TEMP_ON_EXIT } from './received-content.ts';
 import { ResourceError, runOrFail, type Change, type Resource } from './types.ts';
 
@@ -57,15 +57,15 @@ export function kubeObjectsResource(spec: KubeObjectsSpec): Resource {
   const kinds = kindsByNamespace(spec);
   const reads = [...kinds].map(
     ([n, k]) =>
-      `echo ${MARK}; ${spec.kubectl} get ${q([...k].join(','))}${n ? ` -n ${q(n)}` : ''} -o json 2>/dev/null || echo '{"items":[]}'`,
+      `${spec.kubectl} get ${q([...k].join(','))}${n ? ` -n ${q(n)}` : ''} -o json 2>/dev/null || echo '{"items":[]}'`,
   );
   const prune = spec.prune;
   return {
     describe: `kubernetes objects (${spec.objects.length})`,
-    probe: reads.join('; '),
+    probe: inSections(MARK, reads),
     plan(current) {
       const found = new Map<string, KubeObject>();
-      for (const part of (current?.stdout ?? '').split(`${MARK}\n`).slice(1)) {
+      for (const part of sectionsOf(MARK, current?.stdout ?? '')) {
         for (const item of (parseJson(part) as { items?: KubeObject[] } | undefined)?.items ?? [])
           found.set(liveKey(item), item);
       }

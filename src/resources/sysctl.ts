@@ -1,4 +1,4 @@
-import { q } from '../transport/shell.ts';
+import { inSections, q, sectionsOf } from '../transport/shell.ts';
 import { fileResource } from './file.ts';
 import { fileProbeCommand } from './file-state.ts';
 import type { Remote } from '../transport/remote.ts';
@@ -29,9 +29,9 @@ export function sysctlResource(spec: SysctlSpec): Resource {
   const readLive = `sysctl -- ${wanted.map(([k]) => q(k)).join(' ')} 2>/dev/null; true`;
   return {
     describe: `sysctl ${spec.file}`,
-    probe: `${fileProbeCommand(spec.file, 'content')}; printf '\\n%s\\n' ${MARK}; ${readLive}`,
+    probe: inSections(MARK, [fileProbeCommand(spec.file, 'content'), readLive]),
     plan(current) {
-      const [fileOut = '', liveOut = ''] = (current?.stdout ?? '').split(`\n${MARK}\n`);
+      const [fileOut = '', liveOut = ''] = sectionsOf(MARK, current?.stdout ?? '');
       const filePlan = file.plan({ stdout: fileOut.trimEnd(), exitCode: 0 });
       const live = parseLive(
         liveOut,

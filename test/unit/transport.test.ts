@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fingerprint, hostKeyName, knownKeys, recordHostKey, verifyHostKey } from '../../src/transport/known-hosts.ts';
-import { q, withBecome } from '../../src/transport/shell.ts';
+import { inSections, q, sectionsOf, withBecome } from '../../src/transport/shell.ts';
+import { shellIn } from './local-shell.ts';
 import { EarlyConnections } from '../../src/transport/early-connections.ts';
 import { connectionTarget } from '../../src/transport/target.ts';
 import { parseSshArgs } from '../../src/transport/ssh-args.ts';
@@ -188,5 +189,15 @@ describe('early connections', () => {
       sockets.forEach((s) => s.destroy());
       silent.close();
     }
+  });
+});
+
+describe('commands in sections', () => {
+  it("gives back each command's output exactly as printed, whether or not it ends in a newline, also from a trimmed carrier", async () => {
+    const commands = ["printf 'a\\nb'", 'true', 'echo c', '', "printf '\\n\\n'"];
+    const r = await shellIn('local').exec(inSections('@@test-mark@@', commands));
+    const want = ['a\nb', '', 'c\n', '', '\n\n'];
+    expect(sectionsOf('@@test-mark@@', r.stdout)).toEqual(want);
+    expect(sectionsOf('@@test-mark@@', r.stdout.trimStart())).toEqual(want);
   });
 });
