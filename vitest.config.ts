@@ -20,7 +20,9 @@ export default defineConfig({
           // Integration tests share one booted lab; running files one after another keeps hosts predictable.
           pool: 'forks',
           poolOptions: { forks: { singleFork: true } },
-          testTimeout: 60_000,
+          // Above play-runner's 180 s guard: a whole site.yaml run that hangs is cut by the guard,
+          // which prints the cluster's state first, not by vitest, which would print nothing.
+          testTimeout: 240_000,
           hookTimeout: 300_000,
         },
       },

@@ -111,17 +111,26 @@ export function parseLogs(text: string): ClusterFacts['logs'] {
   return { lines };
 }
 
-async function nodeFacts(remote: Remote, unit: string): Promise<NodeFacts> {
-  const [active, links] = await sections(remote, [
+/** A node's K3s unit, its links' MAC addresses, and the connections it should be able to make: one round trip. */
+async function nodeFacts(
+  remote: Remote,
+  unit: string,
+  targets: Target[],
+): Promise<{ node: NodeFacts; reach: Reach[] }> {
+  const [active, links, tried] = await sections(remote, [
     `systemctl is-active ${unit}`,
     'for f in /sys/class/net/*/address; do d=${f%/address}; echo "${d##*/} $(cat $f)"; done',
+    connectionAttempts(targets),
   ]);
   const macs: Record<string, string> = {};
   for (const line of (links ?? '').split('\n')) {
     const [iface, mac] = line.trim().split(' ');
     if (iface && mac && mac !== '00:00:00:00:00:00') macs[mac.toLowerCase()] = iface;
   }
-  return { host: remote.host, unit, active: (active ?? '').trim() || 'unknown', macs };
+  return {
+    node: { host: remote.host, unit, active: (active ?? '').trim() || 'unknown', macs },
+    reach: reachOf(remote.host, targets, tried ?? ''),
+  };
 }
 
 async function edgeFacts(remote: Remote, upstreams: string[]): Promise<EdgeFacts> {
@@ -223,12 +232,16 @@ function connectionsFrom(intended: Intended, host: string): Target[] {
 }
 
 /** bash's /dev/tcp: no tool to install; `timeout` tells a drop from a refusal. */
-async function reachFacts(remote: Remote, targets: Target[]): Promise<Reach[]> {
-  if (targets.length === 0) return [];
-  const attempts = targets.map(
-    (t) => `timeout 3 bash -c ${shellQuote(`: </dev/tcp/${t.to}/${t.port}`)} 2>/dev/null; echo "${t.to} ${t.port} $?"`,
-  );
-  const [out = ''] = await sections(remote, [attempts.join('; ')]);
+function connectionAttempts(targets: Target[]): string {
+  return targets
+    .map(
+      (t) =>
+        `timeout 3 bash -c ${shellQuote(`: </dev/tcp/${t.to}/${t.port}`)} 2>/dev/null; echo "${t.to} ${t.port} $?"`,
+    )
+    .join('; ');
+}
+
+function reachOf(from: string, targets: Target[], out: string): Reach[] {
   const code = new Map(
     out
       .split('\n')
@@ -237,7 +250,7 @@ async function reachFacts(remote: Remote, targets: Target[]): Promise<Reach[]> {
   );
   return targets.map((t) => {
     const rc = code.get(`${t.to} ${t.port}`);
-    return { ...t, from: remote.host, result: rc === '0' ? 'open' : rc === '124' ? 'filtered' : 'refused' };
+    return { ...t, from, result: rc === '0' ? 'open' : rc === '124' ? 'filtered' : 'refused' };
   });
 }
 
@@ -271,8 +284,10 @@ export async function gatherFacts(
         }),
     ...nodesOf(intended).map((host) =>
       on(host, async (r) => {
-        facts.nodes.push(await nodeFacts(r, intended.servers.includes(host) ? 'k3s' : 'k3s-agent'));
-        facts.reach.push(...(await reachFacts(r, connectionsFrom(intended, host))));
+        const unit = intended.servers.includes(host) ? 'k3s' : 'k3s-agent';
+        const { node, reach } = await nodeFacts(r, unit, connectionsFrom(intended, host));
+        facts.nodes.push(node);
+        facts.reach.push(...reach);
       }),
     ),
     ...intended.edges.map((host) =>

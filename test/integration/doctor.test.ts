@@ -120,7 +120,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       await onHostOk('edge', 'systemctl reload frr');
       await settled();
     }
-  }, 240_000);
+  });
 
   it("the pools announced upstream: a provider's router hears every pool block; once it stops peering, doctor says nothing is announced", async () => {
     const router = await startUpstreamRouter(64999, { address: '192.0.2.1', asn: 65000 });
@@ -166,7 +166,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       expect(back.code, failures(back)).toBe(0);
       await settled();
     }
-  }, 240_000);
+  });
 
   it('FRR stopped on the edge: bgpd not running, and the frr service drifted', async () => {
     await onHostOk('edge', 'systemctl stop frr');
@@ -183,7 +183,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       await onHostOk('edge', 'systemctl start frr');
       await settled();
     }
-  }, 240_000);
+  });
 
   it("the edge's firewall dropping BGP from one node: the session fails and the ruleset shows as drift", async () => {
     await onHostOk(
@@ -202,7 +202,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       expect(fix.code, failures(fix)).toBe(0);
       await settled();
     }
-  }, 240_000);
+  });
 
   it("a node's firewall dropping the kubelet port: the server's connection attempt is named as dropped, and kubectl logs with it", async () => {
     const w1 = NODES.w1 ?? '';
@@ -222,7 +222,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       const fix = await play(['site.yaml', '-i', inventory, '--role', 'firewall', '--limit', 'w1']);
       expect(fix.code, failures(fix)).toBe(0);
     }
-  }, 240_000);
+  });
 
   it("a node's arp_ignore reset to 0: drift on that node, with the sysctl as play sets it", async () => {
     await onHostOk('w1', 'sysctl -qw net.ipv4.conf.all.arp_ignore=0');

@@ -165,6 +165,28 @@ describeLab("the lab's K3s: a K3s-shaped shell around the real Kubernetes compon
     await onHostOk('w1', 'systemctl stop k3s-agent');
   });
 
+  it('an agent where an earlier cluster left its pod bridge and routes sets its own pod network right', async () => {
+    const cidr = (await onHostOk('cp1', `k3s kubectl get node w1 -o jsonpath='{.spec.podCIDR}'`)).trim();
+    expect(cidr).toMatch(/^10\.42\.\d+\.0\/24$/);
+    const gateway = cidr.replace(/0\/24$/, '1');
+    // An earlier cluster's: the bridge holding another pod CIDR, and this node's CIDR routed via another node.
+    await onHostOk(
+      'w1',
+      `ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge; ip addr flush dev cni0; ip addr add 10.42.99.1/24 dev cni0; ip route replace ${cidr} via 192.0.2.13`,
+    );
+    await onHostOk('w1', 'systemctl start k3s-agent');
+    const net = await eventually(
+      "w1's pod network",
+      async () => onHostOk('w1', `ip -4 -o addr show dev cni0 | awk '{print $4}'; ip route show ${cidr}`),
+      (out) => out.includes(`dev cni0`),
+    );
+    const [addresses, route, ...more] = net.trim().split('\n');
+    expect(addresses).toBe(`${gateway}/24`);
+    expect(route).toMatch(new RegExp(`^${cidr.replace(/\./g, '\\.')} dev cni0 `));
+    expect(more).toEqual([]);
+    await onHostOk('w1', 'systemctl stop k3s-agent');
+  });
+
   it('runs the real Kubernetes control plane: kubectl and the API server are upstream v1.34, CRDs are served once applied', async () => {
     const version = JSON.parse(await onHostOk('cp1', 'k3s kubectl version -o json')) as {
       clientVersion: { gitVersion: string };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { parse } from 'yaml';
+import { hostNamespace } from '../lab/paths.ts';
 import { describeLab, freshHosts, lab, onHost, onHostOk } from './lab-fixture.ts';
 
 describeLab('lab hosts', () => {
@@ -41,9 +42,33 @@ describeLab('lab hosts', () => {
 
   it('hosts reach each other by name on the lab segment and have no route anywhere else', async () => {
     await onHostOk('w1', 'ping -c1 -W2 edge && ping -c1 -W2 192.0.2.11');
-    // Pod networks (10.42.0.0/16), which a node running K3s routes via the other nodes, stay on the segment too.
-    const route = await onHostOk('w1', "ip route | grep -v '^10\\.42\\.' || true");
+    const route = await onHostOk('w1', 'ip route');
     expect(route.trim()).toBe('192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.12');
+  });
+
+  it("a reset host's network namespace is as a fresh host's: what K3s and a firewall left there is gone", async () => {
+    // What an earlier cluster leaves in the namespace, which outlives the host: its pod bridge
+    // with that cluster's pod CIDR, a route to another node's pod CIDR, a firewall table.
+    await onHostOk(
+      'w2',
+      [
+        'ip link add cni0 type bridge && ip addr add 10.42.3.1/24 dev cni0 && ip link set cni0 up',
+        'ip route add 10.42.2.0/24 via 192.0.2.12',
+        'ip -6 route add 2001:db8:42::/64 via fe80::1 dev eth0',
+      ].join(' && '),
+    );
+    const ns = hostNamespace(lab().names, 'w2');
+    await $`ip netns exec ${ns} nft add table inet leftover`;
+    await freshHosts('w2');
+    expect((await onHostOk('w2', 'ip -br link | cut -d" " -f1 | sed "s/@.*//"')).trim().split('\n')).toEqual([
+      'lo',
+      'eth0',
+    ]);
+    expect((await onHostOk('w2', 'ip route')).trim()).toBe(
+      '192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.13',
+    );
+    expect((await onHostOk('w2', 'ip -6 route | grep -v "^fe80::/64\\|^ff00::/8" || true')).trim()).toBe('');
+    expect((await $`ip netns exec ${ns} nft list ruleset`).stdout.trim()).toBe('');
   });
 
   it('each host has its own network namespace: a sysctl set on one host changes no other host and not the machine', async () => {

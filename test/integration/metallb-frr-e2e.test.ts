@@ -147,5 +147,5 @@ describeLab('MetalLB for real with FRR beside the speaker: BFD, and a frozen nod
         { timeoutMs: 120_000 },
       ),
     ).toEqual([NODES.w1, NODES.w2]);
-  }, 240_000);
+  });
 });

@@ -41,7 +41,7 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
     const second = await play(['site.yaml', '-i', bgp]);
     expect(second.code, failures(second)).toBe(0);
     expect(changedTasks(second.report)).toEqual([]);
-  }, 240_000);
+  });
 
   it('firewall: BGP and BFD reach the edge from the nodes only; SSH still works from the controller', async () => {
     // bgpd drops SYNs without the MD5 signature itself, so the firewall's own drop counter tells.
@@ -116,5 +116,5 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
     );
     expect(await onHostOk('edge', 'nft list chain inet play_firewall input')).not.toMatch(/dport 179/);
     expect(await onHostOk('w2', 'nft list chain inet play_firewall input')).toMatch(/tcp dport 7946 accept/);
-  }, 240_000);
+  });
 });

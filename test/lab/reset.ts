@@ -49,9 +49,7 @@ async function resetOne(
   signal(nspawns, 'SIGTERM');
   signal(await waitForExit(nspawns, 15_000), 'SIGKILL');
   for (const cgroup of hostCgroups(names, host.name)) if (existsSync(cgroup)) signal(cgroupPids(cgroup), 'SIGKILL');
-  // The host's network namespace outlives the host: nftables tables live there, not on its disk.
-  // A fresh host starts with none (a firewall loaded by an earlier test would still drop packets).
-  await sh`ip netns exec ${ns} nft flush ruleset`;
+  await clearNamespace(ns);
   const identity = await Promise.all(IDENTITY.map(async (f) => [f, await readFile(join(p.upper, f))] as const));
   if ((await shMaybe`umount ${p.root}`).exitCode !== 0) await sh`umount -l ${p.root}`;
   await rm(p.upper, { recursive: true, force: true });
@@ -64,4 +62,27 @@ async function resetOne(
   }
   await chmod(join(p.root, 'root/.ssh/authorized_keys'), 0o600);
   host.pid = await bootHost(names, image, components, frrImage, host);
+}
+
+/**
+ * The host's network namespace outlives the host, and with it what the host set up there, not on
+ * its disk: nftables tables (a firewall an earlier test loaded would still drop packets), links
+ * (K3s's pod bridge cni0 with an earlier cluster's pod CIDR, pods' veths) and routes (to other
+ * nodes' pod CIDRs of an earlier cluster, BGP routes). A fresh host starts with its eth0 and
+ * loopback only: a stale route to this node's own new pod CIDR via another node sent every reply
+ * to its pods away, so MetalLB's controller never reached the API server.
+ */
+async function clearNamespace(ns: string): Promise<void> {
+  await sh`ip netns exec ${ns} nft flush ruleset`;
+  const links = JSON.parse((await sh`ip -j -n ${ns} link show`).stdout) as { ifname: string }[];
+  for (const { ifname } of links)
+    if (ifname !== 'lo' && ifname !== 'eth0') await shMaybe`ip -n ${ns} link del ${ifname}`;
+  for (const family of ['-4', '-6']) {
+    const routes = JSON.parse((await sh`ip -j ${family} -n ${ns} route show`).stdout) as {
+      dst: string;
+      protocol?: string;
+    }[];
+    // The kernel's own routes (eth0's subnet) stay; whatever a host added goes.
+    for (const r of routes) if (r.protocol !== 'kernel') await shMaybe`ip ${family} -n ${ns} route del ${r.dst}`;
+  }
 }

@@ -73,11 +73,21 @@ func (p *podNetwork) setUp(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := run("ip", "addr", "replace", fmt.Sprintf("%s/%d", p.gateway, ones), "dev", bridge); err != nil {
-		return err
+	// A bridge left by an earlier cluster on this host keeps that cluster's pod CIDR, and a route
+	// to this node's new CIDR via another node may be left too: with either, replies to this
+	// node's pods go astray. The bridge gets exactly this CIDR, and the only route to it is the
+	// bridge's own.
+	_ = run("ip", "addr", "flush", "dev", bridge)
+	for i := 0; i < 16 && run("ip", "route", "del", p.cidr.String()) == nil; i++ {
 	}
-	if err := run("ip", "link", "set", bridge, "up"); err != nil {
-		return err
+	steps := [][]string{
+		{"ip", "addr", "add", fmt.Sprintf("%s/%d", p.gateway, ones), "dev", bridge},
+		{"ip", "link", "set", bridge, "up"},
+	}
+	for _, s := range steps {
+		if err := run(s...); err != nil {
+			return err
+		}
 	}
 	go p.routes(ctx)
 	return nil
