@@ -27,13 +27,16 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
     cmd.parse(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError && e.code === 'commander.helpDisplayed') return;
-    if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
+    if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''), 'play init --help');
     throw e;
   }
   const dir = resolve(cwd, cmd.args[0] ?? '');
   const mode = cmd.opts<{ mode: Mode }>().mode;
   if (existsSync(dir) && readdirSync(dir).length > 0)
-    throw new UsageError(`${dir} is not empty: play init writes a new inventory, it never overwrites one`);
+    throw new UsageError(
+      `${dir} is not empty: play init writes a new inventory, it never overwrites one`,
+      'play init --help',
+    );
   cpSync(join(installRoot, 'inventory', EXAMPLES[mode]), dir, { recursive: true });
   const hosts = join(dir, 'hosts.yaml');
   writeFileSync(hosts, `${header(mode)}${readFileSync(hosts, 'utf8')}`);

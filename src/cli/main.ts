@@ -207,7 +207,7 @@ function reportError(e: unknown, redactor: Redactor): number {
     err(`play: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return EXIT.internal;
   }
-  if (e instanceof UsageError) err(`play: ${e.message}\nRun \`play --help\` for usage.`);
+  if (e instanceof UsageError) err(`play: ${e.message}\nRun \`${e.help}\` for usage.`);
   else if (e instanceof InputError)
     err(`play: invalid input (nothing was run on any host):\n${e.message.replace(/^/gm, '  ')}`);
   else err(`play: ${e.message}`);

@@ -175,7 +175,8 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
   } catch (e) {
     if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version'))
       return undefined;
-    if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
+    if (e instanceof CommanderError)
+      throw new UsageError(e.message.replace(/^error: /, ''), doctor ? 'play doctor --help' : 'play --help');
     throw e;
   }
   const o = cmd.opts<

@@ -44,7 +44,11 @@ export class InputError extends PlayError {
 /** Bad usage of the command line (unknown option, missing inventory, ...). */
 export class UsageError extends PlayError {
   static override readonly kind = 'usage';
-  constructor(message: string) {
+  /** The command whose help explains the usage: `play init` has its own. */
+  constructor(
+    message: string,
+    readonly help = 'play --help',
+  ) {
     super(message);
     this.name = 'UsageError';
   }

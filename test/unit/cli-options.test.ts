@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/input/errors.ts';
 import { parseOptions } from '../../src/cli/options.ts';
+import { init } from '../../src/cli/init.ts';
 
 const parse = (...argv: string[]) => parseOptions(argv, () => undefined);
 
@@ -136,6 +137,19 @@ describe('command line', () => {
     expect(() => parse('site.yaml', '-i', 'x', '--stop-grace', 'soon')).toThrow(
       /--stop-grace expects a positive integer, got "soon"/,
     );
+  });
+  it("a usage error points at the help of the command it belongs to: play's, doctor's or init's", () => {
+    const help = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return e instanceof UsageError ? e.help : undefined;
+      }
+      return undefined;
+    };
+    expect(help(() => parse('site.yaml'))).toBe('play --help');
+    expect(help(() => parse('doctor'))).toBe('play doctor --help');
+    expect(help(() => init(['/tmp/never-written'], '/', () => undefined))).toBe('play init --help');
   });
   it('--help prints and asks for no run', () => {
     let printed = '';
