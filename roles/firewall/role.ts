@@ -59,6 +59,11 @@ function firewallRules(ctx: Ctx): string[] {
       ? [
           ...from(nodes, 'tcp dport 179 accept comment "bgp from the nodes"'),
           ...from(nodes, 'udp dport { 3784, 4784 } accept comment "bfd from the nodes"'),
+          // The provider's routers may open the session themselves (some only listen for it).
+          ...from(
+            vars.frr_upstreams.map((u) => u.address),
+            'tcp dport 179 accept comment "bgp from the upstream routers"',
+          ),
         ]
       : [];
   return [...ssh, ...dhcp, ...node, ...edge];

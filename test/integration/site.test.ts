@@ -66,6 +66,15 @@ describeLab('site.yaml on the lab: the whole cluster in BGP mode, then the firew
     for (const h of HOSTS) expect((await onHostOk(h, 'echo reachable')).trim()).toBe('reachable');
   });
 
+  it("firewall: the edge takes BGP sessions the provider's routers (frr_upstreams) open", async () => {
+    const upstream = JSON.stringify({ frr_upstreams: [{ address: '203.0.113.1', asn: 64500 }] });
+    const r = await play(['site.yaml', '-i', bgp, '--role', 'firewall', '--limit', 'edge', '-C', '-D', '-e', upstream]);
+    expect(r.code, failures(r)).toBe(0);
+    expect(r.stdout).toMatch(
+      /\+\s+ip saddr \{ 203\.0\.113\.1 \} tcp dport 179 accept comment "bgp from the upstream routers"/,
+    );
+  });
+
   it('firewall: the API answers the nodes, not other sources; memberlist 7946 is open between nodes', async () => {
     expect(await tcpOpens('192.0.2.11', 6443, 'w1')).toBe(true);
     expect(await tcpOpens('192.0.2.11', 6443)).toBe(false);
