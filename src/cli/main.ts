@@ -14,7 +14,7 @@ import { timing } from '../output/timing.ts';
 import { loadPlaybook, resolvePlaybookPath } from '../playbook/load.ts';
 import { EarlyConnections } from '../transport/early-connections.ts';
 import { connectionTarget } from '../transport/target.ts';
-import { connector } from './connector.ts';
+import { connector } from '../engine/connector.ts';
 import { init } from './init.ts';
 import { extraVarsLayer } from './extra-vars.ts';
 import { vaultPasswords } from './vault-password.ts';

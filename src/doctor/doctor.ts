@@ -7,7 +7,7 @@ import { hostsOfGroup, type Inventory } from '../inventory/model.ts';
 import type { Redactor } from '../output/redact.ts';
 import type { Remote } from '../transport/remote.ts';
 import type { EarlyConnections } from '../transport/early-connections.ts';
-import { connector } from '../cli/connector.ts';
+import { connector } from '../engine/connector.ts';
 import { bgpChecks } from './checks/bgp.ts';
 import { layer2Checks } from './checks/layer2.ts';
 import { metallbChecks } from './checks/metallb.ts';

@@ -1,5 +1,5 @@
-import type { CompiledPlay, CompiledRun } from '../engine/compile.ts';
-import type { Connection } from '../engine/run.ts';
+import type { CompiledPlay, CompiledRun } from './compile.ts';
+import type { Connection } from './run.ts';
 import type { Remote } from '../transport/remote.ts';
 import { InterruptedError } from '../transport/remote.ts';
 import { withBecome } from '../transport/shell.ts';
