@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../input/errors.ts';
+import { playVersion } from '../input/install-root.ts';
 import type { VarLayer } from '../inventory/variables.ts';
 
 export interface CliOptions {
@@ -83,7 +84,8 @@ function program(doctor: boolean): Command {
         .description(
           'Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster; `play init DIR --mode bgp|layer2` writes a starting inventory.',
         )
-        .argument('<playbook>', "playbook file, or a name in playbooks/ or among play's own (e.g. site.yaml)");
+        .argument('<playbook>', "playbook file, or a name in playbooks/ or among play's own (e.g. site.yaml)")
+        .version(playVersion, '-V, --version', "print play's version");
   cmd.requiredOption('-i, --inventory <inventory>', 'inventory directory or file; a bare name means inventory/NAME/');
   if (!doctor) {
     cmd

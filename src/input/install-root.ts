@@ -7,13 +7,16 @@ import { fileURLToPath } from 'node:url';
  * playbooks, roles and example inventories are the built-in ones. Found from this module upwards,
  * since play runs from its sources or from a compiled tree below dist/.
  */
-export const installRoot: string = findInstallRoot(dirname(fileURLToPath(import.meta.url)));
+const install = findInstallRoot(dirname(fileURLToPath(import.meta.url)));
+export const installRoot: string = install.root;
+/** play's version, from its package.json. */
+export const playVersion: string = install.version;
 
-function findInstallRoot(from: string): string {
+function findInstallRoot(from: string): { root: string; version: string } {
   for (let dir = from; ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'play')
-      return dir;
+    const pkg = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>) : {};
+    if (pkg.name === 'play') return { root: dir, version: String(pkg.version) };
     if (dirname(dir) === dir) throw new Error(`play cannot find its own package.json above ${from}`);
   }
 }

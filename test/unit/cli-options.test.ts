@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/input/errors.ts';
 import { parseOptions } from '../../src/cli/options.ts';
@@ -150,6 +151,12 @@ describe('command line', () => {
     expect(help(() => parse('site.yaml'))).toBe('play --help');
     expect(help(() => parse('doctor'))).toBe('play doctor --help');
     expect(help(() => init(['/tmp/never-written'], '/', () => undefined))).toBe('play init --help');
+  });
+  it("--version prints play's version and asks for no run", () => {
+    let printed = '';
+    expect(parseOptions(['--version'], (s) => (printed += s))).toBeUndefined();
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(printed.trim()).toBe(pkg.version);
   });
   it('--help prints and asks for no run', () => {
     let printed = '';
