@@ -114,10 +114,11 @@ function withValueTypes(value: unknown, file: string): Record<string, JsonSchema
 /** The role that declares `name`, which must declare it itself (no chains of borrowing). */
 function ownerOf(name: string, role: string, owners: OwnerLookup, src: YamlSource): RoleVariables {
   const owner = owners(role);
-  const at = src.locate([name, 'declaredBy']);
-  if (!owner) throw InputError.at(at, `${name}: declaredBy names role "${role}", which does not exist`);
+  // Located only when refused: locating parses the file again with positions (most of a rerun's YAML time).
+  const at = (): SourceLocation => src.locate([name, 'declaredBy']);
+  if (!owner) throw InputError.at(at(), `${name}: declaredBy names role "${role}", which does not exist`);
   if (!(name in owner.declared) || name in owner.borrowed)
-    throw InputError.at(at, `${name}: role "${role}" does not declare ${name} itself`);
+    throw InputError.at(at(), `${name}: role "${role}" does not declare ${name} itself`);
   return owner;
 }
 
