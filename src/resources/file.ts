@@ -37,7 +37,9 @@ export interface FileSpec {
 /** A regular file with exact content, written atomically (temp file + rename in the same directory). */
 export function fileResource(spec: FileSpec): Resource {
   const mode = spec.mode === undefined ? undefined : normalizeMode(spec.mode);
-  const desired = spec.content === undefined ? undefined : Buffer.from(spec.content);
+  // A Buffer is used as given, never copied: a file copied to every host (the K3s binary) is one
+  // buffer for all, read once, hashed once (sha256 is remembered per buffer).
+  const desired = typeof spec.content === 'string' ? Buffer.from(spec.content) : spec.content;
   return {
     describe: `file ${spec.path}`,
     probe: probeFile(spec.path, probeMode(desired, spec)),
