@@ -131,7 +131,9 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       'frr',
     );
     try {
-      const set = await play(['site.yaml', '-i', withUpstream, '--role', 'frr-edge']);
+      // The edge's firewall takes the provider's BGP too: without it doctor reports its ruleset as drift.
+      const edgeRoles = ['--role', 'frr-edge', '--role', 'firewall', '--limit', 'edge'];
+      const set = await play(['site.yaml', '-i', withUpstream, ...edgeRoles]);
       expect(set.code, failures(set)).toBe(0);
       await eventually(
         'the provider router to hear the pool',
@@ -162,7 +164,17 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       expect(bad(silent).filter((b) => !b.includes('upstream'))).toEqual([]);
     } finally {
       await router.stop();
-      const back = await play(['site.yaml', '-i', inventory, '--role', 'frr-edge']);
+      const back = await play([
+        'site.yaml',
+        '-i',
+        inventory,
+        '--role',
+        'frr-edge',
+        '--role',
+        'firewall',
+        '--limit',
+        'edge',
+      ]);
       expect(back.code, failures(back)).toBe(0);
       await settled();
     }
