@@ -10,13 +10,27 @@ export interface KubeMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
+/** A node's taint, or a pod's toleration of one (Kubernetes' own field names). */
+export interface KubeTaint {
+  key?: string;
+  value?: string;
+  effect?: string;
+}
+export interface KubeToleration extends KubeTaint {
+  operator?: string;
+}
 export interface KubeNode {
   metadata: KubeMeta;
+  spec?: { taints?: KubeTaint[]; unschedulable?: boolean };
   status?: { conditions?: { type: string; status: string; message?: string }[] };
 }
 export interface KubePod {
   metadata: KubeMeta;
-  spec: { nodeName?: string; containers: { name: string; readinessProbe?: unknown }[] };
+  spec: {
+    nodeName?: string;
+    containers: { name: string; readinessProbe?: unknown }[];
+    tolerations?: KubeToleration[];
+  };
   status?: {
     phase?: string;
     conditions?: { type: string; status: string; lastTransitionTime?: string }[];

@@ -308,6 +308,57 @@ ${annotation ? `  annotations: { metallb.io/address-pool: ${annotation} }\n` : '
     }
   }, 180_000);
 
+  it("the speaker stopped on one node (a taint it does not tolerate): doctor names the taint, and the node's session fails for it", async () => {
+    const taint = 'play-test/maintenance=true:NoExecute';
+    const speakerOnW1 = (): Promise<string> =>
+      onHostOk(
+        'cp1',
+        `k3s kubectl -n metallb-system get pods -l component=speaker --field-selector spec.nodeName=w1 -o name`,
+      );
+    await onHostOk('cp1', `k3s kubectl taint nodes w1 ${taint}`);
+    try {
+      // The taint manager evicts the speaker; MetalLB's controller, if it ran on w1, moves.
+      await eventually('no speaker on w1', speakerOnW1, (out) => out.trim() === '', { timeoutMs: 90_000 });
+      await eventually('w1 session down', neighbors, (n) => n[NODES.w1 ?? '']?.state !== 'Established', {
+        timeoutMs: 60_000,
+      });
+      const r = await eventually(
+        'the controller ready again',
+        () => doctor(),
+        (d) => finding(d, 'cluster', 'controller ready')?.verdict === 'ok',
+        { timeoutMs: 120_000 },
+      );
+      expect(r.code).toBe(3);
+      const speaker = finding(r, 'w1', 'speaker ready');
+      expect(speaker).toMatchObject({
+        verdict: 'fail',
+        evidence: ['no speaker pod on w1', `w1 is tainted ${taint}`],
+      });
+      expect(speaker?.fix).toContain(`k3s kubectl taint nodes w1 ${taint}-`);
+      expect(finding(r, 'edge', `BGP session with w1 (${NODES.w1})`)?.cause).toBe(
+        "MetalLB's speaker on w1 is not running, so nothing connects",
+      );
+      // The edge routes echo-lb via w2 alone, as it should with w1's speaker gone.
+      expect(finding(r, 'edge', `route to default/echo-lb ${await serviceIp()}`)?.verdict).toBe('ok');
+      // Nothing else fails but what follows from it: nobody listens on w1's memberlist port.
+      expect(
+        report(r)
+          .findings.filter((f) => f.verdict === 'fail')
+          .map((f) => `${f.host} ${f.check}`),
+      ).toEqual([
+        `cp1 reaches ${NODES.w1}:7946 (MetalLB's memberlist)`,
+        'w1 speaker ready',
+        `edge BGP session with w1 (${NODES.w1})`,
+      ]);
+      expect(finding(r, 'cp1', `reaches ${NODES.w1}:7946 (MetalLB's memberlist)`)?.cause).toContain(
+        "MetalLB's speaker is not running",
+      );
+    } finally {
+      await onHostOk('cp1', `k3s kubectl taint nodes w1 ${taint}-`);
+      await settled();
+    }
+  }, 300_000);
+
   it("a node's K3s stopped: the service, the Node and its session fail, each saying why; --limit narrows the report", async () => {
     await onHostOk('w2', 'systemctl stop k3s-agent');
     try {
@@ -357,6 +408,7 @@ describeLab('play doctor, layer2: exactly one node answers ARP for each Service 
       { timeoutMs: 60_000 },
     );
     expect(bad(doc)).toEqual([]);
+    expect(doc.code).toBe(0);
     const arp = report(doc).findings.find((f) => f.area === 'layer2');
     expect(arp?.check).toBe(`ARP for default/echo-lb ${ip}`);
     expect(arp?.evidence[0]).toBe('asked from edge with arping');

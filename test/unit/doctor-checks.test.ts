@@ -225,6 +225,41 @@ describe('play doctor judges the readings', () => {
     expect(findings[1]?.cause).toMatch(/speaker on w1 is not running/);
   });
 
+  it('no speaker on a node tainted against it: the taint is named, with its removal; a tolerated taint is not', () => {
+    const tolerations = [
+      { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+      { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+    ];
+    const pods = cluster()
+      .pods.filter((p) => p.metadata.name !== 'speaker-w1')
+      .map((p) => ({ ...p, spec: { ...p.spec, tolerations } }));
+    const taint = (key: string, effect: string, value?: string) => ({ key, effect, ...(value ? { value } : {}) });
+    const nodes = cluster().nodes.map((n) =>
+      n.metadata.name === 'w1'
+        ? {
+            ...n,
+            spec: {
+              taints: [
+                taint('node-role.kubernetes.io/control-plane', 'NoSchedule'),
+                taint('maintenance', 'PreferNoSchedule', 'true'),
+                taint('CriticalAddonsOnly', 'NoExecute', 'true'),
+              ],
+            },
+          }
+        : n,
+    );
+    const speaker = (f: Facts): Finding =>
+      only(failed(judge(intended(), f, [], ALL)).filter((x) => x.check === 'speaker ready'));
+    const tainted = speaker(facts({ cluster: cluster({ pods, nodes }) }));
+    expect(tainted.evidence).toEqual(['no speaker pod on w1', 'w1 is tainted CriticalAddonsOnly=true:NoExecute']);
+    expect(tainted.cause).toMatch(/taint MetalLB's speaker does not tolerate \(CriticalAddonsOnly=true:NoExecute\)/);
+    expect(tainted.fix).toContain('k3s kubectl taint nodes w1 CriticalAddonsOnly=true:NoExecute-');
+    // Without an untolerated taint, no taint is blamed.
+    const untainted = speaker(facts({ cluster: cluster({ pods }) }));
+    expect(untainted.evidence).toEqual(['no speaker pod on w1']);
+    expect(untainted.fix).toContain('get daemonset speaker');
+  });
+
   it('BFD down under an Established session fails with the hold time it falls back to', () => {
     const f = only(
       judge(

@@ -1,4 +1,4 @@
-import type { ClusterFacts, KubePod, KubeService } from '../facts.ts';
+import type { ClusterFacts, KubeNode, KubePod, KubeService, KubeTaint, KubeToleration } from '../facts.ts';
 
 /** Readings of Kubernetes objects the checks share. */
 
@@ -49,3 +49,27 @@ export function speakersByNode(c: ClusterFacts, namespace: string): Map<string, 
       out.set(p.spec.nodeName, p);
   return out;
 }
+
+const formatTaint = (t: KubeTaint): string => `${t.key ?? ''}${t.value ? `=${t.value}` : ''}:${t.effect ?? ''}`;
+
+/** Whether a toleration lets a pod on a node with the taint (Kubernetes' own matching rules). */
+function tolerates(t: KubeToleration, taint: KubeTaint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (!t.key) return t.operator === 'Exists';
+  if (t.key !== taint.key) return false;
+  return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
+}
+
+/**
+ * The taints on a node that keep pods with these tolerations off it, as `key=value:Effect`.
+ * Only NoSchedule and NoExecute keep a DaemonSet's pod away; PreferNoSchedule does not.
+ */
+export function untoleratedTaints(node: KubeNode | undefined, tolerations: KubeToleration[]): string[] {
+  return (node?.spec?.taints ?? [])
+    .filter((taint) => taint.effect === 'NoSchedule' || taint.effect === 'NoExecute')
+    .filter((taint) => !tolerations.some((t) => tolerates(t, taint)))
+    .map(formatTaint);
+}
+
+export const nodeNamed = (c: ClusterFacts, name: string): KubeNode | undefined =>
+  c.nodes.find((n) => n.metadata.name === name);

@@ -1,8 +1,8 @@
-import { LOG_WINDOW_MINUTES, type ClusterFacts, type MetallbLogLine } from '../facts.ts';
+import { LOG_WINDOW_MINUTES, type ClusterFacts, type KubePod, type MetallbLogLine } from '../facts.ts';
 import { CLUSTER, fail, ok, warn, type Finding } from '../findings.ts';
 import { METALLB_CRDS } from '../../../roles/_shared/metallb.ts';
 import { nodesOf, type Intended } from '../intended.ts';
-import { podReady, podTrouble, speakersByNode } from './kube.ts';
+import { nodeNamed, podReady, podTrouble, speakersByNode, untoleratedTaints } from './kube.ts';
 
 /** MetalLB itself: the controller ready, a ready speaker on every node, the webhook reachable. */
 export function metallbChecks(intended: Intended, c: ClusterFacts): Finding[] {
@@ -33,17 +33,7 @@ export function metallbChecks(intended: Intended, c: ClusterFacts): Finding[] {
   for (const host of nodesOf(intended)) {
     const pod = speakers.get(host);
     if (pod && podReady(pod)) out.push(ok('metallb', host, 'speaker ready', [`${pod.metadata.name}: Ready`]));
-    else
-      out.push(
-        fail(
-          'metallb',
-          host,
-          'speaker ready',
-          [pod ? podTrouble(pod) : `no speaker pod on ${host}`],
-          `MetalLB's speaker is not running on ${host}: the node does not ${intended.mode === 'bgp' ? 'announce Service addresses to the edge' : 'answer ARP for Service addresses'}`,
-          `k3s kubectl -n ${ns} describe pod ${pod?.metadata.name ?? `-l component=speaker`}; check that K3s runs on ${host}`,
-        ),
-      );
+    else out.push(speakerDown(intended, c, host, pod, speakers));
   }
   const webhook = c.endpointSlices.filter(
     (e) =>
@@ -67,6 +57,48 @@ export function metallbChecks(intended: Intended, c: ClusterFacts): Finding[] {
     );
   out.push(...logChecks(intended, c));
   return out;
+}
+
+/** A node without a ready speaker, and why: the pod's state, or why the DaemonSet put none there. */
+function speakerDown(
+  intended: Intended,
+  c: ClusterFacts,
+  host: string,
+  pod: KubePod | undefined,
+  speakers: Map<string, KubePod>,
+): Finding {
+  const ns = intended.namespace;
+  const silent = `the node does not ${intended.mode === 'bgp' ? 'announce Service addresses to the edge' : 'answer ARP for Service addresses'}`;
+  const describe = `k3s kubectl -n ${ns} describe pod ${pod?.metadata.name ?? '-l component=speaker'}`;
+  if (pod)
+    return fail(
+      'metallb',
+      host,
+      'speaker ready',
+      [podTrouble(pod)],
+      `MetalLB's speaker on ${host} is not ready: ${silent}`,
+      `${describe}; check that K3s runs on ${host}`,
+    );
+  // No pod at all: the DaemonSet's pods elsewhere carry the tolerations it gives every node.
+  const tolerations = [...speakers.values()][0]?.spec.tolerations;
+  const taints = tolerations ? untoleratedTaints(nodeNamed(c, host), tolerations) : [];
+  if (taints.length > 0)
+    return fail(
+      'metallb',
+      host,
+      'speaker ready',
+      [`no speaker pod on ${host}`, `${host} is tainted ${taints.join(', ')}`],
+      `${host} has a taint MetalLB's speaker does not tolerate (${taints.join(', ')}), so the speaker DaemonSet runs nothing there: ${silent}`,
+      `remove the taint (k3s kubectl taint nodes ${host} ${taints[0]}-) or add a toleration for it to the speaker DaemonSet`,
+    );
+  return fail(
+    'metallb',
+    host,
+    'speaker ready',
+    [`no speaker pod on ${host}`],
+    `MetalLB's speaker is not running on ${host}: ${silent}`,
+    `k3s kubectl -n ${ns} get daemonset speaker -o wide; check that K3s runs on ${host}`,
+  );
 }
 
 /**

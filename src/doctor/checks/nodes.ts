@@ -1,6 +1,7 @@
 import type { Facts, Reach } from '../facts.ts';
 import { fail, ok, type Finding } from '../findings.ts';
 import { nodesOf, type Intended } from '../intended.ts';
+import { nodeNamed } from './kube.ts';
 
 /** Every K3s host: its service active, its Node Ready. */
 export function nodeChecks(intended: Intended, facts: Facts): Finding[] {
@@ -22,7 +23,7 @@ export function nodeChecks(intended: Intended, facts: Facts): Finding[] {
       );
     }
     if (!facts.cluster) continue;
-    const node = facts.cluster.nodes.find((x) => x.metadata.name === host);
+    const node = nodeNamed(facts.cluster, host);
     const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True') out.push(ok('node', host, 'Node Ready', [`kubectl get node ${host}: Ready`]));
     else {
