@@ -43,7 +43,14 @@ export interface KubePod {
 }
 export interface KubeService {
   metadata: KubeMeta;
-  spec: { type?: string; externalTrafficPolicy?: string; selector?: Record<string, string>; loadBalancerIP?: string };
+  spec: {
+    type?: string;
+    externalTrafficPolicy?: string;
+    selector?: Record<string, string>;
+    loadBalancerIP?: string;
+    ipFamilies?: string[];
+    ipFamilyPolicy?: string;
+  };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 export interface KubeEndpointSlice {
@@ -130,6 +137,11 @@ export interface EdgeFacts {
   routes: Record<string, string[]>;
   /** Per upstream neighbor (frr_upstreams): the prefixes the edge advertises to it. */
   advertised: Record<string, string[]>;
+  /**
+   * SHA-256 of the MD5 password FRR runs with for each neighbor, by address (absent: none).
+   * Hashed on the edge, so the password never leaves it; compared with the intended one's hash.
+   */
+  passwordDigests: Record<string, string>;
 }
 
 /** Who answers ARP for each Service address, asked from a host on the nodes' segment. */

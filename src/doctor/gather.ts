@@ -136,14 +136,22 @@ async function nodeFacts(
 async function edgeFacts(remote: Remote, upstreams: string[]): Promise<EdgeFacts> {
   // VTYSH_HISTFILE: vtysh would otherwise append to root's ~/.history_frr, and doctor writes nothing.
   const vtysh = (command: string): string => `VTYSH_HISTFILE=/dev/null vtysh -c ${shellQuote(command)}`;
-  const [bgpd, summary, bfd, routes, ...advertised] = await sections(remote, [
+  const [bgpd, summary, bfd, routes, digests, ...advertised] = await sections(remote, [
     'pgrep -x bgpd >/dev/null && echo running || echo stopped',
     vtysh('show bgp ipv4 unicast summary json'),
     vtysh('show bfd peers json'),
     vtysh('show ip route bgp json'),
+    // The running configuration, not frr.conf: a password changed in vtysh is only there.
+    `${vtysh('show running-config')} | sed -n 's/^ *neighbor \\([^ ]*\\) password \\(.*\\)$/\\1 \\2/p' | while read -r addr pw; do printf '%s %s\\n' "$addr" "$(printf %s "$pw" | sha256sum | cut -d' ' -f1)"; done`,
     ...upstreams.map((u) => vtysh(`show bgp ipv4 unicast neighbors ${u} advertised-routes json`)),
   ]);
-  const base: EdgeFacts = { host: remote.host, neighbors: {}, bfd: [], routes: {}, advertised: {} };
+  const passwordDigests = Object.fromEntries(
+    (digests ?? '')
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter((f): f is [string, string] => f.length === 2),
+  );
+  const base: EdgeFacts = { host: remote.host, neighbors: {}, bfd: [], routes: {}, advertised: {}, passwordDigests };
   if ((bgpd ?? '').trim() !== 'running') return { ...base, error: 'pgrep -x bgpd: not running' };
   try {
     const peers =

@@ -114,6 +114,11 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       const f = finding(r, 'edge', `BGP session with w2 (${NODES.w2})`);
       expect(f?.verdict).toBe('fail');
       expect(f?.cause).toMatch(/MD5 password differs/);
+      // Read from FRR's running config: frr.conf still has the right one, so no drift shows it.
+      expect(f?.evidence).toContain(
+        `edge's running config, neighbor ${NODES.w2}: FRR's MD5 password for it differs from metallb_bgp_peers' (neither is shown)`,
+      );
+      expect(f?.fix).toMatch(/systemctl reload frr on edge/);
       expect(JSON.stringify(report(r))).not.toContain('not-the-password');
       expect(r.stdout).not.toContain('not-the-password');
     } finally {
@@ -205,7 +210,10 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
     try {
       const r = await doctor();
       expect(r.code).toBe(3);
-      expect(finding(r, 'edge', `BGP session with w1 (${NODES.w1})`)?.verdict).toBe('fail');
+      const session = finding(r, 'edge', `BGP session with w1 (${NODES.w1})`);
+      expect(session?.verdict).toBe('fail');
+      // The edge runs the right password, so doctor blames the filter, not MD5.
+      expect(session?.cause).toMatch(/TCP 179 is filtered/);
       const drift = report(r).findings.filter((f) => f.host === 'edge' && f.area === 'drift');
       expect(drift.map((f) => f.check)).toEqual(expect.arrayContaining([expect.stringMatching(/^firewall: /)]));
       expect(drift.flatMap((f) => f.evidence).join('\n')).toContain(`ip saddr ${NODES.w1} tcp dport 179 drop`);
@@ -269,18 +277,22 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
     }
   }, 180_000);
 
-  it('one Service too many exhausts the pool; a Service naming a pool that does not exist', async () => {
+  it('one Service too many exhausts the pool; a Service naming a pool that does not exist; one asking for an address outside the pools', async () => {
     const svc = (name: string, annotation = ''): string => `apiVersion: v1
 kind: Service
 metadata:
   name: ${name}
   namespace: default
-${annotation ? `  annotations: { metallb.io/address-pool: ${annotation} }\n` : ''}spec:
+${annotation ? `  annotations: { ${annotation} }\n` : ''}spec:
   type: LoadBalancer
   ports: [{ port: 80, targetPort: 8080 }]
 ---
 `;
-    await apply(['fill-1', 'fill-2', 'fill-3', 'one-too-many'].map((n) => svc(n)).join('') + svc('gold-svc', 'gold'));
+    await apply(
+      ['fill-1', 'fill-2', 'fill-3', 'one-too-many'].map((n) => svc(n)).join('') +
+        svc('gold-svc', 'metallb.io/address-pool: gold') +
+        svc('asks-outside', 'metallb.io/loadBalancerIPs: 203.0.113.7'),
+    );
     try {
       await eventually(
         'three more addresses taken',
@@ -295,16 +307,21 @@ ${annotation ? `  annotations: { metallb.io/address-pool: ${annotation} }\n` : '
       expect(r.code).toBe(3);
       const noAddress = report(r).findings.filter((f) => f.area === 'service' && f.verdict === 'fail');
       expect(noAddress.map((f) => f.check).sort()).toEqual([
+        'default/asks-outside has an address',
         'default/gold-svc has an address',
         expect.stringMatching(/^default\/(fill-\d|one-too-many) has an address$/),
       ]);
-      const exhausted = noAddress.find((f) => f.check !== 'default/gold-svc has an address');
+      const named = (svc: string): Finding | undefined =>
+        noAddress.find((f) => f.check === `default/${svc} has an address`);
+      const exhausted = noAddress.find((f) => /(fill-\d|one-too-many) has/.test(f.check));
       expect(exhausted?.cause).toBe('pool public-pool exhausted: every address is taken by another Service');
-      expect(noAddress.find((f) => f.check === 'default/gold-svc has an address')?.cause).toBe(
-        'the Service asks for pool "gold", which does not exist',
-      );
+      expect(named('asks-outside')?.cause).toBe('the Service asks for 203.0.113.7, which is in no pool');
+      expect(named('gold-svc')?.cause).toBe('the Service asks for pool "gold", which does not exist');
     } finally {
-      await onHostOk('cp1', 'k3s kubectl delete svc fill-1 fill-2 fill-3 one-too-many gold-svc --wait=true');
+      await onHostOk(
+        'cp1',
+        'k3s kubectl delete svc fill-1 fill-2 fill-3 one-too-many gold-svc asks-outside --wait=true',
+      );
     }
   }, 180_000);
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { judge } from '../../src/doctor/doctor.ts';
 import type { ClusterFacts, EdgeFacts, Facts, KubePod, KubeService } from '../../src/doctor/facts.ts';
@@ -12,6 +13,8 @@ import { METALLB_CRDS } from '../../roles/_shared/metallb.ts';
  */
 const ADDR = { edge: '192.0.2.1', cp1: '192.0.2.11', w1: '192.0.2.12', w2: '192.0.2.13' };
 const NODES = ['cp1', 'w1', 'w2'] as const;
+const PASSWORD = 'md5-secret';
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 const intended = (mode: 'bgp' | 'layer2' = 'bgp'): Intended => ({
   mode,
@@ -31,6 +34,7 @@ const intended = (mode: 'bgp' | 'layer2' = 'bgp'): Intended => ({
             peerAddress: ADDR.edge,
             bfdProfile: 'fast-bfd',
             holdTime: '180s',
+            password: PASSWORD,
           },
         ]
       : [],
@@ -116,6 +120,7 @@ function edge(changes: Partial<EdgeFacts> = {}): EdgeFacts {
     bfd: NODES.map((n) => ({ peer: ADDR[n], status: 'up' })),
     routes: { '198.51.100.128/32': [ADDR.w1, ADDR.w2] },
     advertised: {},
+    passwordDigests: Object.fromEntries(NODES.map((n) => [ADDR[n], sha256(PASSWORD)])),
     ...changes,
   };
 }
@@ -160,25 +165,41 @@ describe('play doctor judges the readings', () => {
     );
   });
 
-  it("a session down while the node's speaker is ready: the MD5 password or a filter on TCP 179", () => {
-    const f = only(
-      judge(
-        intended(),
-        facts({
-          edges: [
-            edge({
-              neighbors: { ...edge().neighbors, [ADDR.w2]: { state: 'Active' } },
-              routes: { '198.51.100.128/32': [ADDR.w1] },
-            }),
-          ],
-        }),
-        [],
-        ALL,
-      ).filter((x) => x.check.startsWith('BGP')),
+  it("a session down while the node's speaker is ready: the MD5 password when the edge runs another, else a filter on TCP 179", () => {
+    const w2Down = (digest: string | undefined): Finding => {
+      const passwordDigests = { ...edge().passwordDigests };
+      if (digest === undefined) delete passwordDigests[ADDR.w2];
+      else passwordDigests[ADDR.w2] = digest;
+      return only(
+        judge(
+          intended(),
+          facts({
+            edges: [
+              edge({
+                neighbors: { ...edge().neighbors, [ADDR.w2]: { state: 'Active' } },
+                routes: { '198.51.100.128/32': [ADDR.w1] },
+                passwordDigests,
+              }),
+            ],
+          }),
+          [],
+          ALL,
+        ).filter((x) => x.check.startsWith('BGP')),
+      );
+    };
+    const other = w2Down(sha256('not-the-password'));
+    expect(other).toMatchObject({ host: 'edge', verdict: 'fail', check: 'BGP session with w2 (192.0.2.13)' });
+    expect(other.cause).toMatch(/MD5 password differs/);
+    expect(other.evidence).toContain(
+      "edge's running config, neighbor 192.0.2.13: FRR's MD5 password for it differs from metallb_bgp_peers' (neither is shown)",
     );
-    expect(f).toMatchObject({ host: 'edge', verdict: 'fail', check: 'BGP session with w2 (192.0.2.13)' });
-    expect(f.cause).toMatch(/MD5 password differs/);
-    expect(f.fix).toMatch(/TCP 179/);
+    expect(other.fix).toMatch(/systemctl reload frr/);
+    expect(w2Down(undefined).evidence[1]).toMatch(/FRR runs with no MD5 password for it; metallb_bgp_peers has one/);
+    const same = w2Down(sha256(PASSWORD));
+    expect(same.cause).toMatch(/TCP 179 is filtered/);
+    expect(same.cause).not.toMatch(/MD5 password differs/);
+    expect(same.fix).toMatch(/--role firewall --check --diff/);
+    expect(JSON.stringify([other, same])).not.toContain(PASSWORD);
   });
 
   it('the route lacking a node that holds a ready endpoint fails, naming expected and actual next hops', () => {
@@ -330,6 +351,36 @@ describe('play doctor judges the readings', () => {
     );
     expect(f.cause).toBe('pool public-pool exhausted: every address is taken by another Service');
     expect(f.evidence[0]).toBe('public-pool: all 4 addresses in use');
+  });
+
+  it('an address family no pool has, an address outside the pools, an address another Service holds: each named', () => {
+    const noAddress = (svc: KubeService): Finding =>
+      only(
+        judge(intended(), facts({ cluster: cluster({ services: [echo('198.51.100.128'), svc] }) }), [], ALL).filter(
+          (x) => x.check === 'default/other has an address',
+        ),
+      );
+    const other = (spec: Partial<KubeService['spec']>, annotations?: Record<string, string>): KubeService => ({
+      metadata: { name: 'other', namespace: 'default', ...(annotations ? { annotations } : {}) },
+      spec: { type: 'LoadBalancer', ...spec },
+    });
+    const v6 = noAddress(other({ ipFamilies: ['IPv6'], ipFamilyPolicy: 'SingleStack' }));
+    expect(v6.cause).toBe('the Service needs IPv6 from one pool, and no pool it may use has that family');
+    expect(v6.evidence.slice(0, 2)).toEqual(['ipFamilies: IPv6 (SingleStack)', 'public-pool: 198.51.100.128/30']);
+    const dual = noAddress(other({ ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack' }));
+    expect(dual.cause).toBe('the Service needs IPv4 and IPv6 from one pool, and no pool it may use has both');
+    // PreferDualStack takes what a pool has: an IPv4 pool serves it, so family is not blamed.
+    expect(noAddress(other({ ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack' })).cause).not.toMatch(
+      /family/,
+    );
+    const outside = noAddress(other({}, { 'metallb.io/loadBalancerIPs': '203.0.113.7' }));
+    expect(outside.cause).toBe('the Service asks for 203.0.113.7, which is in no pool');
+    expect(noAddress(other({ loadBalancerIP: '203.0.113.7' })).cause).toBe(
+      'the Service asks for 203.0.113.7, which is in no pool',
+    );
+    const taken = noAddress(other({}, { 'metallb.io/loadBalancerIPs': '198.51.100.128' }));
+    expect(taken.cause).toMatch(/^the address it asks for is taken by default\/echo-lb/);
+    expect(taken.evidence).toContain('default/echo-lb holds 198.51.100.128');
   });
 
   it('externalTrafficPolicy Local with no ready endpoint warns', () => {

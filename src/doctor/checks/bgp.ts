@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ClusterFacts, EdgeFacts, KubePod, NodeFacts } from '../facts.ts';
 import { findingsOn, type Finding } from '../findings.ts';
 import { nodesOf, type Intended } from '../intended.ts';
@@ -42,7 +43,8 @@ export function bgpChecks(
       else {
         const evidence = [n ? `${addr} ${n.state}` : `${addr} is not a neighbor on ${edge.host}`];
         const k3s = nodes.find((x) => x.host === node);
-        const why = sessionDown(edge.host, node, addr, n !== undefined, k3s, speakers.get(node));
+        const password = passwordOnEdge(peer?.password, edge.passwordDigests[addr]);
+        const why = sessionDown(edge.host, node, addr, n !== undefined, k3s, speakers.get(node), password);
         out.push(at.fail(check, [...evidence, ...why.evidence], why.cause, why.fix));
       }
       if (peer?.bfdProfile && n?.state === 'Established') {
@@ -65,7 +67,28 @@ export function bgpChecks(
   return out;
 }
 
-/** Why a node's session with the edge is down, from what else is known about the node. */
+/**
+ * The password FRR runs with for a neighbor against the one intended, by their hashes: whether
+ * they match, and an evidence line saying so (which side has none, never either value).
+ */
+function passwordOnEdge(
+  intended: string | undefined,
+  runningDigest: string | undefined,
+): { same: boolean; evidence: string } {
+  const want = intended === undefined ? undefined : createHash('sha256').update(intended).digest('hex');
+  if (want === runningDigest)
+    return {
+      same: true,
+      evidence: want ? 'FRR runs with the intended MD5 password' : 'no MD5 password on either side',
+    };
+  if (want === undefined)
+    return { same: false, evidence: 'FRR runs with an MD5 password for it; metallb_bgp_peers has none' };
+  if (runningDigest === undefined)
+    return { same: false, evidence: 'FRR runs with no MD5 password for it; metallb_bgp_peers has one' };
+  return { same: false, evidence: "FRR's MD5 password for it differs from metallb_bgp_peers' (neither is shown)" };
+}
+
+/** Why a node's session with the edge is down, from what else is known about the node and the edge. */
 function sessionDown(
   edgeHost: string,
   node: string,
@@ -73,6 +96,7 @@ function sessionDown(
   isNeighbor: boolean,
   k3s: NodeFacts | undefined,
   speaker: KubePod | undefined,
+  password: { same: boolean; evidence: string },
 ): { evidence: string[]; cause: string; fix: string } {
   if (!isNeighbor)
     return {
@@ -92,10 +116,17 @@ function sessionDown(
       cause: `MetalLB's speaker on ${node} is not running, so nothing connects`,
       fix: `see the speaker on ${node} (metallb checks above)`,
     };
+  const passwordEvidence = `${edgeHost}'s running config, neighbor ${addr}: ${password.evidence}`;
+  if (!password.same)
+    return {
+      evidence: [passwordEvidence],
+      cause: `the MD5 password differs between ${edgeHost}'s running FRR and metallb_bgp_peers: segments signed with another key are dropped silently, so no session comes up`,
+      fix: `systemctl reload frr on ${edgeHost} puts frr.conf's password back (one set in vtysh lives only in the running config); if frr.conf differs too, rerun: play site.yaml -i INVENTORY --role frr-edge`,
+    };
   return {
-    evidence: [],
-    cause: `the speaker on ${node} runs but no session comes up: most likely the MD5 password differs between metallb_bgp_peers and ${edgeHost}'s frr.conf (mismatched segments are dropped silently), or TCP 179 is filtered between them`,
-    fix: `compare the password on both ends (rerun: play site.yaml -i INVENTORY --role frr-edge --role l2-or-bgp); check the firewall allows TCP 179 from ${addr} (play site.yaml -i INVENTORY --role firewall --check --diff)`,
+    evidence: [passwordEvidence],
+    cause: `the speaker on ${node} runs and ${edgeHost} has the intended password, but no session comes up: TCP 179 is filtered between them, or the speaker's own password (its BGPPeer's Secret) differs`,
+    fix: `check the firewall allows TCP 179 from ${addr} (play site.yaml -i INVENTORY --role firewall --check --diff); compare the cluster's BGPPeer and Secret with play's (play site.yaml -i INVENTORY --role l2-or-bgp --check --diff)`,
   };
 }
 

@@ -9,6 +9,28 @@ const poolSize = (p: KubePool): bigint =>
     .map((a) => parseRange(a.replace(/\s+/g, '')))
     .reduce((n, r) => n + (r ? r.end - r.start + 1n : 0n), 0n);
 
+const poolFamilies = (p: KubePool): Set<4 | 6> =>
+  new Set(p.spec.addresses.flatMap((a) => parseRange(a.replace(/\s+/g, ''))?.family ?? []));
+
+/** The families a Service needs from one pool: both with RequireDualStack, else its first. */
+function familiesWanted(s: KubeService): (4 | 6)[] {
+  const families = (s.spec.ipFamilies ?? ['IPv4']).map((f) => (f === 'IPv6' ? 6 : 4));
+  return s.spec.ipFamilyPolicy === 'RequireDualStack' ? [4, 6] : families.slice(0, 1);
+}
+
+/** The addresses a Service asks for: MetalLB's annotation, else the deprecated spec.loadBalancerIP. */
+const requestedIps = (s: KubeService): string[] => {
+  const annotated =
+    s.metadata.annotations?.['metallb.io/loadBalancerIPs'] ??
+    s.metadata.annotations?.['metallb.universe.tf/loadBalancerIPs'];
+  if (annotated)
+    return annotated
+      .split(',')
+      .map((ip) => ip.trim())
+      .filter(Boolean);
+  return s.spec.loadBalancerIP ? [s.spec.loadBalancerIP] : [];
+};
+
 const inPool = (p: KubePool, ip: string): boolean => {
   const a = parseAddress(ip);
   return (
@@ -135,6 +157,8 @@ function serviceFindings(intended: Intended, c: ClusterFacts, s: KubeService): F
   return out;
 }
 
+const poolText = (p: KubePool): string => `${p.metadata.name}: ${p.spec.addresses.join(', ')}`;
+
 /** Why a LoadBalancer Service has no address, in the order MetalLB would refuse it. */
 function noAddress(intended: Intended, c: ClusterFacts, s: KubeService, events: string[]): Finding {
   const name = serviceName(s);
@@ -151,9 +175,49 @@ function noAddress(intended: Intended, c: ClusterFacts, s: KubeService, events: 
       `fix the annotation to one of ${pools.join(', ') || '(no pools: run play site.yaml -i INVENTORY --role l2-or-bgp)'}, or add the pool to metallb_pools`,
     );
   }
+  const asked = requestedIps(s);
+  if (asked.length > 0) {
+    // A requested address may come from any pool, autoAssign or not (or the one annotated).
+    const candidates = c.pools.filter((p) => wanted === undefined || p.metadata.name === wanted);
+    const outside = asked.filter((ip) => !candidates.some((p) => inPool(p, ip)));
+    if (outside.length > 0)
+      return fail(
+        'service',
+        CLUSTER,
+        check,
+        [`asks for ${asked.join(', ')}`, `pools: ${candidates.map(poolText).join('; ') || '(none)'}`, ...events],
+        `the Service asks for ${outside.join(', ')}, which is in no ${wanted ? `"${wanted}" ` : ''}pool`,
+        'ask for an address inside a pool (metallb.io/loadBalancerIPs), or add it to metallb_pools',
+      );
+    const holder = loadBalancers(c).find((o) => o !== s && serviceIps(o).some((ip) => asked.includes(ip)));
+    if (holder)
+      return fail(
+        'service',
+        CLUSTER,
+        check,
+        [`asks for ${asked.join(', ')}`, `${serviceName(holder)} holds ${serviceIps(holder).join(', ')}`, ...events],
+        `the address it asks for is taken by ${serviceName(holder)} (sharing one needs the same metallb.io/allow-shared-ip key on both, and no port clash)`,
+        'ask for another address, or give both Services the same metallb.io/allow-shared-ip annotation',
+      );
+  }
   const eligible = c.pools.filter((p) =>
     wanted !== undefined ? p.metadata.name === wanted : p.spec.autoAssign !== false,
   );
+  const families = familiesWanted(s);
+  const familyText = (f: (4 | 6)[]): string => f.map((x) => `IPv${x}`).join(' and ');
+  if (eligible.length > 0 && !eligible.some((p) => families.every((f) => poolFamilies(p).has(f))))
+    return fail(
+      'service',
+      CLUSTER,
+      check,
+      [
+        `ipFamilies: ${(s.spec.ipFamilies ?? ['IPv4']).join(', ')}${s.spec.ipFamilyPolicy ? ` (${s.spec.ipFamilyPolicy})` : ''}`,
+        ...eligible.map(poolText),
+        ...events,
+      ],
+      `the Service needs ${familyText(families)} from one pool, and no pool it may use has ${families.length > 1 ? 'both' : 'that family'}`,
+      `add ${familyText(families)} ranges to a pool in metallb_pools, or change the Service's ipFamilies/ipFamilyPolicy`,
+    );
   const used = loadBalancers(c).flatMap(serviceIps);
   const full = eligible.filter((p) => BigInt(used.filter((ip) => inPool(p, ip)).length) >= poolSize(p));
   if (eligible.length > 0 && full.length === eligible.length) {
@@ -185,7 +249,7 @@ function noAddress(intended: Intended, c: ClusterFacts, s: KubeService, events: 
     check,
     events.length ? events : ['no event explains it'],
     controllerReady
-      ? 'MetalLB has not assigned an address (see its events: address family, a loadBalancerIP outside the pools, a shared-IP conflict)'
+      ? 'MetalLB has not assigned an address, for a reason its events give'
       : "MetalLB's controller is not ready, so nothing assigns addresses",
     `k3s kubectl -n ${s.metadata.namespace ?? 'default'} describe service ${s.metadata.name}`,
   );
