@@ -124,7 +124,11 @@ export interface NodeFacts {
   active: string;
   /** MAC address → interface, for telling which node answers ARP. */
   macs: Record<string, string>;
+  /** What the running kube-proxy says of itself (its /configz on 127.0.0.1:10249), or why it could not be read. */
+  kubeProxy: KubeProxyFacts;
 }
+
+export type KubeProxyFacts = { mode: string; strictARP: boolean } | { unreadable: string };
 
 export interface EdgeFacts {
   host: string;

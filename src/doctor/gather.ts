@@ -12,6 +12,7 @@ import {
   type NodeFacts,
   type Reach,
   type KubeCrd,
+  type KubeProxyFacts,
 } from './facts.ts';
 import { METALLB_CRDS } from '../../roles/_shared/metallb.ts';
 import { nodesOf, type Intended } from './intended.ts';
@@ -117,10 +118,12 @@ async function nodeFacts(
   unit: string,
   targets: Target[],
 ): Promise<{ node: NodeFacts; reach: Reach[] }> {
-  const [active, links, tried] = await sections(remote, [
+  const [active, links, tried, configz] = await sections(remote, [
     `systemctl is-active ${unit}`,
     'for f in /sys/class/net/*/address; do d=${f%/address}; echo "${d##*/} $(cat $f)"; done',
     connectionAttempts(targets),
+    // bash's /dev/tcp again: kube-proxy's own account of its configuration, headers and all.
+    `timeout 3 bash -c ${shellQuote(`exec 3<>/dev/tcp/127.0.0.1/${KUBE_PROXY_METRICS_PORT} && printf 'GET /configz HTTP/1.0\r\n\r\n' >&3 && cat <&3`)} 2>&1`,
   ]);
   const macs: Record<string, string> = {};
   for (const line of (links ?? '').split('\n')) {
@@ -128,9 +131,44 @@ async function nodeFacts(
     if (iface && mac && mac !== '00:00:00:00:00:00') macs[mac.toLowerCase()] = iface;
   }
   return {
-    node: { host: remote.host, unit, active: (active ?? '').trim() || 'unknown', macs },
+    node: {
+      host: remote.host,
+      unit,
+      active: (active ?? '').trim() || 'unknown',
+      macs,
+      kubeProxy: parseConfigz(configz ?? ''),
+    },
     reach: reachOf(remote.host, targets, tried ?? ''),
   };
+}
+
+/** Where K3s's kube-proxy serves /proxyMode and /configz (its metrics address). */
+const KUBE_PROXY_METRICS_PORT = 10249;
+
+/** kube-proxy's /configz answer (an HTTP response): its mode and, for IPVS, strictARP. */
+export function parseConfigz(response: string): KubeProxyFacts {
+  const [head = '', ...rest] = response.split(/\r?\n\r?\n/);
+  const status = /^HTTP\/1\.\d (\d+)/.exec(head)?.[1];
+  if (status === undefined)
+    return {
+      unreadable: `nothing answers on 127.0.0.1:${KUBE_PROXY_METRICS_PORT}${response.trim() ? ` (${response.trim().split('\n')[0]})` : ''}`,
+    };
+  if (status !== '200') return { unreadable: `127.0.0.1:${KUBE_PROXY_METRICS_PORT}/configz answered HTTP ${status}` };
+  try {
+    // kube-proxy serves its internal configuration type: Go's field names (Mode, IPVS.StrictARP),
+    // not the v1alpha1 file's (mode, ipvs.strictARP). Both are read.
+    type Config = { Mode?: string; mode?: string; IPVS?: { StrictARP?: boolean }; ipvs?: { strictARP?: boolean } };
+    const body = JSON.parse(rest.join('\n\n')) as Record<string, Config | undefined>;
+    const config = body['kubeproxy.config.k8s.io'];
+    if (!config) return { unreadable: '/configz has no kubeproxy.config.k8s.io section' };
+    // An empty mode is kube-proxy's default on Linux.
+    return {
+      mode: config.Mode || config.mode || 'iptables',
+      strictARP: (config.IPVS?.StrictARP ?? config.ipvs?.strictARP) === true,
+    };
+  } catch (e) {
+    return { unreadable: `/configz is not JSON: ${(e as Error).message}` };
+  }
 }
 
 async function edgeFacts(remote: Remote, upstreams: string[]): Promise<EdgeFacts> {

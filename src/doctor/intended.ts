@@ -2,6 +2,7 @@ import type { CompiledRun } from '../engine/compile.ts';
 import { hostsOfGroup, type Inventory } from '../inventory/model.ts';
 import type { Vars as MetallbVars } from '../../roles/l2-or-bgp/variables.gen.ts';
 import type { Vars as EdgeVars } from '../../roles/frr-edge/variables.gen.ts';
+import type { Vars as K3sVars } from '../../roles/k3s-config/variables.gen.ts';
 import { ipv4Cidrs } from '../../roles/_shared/ip.ts';
 
 /** What the cluster should be, as site.yaml's roles would make it: what doctor checks against. */
@@ -19,6 +20,8 @@ export interface Intended {
   upstreams: Record<string, EdgeVars['frr_upstreams']>;
   /** The pools' IPv4 blocks, as the edge announces them upstream. */
   aggregates: string[];
+  /** Per K3s node, the kube-proxy mode k3s-config gives it. */
+  kubeProxyMode: Record<string, K3sVars['kube_proxy_mode']>;
 }
 
 export const nodesOf = (i: Intended): string[] => [...i.servers, ...i.agents];
@@ -33,18 +36,25 @@ export function intendedState(compiled: CompiledRun, inv: Inventory): Intended |
   const upstreams = Object.fromEntries(
     edges.map((e) => [e, (compiled.roleVars.get('frr-edge')?.get(e) as EdgeVars | undefined)?.frr_upstreams ?? []]),
   );
+  const kubeProxyMode: Intended['kubeProxyMode'] = {};
+  const agents = hostsOfGroup(inv, 'k3s_agent');
+  for (const host of [...servers, ...agents]) {
+    const k3s = compiled.roleVars.get('k3s-config')?.get(host) as K3sVars | undefined;
+    if (k3s) kubeProxyMode[host] = k3s.kube_proxy_mode;
+  }
   const address: Record<string, string> = {};
   for (const [host, vars] of compiled.hostVars) address[host] = String(vars.ansible_host ?? host);
   return {
     mode: metallb.metallb_mode,
     namespace: metallb.metallb_namespace,
     servers,
-    agents: hostsOfGroup(inv, 'k3s_agent'),
+    agents,
     edges,
     address,
     pools: metallb.metallb_pools,
     peers: metallb.metallb_mode === 'bgp' ? metallb.metallb_bgp_peers : [],
     upstreams,
     aggregates: ipv4Cidrs((metallb.metallb_pools ?? []).flatMap((p) => p.addresses)),
+    kubeProxyMode,
   };
 }

@@ -81,6 +81,8 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       expect.arrayContaining([
         'cp1 node k3s service active',
         'w2 node Node Ready',
+        // The real kube-proxy's own /configz.
+        'w1 node kube-proxy mode',
         'cluster metallb CRDs established',
         'cluster metallb controller ready',
         'w1 metallb speaker ready',
@@ -269,6 +271,11 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       // The config's diff, and the restart it would notify.
       expect(drift.map((f) => f.check)).toEqual(['k3s-config: K3s config', 'k3s-config: restart K3s']);
       expect(drift[0]?.evidence.join('\n')).toMatch(/-.*proxy-mode=iptables[\s\S]*\+.*proxy-mode=nftables/);
+      // K3s has not restarted: the running kube-proxy still says nftables, as play wants.
+      expect(finding(r, 'w2', 'kube-proxy mode')).toMatchObject({
+        verdict: 'ok',
+        evidence: ["kube-proxy's /configz: mode nftables", 'k3s-config: kube_proxy_mode nftables'],
+      });
       // The cluster token is in config.yaml: never in doctor's output.
       const token = /^token: *"?([^"\n]+)"?$/m.exec(await onHostOk('w2', `cat ${config}`))?.[1] ?? '';
       if (token) expect(`${r.stdout}${JSON.stringify(report(r))}`).not.toContain(token);

@@ -116,6 +116,38 @@ describeLab("the lab's K3s: a K3s-shaped shell around the real Kubernetes compon
     }
   });
 
+  it('runs the real kube-proxy in nftables mode (nft unpacked as K3s bundles its own), and says it runs none in IPVS mode', async () => {
+    const proxyMode = `timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/10249 && printf "GET /proxyMode HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3' | tail -1`;
+    // The article's config asks for IPVS, which the lab's kernel lacks.
+    expect(await onHostOk('cp1', 'journalctl -u k3s --no-pager -o cat | grep -F "kube-proxy not run"')).toContain(
+      'the play lab runs it in nftables mode only (no iptables userspace, no IPVS in its kernel), and proxy-mode is ipvs',
+    );
+    expect((await onHost('cp1', proxyMode)).stdout).toBe('');
+    await writeOn('cp1', '/etc/rancher/k3s/config.yaml.d/60-proxy.yaml', 'kube-proxy-arg:\n- proxy-mode=nftables\n');
+    try {
+      await onHostOk('cp1', 'systemctl restart k3s');
+      expect(
+        await eventually(
+          'kube-proxy to answer',
+          () => onHostOk('cp1', proxyMode),
+          (m) => m !== '',
+        ),
+      ).toBe('nftables');
+      // Its rules, read with the nft it runs with: the API server's Service among them.
+      const nft =
+        'LD_LIBRARY_PATH=$(echo /var/lib/rancher/k3s/data/nft/usr/lib/*-linux-gnu) /var/lib/rancher/k3s/data/nft/usr/sbin/nft';
+      expect(
+        await eventually(
+          "the kubernetes Service in kube-proxy's table",
+          () => onHostOk('cp1', `${nft} list map ip kube-proxy service-ips`),
+          (out) => out.includes('10.43.0.1'),
+        ),
+      ).toMatch(/10\.43\.0\.1 \. 6 \. 443 : goto service-\w+-default\/kubernetes\/tcp\/https/);
+    } finally {
+      await onHostOk('cp1', 'rm -r /etc/rancher/k3s/config.yaml.d && systemctl restart k3s');
+    }
+  });
+
   it('lets an agent join only with the cluster token', async () => {
     await copyTo('w2', lab().state.k3sStandin, '/usr/local/bin/k3s', '0755');
     await writeOn(

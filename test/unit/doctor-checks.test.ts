@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { judge } from '../../src/doctor/doctor.ts';
 import type { ClusterFacts, EdgeFacts, Facts, KubePod, KubeService } from '../../src/doctor/facts.ts';
 import type { Finding } from '../../src/doctor/findings.ts';
 import type { Intended } from '../../src/doctor/intended.ts';
-import { parseLogs } from '../../src/doctor/gather.ts';
+import { parseConfigz, parseLogs } from '../../src/doctor/gather.ts';
 import { METALLB_CRDS } from '../../roles/_shared/metallb.ts';
 
 /**
@@ -40,6 +42,7 @@ const intended = (mode: 'bgp' | 'layer2' = 'bgp'): Intended => ({
       : [],
   upstreams: {},
   aggregates: ['198.51.100.128/30'],
+  kubeProxyMode: { cp1: 'nftables', w1: 'nftables', w2: 'nftables' },
 });
 
 const pod = (name: string, component: string, node: string, ready = true): KubePod => ({
@@ -135,6 +138,7 @@ function facts(changes: Partial<Facts> = {}): Facts {
       unit: n === 'cp1' ? 'k3s' : 'k3s-agent',
       active: 'active',
       macs: { [MACS[n] ?? '']: 'eth0' },
+      kubeProxy: { mode: 'nftables', strictARP: false },
     })),
     edges: [edge()],
     unreachable: {},
@@ -381,6 +385,67 @@ describe('play doctor judges the readings', () => {
     const taken = noAddress(other({}, { 'metallb.io/loadBalancerIPs': '198.51.100.128' }));
     expect(taken.cause).toMatch(/^the address it asks for is taken by default\/echo-lb/);
     expect(taken.evidence).toContain('default/echo-lb holds 198.51.100.128');
+  });
+
+  it("kube-proxy as it runs: its mode against k3s-config's, strict ARP with IPVS, and one that does not answer", () => {
+    const w1 = (kubeProxy: Facts['nodes'][number]['kubeProxy'], mode: 'ipvs' | 'nftables' = 'nftables'): Finding => {
+      const found = judge(
+        { ...intended(), kubeProxyMode: { ...intended().kubeProxyMode, w1: mode } },
+        facts({ nodes: facts().nodes.map((n) => (n.host === 'w1' ? { ...n, kubeProxy } : n)) }),
+        [],
+        ALL,
+      ).filter((f) => f.host === 'w1' && f.check === 'kube-proxy mode');
+      expect(found).toHaveLength(1);
+      return found[0] as Finding;
+    };
+    expect(w1({ mode: 'nftables', strictARP: false })).toMatchObject({
+      verdict: 'ok',
+      evidence: ["kube-proxy's /configz: mode nftables", 'k3s-config: kube_proxy_mode nftables'],
+    });
+    const stale = w1({ mode: 'iptables', strictARP: false });
+    expect(stale.verdict).toBe('fail');
+    expect(stale.cause).toMatch(/^kube-proxy runs in iptables mode, not nftables: K3s was not restarted/);
+    expect(stale.fix).toMatch(/^systemctl restart k3s-agent on w1/);
+    const flux = w1({ mode: 'ipvs', strictARP: false }, 'ipvs');
+    expect(flux.evidence[0]).toBe("kube-proxy's /configz: mode ipvs, strictARP false");
+    expect(flux.cause).toMatch(/IPVS without strict ARP/);
+    expect(w1({ mode: 'ipvs', strictARP: true }, 'ipvs').verdict).toBe('ok');
+    const silent = w1({ unreadable: 'nothing answers on 127.0.0.1:10249' });
+    expect(silent.verdict).toBe('fail');
+    expect(silent.cause).toMatch(/^kube-proxy is not running on w1/);
+  });
+
+  it("reads kube-proxy's /configz response; no answer, an HTTP error or no JSON each say so", () => {
+    const response = (status: string, body: string): string =>
+      `HTTP/1.0 ${status}\r\nContent-Type: application/json\r\nDate: Mon, 30 Nov 2026 16:00:00 GMT\r\n\r\n${body}`;
+    // A real kube-proxy v1.34's answer (the lab's, in nftables mode): Go's field names.
+    const real = readFileSync(join(import.meta.dirname, '../fixtures/doctor/kube-proxy-configz.http'), 'utf8');
+    expect(parseConfigz(real)).toEqual({ mode: 'nftables', strictARP: false });
+    const ipvs = real.replace('"Mode":"nftables"', '"Mode":"ipvs"').replace('"StrictARP":false', '"StrictARP":true');
+    expect(parseConfigz(ipvs)).toEqual({ mode: 'ipvs', strictARP: true });
+    expect(
+      parseConfigz(
+        response(
+          '200 OK',
+          JSON.stringify({ 'kubeproxy.config.k8s.io': { mode: 'ipvs', ipvs: { strictARP: true, scheduler: '' } } }),
+        ),
+      ),
+    ).toEqual({ mode: 'ipvs', strictARP: true });
+    // kube-proxy's default mode on Linux is iptables, reported as an empty mode.
+    expect(parseConfigz(response('200 OK', '{"kubeproxy.config.k8s.io":{"mode":""}}'))).toEqual({
+      mode: 'iptables',
+      strictARP: false,
+    });
+    expect(
+      parseConfigz('bash: connect: Connection refused\nbash: line 1: /dev/tcp/127.0.0.1/10249: Connection refused'),
+    ).toEqual({
+      unreadable: 'nothing answers on 127.0.0.1:10249 (bash: connect: Connection refused)',
+    });
+    expect(parseConfigz('')).toEqual({ unreadable: 'nothing answers on 127.0.0.1:10249' });
+    expect(parseConfigz(response('404 Not Found', 'not found'))).toEqual({
+      unreadable: '127.0.0.1:10249/configz answered HTTP 404',
+    });
+    expect('unreadable' in parseConfigz(response('200 OK', '<html>'))).toBe(true);
   });
 
   it('externalTrafficPolicy Local with no ready endpoint warns', () => {

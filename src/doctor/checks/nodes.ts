@@ -1,4 +1,4 @@
-import type { Facts, Reach } from '../facts.ts';
+import type { Facts, NodeFacts, Reach } from '../facts.ts';
 import { fail, ok, type Finding } from '../findings.ts';
 import { nodesOf, type Intended } from '../intended.ts';
 import { nodeNamed } from './kube.ts';
@@ -21,6 +21,8 @@ export function nodeChecks(intended: Intended, facts: Facts): Finding[] {
               `systemctl start ${n.unit}; if it fails again, journalctl -u ${n.unit} -n 50 says why`,
             ),
       );
+      const mode = intended.kubeProxyMode[host];
+      if (n.active === 'active' && mode) out.push(kubeProxyCheck(host, n, mode));
     }
     if (!facts.cluster) continue;
     const node = nodeNamed(facts.cluster, host);
@@ -48,6 +50,48 @@ export function nodeChecks(intended: Intended, facts: Facts): Finding[] {
   }
   out.push(...facts.reach.map(reachCheck));
   return out;
+}
+
+/**
+ * kube-proxy as it runs, against k3s-config's mode: config.yaml's drift shows what the file
+ * says, this what K3s started with (an edit without a restart, or an argument from elsewhere).
+ * With IPVS, strictARP too: without it every node answers ARP for every Service address.
+ */
+function kubeProxyCheck(host: string, n: NodeFacts, mode: string): Finding {
+  const check = 'kube-proxy mode';
+  const restart = `systemctl restart ${n.unit} on ${host} (K3s reads config.yaml at start); if config.yaml differs from play's, rerun: play site.yaml -i INVENTORY --role k3s-config --limit ${host}`;
+  if ('unreadable' in n.kubeProxy)
+    return fail(
+      'node',
+      host,
+      check,
+      [`kube-proxy's /configz: ${n.kubeProxy.unreadable}`],
+      `kube-proxy is not running on ${host} (K3s started with disable-kube-proxy, or kube-proxy failed: journalctl -u ${n.unit} | grep kube-proxy): Services' addresses are not routed on this node`,
+      restart,
+    );
+  const evidence = [
+    `kube-proxy's /configz: mode ${n.kubeProxy.mode}${n.kubeProxy.mode === 'ipvs' ? `, strictARP ${n.kubeProxy.strictARP}` : ''}`,
+    `k3s-config: kube_proxy_mode ${mode}`,
+  ];
+  if (n.kubeProxy.mode !== mode)
+    return fail(
+      'node',
+      host,
+      check,
+      evidence,
+      `kube-proxy runs in ${n.kubeProxy.mode} mode, not ${mode}: K3s was not restarted after config.yaml changed, or kube-proxy-arg comes from elsewhere (a config.yaml.d drop-in, the unit's arguments)`,
+      restart,
+    );
+  if (mode === 'ipvs' && !n.kubeProxy.strictARP)
+    return fail(
+      'node',
+      host,
+      check,
+      evidence,
+      "IPVS without strict ARP: every node answers ARP for every Service address (the article's ARP flux), so layer2 traffic lands on a random node",
+      `k3s-config sets kube-proxy-arg ipvs-strict-arp=true; ${restart}`,
+    );
+  return ok('node', host, check, evidence);
 }
 
 /** A real connection attempt between two hosts, judged: a drop is the firewall, a refusal is nothing listening. */

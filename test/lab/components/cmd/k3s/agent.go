@@ -66,6 +66,7 @@ func agent(args []string) {
 	}
 	name, ip := nodeName(cfg), nodeIP(cfg)
 	p.start("node", kube, nodeArgs(kubeconfig, name, ip, host, cfg.list("node-label"))...)
+	startKubeProxy(p, cfg, kubeconfig, name)
 	// Ready once the node has registered with its addresses, as K3s's agent is once its kubelet has.
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		resp, err := get("/api/v1/nodes/" + name)

@@ -3,8 +3,9 @@
 // K3s cannot be built or downloaded here. This shell keeps K3s's interface where play's roles
 // meet it (the config file and its drop-ins, the token and joining, the kubeconfig it writes and
 // its mode, the auto-deploy manifests directory, `k3s kubectl`, a Type=notify service) and runs
-// the real kube-apiserver, etcd, kube-controller-manager, kube-scheduler and kubectl built from
-// upstream source (BIN/kube, see ../kube), plus the lab's node agent in place of the kubelet.
+// the real kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kube-proxy (nftables
+// mode only, see proxy.go) and kubectl built from upstream source (BIN/kube, see ../kube), plus
+// the lab's node agent in place of the kubelet.
 // test/lab/README.md says exactly what is real and what is stand-in.
 package main
 

@@ -114,6 +114,7 @@ func server(args []string) {
 	p.start("kube-scheduler", kube, schedArgs...)
 	labels := append([]string{"node-role.kubernetes.io/control-plane=true", "node-role.kubernetes.io/master=true"}, cfg.list("node-label")...)
 	p.start("node", kube, nodeArgs(adminKubeconfig, name, ip, ip, labels)...)
+	startKubeProxy(p, cfg, adminKubeconfig, name)
 	if err := os.MkdirAll(manifestsDir, 0o755); err != nil {
 		fatal("%v", err)
 	}

@@ -32,7 +32,15 @@ func newSupervisor() *supervisor {
 }
 
 func (s *supervisor) start(name, bin string, args ...string) {
+	s.startWith(name, nil, bin, args...)
+}
+
+// startWith starts a child with these variables added to K3s's own environment.
+func (s *supervisor) startWith(name string, env []string, bin string, args ...string) {
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = prefixed(name), prefixed(name)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -1,6 +1,6 @@
 // Command kube is the lab's one binary of real Kubernetes components, chosen by the first
 // argument (as K3s bundles them): the upstream kube-apiserver, kube-controller-manager,
-// kube-scheduler and kubectl, an embedded etcd, and two helpers of the lab's own: pki (the
+// kube-scheduler, kube-proxy and kubectl, an embedded etcd, and two helpers of the lab's own: pki (the
 // cluster's certificates) and node (the node agent that stands in for the kubelet; see node.go).
 package main
 
@@ -14,12 +14,13 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kube apiserver|controller-manager|scheduler|kubectl|etcd|pki|node|podexec [ARGS...]")
+		fmt.Fprintln(os.Stderr, "usage: kube apiserver|controller-manager|scheduler|proxy|kubectl|etcd|pki|node|podexec [ARGS...]")
 		os.Exit(2)
 	}
 	name, args := os.Args[1], os.Args[2:]
@@ -29,6 +30,8 @@ func main() {
 		command = apiserver.NewAPIServerCommand()
 	case "controller-manager":
 		command = controllermanager.NewControllerManagerCommand()
+	case "proxy":
+		command = proxy.NewProxyCommand()
 	case "scheduler":
 		command = scheduler.NewSchedulerCommand()
 	case "kubectl":
