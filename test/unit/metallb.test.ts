@@ -295,8 +295,12 @@ describe("l2-or-bgp refuses the article's mistakes, naming the variable, before 
     );
   });
 
-  it("a pool outside the nodes' subnet in layer2 mode is a warning", async () => {
-    const { errors, warnings } = await problems({}, 'example-l2');
+  it("a pool outside the nodes' subnet in layer2 mode is a warning; the example's own pool is inside it", async () => {
+    const example = await problems({}, 'example-l2');
+    expect(example.errors).toBe('');
+    expect(example.warnings.filter((w) => w.includes('metallb_pools'))).toEqual([]);
+    const routed = { metallb_pools: [{ name: 'public-pool', addresses: ['203.0.113.64-203.0.113.79'] }] };
+    const { errors, warnings } = await problems(routed, 'example-l2');
     expect(errors).toBe('');
     expect(warnings.join('\n')).toMatch(
       /metallb_pools\[0\]\.addresses\[0\]: 203\.0\.113\.64-203\.0\.113\.79 is outside the nodes' subnet 192\.0\.2\.0\/24/,
