@@ -123,7 +123,7 @@ async function nodeFacts(
     'for f in /sys/class/net/*/address; do d=${f%/address}; echo "${d##*/} $(cat $f)"; done',
     connectionAttempts(targets),
     // bash's /dev/tcp again: kube-proxy's own account of its configuration, headers and all.
-    `timeout 3 bash -c ${shellQuote(`exec 3<>/dev/tcp/127.0.0.1/${KUBE_PROXY_METRICS_PORT} && printf 'GET /configz HTTP/1.0\r\n\r\n' >&3 && cat <&3`)} 2>&1`,
+    `timeout 3 bash -c ${shellQuote(`exec 3<>/dev/tcp/127.0.0.1/${KUBE_PROXY_METRICS_PORT} && printf 'GET /configz HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`)} 2>&1`,
   ]);
   const macs: Record<string, string> = {};
   for (const line of (links ?? '').split('\n')) {
