@@ -10,8 +10,15 @@ import { join } from 'node:path';
 const LIVE = ['/var/lib/rancher/k3s/server/db', '/var/lib/play-lab', '/var/log/play-lab'];
 
 /**
+ * FRR's log ring buffers: each daemon maps one file per thread (/var/tmp/frr/DAEMON.PID/logbuf.TID)
+ * and copies every message it logs into it, for a crash's last words (lib/zlog.c). bgpd logging a
+ * session event changes it, whoever runs play; a vtysh read does not (checked on the demo lab).
+ */
+const isFrrLogBuffer = (rel: string): boolean => /^\/var\/tmp\/frr\/[^/]+\/logbuf\.\d+$/.test(rel);
+
+/**
  * Every entry of a host's writable layer with its type, mode, owner, size and content hash,
- * but for what the running cluster itself writes (LIVE): two equal snapshots mean nothing else on
+ * but for what the running cluster and FRR write by themselves: two equal snapshots mean nothing else on
  * the host's disk changed in between.
  */
 export function layerSnapshot(layer: string): Map<string, string> {
@@ -21,7 +28,7 @@ export function layerSnapshot(layer: string): Map<string, string> {
       const path = join(dir, name);
       const st = lstatSync(path);
       const rel = path.slice(layer.length);
-      if (LIVE.some((l) => rel === l || rel.startsWith(`${l}/`))) continue;
+      if (LIVE.some((l) => rel === l || rel.startsWith(`${l}/`)) || isFrrLogBuffer(rel)) continue;
       const meta = `${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size}`;
       if (st.isDirectory()) {
         out.set(rel, `dir ${meta}`);
