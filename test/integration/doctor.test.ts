@@ -137,9 +137,9 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       { ...overrides, frr_upstreams: [{ address: router.address, asn: router.asn }] },
       'frr',
     );
+    // The edge's firewall takes the provider's BGP too: without it doctor reports its ruleset as drift.
+    const edgeRoles = ['--role', 'frr-edge', '--role', 'firewall', '--limit', 'edge'];
     try {
-      // The edge's firewall takes the provider's BGP too: without it doctor reports its ruleset as drift.
-      const edgeRoles = ['--role', 'frr-edge', '--role', 'firewall', '--limit', 'edge'];
       const set = await play(['site.yaml', '-i', withUpstream, ...edgeRoles]);
       expect(set.code, failures(set)).toBe(0);
       await eventually(
@@ -171,17 +171,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       expect(bad(silent).filter((b) => !b.includes('upstream'))).toEqual([]);
     } finally {
       await router.stop();
-      const back = await play([
-        'site.yaml',
-        '-i',
-        inventory,
-        '--role',
-        'frr-edge',
-        '--role',
-        'firewall',
-        '--limit',
-        'edge',
-      ]);
+      const back = await play(['site.yaml', '-i', inventory, ...edgeRoles]);
       expect(back.code, failures(back)).toBe(0);
       await settled();
     }

@@ -37,9 +37,12 @@ export function readyEndpointNodes(c: ClusterFacts, s: KubeService): string[] {
   return [...new Set(nodes)].sort();
 }
 
+/** A MetalLB annotation on a Service, under its current prefix or the one before v0.13. */
+export const metallbAnnotation = (s: KubeService, name: string): string | undefined =>
+  s.metadata.annotations?.[`metallb.io/${name}`] ?? s.metadata.annotations?.[`metallb.universe.tf/${name}`];
+
 /** The address pool a Service asks for by annotation, if any. */
-export const requestedPool = (s: KubeService): string | undefined =>
-  s.metadata.annotations?.['metallb.io/address-pool'] ?? s.metadata.annotations?.['metallb.universe.tf/address-pool'];
+export const requestedPool = (s: KubeService): string | undefined => metallbAnnotation(s, 'address-pool');
 
 /** MetalLB's speaker pods by node. */
 export function speakersByNode(c: ClusterFacts, namespace: string): Map<string, KubePod> {

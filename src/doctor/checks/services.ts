@@ -1,16 +1,23 @@
-import { contains, parseAddress, parseRange } from '../../../roles/_shared/ip.ts';
+import { contains, parseAddress, parseRange, type IpRange } from '../../../roles/_shared/ip.ts';
 import type { ClusterFacts, KubePool, KubeService } from '../facts.ts';
 import { CLUSTER, fail, ok, warn, type Finding } from '../findings.ts';
 import type { Intended } from '../intended.ts';
-import { loadBalancers, podReady, readyEndpointNodes, requestedPool, serviceIps, serviceName } from './kube.ts';
+import {
+  loadBalancers,
+  metallbAnnotation,
+  podReady,
+  readyEndpointNodes,
+  requestedPool,
+  serviceIps,
+  serviceName,
+} from './kube.ts';
 
-const poolSize = (p: KubePool): bigint =>
-  p.spec.addresses
-    .map((a) => parseRange(a.replace(/\s+/g, '')))
-    .reduce((n, r) => n + (r ? r.end - r.start + 1n : 0n), 0n);
+/** A pool's address ranges (MetalLB allows spaces around a range's dash). */
+const poolRanges = (p: KubePool): IpRange[] => p.spec.addresses.flatMap((a) => parseRange(a.replace(/\s+/g, '')) ?? []);
 
-const poolFamilies = (p: KubePool): Set<4 | 6> =>
-  new Set(p.spec.addresses.flatMap((a) => parseRange(a.replace(/\s+/g, ''))?.family ?? []));
+const poolSize = (p: KubePool): bigint => poolRanges(p).reduce((n, r) => n + r.end - r.start + 1n, 0n);
+
+const poolFamilies = (p: KubePool): Set<4 | 6> => new Set(poolRanges(p).map((r) => r.family));
 
 /** The families a Service needs from one pool: both with RequireDualStack, else its first. */
 function familiesWanted(s: KubeService): (4 | 6)[] {
@@ -20,9 +27,7 @@ function familiesWanted(s: KubeService): (4 | 6)[] {
 
 /** The addresses a Service asks for: MetalLB's annotation, else the deprecated spec.loadBalancerIP. */
 const requestedIps = (s: KubeService): string[] => {
-  const annotated =
-    s.metadata.annotations?.['metallb.io/loadBalancerIPs'] ??
-    s.metadata.annotations?.['metallb.universe.tf/loadBalancerIPs'];
+  const annotated = metallbAnnotation(s, 'loadBalancerIPs');
   if (annotated)
     return annotated
       .split(',')
@@ -33,13 +38,7 @@ const requestedIps = (s: KubeService): string[] => {
 
 const inPool = (p: KubePool, ip: string): boolean => {
   const a = parseAddress(ip);
-  return (
-    a !== undefined &&
-    p.spec.addresses.some((r) => {
-      const range = parseRange(r.replace(/\s+/g, ''));
-      return range !== undefined && contains(range, a);
-    })
-  );
+  return a !== undefined && poolRanges(p).some((r) => contains(r, a));
 };
 
 /** Every LoadBalancer Service has an address (else why), is announced from somewhere, and follows the article's advice. */

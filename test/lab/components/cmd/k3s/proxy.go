@@ -23,12 +23,13 @@ func startKubeProxy(p *supervisor, cfg config, kubeconfig, name string) {
 	if cfg.str("disable-kube-proxy", "false") == "true" {
 		return
 	}
+	// K3s's default mode, which kube-proxy-arg may override (the last --proxy-mode wins).
+	mode := "iptables"
 	args := []string{"proxy", "--kubeconfig=" + kubeconfig, "--hostname-override=" + name,
-		"--cluster-cidr=" + cfg.str("cluster-cidr", "10.42.0.0/16"), "--proxy-mode=iptables",
+		"--cluster-cidr=" + cfg.str("cluster-cidr", "10.42.0.0/16"), "--proxy-mode=" + mode,
 		"--healthz-bind-address=127.0.0.1", "--metrics-bind-address=127.0.0.1:10249",
 		// K3s's: leave the kernel's conntrack settings alone (a network namespace may not change them).
 		"--conntrack-max-per-core=0", "--conntrack-tcp-timeout-established=0s", "--conntrack-tcp-timeout-close-wait=0s"}
-	mode := "iptables"
 	for _, a := range cfg.list("kube-proxy-arg") {
 		arg := "--" + strings.TrimPrefix(a, "--")
 		if v, ok := strings.CutPrefix(arg, "--proxy-mode="); ok {
