@@ -253,9 +253,84 @@ describeLab("the lab's K3s: a K3s-shaped shell around the real Kubernetes compon
       (out) => out.includes('ImageNotRunnableInLab'),
     );
     expect(waiting).toMatch(
-      /^Pending ImageNotRunnableInLab: image nginx:1.27: the play lab's node agent runs only MetalLB's controller and speaker/,
+      /^Pending ImageNotRunnableInLab: image nginx:1.27: the play lab's node agent runs only MetalLB's controller and speaker, FRR and agnhost/,
     );
     await onHostOk('cp1', 'k3s kubectl delete pod nginx --wait=true --timeout=30s');
+  });
+
+  it("runs agnhost, the e2e tests' image, under its own name and tag, with the kubelet's exec probes, restarts and preStop hook", async () => {
+    const kubectl = (args: string): Promise<string> => onHostOk('cp1', `k3s kubectl ${args}`);
+    const pod = (name: string, image: string, extra = ''): string => `apiVersion: v1
+kind: Pod
+metadata: { name: ${name}, namespace: default }
+spec:
+  nodeName: cp1
+  terminationGracePeriodSeconds: 10
+  containers:
+  - name: netexec
+    image: ${image}
+    args: [netexec, --http-port=8080]
+${extra}`;
+    const probes = `    readinessProbe: { exec: { command: [sh, -c, 'test ! -e /tmp/unready'] }, periodSeconds: 1, failureThreshold: 1 }
+    livenessProbe: { exec: { command: [sh, -c, 'test ! -e /tmp/dead'] }, periodSeconds: 1, failureThreshold: 2 }
+    lifecycle: { preStop: { exec: { command: [sleep, '3'] } } }
+`;
+    await writeOn('cp1', '/root/agnhost.yaml', pod('agnhost', 'registry.k8s.io/e2e-test-images/agnhost:2.56', probes));
+    await writeOn('cp1', '/root/other-tag.yaml', pod('other-tag', 'registry.k8s.io/e2e-test-images/agnhost:2.40'));
+    await kubectl('apply -f /root/agnhost.yaml -f /root/other-tag.yaml');
+    const state = (name: string): Promise<string> =>
+      kubectl(
+        `get pod ${name} -o go-template='{{.status.podIP}} {{range .status.conditions}}{{if eq .type "Ready"}}{{.status}}{{end}}{{end}} {{range .status.containerStatuses}}{{.restartCount}} {{if .state.running}}running{{end}}{{.state.waiting.reason}}: {{.state.waiting.message}}{{end}}'`,
+      );
+    const ready = await eventually(
+      'agnhost ready',
+      () => state('agnhost'),
+      (s) => / True 0 running/.test(s),
+    );
+    const ip = ready.split(' ')[0] ?? '';
+    // The app, asked on its pod address from the node: its own name for a host name.
+    const get = (path: string): Promise<string> =>
+      onHostOk(
+        'cp1',
+        `python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' 'http://${ip}:8080${path}'`,
+      );
+    expect(await get('/hostname')).toBe('agnhost');
+    // The readiness probe runs in the container: a file the app makes turns it unready, and back.
+    await get(`/shell?cmd=${encodeURIComponent('touch /tmp/unready')}`);
+    await eventually(
+      'agnhost unready',
+      () => state('agnhost'),
+      (s) => / False 0 running/.test(s),
+      { timeoutMs: 10_000 },
+    );
+    await get(`/shell?cmd=${encodeURIComponent('rm /tmp/unready')}`);
+    await eventually(
+      'agnhost ready again',
+      () => state('agnhost'),
+      (s) => / True 0 running/.test(s),
+      { timeoutMs: 10_000 },
+    );
+    // A failing liveness probe restarts the container, in a fresh writable layer (no /tmp/dead).
+    await get(`/shell?cmd=${encodeURIComponent('touch /tmp/dead')}`);
+    await eventually(
+      'agnhost restarted and ready',
+      () => state('agnhost'),
+      (s) => / True 1 running/.test(s),
+      { timeoutMs: 30_000 },
+    );
+    // Another tag than the pinned Kubernetes' agnhost has stays Pending, saying which tag there is.
+    expect(
+      await eventually(
+        'other-tag pending',
+        () => state('other-tag'),
+        (s) => s.includes('ImageNotRunnableInLab'),
+      ),
+    ).toContain('the lab builds agnhost at the tag its Kubernetes version has (2.56), not 2.40');
+    // preStop runs before SIGTERM: netexec stops at once on SIGTERM, the pod takes the hook's 3 s.
+    const started = Date.now();
+    await kubectl('delete pod agnhost --wait=true --timeout=30s');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+    await kubectl('delete pod other-tag --wait=true --timeout=30s');
   });
 
   it("deploys the server manifests directory as K3s's deploy controller does: an Addon per file, objectset labels, changes applied, removed objects pruned", async () => {

@@ -40,10 +40,16 @@ describeLab('lab hosts', () => {
     }
   });
 
-  it('hosts reach each other by name on the lab segment and have no route anywhere else', async () => {
+  it("hosts reach each other by name on the lab segment, and the lab's internet through the provider's router, their default gateway", async () => {
     await onHostOk('w1', 'ping -c1 -W2 edge && ping -c1 -W2 192.0.2.11');
     const route = await onHostOk('w1', 'ip route');
-    expect(route.trim()).toBe('192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.12');
+    expect(route.trim()).toBe(
+      'default via 192.0.2.254 dev eth0 \n192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.12',
+    );
+    const { state } = lab();
+    await onHostOk('w1', `ping -c1 -W2 ${state.client.address}`);
+    // The client is not on the segment: it goes through the router, one hop more.
+    expect(await onHostOk('w1', `ping -c1 -W2 ${state.client.address} | grep -o 'ttl=[0-9]*'`)).toBe('ttl=63\n');
   });
 
   it("a reset host's network namespace is as a fresh host's: what K3s and a firewall left there is gone", async () => {
@@ -55,6 +61,7 @@ describeLab('lab hosts', () => {
         'ip link add cni0 type bridge && ip addr add 10.42.3.1/24 dev cni0 && ip link set cni0 up',
         'ip route add 10.42.2.0/24 via 192.0.2.12',
         'ip -6 route add 2001:db8:42::/64 via fe80::1 dev eth0',
+        'sysctl -qw net.ipv4.ip_forward=1',
       ].join(' && '),
     );
     const ns = hostNamespace(lab().names, 'w2');
@@ -65,14 +72,16 @@ describeLab('lab hosts', () => {
       'eth0',
     ]);
     expect((await onHostOk('w2', 'ip route')).trim()).toBe(
-      '192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.13',
+      'default via 192.0.2.254 dev eth0 \n192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.13',
     );
+    // The namespace's own kernel parameters are as a fresh host's: forwarding a role set is off.
+    expect(await onHostOk('w2', 'sysctl -n net.ipv4.ip_forward')).toBe('0\n');
     expect((await onHostOk('w2', 'ip -6 route | grep -v "^fe80::/64\\|^ff00::/8" || true')).trim()).toBe('');
     expect((await $`ip netns exec ${ns} nft list ruleset`).stdout.trim()).toBe('');
   });
 
   it('each host has its own network namespace: a sysctl set on one host changes no other host and not the machine', async () => {
-    // Live values outlive a host's reset (its namespace stays), so compare with what is there now.
+    // Compared with what is there now: another test may have set it since the last reset.
     const machineBefore = readFileSync('/proc/sys/net/ipv4/conf/all/arp_ignore', 'utf8').trim();
     const read = async (h: string) => (await onHostOk(h, 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim();
     const [cp1Before, w1Before] = [await read('cp1'), await read('w1')];

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_LAB, labNames } from './paths.ts';
-import { defaultTopology, loadTopology, type Topology } from './topology.ts';
+import { clientNamespace, DEFAULT_LAB, labNames } from './paths.ts';
+import { defaultTopology, INTERNET, loadTopology, type Topology } from './topology.ts';
 import { defaultTimeoutMs, up } from './lab.ts';
 import { teardown } from './teardown.ts';
 import { resetHosts } from './reset.ts';
@@ -84,6 +84,20 @@ program
     process.exitCode = status.up ? 0 : 3;
   });
 
+/** Runs a command in one of the lab's namespaces, passing stop signals on. */
+function execIn(namespace: string, what: string, argv: string[]): void {
+  const names = labNames(program.opts<{ name: string }>().name);
+  if (!existsSync(`/run/netns/${namespace}`)) {
+    log(`lab ${names.lab} has no ${what}: run npm run lab:up first`);
+    process.exit(2);
+  }
+  // Asynchronous, with the stop signals passed on: a blocking spawnSync would be killed by tsx on
+  // Ctrl-C and leave the command running behind the shell's prompt (play's recap after it).
+  const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
+}
+
 program
   .command('exec')
   .description('run a command inside the controller namespace, from where the hosts are reached')
@@ -91,15 +105,18 @@ program
   .passThroughOptions()
   .action((argv: string[]) => {
     const names = labNames(program.opts<{ name: string }>().name);
-    if (!existsSync(`/run/netns/${names.controller}`)) {
-      log(`lab ${names.lab} is not up: run npm run lab:up first`);
-      process.exit(2);
-    }
-    // Asynchronous, with the stop signals passed on: a blocking spawnSync would be killed by tsx on
-    // Ctrl-C and leave the command running behind the shell's prompt (play's recap after it).
-    const child = spawn('ip', ['netns', 'exec', names.controller, ...argv], { stdio: 'inherit' });
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
-    child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
+    execIn(names.controller, 'controller namespace', argv);
+  });
+
+program
+  .command('client')
+  .description(
+    `run a command on the lab's client, on the internet beyond the provider's router (${INTERNET.client}), e.g. curl`,
+  )
+  .argument('<command...>', 'the command and its arguments')
+  .passThroughOptions()
+  .action((argv: string[]) => {
+    execIn(clientNamespace(labNames(program.opts<{ name: string }>().name)), 'client', argv);
   });
 
 program.parseAsync().catch((error: unknown) => {

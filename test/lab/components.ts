@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pruneUnusedBuilds } from './cache-prune.ts';
 import { withLock } from './image.ts';
 import { imageCacheDir } from './paths.ts';
-import { $ } from 'zx';
+import { $, type Shell } from 'zx';
 
 /**
  * The real Kubernetes and MetalLB the lab's hosts run, built from source with Go (nothing
@@ -91,10 +91,21 @@ export async function ensureComponents(log: (msg: string) => void): Promise<Comp
   return componentsFor(dir, v);
 }
 
+/** agnhost's source folder in k8s.io/kubernetes (a main package, with no go.mod of its own). */
+const AGNHOST = 'test/images/agnhost';
+
+/** Where the Go module cache holds a module's source. */
+async function moduleDir(go: Shell, path: string, version: string): Promise<string> {
+  const mod = await go`go list -m -json ${`${path}@${version}`}`;
+  const dir = (JSON.parse(mod.stdout) as { Dir?: string }).Dir;
+  if (!dir) throw new Error(`${path} ${version}: the Go module cache has no copy of its source`);
+  return dir;
+}
+
 async function build(dir: string, v: ReturnType<typeof componentVersions>, log: (msg: string) => void): Promise<void> {
   const started = Date.now();
   log(
-    `building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 6 min on a fresh machine)`,
+    `building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}, the e2e image agnhost) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 6 min on a fresh machine)`,
   );
   const work = `${dir}.build`;
   await rm(work, { recursive: true, force: true });
@@ -121,6 +132,11 @@ async function build(dir: string, v: ReturnType<typeof componentVersions>, log: 
   ].join(' ');
   const metallbFlags = '-s -w -X go.universe.tf/metallb/internal/version.gitBranch=play-lab';
   const metallb = 'go.universe.tf/metallb';
+  const kubernetesDir = await moduleDir(go, 'k8s.io/kubernetes', v.kubernetes);
+  // agnhost's image tag is its own version, in its source folder of that Kubernetes.
+  const agnhostTag = readFileSync(join(kubernetesDir, AGNHOST, 'VERSION'), 'utf8').trim();
+  const agnhost = join(work, 'images', `agnhost-${agnhostTag}`);
+  await mkdir(join(agnhost, 'uploads'), { recursive: true });
   const steps: [string, () => Promise<unknown>][] = [
     [
       'Kubernetes components and the k3s shell',
@@ -146,6 +162,11 @@ async function build(dir: string, v: ReturnType<typeof componentVersions>, log: 
       () =>
         goStatic`go build -trimpath -ldflags ${metallbFlags} -o ${join(images, 'speaker', 'frr-metrics')} ${`${metallb}/frr-tools/metrics`}`,
     ],
+    [
+      `agnhost ${agnhostTag} (k8s.io/kubernetes ${v.kubernetes}, ${AGNHOST})`,
+      () =>
+        goStatic`go build -trimpath -ldflags ${`-s -w -X main.Version=${agnhostTag}`} -o ${join(agnhost, 'agnhost')} ${`k8s.io/kubernetes/${AGNHOST}`}`,
+    ],
   ];
   for (const [what, step] of steps) {
     try {
@@ -158,9 +179,9 @@ async function build(dir: string, v: ReturnType<typeof componentVersions>, log: 
       );
     }
   }
-  const mod = await go`go list -m -json ${`${metallb}@${v.metallb}`}`;
-  const metallbDir = (JSON.parse(mod.stdout) as { Dir?: string }).Dir;
-  if (!metallbDir) throw new Error(`MetalLB ${v.metallb}: the Go module cache has no copy of its source`);
+  // As its Dockerfile: entrypoint-tester's tests run it as agnhost-2.
+  await symlink('agnhost', join(agnhost, 'agnhost-2'));
+  const metallbDir = await moduleDir(go, metallb, v.metallb);
   await copyFile(join(metallbDir, 'config/manifests/metallb-native.yaml'), join(work, 'metallb-native.yaml'));
   await copyFile(join(metallbDir, 'config/manifests/metallb-frr.yaml'), join(work, 'metallb-frr.yaml'));
   // The speaker's image carries FRR's reloader script; the speaker's pod copies it out.

@@ -7,11 +7,19 @@ import { waitForHosts } from './readiness.ts';
 import { teardown } from './teardown.ts';
 import { writeState, type LabState } from './state.ts';
 import { writeInventory } from './inventory.ts';
-import { ensureComponents, type Components } from './components.ts';
+import { ensureComponents } from './components.ts';
 import { ensureFrrImage } from './frr-image.ts';
 import { raiseInotifyLimit } from './machine-limits.ts';
-import { hostNamespace, hostPaths, knownHostsPath, labKeyPath, sshConfigPath, type LabNames } from './paths.ts';
-import type { Topology } from './topology.ts';
+import {
+  clientNamespace,
+  hostNamespace,
+  hostPaths,
+  knownHostsPath,
+  labKeyPath,
+  sshConfigPath,
+  type LabNames,
+} from './paths.ts';
+import { INTERNET, type Topology } from './topology.ts';
 
 export interface UpOptions {
   topology: Topology;
@@ -39,9 +47,13 @@ export async function up(names: LabNames, opts: UpOptions): Promise<LabState> {
 async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): Promise<LabState> {
   await mkdir(names.dir, { recursive: true });
   raiseInotifyLimit(topology.hosts.length, log);
-  const image = await ensureImage(log);
-  const components: Components = await ensureComponents(log);
-  const frrImage = await ensureFrrImage(log);
+  // On a fresh machine these take minutes each: debootstrap waits on the mirror and the disk, Go
+  // on the module proxy and the CPU, so they overlap.
+  const [image, components, frrImage] = await Promise.all([
+    ensureImage(log),
+    ensureComponents(log),
+    ensureFrrImage(log),
+  ]);
   const labPublicKey = await ensureLabKey(names);
   const config = sshConfig(names);
   await writeFile(sshConfigPath(names), config);
@@ -52,7 +64,7 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
   const hostKeys = new Map<string, string>();
   await Promise.all(
     topology.hosts.map(async (host) => {
-      await createHostNetwork(names, host);
+      await createHostNetwork(names, host, topology.controller);
       hostKeys.set(host.name, await prepareHost(names, image, topology, host, labPublicKey));
     }),
   );
@@ -75,6 +87,7 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
     lab: names.lab,
     createdAt: new Date().toISOString(),
     controller: { namespace: names.controller, address: topology.controller, bridge: 'br0' },
+    client: { namespace: clientNamespace(names), address: INTERNET.client, router: INTERNET.router },
     subnet: topology.subnet,
     image,
     ssh: {

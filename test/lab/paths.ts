@@ -57,6 +57,11 @@ export function hostPaths(names: LabNames, host: string): HostPaths {
 }
 
 export const hostNamespace = (names: LabNames, host: string): string => `${names.hostPrefix}${host}`;
+/**
+ * The client on the lab's internet (test/lab/README.md): a namespace of the host prefix, so
+ * teardown finds it by name, under a name no host can have.
+ */
+export const clientNamespace = (names: LabNames): string => `${names.hostPrefix}_client`;
 export const labKeyPath = (names: LabNames): string => join(names.dir, 'id_ed25519');
 export const knownHostsPath = (names: LabNames): string => join(names.dir, 'known_hosts');
 export const statePath = (names: LabNames): string => join(names.dir, 'state.json');

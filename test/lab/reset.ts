@@ -5,6 +5,7 @@ import { sh, shMaybe } from './run.ts';
 import { bootHost } from './host.ts';
 import { cgroupPids, hostCgroups } from './cgroups.ts';
 import { hostNamespace, hostPaths, type LabNames } from './paths.ts';
+import { defaultRoute, restoreNetSysctls } from './network.ts';
 import { findProcesses, readCmdline, signal, waitForExit } from './processes.ts';
 import { waitForHosts } from './readiness.ts';
 import { readState, writeState, type HostState } from './state.ts';
@@ -30,7 +31,9 @@ export async function resetHosts(names: LabNames, hostNames: string[], log: (msg
     if (!h) throw new Error(`no host ${n} in lab ${names.lab}; hosts: ${state.hosts.map((x) => x.name).join(', ')}`);
     return h;
   });
-  await Promise.all(hosts.map((h) => resetOne(names, h, state.image, state.components, state.frrImage)));
+  await Promise.all(
+    hosts.map((h) => resetOne(names, h, state.controller.address, state.image, state.components, state.frrImage)),
+  );
   await writeState(names, state);
   log(`reset ${hostNames.join(', ')}; waiting for them to boot`);
   await waitForHosts(names, hosts, 60_000, log);
@@ -39,6 +42,7 @@ export async function resetHosts(names: LabNames, hostNames: string[], log: (msg
 async function resetOne(
   names: LabNames,
   host: HostState,
+  gateway: string,
   image: Parameters<typeof bootHost>[1],
   components: Parameters<typeof bootHost>[2],
   frrImage: Parameters<typeof bootHost>[3],
@@ -50,6 +54,8 @@ async function resetOne(
   signal(await waitForExit(nspawns, 15_000), 'SIGKILL');
   for (const cgroup of hostCgroups(names, host.name)) if (existsSync(cgroup)) signal(cgroupPids(cgroup), 'SIGKILL');
   await clearNamespace(ns);
+  await defaultRoute(ns, gateway);
+  await restoreNetSysctls(names, host.name);
   const identity = await Promise.all(IDENTITY.map(async (f) => [f, await readFile(join(p.upper, f))] as const));
   if ((await shMaybe`umount ${p.root}`).exitCode !== 0) await sh`umount -l ${p.root}`;
   await rm(p.upper, { recursive: true, force: true });
@@ -69,7 +75,7 @@ async function resetOne(
  * its disk: nftables tables (a firewall an earlier test loaded would still drop packets), links
  * (K3s's pod bridge cni0 with an earlier cluster's pod CIDR, pods' veths) and routes (to other
  * nodes' pod CIDRs of an earlier cluster, BGP routes). A fresh host starts with its eth0 and
- * loopback only: a stale route to this node's own new pod CIDR via another node sent every reply
+ * loopback only (and its default route, put back after): a stale route to this node's own new pod CIDR via another node sent every reply
  * to its pods away, so MetalLB's controller never reached the API server.
  */
 async function clearNamespace(ns: string): Promise<void> {

@@ -24,6 +24,8 @@ export interface LabState {
   lab: string;
   createdAt: string;
   controller: { namespace: string; address: string; bridge: string };
+  /** The client on the lab's internet, beyond the provider's router (the controller). */
+  client: { namespace: string; address: string; router: string };
   subnet: string;
   image: { key: string; rootfs: string; repo: string };
   ssh: { user: string; privateKey: string; knownHosts: string; config: string };

@@ -16,7 +16,18 @@ export interface Topology {
   hosts: HostSpec[];
   /** Inventory groups made of other groups, as Ansible's `children:`. */
   groupChildren: Record<string, string[]>;
+  /**
+   * Address blocks the provider routes to one of the lab's hosts, as a provider routes a
+   * customer's block to the VDS that announces it (the article's edge, for MetalLB's pools).
+   */
+  routes: { prefix: string; via: string }[];
 }
+
+/**
+ * The internet beyond the provider's router: the controller namespace routes between the hosts'
+ * segment and this one, where the lab's client lives (test/lab/README.md, "The provider's network").
+ */
+export const INTERNET = { subnet: '203.0.113.0/24', router: '203.0.113.1', client: '203.0.113.10' } as const;
 
 const SUBNET = '192.0.2';
 const FIRST_WORKER_OCTET = 12;
@@ -44,6 +55,8 @@ export function defaultTopology(workers = 2): Topology {
       ...agents,
     ],
     groupChildren: { k3s_cluster: ['k3s_server', 'k3s_agent'] },
+    // The examples' BGP pools (198.51.100.128/27) lie in this block.
+    routes: [{ prefix: '198.51.100.0/24', via: 'edge' }],
   };
 }
 
@@ -85,7 +98,7 @@ function validate(doc: Document, fail: (path: Path, expected: string) => never):
   const inSubnet = (value: unknown): value is string =>
     typeof value === 'string' && isIpv4(value) && value.startsWith(`${prefix}.`) && !/\.(0|255)$/.test(value);
 
-  const { controller, hosts: rawHosts, groupChildren = {} } = data;
+  const { controller, hosts: rawHosts, groupChildren = {}, routes: rawRoutes = [] } = data;
   if (!inSubnet(controller)) return fail(['controller'], `a host address in ${subnet}`);
   if (!Array.isArray(rawHosts) || rawHosts.length === 0) return fail(['hosts'], 'a non-empty list of hosts');
 
@@ -111,7 +124,18 @@ function validate(doc: Document, fail: (path: Path, expected: string) => never):
   if (!isRecord(groupChildren) || !Object.values(groupChildren).every(isStringList)) {
     return fail(['groupChildren'], 'a mapping of group name to a list of group names');
   }
-  return { subnet, controller, hosts, groupChildren: groupChildren as Record<string, string[]> };
+  if (!Array.isArray(rawRoutes)) return fail(['routes'], 'a list of { prefix, via } routes');
+  const routes = rawRoutes.map((raw: unknown, i) => {
+    const route = isRecord(raw) ? raw : fail(['routes', i], 'a mapping with prefix and via');
+    const { prefix, via } = route;
+    const [net = '', len = ''] = typeof prefix === 'string' ? prefix.split('/') : [];
+    if (!isIpv4(net) || !/^\d{1,2}$/.test(len) || Number(len) > 32 || net.startsWith(`${subnetMatch[1]}.`))
+      fail(['routes', i, 'prefix'], `an IPv4 prefix a.b.c.d/len outside ${subnet}`);
+    if (!hosts.some((h) => h.name === via)) fail(['routes', i, 'via'], 'the name of a host of this topology');
+    return { prefix: prefix as string, via: via as string };
+  });
+  if (subnet === INTERNET.subnet) return fail(['subnet'], `a /24 other than ${INTERNET.subnet}, the lab's internet`);
+  return { subnet, controller, hosts, groupChildren: groupChildren as Record<string, string[]>, routes };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

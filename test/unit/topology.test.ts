@@ -35,6 +35,8 @@ describe('default topology', () => {
     ]);
     expect(t.controller).toBe('192.0.2.254');
     expect(t.groupChildren).toEqual({ k3s_cluster: ['k3s_server', 'k3s_agent'] });
+    // The provider routes the examples' BGP pools to the edge.
+    expect(t.routes).toEqual([{ prefix: '198.51.100.0/24', via: 'edge' }]);
   });
 
   it('scales to the benchmark sizes with distinct addresses', () => {
@@ -57,6 +59,10 @@ describe('topology file', () => {
       { name: 'cp1', address: '192.0.2.11', groups: ['k3s_server'] },
     ]);
     expect(t.groupChildren).toEqual({ k3s_cluster: ['k3s_server'] });
+    expect(t.routes).toEqual([]);
+    expect(loadTopology(topologyFile(`${GOOD}routes:\n  - { prefix: 198.51.100.0/24, via: edge }\n`)).routes).toEqual([
+      { prefix: '198.51.100.0/24', via: 'edge' },
+    ]);
   });
 
   it.each([
@@ -99,6 +105,21 @@ describe('topology file', () => {
       'no hosts',
       'subnet: 192.0.2.0/24\ncontroller: 192.0.2.254\nhosts: []\n',
       ':3: hosts: expected a non-empty list of hosts',
+    ],
+    [
+      'a routed block via a host that does not exist',
+      `${GOOD}routes:\n  - { prefix: 198.51.100.0/24, via: edge2 }\n`,
+      ':13: routes[0].via: expected the name of a host of this topology',
+    ],
+    [
+      "a routed block inside the hosts' subnet",
+      `${GOOD}routes:\n  - { prefix: 192.0.2.128/25, via: edge }\n`,
+      ':13: routes[0].prefix: expected an IPv4 prefix a.b.c.d/len outside 192.0.2.0/24',
+    ],
+    [
+      "the lab's internet as the hosts' subnet",
+      GOOD.replaceAll('192.0.2.', '203.0.113.'),
+      ':1: subnet: expected a /24 other than 203.0.113.0/24',
     ],
     ['a list at the top', '- a\n', ':1: (document): expected a mapping'],
     ['invalid YAML', 'subnet: [192.0.2.0/24\n', ':2: invalid YAML'],

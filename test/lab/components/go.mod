@@ -87,6 +87,7 @@ require (
 	github.com/hashicorp/golang-lru v0.5.1 // indirect
 	github.com/hashicorp/memberlist v0.5.1 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/ishidawataru/sctp v0.0.0-20250521072954-ae8eb7fa7995 // indirect
 	github.com/jonboulle/clockwork v0.5.0 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
 	github.com/josharian/native v1.0.0 // indirect
@@ -228,4 +229,5 @@ tool (
 	go.universe.tf/metallb/frr-tools/cp-tool
 	go.universe.tf/metallb/frr-tools/metrics
 	go.universe.tf/metallb/speaker
+	k8s.io/kubernetes/test/images/agnhost
 )

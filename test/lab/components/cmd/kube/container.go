@@ -34,6 +34,7 @@ type containerRunner struct {
 	init bool
 	// Guarded by p.mu.
 	cmd      *exec.Cmd
+	env      []string
 	restarts int32
 	state    corev1.ContainerState
 	ready    bool
@@ -120,13 +121,16 @@ func (c *containerRunner) start(ctx context.Context) (<-chan error, error) {
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
 		return nil, err
 	}
-	args := []string{"podexec", "--root", c.img.root, "--scratch", scratch, "--cgroup", c.cgroup()}
+	args := []string{"podexec", "--root", strings.Join(c.img.layers, ":"), "--scratch", scratch, "--cgroup", c.cgroup()}
 	for _, b := range binds {
 		args = append(args, "--bind", b)
 	}
 	uid, gid := c.identity()
+	unshare := uintptr(syscall.CLONE_NEWNS)
 	if r.netns != "" {
-		args = append(args, "--netns", r.netns)
+		// A pod of its own network has a host name of its own too, as with a container runtime.
+		args = append(args, "--netns", r.netns, "--hostname", r.hostname())
+		unshare |= syscall.CLONE_NEWUTS
 	}
 	args = append(args, "--uid", strconv.FormatInt(uid, 10), "--gid", strconv.FormatInt(gid, 10), "--")
 	command := c.spec.Command
@@ -161,7 +165,7 @@ func (c *containerRunner) start(ctx context.Context) (<-chan error, error) {
 	defer stdout.Close()
 	defer stderr.Close()
 	defer log.closeWhenDrained()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: unshare, Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	r.mu.Lock()
 	if r.stopping {
 		r.mu.Unlock()
@@ -169,7 +173,7 @@ func (c *containerRunner) start(ctx context.Context) (<-chan error, error) {
 	}
 	err = cmd.Start()
 	if err == nil {
-		c.cmd = cmd
+		c.cmd, c.env = cmd, env
 		c.ready, c.started = false, c.spec.StartupProbe == nil
 		c.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}
 	}
@@ -300,39 +304,102 @@ func due(p *corev1.Probe, started, now time.Time, next map[string]time.Time, kin
 // probeClient skips certificate checks, as the kubelet's HTTPS probes do.
 var probeClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 
+// probe runs one probe as the kubelet does: an HTTP status from 200 to 399, a TCP connection, or
+// a command that exits 0 in the container, each within timeoutSeconds.
 func (c *containerRunner) probe(p *corev1.Probe) bool {
-	timeout := time.Duration(max(p.TimeoutSeconds, 1)) * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(max(p.TimeoutSeconds, 1))*time.Second)
+	defer cancel()
 	switch {
 	case p.HTTPGet != nil:
-		host := p.HTTPGet.Host
-		if host == "" {
-			host = c.p.ip
-		}
-		scheme := strings.ToLower(string(p.HTTPGet.Scheme))
-		if scheme == "" {
-			scheme = "http"
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s://%s%s", scheme, net.JoinHostPort(host, c.port(p.HTTPGet.Port.String())), p.HTTPGet.Path), nil)
-		if err != nil {
-			return false
-		}
-		resp, err := probeClient.Do(req)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode >= 200 && resp.StatusCode < 400
+		return c.httpGet(ctx, p.HTTPGet) == nil
 	case p.TCPSocket != nil:
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(c.p.ip, c.port(p.TCPSocket.Port.String())), timeout)
-		if err != nil {
-			return false
-		}
-		conn.Close()
-		return true
+		return c.dial(ctx, p.TCPSocket.Port.String()) == nil
+	case p.Exec != nil:
+		return c.inContainer(ctx, p.Exec.Command) == nil
 	}
 	return true
+}
+
+func (c *containerRunner) httpGet(ctx context.Context, g *corev1.HTTPGetAction) error {
+	host := g.Host
+	if host == "" {
+		host = c.p.ip
+	}
+	scheme := strings.ToLower(string(g.Scheme))
+	if scheme == "" {
+		scheme = "http"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s://%s%s", scheme, net.JoinHostPort(host, c.port(g.Port.String())), g.Path), nil)
+	if err != nil {
+		return err
+	}
+	for _, h := range g.HTTPHeaders {
+		req.Header.Add(h.Name, h.Value)
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func (c *containerRunner) dial(ctx context.Context, port string) error {
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(c.p.ip, c.port(port)))
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// inContainer runs a command in the running container, as a container runtime's exec does (exec
+// probes, preStop hooks): in its mount, UTS and network namespaces, under its root, as its user,
+// with its environment.
+func (c *containerRunner) inContainer(ctx context.Context, command []string) error {
+	c.p.mu.Lock()
+	pid, env := 0, c.env
+	if c.cmd != nil && c.cmd.Process != nil && c.state.Running != nil {
+		pid = c.cmd.Process.Pid
+	}
+	c.p.mu.Unlock()
+	if pid == 0 {
+		return fmt.Errorf("container %s is not running", c.spec.Name)
+	}
+	if len(command) == 0 {
+		return fmt.Errorf("no command")
+	}
+	uid, gid := c.identity()
+	args := []string{"--target", strconv.Itoa(pid), "--mount", "--uts", "--net", "--root", "--wd",
+		"--setuid", strconv.FormatInt(uid, 10), "--setgid", strconv.FormatInt(gid, 10), "--"}
+	cmd := exec.CommandContext(ctx, "nsenter", append(args, command...)...)
+	cmd.Env = env
+	return cmd.Run()
+}
+
+// preStop runs the container's preStop hook, as the kubelet does before it sends SIGTERM.
+func (c *containerRunner) preStop(ctx context.Context) {
+	h := c.spec.Lifecycle
+	if h == nil || h.PreStop == nil {
+		return
+	}
+	var err error
+	switch p := h.PreStop; {
+	case p.Exec != nil:
+		err = c.inContainer(ctx, p.Exec.Command)
+	case p.HTTPGet != nil:
+		err = c.httpGet(ctx, p.HTTPGet)
+	case p.Sleep != nil:
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(p.Sleep.Seconds) * time.Second):
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "node: pod %s/%s container %s preStop hook: %v\n", c.p.pod.Namespace, c.p.pod.Name, c.spec.Name, err)
+	}
 }
 
 // port resolves a probe's port, which may name one of the container's ports.

@@ -262,11 +262,17 @@ func (n *node) sync(ctx context.Context, lister listersv1.PodLister) {
 		r := n.pods[pod.UID]
 		n.mu.Unlock()
 		if pod.DeletionTimestamp != nil {
-			if r != nil {
-				r.stop()
-				n.forget(pod.UID)
+			// Stopping takes up to the grace period (preStop hooks, a delayed shutdown): the
+			// other pods of the node are not kept waiting for it.
+			if r == nil {
+				n.removePod(ctx, pod)
+			} else if r.terminate() {
+				go func(pod *corev1.Pod) {
+					r.stop(gracePeriod(pod))
+					n.forget(pod.UID)
+					n.removePod(ctx, pod)
+				}(pod)
 			}
-			n.removePod(ctx, pod)
 			continue
 		}
 		if r == nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
@@ -287,7 +293,9 @@ func (n *node) sync(ctx context.Context, lister listersv1.PodLister) {
 	}
 	n.mu.Unlock()
 	for _, r := range gone {
-		r.stop()
+		if r.terminate() {
+			go r.stop(gracePeriod(r.pod))
+		}
 	}
 }
 
@@ -312,8 +320,11 @@ func (n *node) stopAll() {
 	defer n.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, r := range n.pods {
+		if !r.terminate() {
+			continue // being stopped already, by its deletion
+		}
 		wg.Add(1)
-		go func(r *podRunner) { defer wg.Done(); r.stop() }(r)
+		go func(r *podRunner) { defer wg.Done(); r.stop(gracePeriod(r.pod)) }(r)
 	}
 	wg.Wait()
 }

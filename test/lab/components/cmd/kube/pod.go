@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,8 +27,10 @@ type podRunner struct {
 	dir      string
 	mu       sync.Mutex
 	stopping bool
-	done     chan struct{}
-	stopped  chan struct{}
+	// terminating: the pod is being stopped for good (deleted), by one goroutine.
+	terminating bool
+	done        chan struct{}
+	stopped     chan struct{}
 	// ip is the pod's address: the node's on the host network, else one of the node's pod CIDR.
 	ip    string
 	netns string
@@ -156,7 +159,9 @@ func (r *podRunner) report(ctx context.Context) {
 		if err != nil {
 			return err
 		}
-		if cur.UID != r.pod.UID || cur.DeletionTimestamp != nil {
+		// A terminating pod's status is still reported, as the kubelet does: a readiness probe
+		// that fails during the grace period takes the endpoint out (serving: false).
+		if cur.UID != r.pod.UID {
 			return nil
 		}
 		r.status(&cur.Status)
@@ -182,8 +187,45 @@ func (r *podRunner) sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// stop ends the pod's processes: SIGTERM, then SIGKILL after the pod's grace period.
-func (r *podRunner) stop() {
+// hostname is the pod's host name, as the kubelet gives it: spec.hostname, else the pod's name
+// (at most 63 characters); on the host network, the node's.
+func (r *podRunner) hostname() string {
+	if r.pod.Spec.HostNetwork {
+		return r.n.name
+	}
+	name := r.pod.Spec.Hostname
+	if name == "" {
+		name = r.pod.Name
+	}
+	if len(name) > 63 {
+		name = strings.TrimRight(name[:63], "-.")
+	}
+	return name
+}
+
+// terminate marks the pod as stopping for good; true only for the first caller, who stops it.
+func (r *podRunner) terminate() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.terminating {
+		return false
+	}
+	r.terminating = true
+	return true
+}
+
+// stop ends the pod as the kubelet does: each container's preStop hook, then SIGTERM, then
+// SIGKILL once the grace period (the deletion's, else the pod's) has passed since the start.
+func (r *podRunner) stop(grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	var hooks sync.WaitGroup
+	for _, c := range r.containers {
+		hooks.Add(1)
+		go func() { defer hooks.Done(); c.preStop(ctx) }()
+	}
+	hooks.Wait()
 	r.mu.Lock()
 	if !r.stopping {
 		r.stopping = true
@@ -194,16 +236,23 @@ func (r *podRunner) stop() {
 	for _, c := range all {
 		c.kill(sigterm)
 	}
-	grace := time.Duration(deref(r.pod.Spec.TerminationGracePeriodSeconds, 30)) * time.Second
 	select {
 	case <-r.done:
-	case <-time.After(grace):
+	case <-ctx.Done():
 		for _, c := range all {
 			c.kill(sigkill)
 		}
 		<-r.done
 	}
 	cgroupRemove(filepath.Join(r.n.cgroups, string(r.pod.UID)))
+}
+
+// gracePeriod is how long a pod gets to stop: the deletion's grace period, else its spec's.
+func gracePeriod(pod *corev1.Pod) time.Duration {
+	if pod.DeletionGracePeriodSeconds != nil {
+		return time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
+	}
+	return time.Duration(deref(pod.Spec.TerminationGracePeriodSeconds, 30)) * time.Second
 }
 
 func deref[T any](p *T, def T) T {

@@ -22,7 +22,7 @@ import (
 // user and group, and becomes its command.
 //
 //	kube podexec --root DIR --scratch DIR [--cgroup DIR] [--bind SRC:DST[:ro]]... [--netns PATH]
-//	             [--uid N] [--gid N] -- COMMAND ARGS...
+//	             [--hostname NAME] [--uid N] [--gid N] -- COMMAND ARGS...
 func runPodExec(args []string) int {
 	fs := flag.NewFlagSet("podexec", flag.ExitOnError)
 	var binds multi
@@ -33,6 +33,7 @@ func runPodExec(args []string) int {
 	uid := fs.Int("uid", 0, "user id")
 	gid := fs.Int("gid", 0, "group id")
 	netns := fs.String("netns", "", "network namespace to join (a pod not on the host network)")
+	hostname := fs.String("hostname", "", "host name to set (started in a UTS namespace of its own)")
 	_ = fs.Parse(args)
 	fail := func(what string, err error) int {
 		fmt.Fprintf(os.Stderr, "podexec: %s: %v\n", what, err)
@@ -60,6 +61,11 @@ func runPodExec(args []string) int {
 		}
 		if err != nil {
 			return fail("join network namespace "+*netns, err)
+		}
+	}
+	if *hostname != "" {
+		if err := unix.Sethostname([]byte(*hostname)); err != nil {
+			return fail("set host name "+*hostname, err)
 		}
 	}
 	// Mounts made here must not leak back into the host's namespace.

@@ -16,7 +16,7 @@ import (
 // prepare resolves the container's environment and writes its volumes.
 func (r *podRunner) prepare(ctx context.Context, c corev1.Container) ([]string, []string, error) {
 	pod := r.pod
-	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + r.n.name, "KUBERNETES_SERVICE_HOST=" + r.n.apiHost, "KUBERNETES_SERVICE_PORT=" + r.n.apiPort}
+	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + r.hostname(), "KUBERNETES_SERVICE_HOST=" + r.n.apiHost, "KUBERNETES_SERVICE_PORT=" + r.n.apiPort}
 	for _, e := range c.Env {
 		v, err := r.envValue(ctx, e)
 		if err != nil {
