@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run in the lab's controller namespace after a first apply: creates the article's echo-lb
-# Service and waits until the edge routes its address via both workers (the nodes with its ready
-# endpoints). With the apply before it, the time from fresh hosts to a Service IP learnt at the edge.
+# Run in the lab's controller namespace after a first apply: creates the article's echo-lb (its
+# two agnhost pods and the Service) and waits until the edge routes its address via both workers
+# (the nodes with its ready pods). With the apply before it, the time from fresh hosts to a Service
+# IP learnt at the edge.
 set -euo pipefail
 ssh cp1 k3s kubectl apply -f - < "$1" > /dev/null
 for _ in $(seq 1500); do

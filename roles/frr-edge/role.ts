@@ -1,4 +1,4 @@
-import { apt, command, defineRole, flushHandlers, lines, service, template, type RoleContext } from 'play/role';
+import { apt, command, defineRole, flushHandlers, lines, service, sysctl, template, type RoleContext } from 'play/role';
 import { durationMs } from '../_shared/duration.ts';
 import { ipv4Cidrs } from '../_shared/ip.ts';
 import type { BfdProfile, Pool } from '../_shared/metallb.ts';
@@ -63,6 +63,25 @@ function edgeConfig(ctx: Ctx) {
   };
 }
 
+/**
+ * The edge routes what it learns: traffic for the pools arrives from the provider and leaves for
+ * the nodes, so it must forward (Debian's default is not to). Each new connection is spread over
+ * the nodes by its ports too (the kernel's default hashes addresses only, so one client would
+ * always reach the same node). IPv6 only where the pools have IPv6 addresses: with forwarding on,
+ * the kernel ignores router advertisements on interfaces left at accept_ra=1.
+ */
+function forwarding(vars: Ctx['vars']): Record<string, number> {
+  const v6 =
+    vars.frr_ipv6_forwarding === 'auto'
+      ? (vars.metallb_pools ?? []).some((p) => p.addresses.some((a) => a.includes(':')))
+      : vars.frr_ipv6_forwarding;
+  return {
+    'net.ipv4.ip_forward': 1,
+    'net.ipv4.fib_multipath_hash_policy': 1,
+    ...(v6 ? { 'net.ipv6.conf.all.forwarding': 1, 'net.ipv6.fib_multipath_hash_policy': 1 } : {}),
+  };
+}
+
 /** One line per neighbor from `show bgp summary json`: how the sessions stand after the run. */
 function neighborReport(json: string): string {
   try {
@@ -106,6 +125,10 @@ export default defineRole<Vars>({
         notify: 'reload FRR',
       }),
       service('FRR running', { unit: 'frr', enabled: true, state: 'started' }),
+      sysctl('the edge forwards, spreading connections over the nodes', {
+        file: '/etc/sysctl.d/99-play-frr-edge.conf',
+        values: forwarding(ctx.vars),
+      }),
       flushHandlers(),
       // A report, not a check: in check mode on a fresh edge there is no FRR to ask yet.
       // A read-only reading leaves no trace: vtysh would otherwise append to root's ~/.history_frr.

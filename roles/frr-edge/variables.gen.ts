@@ -20,6 +20,10 @@ export interface Vars {
     password?: string;
     ebgpMultiHop?: boolean;
   }[];
+  /**
+   * IPv6 forwarding on the edge (net.ipv6.conf.all.forwarding=1). "auto" turns it on when a MetalLB pool (metallb_pools) has IPv6 addresses. IPv4 forwarding is always on: the edge routes the pools.
+   */
+  frr_ipv6_forwarding: 'auto' | true | false;
   metallb_mode: Required<L2OrBgpVars>['metallb_mode'];
   metallb_pools?: Required<L2OrBgpVars>['metallb_pools'];
   metallb_bgp_peers: Required<L2OrBgpVars>['metallb_bgp_peers'];

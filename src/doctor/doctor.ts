@@ -13,6 +13,7 @@ import { layer2Checks } from './checks/layer2.ts';
 import { metallbChecks } from './checks/metallb.ts';
 import { nodeChecks } from './checks/nodes.ts';
 import { serviceChecks } from './checks/services.ts';
+import { servicePortChecks } from './checks/service-ports.ts';
 import { driftFindings } from './drift.ts';
 import type { Facts } from './facts.ts';
 import { CLUSTER, fail, type Finding } from './findings.ts';
@@ -150,7 +151,11 @@ export function judge(intended: Intended, facts: Facts, drift: Finding[], select
     );
   }
   if (facts.cluster) {
-    findings.push(...metallbChecks(intended, facts.cluster), ...serviceChecks(intended, facts.cluster));
+    findings.push(
+      ...metallbChecks(intended, facts.cluster),
+      ...serviceChecks(intended, facts.cluster),
+      ...servicePortChecks(intended, facts.cluster, facts.nodes),
+    );
     if (intended.mode === 'layer2') findings.push(...layer2Checks(intended, facts.cluster, facts.nodes, facts.arp));
   }
   if (intended.mode === 'bgp') findings.push(...bgpChecks(intended, facts.edges, facts.cluster, facts.nodes));

@@ -50,6 +50,7 @@ export interface KubeService {
     loadBalancerIP?: string;
     ipFamilies?: string[];
     ipFamilyPolicy?: string;
+    ports?: { name?: string; port: number; protocol?: string; targetPort?: number | string }[];
   };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
@@ -146,6 +147,19 @@ export interface EdgeFacts {
    * Hashed on the edge, so the password never leaves it; compared with the intended one's hash.
    */
   passwordDigests: Record<string, string>;
+  /**
+   * TCP connections the edge opened to each LoadBalancer address and port, several per port (each
+   * from a new source port, so ECMP spreads them over the next hops); read once the Services are
+   * known.
+   */
+  serviceReach?: ServiceReach[];
+}
+
+/** Connections from an edge to one Service address and port, in the order they were tried. */
+export interface ServiceReach {
+  to: string;
+  port: number;
+  results: Reach['result'][];
 }
 
 /** Who answers ARP for each Service address, asked from a host on the nodes' segment. */

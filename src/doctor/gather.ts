@@ -13,6 +13,7 @@ import {
   type Reach,
   type KubeCrd,
   type KubeProxyFacts,
+  type ServiceReach,
 } from './facts.ts';
 import { METALLB_CRDS } from '../../roles/_shared/metallb.ts';
 import { nodesOf, type Intended } from './intended.ts';
@@ -277,27 +278,49 @@ function connectionsFrom(intended: Intended, host: string): Target[] {
     ]);
 }
 
-/** bash's /dev/tcp: no tool to install; `timeout` tells a drop from a refusal. */
+/** bash's /dev/tcp: no tool to install; `timeout` tells a drop from a refusal. Prints `TO PORT RC`. */
+const tcpAttempt = (to: string, port: number): string =>
+  `timeout 3 bash -c ${shellQuote(`: </dev/tcp/${to}/${port}`)} 2>/dev/null; echo "${to} ${port} $?"`;
+
+/** The `TO PORT RC` lines of tcpAttempt, as results by `TO PORT`, in the order printed. */
+function attemptResults(out: string): Map<string, Reach['result'][]> {
+  const results = new Map<string, Reach['result'][]>();
+  for (const [to, port, rc] of out.split('\n').map((l) => l.trim().split(' '))) {
+    if (to === undefined || port === undefined || rc === undefined) continue;
+    const key = `${to} ${port}`;
+    results.set(key, [...(results.get(key) ?? []), rc === '0' ? 'open' : rc === '124' ? 'filtered' : 'refused']);
+  }
+  return results;
+}
+
 function connectionAttempts(targets: Target[]): string {
-  return targets
-    .map(
-      (t) =>
-        `timeout 3 bash -c ${shellQuote(`: </dev/tcp/${t.to}/${t.port}`)} 2>/dev/null; echo "${t.to} ${t.port} $?"`,
-    )
-    .join('; ');
+  return targets.map((t) => tcpAttempt(t.to, t.port)).join('; ');
 }
 
 function reachOf(from: string, targets: Target[], out: string): Reach[] {
-  const code = new Map(
-    out
-      .split('\n')
-      .map((l) => l.split(' '))
-      .map(([to, port, rc]) => [`${to} ${port}`, rc] as const),
+  const results = attemptResults(out);
+  return targets.map((t) => ({ ...t, from, result: results.get(`${t.to} ${t.port}`)?.[0] ?? 'refused' }));
+}
+
+/** Every LoadBalancer Service's address and TCP port: what a client connects to. */
+function serviceTargets(c: ClusterFacts): { to: string; port: number }[] {
+  return loadBalancers(c).flatMap((s) =>
+    serviceIps(s).flatMap((to) =>
+      (s.spec.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === 'TCP').map((p) => ({ to, port: p.port })),
+    ),
   );
-  return targets.map((t) => {
-    const rc = code.get(`${t.to} ${t.port}`);
-    return { ...t, from, result: rc === '0' ? 'open' : rc === '124' ? 'filtered' : 'refused' };
-  });
+}
+
+/** Connections per Service port, each from a new source port: ECMP sends them down different paths. */
+const ATTEMPTS_PER_SERVICE_PORT = 4;
+
+/** Opens TCP connections to each target from the edge, all at once (a drop costs the timeout once). */
+async function serviceAttempts(remote: Remote, targets: { to: string; port: number }[]): Promise<ServiceReach[]> {
+  const tries = targets.flatMap((t) =>
+    Array.from({ length: ATTEMPTS_PER_SERVICE_PORT }, () => `{ ${tcpAttempt(t.to, t.port)}; } &`),
+  );
+  const results = attemptResults((await remote.exec(`${tries.join('\n')}\nwait`)).stdout);
+  return targets.map((t) => ({ ...t, results: results.get(`${t.to} ${t.port}`) ?? [] }));
 }
 
 /** Everything the checks read, gathered from all hosts at once. */
@@ -349,6 +372,15 @@ export async function gatherFacts(
       ),
     ),
   ]);
+  if (intended.mode === 'bgp' && facts.cluster) {
+    const targets = serviceTargets(facts.cluster);
+    if (targets.length > 0)
+      await Promise.all(
+        facts.edges
+          .filter((e) => e.error === undefined)
+          .map((e) => on(e.host, async (r) => void (e.serviceReach = await serviceAttempts(r, targets)))),
+      );
+  }
   if (intended.mode === 'layer2' && facts.cluster && arpFrom) {
     const ips = loadBalancers(facts.cluster).flatMap(serviceIps);
     if (ips.length > 0) await on(arpFrom, async (r) => void (facts.arp = await arpFacts(r, ips)));

@@ -3,6 +3,7 @@ import { hostsOfGroup, type Inventory } from '../inventory/model.ts';
 import type { Vars as MetallbVars } from '../../roles/l2-or-bgp/variables.gen.ts';
 import type { Vars as EdgeVars } from '../../roles/frr-edge/variables.gen.ts';
 import type { Vars as K3sVars } from '../../roles/k3s-config/variables.gen.ts';
+import type { Vars as FirewallVars } from '../../roles/firewall/variables.gen.ts';
 import { ipv4Cidrs } from '../../roles/_shared/ip.ts';
 
 /** What the cluster should be, as site.yaml's roles would make it: what doctor checks against. */
@@ -22,6 +23,8 @@ export interface Intended {
   aggregates: string[];
   /** Per K3s node, the kube-proxy mode k3s-config gives it. */
   kubeProxyMode: Record<string, K3sVars['kube_proxy_mode']>;
+  /** Per K3s node, the LoadBalancer ports its firewall opens on the pools' addresses. */
+  firewallServicePorts: Record<string, FirewallVars['firewall_service_ports']>;
 }
 
 export const nodesOf = (i: Intended): string[] => [...i.servers, ...i.agents];
@@ -37,10 +40,13 @@ export function intendedState(compiled: CompiledRun, inv: Inventory): Intended |
     edges.map((e) => [e, (compiled.roleVars.get('frr-edge')?.get(e) as EdgeVars | undefined)?.frr_upstreams ?? []]),
   );
   const kubeProxyMode: Intended['kubeProxyMode'] = {};
+  const firewallServicePorts: Intended['firewallServicePorts'] = {};
   const agents = hostsOfGroup(inv, 'k3s_agent');
   for (const host of [...servers, ...agents]) {
     const k3s = compiled.roleVars.get('k3s-config')?.get(host) as K3sVars | undefined;
     if (k3s) kubeProxyMode[host] = k3s.kube_proxy_mode;
+    const firewall = compiled.roleVars.get('firewall')?.get(host) as FirewallVars | undefined;
+    if (firewall) firewallServicePorts[host] = firewall.firewall_service_ports;
   }
   const address: Record<string, string> = {};
   for (const [host, vars] of compiled.hostVars) address[host] = String(vars.ansible_host ?? host);
@@ -56,5 +62,6 @@ export function intendedState(compiled: CompiledRun, inv: Inventory): Intended |
     upstreams,
     aggregates: ipv4Cidrs((metallb.metallb_pools ?? []).flatMap((p) => p.addresses)),
     kubeProxyMode,
+    firewallServicePorts,
   };
 }

@@ -2,10 +2,11 @@ import { beforeAll, expect, it } from 'vitest';
 import type { Finding } from '../../src/doctor/findings.ts';
 import { describeLab, eventually, freshHosts, lab, onHostOk } from './lab-fixture.ts';
 import { layerSnapshot, snapshotDiff } from './layer-snapshot.ts';
-import { apply, echoLb, neighbors, nextHops, NODES, serviceIp } from './metallb-edge.ts';
+import { apply, deployEcho, echoPods, neighbors, nextHops, NODES, routedVia, serviceIp } from './metallb-edge.ts';
 import { exampleInventory, failures, play, type PlayRun } from './play-runner.ts';
 import { labExampleVars } from '../lab/example-inventory.ts';
 import { startUpstreamRouter } from './upstream-router.ts';
+import { clientRequest } from './traffic.ts';
 
 /**
  * play doctor on the lab with the real MetalLB: a healthy cluster passes; then, one at a time,
@@ -27,15 +28,18 @@ const bad = (r: PlayRun): string[] =>
 const finding = (r: PlayRun, host: string, check: string): Finding | undefined =>
   report(r).findings.find((f) => f.host === host && f.check === check);
 
-/** Each case leaves the lab as it found it: both paths to echo-lb back at the edge. */
+/**
+ * Each case leaves the lab as it found it: an echo pod on each agent (a case that evicted one got
+ * it rescheduled beside the other) and both paths to echo-lb back at the edge.
+ */
 async function settled(): Promise<void> {
-  const ip = await serviceIp();
-  await eventually(
-    'the edge routing echo-lb via w1 and w2 again',
-    () => nextHops(ip),
-    (h) => h.length === 2,
-    { timeoutMs: 120_000 },
-  );
+  const spread = (p: { node: string; ready: boolean }[]): boolean =>
+    p.length === 2 && p.every((x) => x.ready) && p.map((x) => x.node).join() === 'w1,w2';
+  if (!spread(await echoPods())) {
+    await onHostOk('cp1', 'k3s kubectl rollout restart deployment echo');
+    await eventually('an echo pod on each agent again', echoPods, spread, { timeoutMs: 120_000 });
+  }
+  await routedVia(await serviceIp(), ['w1', 'w2'], 120_000);
 }
 
 describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () => {
@@ -61,13 +65,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
     inventory = exampleInventory('example-bgp', overrides, 'frr');
     const r = await play(['site.yaml', '-i', inventory]);
     expect(r.code, failures(r)).toBe(0);
-    await apply(echoLb({ w1: true, w2: true }));
-    const ip = await eventually('an address for echo-lb', serviceIp, (v) => v !== '');
-    await eventually(
-      'the edge to route echo-lb via w1 and w2',
-      () => nextHops(ip),
-      (h) => h.length === 2,
-    );
+    await routedVia((await deployEcho()).ip, ['w1', 'w2']);
   }, 600_000);
 
   it("a healthy cluster: every check passes, exit 0, and no host's disk changed", async () => {
@@ -91,6 +89,9 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
         `edge bgp BGP session with w1 (${NODES.w1})`,
         'edge bgp BFD with w2',
         'edge bgp route to default/echo-lb 198.51.100.128',
+        // A route is not a request answered: the edge connects to the address itself.
+        'edge bgp default/echo-lb 198.51.100.128:80 accepts TCP from edge',
+        "cluster service default/echo-lb port 80/tcp let through the nodes' firewall",
         // kubectl logs, through each node's agent on the kubelet's port.
         'cluster metallb controller: no errors logged in 15 min',
         'w2 metallb speaker: no errors logged in 15 min',
@@ -235,6 +236,32 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
       expect(fix.code, failures(fix)).toBe(0);
     }
   });
+
+  it('a Service port left out of firewall_service_ports: kube-proxy in nftables mode still lets the client in, and doctor warns that IPVS would not', async () => {
+    const closed = exampleInventory('example-bgp', { ...overrides, firewall_service_ports: [] }, 'frr');
+    const set = await play(['site.yaml', '-i', closed, '--role', 'firewall']);
+    expect(set.code, failures(set)).toBe(0);
+    try {
+      const pods = (await echoPods()).map((p) => p.name);
+      expect(pods).toContain(await clientRequest(`http://${await serviceIp()}/hostname`));
+      const r = await play(['doctor', '-i', closed], { timeoutMs: 120_000 });
+      expect(bad(r), failures(r)).toEqual([
+        expect.stringMatching(/^cluster service default\/echo-lb port 80\/tcp let through the nodes' firewall: warn/),
+      ]);
+      expect(r.code).toBe(0);
+      const f = finding(r, 'cluster', "default/echo-lb port 80/tcp let through the nodes' firewall");
+      expect(f?.evidence).toEqual([
+        'not in firewall_service_ports on cp1, w1, w2',
+        'cp1: kube-proxy nftables',
+        'w1: kube-proxy nftables',
+        'w2: kube-proxy nftables',
+      ]);
+      expect(f?.cause).toMatch(/with kube-proxy in IPVS mode the firewall would drop it/);
+    } finally {
+      const back = await play(['site.yaml', '-i', inventory, '--role', 'firewall']);
+      expect(back.code, failures(back)).toBe(0);
+    }
+  }, 240_000);
 
   it("a node's arp_ignore reset to 0: drift on that node, with the sysctl as play sets it", async () => {
     await onHostOk('w1', 'sysctl -qw net.ipv4.conf.all.arp_ignore=0');
@@ -399,33 +426,4 @@ ${annotation ? `  annotations: { ${annotation} }\n` : ''}spec:
       await settled();
     }
   }, 300_000);
-});
-
-describeLab('play doctor, layer2: exactly one node answers ARP for each Service address', () => {
-  it('asks from the edge with arping and finds one node answering', async () => {
-    await freshHosts('edge', 'cp1', 'w1', 'w2');
-    const inventory = exampleInventory('example-l2', {
-      metallb_pools: [{ name: 'public-pool', addresses: ['192.0.2.200-192.0.2.210'] }],
-    });
-    // Longer than metallb-install's own 300 s wait, so that a MetalLB that never gets ready is
-    // reported by the role, saying what it waited for.
-    const r = await play(['site.yaml', '-i', inventory, '--limit', 'k3s_cluster'], { timeoutMs: 360_000 });
-    expect(r.code, failures(r)).toBe(0);
-    // A probe host with arping (the local repository serves it, as Debian's mirror would).
-    await onHostOk('edge', 'apt-get install -y -qq iputils-arping >/dev/null');
-    await apply(echoLb({ w1: true, w2: true }));
-    const ip = await eventually('an address for echo-lb', serviceIp, (v) => v !== '');
-    const doc = await eventually(
-      'doctor to see an ARP answer',
-      () => play(['doctor', '-i', inventory, '--limit', 'k3s_cluster'], { timeoutMs: 120_000 }),
-      (d) => report(d).findings.some((f) => f.area === 'layer2' && f.verdict === 'ok'),
-      { timeoutMs: 60_000 },
-    );
-    expect(bad(doc)).toEqual([]);
-    expect(doc.code).toBe(0);
-    const arp = report(doc).findings.find((f) => f.area === 'layer2');
-    expect(arp?.check).toBe(`ARP for default/echo-lb ${ip}`);
-    expect(arp?.evidence[0]).toBe('asked from edge with arping');
-    expect(arp?.evidence[1]).toMatch(/^answer: [0-9a-f:]{17} \((w1|w2)\)$/);
-  }, 600_000);
 });

@@ -1,16 +1,18 @@
 import { beforeAll, expect, it } from 'vitest';
-import { describeLab, eventually, freshHosts, onHost, onHostOk } from './lab-fixture.ts';
-import { failures, play, siteInventory } from './play-runner.ts';
+import { cutHost, reconnectHost, summarize } from '../lab/traffic/traffic.ts';
+import { labExampleVars } from '../lab/example-inventory.ts';
+import { describeLab, eventually, freshHosts, lab, onHost, onHostOk } from './lab-fixture.ts';
+import { exampleInventory, failures, play } from './play-runner.ts';
 import {
-  apply,
   applyCommand,
-  echoLb,
-  echoLbFollowsReadyEndpoints,
+  echoFollowsReadiness,
   neighbors,
   nextHops,
   NODES,
+  routedVia,
   serviceIp,
 } from './metallb-edge.ts';
+import { recordFigure, requestsDuring } from './traffic.ts';
 
 /**
  * The article's BGP setup end to end on the lab, with the real Kubernetes control plane and the
@@ -33,7 +35,17 @@ describeLab('MetalLB for real: a LoadBalancer Service gets an address and the ed
   let inventory = '';
   beforeAll(async () => {
     await freshHosts('edge', 'cp1', 'w1', 'w2');
-    inventory = siteInventory('example-bgp');
+    // A 15 s hold time (keepalives every 5 s) in place of the article's 180 s: the hold timer's
+    // part in a node's failure is measured below in seconds, not minutes.
+    const peers = (labExampleVars('example-bgp').metallb_bgp_peers as Record<string, unknown>[]).map((p) => ({
+      ...p,
+      holdTime: '15s',
+    }));
+    inventory = exampleInventory('example-bgp', {
+      firewall_rollback_seconds: 10,
+      ansible_timeout: 4,
+      metallb_bgp_peers: peers,
+    });
     const r = await play(['site.yaml', '-i', inventory]);
     expect(r.code, failures(r)).toBe(0);
   }, 600_000);
@@ -84,18 +96,73 @@ describeLab('MetalLB for real: a LoadBalancer Service gets an address and the ed
     expect(rerun.code, failures(rerun)).toBe(0);
   });
 
-  it('echo-lb gets an address from the pool; the edge routes it to exactly the nodes with ready endpoints, and withdraws a node whose endpoint turns unready', async () => {
-    await echoLbFollowsReadyEndpoints();
+  it("echo-lb gets an address from the pool; the edge routes it to exactly the nodes with a ready pod, and withdraws a node whose pod's readiness probe fails", async () => {
+    await echoFollowsReadiness();
   });
 
-  it("stopping a node's K3s (its speaker with it) removes its path; starting it brings the path back", async () => {
-    await apply(echoLb({ w1: true, w2: true }));
+  it('without BFD, a node cut off abruptly keeps its path at the edge until the hold timer expires, and the client loses the requests sent down it', async () => {
     const ip = await serviceIp();
-    await eventually(
-      'both paths',
-      () => nextHops(ip),
-      (h) => h.length === 2,
+    await routedVia(ip, ['w1', 'w2']);
+    let cutAt = 0;
+    let goneAt = 0;
+    const list = await requestsDuring(`http://${ip}/hostname`, async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      cutAt = await cutHost(lab().names, 'w1');
+      try {
+        await eventually(
+          'the edge to drop w1',
+          () => nextHops(ip),
+          (h) => !h.includes(NODES.w1 ?? ''),
+          {
+            timeoutMs: 40_000,
+            intervalMs: 100,
+          },
+        );
+        goneAt = Date.now();
+      } finally {
+        await reconnectHost(lab().names, 'w1');
+      }
+    });
+    const kept = goneAt - cutAt;
+    // The edge hears nothing from w1 after the cut and gives up 15 s after the last keepalive it
+    // got, which came at most 5 s before the cut.
+    expect(kept).toBeGreaterThanOrEqual(9_000);
+    expect(kept).toBeLessThanOrEqual(17_000);
+    const s = summarize(list);
+    const failed = s.disturbed.filter((r) => r.error !== undefined);
+    const seen = JSON.stringify({
+      kept,
+      total: s.total,
+      failed: failed.length,
+      errors: s.errors,
+      first: s.disturbed[0],
+      last: s.disturbed.at(-1),
+    });
+    // Connections hashed to w1 while the edge kept it got no answer there: answered late, on a
+    // SYN retransmitted after the path went (TCP retries after 1, 3, 7 s), or not within 10 s.
+    const sentMeanwhile = list.filter((r) => r.at >= cutAt && r.at < goneAt);
+    const hit = sentMeanwhile.filter((r) => r.error !== undefined || r.ms > 500);
+    expect(hit.length, seen).toBeGreaterThan(sentMeanwhile.length * 0.2);
+    for (const r of s.disturbed) expect(r.at, JSON.stringify(r)).toBeGreaterThanOrEqual(cutAt - 50);
+    for (const r of s.disturbed) expect(r.at, JSON.stringify(r)).toBeLessThan(goneAt + 100);
+    recordFigure(
+      'hold timer keeps dead path',
+      kept,
+      'ms',
+      "w1's link cut; native speaker, no BFD, holdTime 15s (keepalive 5s): until the edge dropped w1's route",
     );
+    recordFigure(
+      'hold timer client hit',
+      hit.length,
+      'requests',
+      `of ${sentMeanwhile.length} sent meanwhile (one every 20 ms): ${failed.length} unanswered within 10 s, the others answered late (slowest ${s.slowestMs} ms)`,
+    );
+    await routedVia(ip, ['w1', 'w2'], 120_000);
+  }, 240_000);
+
+  it("stopping a node's K3s (its speaker with it) removes its path; starting it brings the path back", async () => {
+    const ip = await serviceIp();
+    await routedVia(ip, ['w1', 'w2']);
     await onHostOk('w1', 'systemctl stop k3s-agent');
     try {
       expect(

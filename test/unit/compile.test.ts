@@ -29,7 +29,7 @@ async function problems(name: string, o?: Partial<CompileOptions>): Promise<stri
 describe('compile: everything checked before any host is contacted', () => {
   it('an unknown role is named, with the roles that exist', async () => {
     expect(await problems('bad-role-ref.yaml')).toMatch(
-      /bad-role-ref\.yaml:4:7: unknown role "demoo"; known roles: broken, demo, firewall, frr-edge, k3s-config, l2-or-bgp, metallb-install, motd, slow, sysctl, transfer/,
+      /bad-role-ref\.yaml:4:7: unknown role "demoo"; known roles: broken, demo, firewall, frr-edge, k3s-config, l2-or-bgp, metallb-install, motd, node-maintenance, slow, sysctl, transfer/,
     );
   });
 
@@ -37,7 +37,7 @@ describe('compile: everything checked before any host is contacted', () => {
     const text = await problems('broken.yaml');
     expect(text.split('\n')).toEqual([
       expect.stringMatching(
-        /broken\.yaml:4:7: unknown role "nosuchrole"; known roles: broken, demo, firewall, frr-edge, k3s-config, l2-or-bgp, metallb-install, motd, slow, sysctl, transfer$/,
+        /broken\.yaml:4:7: unknown role "nosuchrole"; known roles: broken, demo, firewall, frr-edge, k3s-config, l2-or-bgp, metallb-install, motd, node-maintenance, slow, sysctl, transfer$/,
       ),
     ]);
   });

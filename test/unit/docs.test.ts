@@ -30,7 +30,7 @@ describe('docs/variables.md', () => {
 describe('roles/*/variables.gen.ts', () => {
   it("is the type the role schemas generate (run `npm run docs` after changing a variables.yaml), so a role's vars cannot drift from what is validated", async () => {
     const generated = await siteRolesTypes(root);
-    expect(generated.size).toBe(6);
+    expect(generated.size).toBe(7);
     for (const [path, text] of generated) expect(readFileSync(path, 'utf8'), path).toBe(text);
   });
   it("types a borrowed variable by its owner's type, written out once there, optional where the borrower can do without it", async () => {

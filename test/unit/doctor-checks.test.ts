@@ -43,6 +43,7 @@ const intended = (mode: 'bgp' | 'layer2' = 'bgp'): Intended => ({
   upstreams: {},
   aggregates: ['198.51.100.128/30'],
   kubeProxyMode: { cp1: 'nftables', w1: 'nftables', w2: 'nftables' },
+  firewallServicePorts: { cp1: [{ port: 80 }], w1: [{ port: 80 }], w2: [{ port: '80-81', protocol: 'tcp' }] },
 });
 
 const pod = (name: string, component: string, node: string, ready = true): KubePod => ({
@@ -59,7 +60,11 @@ const pod = (name: string, component: string, node: string, ready = true): KubeP
 
 const echo = (ip: string | undefined, extra: Partial<KubeService['metadata']> = {}): KubeService => ({
   metadata: { name: 'echo-lb', namespace: 'default', ...extra },
-  spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local' },
+  spec: {
+    type: 'LoadBalancer',
+    externalTrafficPolicy: 'Local',
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'http' }],
+  },
   status: { loadBalancer: { ingress: ip ? [{ ip }] : [] } },
 });
 
@@ -110,6 +115,9 @@ const LOGS = [
   '[pod/speaker-w1/speaker] 2026-11-30T09:00:31.2Z {"caller":"bgp.go:90","level":"info","msg":"session up","ts":"2026-11-30T09:00:31Z"}',
   // A lost update race, retried at once by controller-runtime: not the operator's concern.
   '[pod/controller-1/controller] 2026-11-30T09:00:40.5Z {"level":"error","msg":"Reconciler error","controller":"PoolStatusController","error":"Operation cannot be fulfilled on ipaddresspools.metallb.io \\"public-pool\\": the object has been modified; please apply your changes to the latest version and try again"}',
+  // A Service's reprocessing that failed and is queued again (its outcome is the service checks').
+  '[pod/controller-1/controller] 2026-11-30T09:00:41.0Z {"caller":"service_controller_reload.go:102","controller":"ServiceReconciler - reprocessAll","endpoints":"[]","event":"failed to handle service, retry","level":"error","name":"default/echo-lb"}',
+  '[pod/controller-1/controller] 2026-11-30T09:00:41.1Z {"level":"error","msg":"Reconciler error","controller":"service","Service":{"name":"reload","namespace":"metallbreload"},"error":"event handling failed, retrying"}',
   '@@play-logs-read@@',
   '',
 ].join('\n');
@@ -124,6 +132,7 @@ function edge(changes: Partial<EdgeFacts> = {}): EdgeFacts {
     routes: { '198.51.100.128/32': [ADDR.w1, ADDR.w2] },
     advertised: {},
     passwordDigests: Object.fromEntries(NODES.map((n) => [ADDR[n], sha256(PASSWORD)])),
+    serviceReach: [{ to: '198.51.100.128', port: 80, results: ['open', 'open', 'open', 'open'] }],
     ...changes,
   };
 }
@@ -163,6 +172,8 @@ describe('play doctor judges the readings', () => {
         'edge BGP session with w1 (192.0.2.12)',
         'edge BFD with w2',
         'edge route to default/echo-lb 198.51.100.128',
+        'edge default/echo-lb 198.51.100.128:80 accepts TCP from edge',
+        "cluster default/echo-lb port 80/tcp let through the nodes' firewall",
         'w1 speaker ready',
         'cluster webhook endpoints ready',
       ]),
@@ -587,5 +598,120 @@ describe('play doctor judges the readings', () => {
       ),
     );
     expect(findings.map((f) => `${f.host} ${f.check}`)).toEqual(['w2 k3s-agent service active', 'w2 Node Ready']);
+  });
+
+  it("a Service port the nodes' firewall does not open: dropped with IPVS, let through (a warning) with nftables", () => {
+    const closed = {
+      ...intended(),
+      firewallServicePorts: { cp1: [{ port: 80 }], w1: [], w2: [{ port: 80, protocol: 'udp' as const }] },
+    };
+    const forwarded = only(judge(closed, facts(), [], ALL));
+    expect(forwarded).toMatchObject({
+      check: "default/echo-lb port 80/tcp let through the nodes' firewall",
+      verdict: 'warn',
+    });
+    expect(forwarded.evidence).toEqual([
+      'not in firewall_service_ports on w1, w2',
+      'w1: kube-proxy nftables',
+      'w2: kube-proxy nftables',
+    ]);
+    expect(forwarded.cause).toMatch(/only because kube-proxy forwards it .* in IPVS mode the firewall would drop it/);
+    // kube-proxy as it runs decides, not only as k3s-config would set it.
+    const ipvs = facts().nodes.map((n) =>
+      n.host === 'w2' ? { ...n, kubeProxy: { mode: 'ipvs', strictARP: true } } : n,
+    );
+    const dropped = only(
+      judge({ ...closed, kubeProxyMode: { ...closed.kubeProxyMode, w2: 'ipvs' } }, facts({ nodes: ipvs }), [], ALL),
+    );
+    expect(dropped.verdict).toBe('fail');
+    expect(dropped.cause).toMatch(/IPVS mode on w2 the Service's address is local .* does not accept 80\/tcp/);
+    expect(dropped.fix).toBe(
+      'add { port: 80 } to firewall_service_ports, then: play site.yaml -i INVENTORY --role firewall',
+    );
+  });
+
+  it('a Service address the edge routes but that takes no connection from the edge fails, with the likely cause', () => {
+    const reach = (results: ('open' | 'refused' | 'filtered')[]) => [{ to: '198.51.100.128', port: 80, results }];
+    const check = 'default/echo-lb 198.51.100.128:80 accepts TCP from edge';
+    const unanswered = only(
+      judge(
+        intended(),
+        facts({ edges: [edge({ serviceReach: reach(['open', 'filtered', 'open', 'filtered']) })] }),
+        [],
+        ALL,
+      ),
+    );
+    expect(unanswered).toMatchObject({ host: 'edge', check, verdict: 'fail' });
+    expect(unanswered.evidence).toEqual([
+      '2 of 4 connections accepted, 2 unanswered, 0 refused',
+      'next hops: 192.0.2.12, 192.0.2.13',
+    ]);
+    expect(unanswered.cause).toMatch(
+      /routes 198.51.100.128 to w1, w2, but connections get no answer there: kube-proxy/,
+    );
+    const refused = only(
+      judge(
+        intended(),
+        facts({ edges: [edge({ serviceReach: reach(['refused', 'open', 'open', 'open']) })] }),
+        [],
+        ALL,
+      ),
+    );
+    expect(refused.cause).toMatch(/refuses connections .* targetPort http/);
+    // With IPVS on a next hop whose firewall lacks the port, the firewall is named: the port check fails too.
+    const ipvs = facts().nodes.map((n) =>
+      n.host === 'w1' ? { ...n, kubeProxy: { mode: 'ipvs', strictARP: true } } : n,
+    );
+    const closed: Intended = {
+      ...intended(),
+      firewallServicePorts: { ...intended().firewallServicePorts, w1: [] },
+      kubeProxyMode: { ...intended().kubeProxyMode, w1: 'ipvs' },
+    };
+    const findings = failed(
+      judge(
+        closed,
+        facts({ nodes: ipvs, edges: [edge({ serviceReach: reach(['filtered', 'open', 'filtered', 'open']) })] }),
+        [],
+        ALL,
+      ),
+    );
+    expect(findings.map((f) => `${f.host} ${f.check} ${f.verdict}`)).toEqual([
+      "cluster default/echo-lb port 80/tcp let through the nodes' firewall fail",
+      `edge ${check} fail`,
+    ]);
+    expect(findings[1]?.cause).toMatch(/IPVS mode on w1/);
+    // A Service the edge does not route is the route check's to report, not tried again here.
+    expect(
+      failed(
+        judge(intended(), facts({ edges: [edge({ routes: {}, serviceReach: reach(['filtered']) })] }), [], ALL),
+      ).map((f) => f.check),
+    ).toEqual(['route to default/echo-lb 198.51.100.128']);
+  });
+
+  it('a Service with one pod, or all its pods on one node, warns: a restart or a drain withdraws it everywhere', () => {
+    const app = (name: string, node: string): KubePod => ({
+      ...pod(name, 'app', node),
+      metadata: { name, namespace: 'default', labels: { app: 'echo' } },
+      spec: { nodeName: node, containers: [{ name: 'netexec', readinessProbe: { httpGet: { path: '/readyz' } } }] },
+    });
+    const service = { ...echo('198.51.100.128'), spec: { ...echo('198.51.100.128').spec, selector: { app: 'echo' } } };
+    const pdbs = [
+      { metadata: { name: 'echo', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'echo' } } } },
+    ];
+    const with_ = (pods: KubePod[]) =>
+      failed(
+        judge(
+          intended(),
+          facts({ cluster: cluster({ services: [service], pods: [...cluster().pods, ...pods], pdbs }) }),
+          [],
+          ALL,
+        ),
+      );
+    expect(with_([app('echo-a', 'w1'), app('echo-b', 'w2')])).toEqual([]);
+    const single = with_([app('echo-a', 'w1')]);
+    expect(single.map((f) => `${f.check} ${f.verdict}`)).toEqual(['default/echo-lb pods on more than one node warn']);
+    expect(single[0]?.cause).toMatch(/a single replica: .* the address is withdrawn everywhere/);
+    const together = with_([app('echo-a', 'w1'), app('echo-b', 'w1')]);
+    expect(together[0]?.cause).toMatch(/every replica is on one node/);
   });
 });

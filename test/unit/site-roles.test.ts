@@ -44,6 +44,12 @@ describe('frr-edge: frr.conf from the MetalLB peer', () => {
     expect(conf).toContain('ip prefix-list METALLB-AGGREGATES seq 5 permit 198.51.100.128/27\n');
   });
 
+  it('drops traffic for pool addresses no node announces, with or without upstreams (no loop back to the provider)', async () => {
+    const conf = await rendered('edge', 'frr.conf', {});
+    expect(conf).toContain('ip route 198.51.100.128/27 blackhole');
+    expect(conf).not.toContain('network 198.51.100.128/27');
+  });
+
   it("ebgp-multihop exactly when MetalLB's ebgpMultiHop is set; BFD as MetalLB's profile", async () => {
     const peer = {
       name: 'edge-router',
@@ -76,6 +82,20 @@ describe('frr-edge: frr.conf from the MetalLB peer', () => {
     expect(conf).toContain(
       'ip prefix-list METALLB-POOLS seq 5 permit 198.51.100.130/31 le 32\nip prefix-list METALLB-POOLS seq 10 permit 198.51.100.132/31 le 32\n',
     );
+  });
+});
+
+describe("firewall: LoadBalancer ports on the pools' addresses", () => {
+  it("accepts the examples' echo-lb port on the pools' addresses only, where IPVS delivers it to the node", async () => {
+    const ruleset = await rendered('w1', 'firewall ruleset', {});
+    expect(ruleset).toContain('ip daddr { 198.51.100.128/27 } tcp dport 80 accept comment "loadbalancer service"');
+    const restricted = await rendered('w1', 'firewall ruleset', {
+      firewall_service_ports: [{ port: '8000-8010', protocol: 'udp', sources: ['203.0.113.0/24'] }],
+    });
+    expect(restricted).toContain(
+      'ip saddr { 203.0.113.0/24 } ip daddr { 198.51.100.128/27 } udp dport 8000-8010 accept comment "loadbalancer service"',
+    );
+    expect(restricted).not.toContain('dport 80 ');
   });
 });
 

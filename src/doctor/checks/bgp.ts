@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClusterFacts, EdgeFacts, KubePod, NodeFacts } from '../facts.ts';
 import { findingsOn, type Finding } from '../findings.ts';
 import { nodesOf, type Intended } from '../intended.ts';
+import { serviceReachChecks } from './service-ports.ts';
 import { loadBalancers, podReady, readyEndpointNodes, serviceIps, serviceName, speakersByNode } from './kube.ts';
 
 /** Findings about one edge router. */
@@ -62,7 +63,7 @@ export function bgpChecks(
       }
     }
     out.push(...upstreamChecks(intended, edge, at));
-    if (c) out.push(...routeChecks(intended, edge, c, speakers, at));
+    if (c) out.push(...routeChecks(intended, edge, c, speakers, at), ...serviceReachChecks(intended, edge, c, nodes));
   }
   return out;
 }

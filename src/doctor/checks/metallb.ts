@@ -102,10 +102,17 @@ function speakerDown(
 }
 
 /**
- * An update that lost a race with another writer ("the object has been modified"): logged at
- * error level by controller-runtime, which retries it at once. Seen on every healthy install.
+ * Errors MetalLB logs for work it retries at once, whose outcome other checks judge: an update
+ * that lost a race with another writer ("the object has been modified", retried by
+ * controller-runtime: seen on every healthy install), and a Service whose reprocessing failed and
+ * is queued again ("failed to handle service, retry", after which controller-runtime logs
+ * "event handling failed, retrying"). Whether the Service then got its address and announcements
+ * is what the service and route checks say.
  */
-const retriedConflict = (l: MetallbLogLine): boolean => l.error?.includes('the object has been modified') === true;
+const retried = (l: MetallbLogLine): boolean =>
+  l.error?.includes('the object has been modified') === true ||
+  l.error === 'event handling failed, retrying' ||
+  l.text.includes('"event":"failed to handle service, retry"');
 
 /** MetalLB's CRDs present and established: without them no pool, peer or advertisement can exist. */
 function crdCheck(c: ClusterFacts): Finding {
@@ -161,7 +168,7 @@ function logChecks(intended: Intended, c: ClusterFacts): Finding[] {
     return since === undefined || l.at === undefined || Date.parse(l.at) >= since;
   };
   const judge = (host: string, component: string, pods: (line: MetallbLogLine) => boolean): Finding => {
-    const errors = lines.filter((l) => pods(l) && l.level === 'error' && afterStartUp(l) && !retriedConflict(l));
+    const errors = lines.filter((l) => pods(l) && l.level === 'error' && afterStartUp(l) && !retried(l));
     if (errors.length === 0)
       return ok('metallb', host, `${component}: ${check}`, [`${lines.filter(pods).length} lines read`]);
     return warn(

@@ -141,6 +141,22 @@ function serviceFindings(intended: Intended, c: ClusterFacts, s: KubeService): F
           'add a PodDisruptionBudget (minAvailable: 1) for the workload',
         ),
       );
+    // The article's advice against flapping: one pod, or pods all on one node, and a restart or a
+    // node's loss withdraws the address from everywhere at once.
+    const spread = new Set(pods.map((p) => p.spec.nodeName).filter(Boolean));
+    if (pods.length > 0 && spread.size < 2)
+      out.push(
+        warn(
+          'service',
+          CLUSTER,
+          `${name} pods on more than one node`,
+          [`${pods.length} pod${pods.length > 1 ? 's' : ''} on ${[...spread].join(', ') || '(no node)'}`],
+          pods.length === 1
+            ? `a single replica: when it restarts or its node is drained or lost, no node has a ready endpoint and ${intended.mode === 'bgp' ? 'the address is withdrawn everywhere' : 'nobody answers ARP for the address'}`
+            : `every replica is on one node: when that node is drained or lost, the address goes with it`,
+          'run at least 2 replicas, on different nodes (podAntiAffinity or topologySpreadConstraints on kubernetes.io/hostname)',
+        ),
+      );
     if (pods.length > 0 && !pods.some(podReady))
       out.push(
         warn(
