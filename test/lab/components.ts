@@ -94,9 +94,9 @@ export async function ensureComponents(log: (msg: string) => void): Promise<Comp
 /** agnhost's source folder in k8s.io/kubernetes (a main package, with no go.mod of its own). */
 const AGNHOST = 'test/images/agnhost';
 
-/** Where the Go module cache holds a module's source. */
+/** Where the Go module cache holds a module's source, downloaded first where it has none yet. */
 async function moduleDir(go: Shell, path: string, version: string): Promise<string> {
-  const mod = await go`go list -m -json ${`${path}@${version}`}`;
+  const mod = await go`go mod download -json ${`${path}@${version}`}`;
   const dir = (JSON.parse(mod.stdout) as { Dir?: string }).Dir;
   if (!dir) throw new Error(`${path} ${version}: the Go module cache has no copy of its source`);
   return dir;

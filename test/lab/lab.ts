@@ -48,12 +48,11 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
   await mkdir(names.dir, { recursive: true });
   raiseInotifyLimit(topology.hosts.length, log);
   // On a fresh machine these take minutes each: debootstrap waits on the mirror and the disk, Go
-  // on the module proxy and the CPU, so they overlap.
-  const [image, components, frrImage] = await Promise.all([
-    ensureImage(log),
-    ensureComponents(log),
-    ensureFrrImage(log),
-  ]);
+  // on the module proxy and the CPU, so they overlap. One failing lets the others finish: their
+  // caches are whole for the next run, and nothing builds on behind the failure.
+  const [image, components, frrImage] = settledAll(
+    await Promise.allSettled([ensureImage(log), ensureComponents(log), ensureFrrImage(log)] as const),
+  );
   const labPublicKey = await ensureLabKey(names);
   const config = sshConfig(names);
   await writeFile(sshConfigPath(names), config);
@@ -114,6 +113,13 @@ async function boot(names: LabNames, { topology, timeoutMs, log }: UpOptions): P
   log(`booting; waiting up to ${Math.round(timeoutMs / 1000)} s for SSH and systemd on every host`);
   await waitForHosts(names, hosts, timeoutMs, log);
   return state;
+}
+
+/** The values of settled promises, or the first failure. */
+function settledAll<T extends readonly unknown[]>(results: { [K in keyof T]: PromiseSettledResult<T[K]> }): T {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Boot time grows with host count on two cores; this keeps the default honest for 32 hosts. */
