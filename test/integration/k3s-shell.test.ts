@@ -1,6 +1,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { describeLab, eventually, freshHosts, lab, onHost, onHostOk } from './lab-fixture.ts';
+import { podGet, podShell } from './metallb-edge.ts';
 
 /** The units K3s's installer writes, trimmed to what matters to the roles. */
 const unit = (description: string, exec: string): string => `[Unit]
@@ -289,21 +290,17 @@ ${extra}`;
     );
     const ip = ready.split(' ')[0] ?? '';
     // The app, asked on its pod address from the node: its own name for a host name.
-    const get = (path: string): Promise<string> =>
-      onHostOk(
-        'cp1',
-        `python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' 'http://${ip}:8080${path}'`,
-      );
-    expect(await get('/hostname')).toBe('agnhost');
+    const agnhost = { node: 'cp1', ip };
+    expect(await podGet(agnhost, '/hostname')).toBe('agnhost');
     // The readiness probe runs in the container: a file the app makes turns it unready, and back.
-    await get(`/shell?cmd=${encodeURIComponent('touch /tmp/unready')}`);
+    await podShell(agnhost, 'touch /tmp/unready');
     await eventually(
       'agnhost unready',
       () => state('agnhost'),
       (s) => / False 0 running/.test(s),
       { timeoutMs: 10_000 },
     );
-    await get(`/shell?cmd=${encodeURIComponent('rm /tmp/unready')}`);
+    await podShell(agnhost, 'rm /tmp/unready');
     await eventually(
       'agnhost ready again',
       () => state('agnhost'),
@@ -311,7 +308,7 @@ ${extra}`;
       { timeoutMs: 10_000 },
     );
     // A failing liveness probe restarts the container, in a fresh writable layer (no /tmp/dead).
-    await get(`/shell?cmd=${encodeURIComponent('touch /tmp/dead')}`);
+    await podShell(agnhost, 'touch /tmp/dead');
     await eventually(
       'agnhost restarted and ready',
       () => state('agnhost'),

@@ -82,17 +82,17 @@ export async function deployEcho(manifest = ECHO): Promise<{ ip: string; pods: E
   return { ip, pods };
 }
 
-/**
- * Runs a shell command in an echo pod through the app's own /shell endpoint (agnhost netexec),
- * asked from the pod's node (the only host with a route to its address).
- */
-export async function podShell(pod: EchoPod, command: string): Promise<string> {
-  const url = `http://${pod.ip}:8080/shell?cmd=${encodeURIComponent(command)}`;
+/** A GET to a pod's own address (port 8080, agnhost's), asked from its node: the only host with a route to it. */
+export async function podGet(pod: Pick<EchoPod, 'node' | 'ip'>, path: string): Promise<string> {
   return onHostOk(
     pod.node,
-    `python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' '${url}'`,
+    `python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' 'http://${pod.ip}:8080${path}'`,
   );
 }
+
+/** Runs a shell command in an agnhost pod through the app's own /shell endpoint (netexec). */
+export const podShell = (pod: Pick<EchoPod, 'node' | 'ip'>, command: string): Promise<string> =>
+  podGet(pod, `/shell?cmd=${encodeURIComponent(command)}`);
 
 /** The pod's readiness probe fails from now on: the app marks itself unready. */
 export const markUnready = (pod: EchoPod): Promise<string> => podShell(pod, 'touch /tmp/unready');

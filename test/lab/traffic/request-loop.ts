@@ -55,6 +55,8 @@ function request(): void {
 
 const tick = setInterval(request, every);
 request();
+// Whoever started the loop waits for this line: the loop's start is its first request.
+process.stderr.write('request-loop: started\n');
 
 let finishing = false;
 function finish(): void {

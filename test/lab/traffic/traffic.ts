@@ -58,10 +58,15 @@ export async function startRequestLoop(
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  // tsx takes a moment to start: the loop counts from its own first request, so wait for it.
-  await new Promise((r) => setTimeout(r, 1500));
+  // tsx takes a moment to start: what the caller does next must find the loop running.
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('request-loop: started')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`the request loop exited ${code} before it started: ${err.trim()}`)));
+  });
   return {
     async stop() {
       child.stdin.end();
