@@ -28,6 +28,9 @@ type podNetwork struct {
 	cidr    *net.IPNet
 	gateway net.IP
 	used    map[string]types.UID
+	// next is where the search for a free address starts: after the last one given, as CNI's
+	// host-local IPAM does, so a pod's address is not reused by the next pod at once.
+	next int
 }
 
 const bridge = "cni0"
@@ -135,11 +138,13 @@ func (p *podNetwork) attach(uid types.UID) (string, string, error) {
 	}
 	p.mu.Lock()
 	var ip net.IP
-	for i := 2; i < 255; i++ {
+	for k := 0; k < 253; k++ {
+		i := 2 + (max(p.next-2, 0)+k)%253
 		cand := addr(p.cidr, i)
 		if owner, taken := p.used[cand.String()]; !taken || owner == uid {
 			ip = cand
 			p.used[cand.String()] = uid
+			p.next = i + 1
 			break
 		}
 	}
@@ -167,6 +172,11 @@ func (p *podNetwork) attach(uid types.UID) (string, string, error) {
 			return "", "", err
 		}
 	}
+	// The node may still hold a neighbour entry for the address from a pod that had it before
+	// (its MAC gone with it): packets for the new pod would go there until the entry failed, and
+	// then draw "host unreachable". CNI's bridge plugin announces a new pod by gratuitous ARP; the
+	// stale entry goes here.
+	_ = run("ip", "neigh", "flush", "to", ip.String(), "dev", bridge)
 	return filepath.Join("/run/netns", ns), ip.String(), nil
 }
 
