@@ -1,4 +1,14 @@
-import { apt, defineRole, directory, flushHandlers, nftApply, service, template, type RoleContext } from 'play/role';
+import {
+  apt,
+  defineRole,
+  directory,
+  flushHandlers,
+  NFT,
+  nftApply,
+  service,
+  template,
+  type RoleContext,
+} from 'play/role';
 import { parseRange } from '../_shared/ip.ts';
 import type { Vars } from './variables.gen.ts';
 
@@ -104,7 +114,7 @@ export default defineRole<Vars>({
         dest: RULESET,
         mode: '0600',
         data: { rules: firewallRules(ctx) },
-        validate: 'nft -c -f %s',
+        validate: `${NFT} -c -f %s`,
         notify: 'apply firewall',
       }),
       template('firewall at boot', {

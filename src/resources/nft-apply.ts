@@ -1,5 +1,6 @@
 import { q } from '../transport/shell.ts';
 import { InterruptedError, type Remote } from '../transport/remote.ts';
+import { NFT } from './nft-command.ts';
 import { ResourceError, runOrFail, type Resource, type Runtime } from './types.ts';
 
 export interface NftApplySpec {
@@ -27,7 +28,7 @@ export function nftApplyResource(spec: NftApplySpec): Resource {
   // a live table that differs from it was changed by hand (`nft insert rule ...`), which the
   // ruleset file alone would not show.
   const loadedCopy = loadedListing(spec);
-  const probe = `if nft list table ${spec.table} >/dev/null 2>&1; then echo loaded; nft -s list table ${spec.table}; echo ${SAVED_MARK}; cat ${q(loadedCopy)} 2>/dev/null; else echo missing; fi`;
+  const probe = `if ${NFT} list table ${spec.table} >/dev/null 2>&1; then echo loaded; ${NFT} -s list table ${spec.table}; echo ${SAVED_MARK}; cat ${q(loadedCopy)} 2>/dev/null; else echo missing; fi`;
   return {
     describe: `nftables table ${spec.table}`,
     probe,
@@ -72,16 +73,16 @@ async function applyWithRollback(remote: Remote, runtime: Runtime, spec: NftAppl
   // The copy of the table as loaded follows the restored table: it was play's, and reloading a
   // listing writes some rules differently ({ 10.42.0.0/15 } becomes 10.42.0.0/15).
   const loaded = loadedListing(spec);
-  const saveLoaded = `if (umask 077; nft -s list table ${spec.table} > ${q(loaded)}.tmp); then mv ${q(loaded)}.tmp ${q(loaded)}; else rm -f ${q(loaded)}.tmp ${q(loaded)}; fi`;
-  const undo = `nft -f ${previous}; if [ -f ${q(applied)} ]; then cp -p ${q(applied)} ${q(spec.ruleset)}; else rm -f ${q(spec.ruleset)}; fi; ${saveLoaded}`;
+  const saveLoaded = `if (umask 077; ${NFT} -s list table ${spec.table} > ${q(loaded)}.tmp); then mv ${q(loaded)}.tmp ${q(loaded)}; else rm -f ${q(loaded)}.tmp ${q(loaded)}; fi`;
+  const undo = `${NFT} -f ${previous}; if [ -f ${q(applied)} ]; then cp -p ${q(applied)} ${q(spec.ruleset)}; else rm -f ${q(spec.ruleset)}; fi; ${saveLoaded}`;
   const arm = [
     'set -e',
     `mkdir -p ${STATE}`,
-    `{ echo 'table ${spec.table} {}'; echo 'delete table ${spec.table}'; nft list table ${spec.table} 2>/dev/null || true; } > ${previous}`,
+    `{ echo 'table ${spec.table} {}'; echo 'delete table ${spec.table}'; ${NFT} list table ${spec.table} 2>/dev/null || true; } > ${previous}`,
     `systemctl stop ${UNIT}.timer ${UNIT}.service 2>/dev/null || true`,
     `systemctl reset-failed ${UNIT}.service 2>/dev/null || true`,
     `systemd-run --quiet --unit ${UNIT} --on-active=${spec.rollbackAfterSeconds}s /bin/sh -c ${q(undo)}`,
-    `nft -f ${q(spec.ruleset)}`,
+    `${NFT} -f ${q(spec.ruleset)}`,
   ].join('\n');
   await runOrFail(remote, `loading ${spec.ruleset}`, arm);
   try {

@@ -21,6 +21,7 @@ import { nftApplyResource, type NftApplySpec } from '../resources/nft-apply.ts';
 export type { KubeObject } from '../resources/kube-objects.ts';
 export type { JudgedReading } from '../resources/wait-until.ts';
 export { kubeStatusProbe, type KubeStatus } from '../resources/kube-status.ts';
+export { NFT } from '../resources/nft-command.ts';
 export type { Probe } from '../resources/types.ts';
 import { serviceResource, type ServiceSpec } from '../resources/service.ts';
 import { sysctlResource, type SysctlSpec } from '../resources/sysctl.ts';

@@ -7,6 +7,7 @@ import { exampleInventory, failures, play, type PlayRun } from './play-runner.ts
 import { labExampleVars } from '../lab/example-inventory.ts';
 import { startUpstreamRouter } from './upstream-router.ts';
 import { clientRequest } from './traffic.ts';
+import { NFT } from '../../src/resources/nft-command.ts';
 
 /**
  * play doctor on the lab with the real MetalLB: a healthy cluster passes; then, one at a time,
@@ -198,7 +199,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
   it("the edge's firewall dropping BGP from one node: the session fails and the ruleset shows as drift", async () => {
     await onHostOk(
       'edge',
-      `nft insert rule inet play_firewall input ip saddr ${NODES.w1} tcp dport 179 drop && vtysh -c 'clear bgp ${NODES.w1}'`,
+      `${NFT} insert rule inet play_firewall input ip saddr ${NODES.w1} tcp dport 179 drop && vtysh -c 'clear bgp ${NODES.w1}'`,
     );
     try {
       const r = await doctor();
@@ -223,7 +224,7 @@ describeLab("play doctor: the article's diagnostics, judged (BGP with BFD)", () 
     expect(finding(healthy, 'cp1', `reaches ${w1}:10250 (kubelet)`)?.verdict).toBe('ok');
     expect(finding(healthy, 'cp1', `reaches ${w1}:7946 (MetalLB's memberlist)`)?.verdict).toBe('ok');
     expect(finding(healthy, 'w1', `reaches ${NODES.cp1}:6443 (Kubernetes API)`)?.verdict).toBe('ok');
-    await onHostOk('w1', 'nft insert rule inet play_firewall input tcp dport 10250 drop');
+    await onHostOk('w1', `${NFT} insert rule inet play_firewall input tcp dport 10250 drop`);
     try {
       const r = await doctor();
       expect(r.code).toBe(3);

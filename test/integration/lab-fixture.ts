@@ -3,6 +3,7 @@ import { labNames, type LabNames } from '../lab/paths.ts';
 import { readState, type HostState, type LabState } from '../lab/state.ts';
 import { labSsh, type CommandResult } from '../lab/lab-ssh.ts';
 import { resetHosts } from '../lab/reset.ts';
+import { NFT } from '../../src/resources/nft-command.ts';
 
 const provided = inject('lab');
 
@@ -50,7 +51,7 @@ export async function freshHosts(...hosts: string[]): Promise<void> {
 /** Other test files share the lab's hosts: a file that ran site.yaml takes its firewall down again. */
 export async function removeFirewall(...hosts: string[]): Promise<void> {
   await Promise.all(
-    hosts.map((h) => onHost(h, 'systemctl disable play-firewall; nft delete table inet play_firewall')),
+    hosts.map((h) => onHost(h, `systemctl disable play-firewall; ${NFT} delete table inet play_firewall`)),
   );
 }
 

@@ -5,6 +5,7 @@ import { clientGet, startRequestLoop, summarize, type Request, type Summary } fr
 import { sh } from '../lab/run.ts';
 import { INTERNET_LINK } from '../lab/network.ts';
 import { lab, onHostOk } from './lab-fixture.ts';
+import { NFT } from '../../src/resources/nft-command.ts';
 
 // The lab tests' side of the client (test/lab/traffic): requests from beyond the edge, what each
 // host counted of them, and the figures the failover tests record.
@@ -38,7 +39,7 @@ export const clientAddress = (): string => lab().state.client.address;
 export async function countPackets(host: string, ip: string): Promise<void> {
   await onHostOk(
     host,
-    `nft -f - <<'EOF'
+    `${NFT} -f - <<'EOF'
 table inet play_test_count
 delete table inet play_test_count
 table inet play_test_count {
@@ -67,7 +68,9 @@ const counters = (out: string): Record<string, number> =>
 
 /** Packets counted since countPackets, by comment; the table is removed. */
 export async function packetsCounted(host: string): Promise<Record<string, number>> {
-  return counters(await onHostOk(host, 'nft list table inet play_test_count; nft delete table inet play_test_count'));
+  return counters(
+    await onHostOk(host, `${NFT} list table inet play_test_count; ${NFT} delete table inet play_test_count`),
+  );
 }
 
 /**

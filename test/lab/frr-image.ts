@@ -11,12 +11,14 @@ import { sh } from './run.ts';
  * What stands in for FRR's container image (quay.io/frrouting/frr), which MetalLB's FRR mode runs
  * beside its speaker: no image can be downloaded here, so Debian's FRR is installed into a root
  * file system of its own, built once into the machine's cache and bound read-only into every host.
- * Debian trixie's FRR (10.3) is the nearest to the 10.5 MetalLB's manifest names.
+ * Debian trixie's FRR (10.3) is the nearest to the 10.5 MetalLB's manifest names. The same root
+ * is the userland of the lab's other images (agnhost's, see cmd/kube/images.go) and holds the nft
+ * K3s bundles for kube-proxy (nftables 1.1.1 in K3s, 1.1.3 here; see cmd/k3s/proxy.go).
  */
 export const FRR_IMAGE_MOUNT = '/opt/play-lab/images/frr';
 
 const SUITE = 'trixie';
-const PACKAGES = ['frr', 'frr-pythontools', 'tini'];
+const PACKAGES = ['frr', 'frr-pythontools', 'tini', 'nftables'];
 /**
  * FRR's own image starts the daemons this way (docker/alpine/docker-start): watchfrr in the
  * foreground starts and watches those /etc/frr/daemons enables.

@@ -20,6 +20,10 @@ export const BASE_PACKAGES = [
   'kmod',
   'sudo',
   'iputils-ping',
+  // /etc/protocols and /etc/services, as in every Debian image a provider rents out (minbase
+  // leaves it out): without it a glibc nft lists a map's protocol as its number ("6" where
+  // kube-proxy wrote "tcp"), and a restarted kube-proxy deletes every Service's element as stale.
+  'netbase',
   // python3 and python3-apt let Ansible (and its apt module) run for the benchmark's comparison;
   // python3-yaml is left from the Python K3s stand-in (removing it would rebuild every cached image).
   'python3',

@@ -2,6 +2,7 @@ import type { Facts, NodeFacts, Reach } from '../facts.ts';
 import { fail, ok, type Finding } from '../findings.ts';
 import { nodesOf, type Intended } from '../intended.ts';
 import { nodeNamed } from './kube.ts';
+import { K3S_NFT } from '../../resources/nft-command.ts';
 
 /** Every K3s host: its service active, its Node Ready. */
 export function nodeChecks(intended: Intended, facts: Facts): Finding[] {
@@ -106,7 +107,7 @@ function reachCheck(r: Reach): Finding {
       check,
       evidence,
       `no answer at all: a firewall drops ${r.port}/tcp from ${r.from} to ${r.to} (play's firewall on ${r.to}, or the provider's)`,
-      `play site.yaml -i INVENTORY --role firewall --check --diff shows whether the ruleset on ${r.to} differs from play's; nft list ruleset there shows what drops it`,
+      `play site.yaml -i INVENTORY --role firewall --check --diff shows whether the ruleset on ${r.to} differs from play's; ${K3S_NFT} list ruleset there shows what drops it`,
     );
   return fail(
     'node',

@@ -3,6 +3,7 @@ import type { ClusterFacts, EdgeFacts, KubeService, NodeFacts } from '../facts.t
 import { CLUSTER, fail, findingsOn, ok, warn, type Finding } from '../findings.ts';
 import { nodesOf, type Intended } from '../intended.ts';
 import { loadBalancers, serviceIps, serviceName } from './kube.ts';
+import { K3S_NFT } from '../../resources/nft-command.ts';
 
 /**
  * Service traffic and the host firewall. kube-proxy in nftables (or iptables) mode rewrites a
@@ -126,7 +127,7 @@ export function serviceReachChecks(
                 check,
                 evidence,
                 `${edge.host} routes ${ip} to ${hopNodes.join(', ') || hops.join(', ')}, but connections get no answer there: kube-proxy on a next hop does not forward it (not running, or no rules for the Service yet), or a filter drops it on the way`,
-                `on ${hopNodes.join(', ') || 'the next hops'}: nft list ruleset | grep ${ip} shows kube-proxy's rules for it (none: is K3s running?); rerun play doctor`,
+                `on ${hopNodes.join(', ') || 'the next hops'}: ${K3S_NFT} list ruleset | grep ${ip} shows kube-proxy's rules for it (none: is K3s running?); rerun play doctor`,
               ),
             ];
           return [

@@ -3,20 +3,19 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
 
-// The hosts' package repository (test/lab/image.ts binds it into every host).
-const debRepo = "/srv/debs"
-
-// nft and the libraries the hosts' image lacks: what K3s bundles for kube-proxy's nftables mode.
-var nftPackages = []string{"nftables", "libnftables1", "libnftnl11", "libjansson4"}
+// The Debian trixie root bound into every host (test/lab/frr-image.ts) holds the nft the lab's
+// K3s bundles for kube-proxy: K3s ships nftables 1.1.1 (static), trixie has 1.1.3. Not the hosts'
+// bookworm 1.0.6, which is what a Debian 12 node would offer: 1.0.6 crashes on tables a newer nft
+// wrote, and play's firewall must then use K3s's own (src/resources/nft-command.ts), as here.
+const userspaceRoot = "/opt/play-lab/images/frr"
 
 // startKubeProxy runs the real kube-proxy beside the node, as K3s runs it: K3s's defaults, then
 // the config's kube-proxy-arg. Only in nftables mode: K3s bundles nft, iptables and ipset, and
-// the lab has only nft to give it (unpacked from Debian's package, as K3s unpacks its own), and
+// the lab has only nft to give it (see userspaceRoot), and
 // its kernel has no IPVS. In the other modes it says so and runs none: Services' virtual
 // addresses are then not routed, which no lab test needs.
 func startKubeProxy(p *supervisor, cfg config, kubeconfig, name string) {
@@ -41,39 +40,30 @@ func startKubeProxy(p *supervisor, cfg config, kubeconfig, name string) {
 		warn("kube-proxy not run: the play lab runs it in nftables mode only (no iptables userspace, no IPVS in its kernel), and proxy-mode is %s", mode)
 		return
 	}
-	root, err := nftUserspace()
+	bin, err := nftCommand()
 	if err != nil {
 		fatal("kube-proxy: %v", err)
 	}
-	libs, _ := filepath.Glob(root + "/usr/lib/*-linux-gnu")
-	p.startWith("kube-proxy", []string{
-		"PATH=" + root + "/usr/sbin:" + os.Getenv("PATH"),
-		"LD_LIBRARY_PATH=" + strings.Join(libs, ":"),
-	}, component(), args...)
+	p.startWith("kube-proxy", []string{"PATH=" + bin + ":" + os.Getenv("PATH")}, component(), args...)
 }
 
-// nftUserspace unpacks nft into K3s's data directory once, and returns where.
-func nftUserspace() (string, error) {
-	root := dataDir + "/data/nft"
-	if _, err := os.Stat(root + "/usr/sbin/nft"); err == nil {
-		return root, nil
+// nftCommand writes an nft where K3s keeps the one it bundles (k3s-root's bin/aux, which play's
+// firewall uses too), running trixie's with its own loader and libraries (its glibc is newer than
+// the host's), and returns the folder it is in.
+func nftCommand() (string, error) {
+	bin := dataDir + "/data/current/bin/aux"
+	libs := userspaceRoot + "/usr/lib/x86_64-linux-gnu"
+	if _, err := os.Stat(userspaceRoot + "/usr/sbin/nft"); err != nil {
+		return "", fmt.Errorf("no nft in %s: %v", userspaceRoot, err)
 	}
-	tmp := root + ".tmp"
-	_ = os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	script := fmt.Sprintf("#!/bin/sh\nexec %s/ld-linux-x86-64.so.2 --library-path %s %s/usr/sbin/nft \"$@\"\n",
+		libs, libs, userspaceRoot)
+	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return "", err
 	}
-	for _, pkg := range nftPackages {
-		debs, _ := filepath.Glob(debRepo + "/" + pkg + "_*.deb")
-		if len(debs) == 0 {
-			return "", fmt.Errorf("%s: no %s package to unpack nft from", debRepo, pkg)
-		}
-		if out, err := exec.Command("dpkg-deb", "-x", debs[0], tmp).CombinedOutput(); err != nil {
-			return "", fmt.Errorf("dpkg-deb -x %s: %v: %s", debs[0], err, out)
-		}
-	}
-	if err := os.Rename(tmp, root); err != nil {
+	tmp := filepath.Join(bin, ".nft.tmp")
+	if err := os.WriteFile(tmp, []byte(script), 0o755); err != nil {
 		return "", err
 	}
-	return root, nil
+	return bin, os.Rename(tmp, filepath.Join(bin, "nft"))
 }
