@@ -105,7 +105,7 @@ async function moduleDir(go: Shell, path: string, version: string): Promise<stri
 async function build(dir: string, v: ReturnType<typeof componentVersions>, log: (msg: string) => void): Promise<void> {
   const started = Date.now();
   log(
-    `building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}, the e2e image agnhost) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 14 min on a fresh machine)`,
+    `building Kubernetes ${v.kubernetes} (apiserver, controller-manager, scheduler, kubectl, etcd ${v.etcd}, the e2e image agnhost) and MetalLB ${v.metallb} from source with Go (cached for later runs; about 15 min on a fresh machine)`,
   );
   const work = `${dir}.build`;
   await rm(work, { recursive: true, force: true });
