@@ -15,9 +15,9 @@ const userspaceRoot = "/opt/play-lab/images/frr"
 
 // startKubeProxy runs the real kube-proxy beside the node, as K3s runs it: K3s's defaults, then
 // the config's kube-proxy-arg. Only in nftables mode: K3s bundles nft, iptables and ipset, and
-// the lab has only nft to give it (see userspaceRoot), and
-// its kernel has no IPVS. In the other modes it says so and runs none: Services' virtual
-// addresses are then not routed, which no lab test needs.
+// the lab has only nft to give it (see userspaceRoot), and its kernel has no IPVS. In the other
+// modes it says so and runs none: Services' virtual addresses are then not routed, which no lab
+// test needs.
 func startKubeProxy(p *supervisor, cfg config, kubeconfig, name string) {
 	if cfg.str("disable-kube-proxy", "false") == "true" {
 		return
