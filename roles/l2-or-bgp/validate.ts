@@ -16,6 +16,27 @@ export interface Neighbours {
   routers: { name: string; address: string }[];
 }
 
+/**
+ * Where no Service address can be: announced upstream, a pool there leaks a route for someone
+ * else's addresses (or the whole internet: `0.0.0.0/1`, `::/0`), and the edge's blackhole for it
+ * swallows that traffic.
+ */
+const RESERVED = (
+  [
+    ['0.0.0.0/8', '"this network"'],
+    ['127.0.0.0/8', 'loopback'],
+    ['169.254.0.0/16', 'link-local'],
+    ['224.0.0.0/4', 'multicast'],
+    ['240.0.0.0/4', 'reserved, with the broadcast address 255.255.255.255'],
+    ['::/127', 'the unspecified and loopback addresses'],
+    ['fe80::/10', 'link-local'],
+    ['ff00::/8', 'multicast'],
+  ] as const
+).map(([cidr, what]) => ({ range: parseRange(cidr) as IpRange, what }));
+
+/** The most addresses a pool may hold: a /16 of IPv4, a /48 of IPv6 (a provider's whole site prefix). */
+const MAX_POOL = { 4: 1n << 16n, 6: 1n << 80n } as const;
+
 const error = (path: Finding['path'], message: string): Finding => ({ path, message, level: 'error' });
 const warning = (path: Finding['path'], message: string): Finding => ({ path, message, level: 'warning' });
 
@@ -36,7 +57,21 @@ function poolFindings(v: MetallbVars, around: Neighbours): Finding[] {
     pool.addresses.forEach((text, j) => {
       const path = ['metallb_pools', i, 'addresses', j];
       const range = parseRange(text.replace(/\s+/g, ''));
-      if (!range) return out.push(error(path, `"${text}" is not a CIDR or a FIRST-LAST range`));
+      // Never the text itself: a value that is not an address may be a secret pasted in the wrong place.
+      if (!range) return out.push(error(path, 'expected a CIDR or a FIRST-LAST range'));
+      const reserved = RESERVED.find((r) => overlaps(r.range, range));
+      if (reserved)
+        out.push(
+          error(path, `${text} overlaps ${reserved.range.text}, ${reserved.what}: no Service address can be there`),
+        );
+      const size = range.end - range.start + 1n;
+      if (size > MAX_POOL[range.family])
+        out.push(
+          error(
+            path,
+            `${text} holds ${size > 1n << 40n ? 'more than 2^40' : String(size)} addresses; a pool is at most a /${range.family === 4 ? 16 : 48}: the edge would announce and blackhole all of it`,
+          ),
+        );
       const base = text.includes('/') ? parseAddress(text.split('/')[0] ?? '') : undefined;
       // MetalLB refuses such a CIDR; the user meant either the network or one address.
       if (base && base.value !== range.start)
@@ -74,8 +109,7 @@ function l2Findings(v: MetallbVars, around: Neighbours): Finding[] {
     : first
       ? parseRange(`${first.address}/24`)
       : undefined;
-  if (v.metallb_node_network && !network)
-    out.push(error(['metallb_node_network'], `"${v.metallb_node_network}" is not a CIDR`));
+  if (v.metallb_node_network && !network) out.push(error(['metallb_node_network'], 'expected a CIDR'));
   if (!network) return out;
   const assumed = v.metallb_node_network ? '' : ' (assumed /24 around the first node; set metallb_node_network)';
   v.metallb_pools.forEach((pool, i) =>
@@ -106,6 +140,11 @@ function bgpFindings(v: MetallbVars): Finding[] {
       out.push(
         error(at('holdTime'), `holdTime ${p.holdTime} is below 3s: BGP allows 0 (no keepalives) or at least 3 seconds`),
       );
+    // FRR (and BGP's OPEN message, 16 bits) take at most 65535 seconds.
+    if (hold !== undefined && hold > 65535_000)
+      out.push(error(at('holdTime'), `holdTime ${p.holdTime} is above 65535s, the most BGP can carry`));
+    if (keepalive !== undefined && keepalive > 65535_000)
+      out.push(error(at('keepaliveTime'), `keepaliveTime ${p.keepaliveTime} is above 65535s, the most FRR takes`));
     if (hold !== undefined && keepalive !== undefined && keepalive > hold)
       out.push(
         error(
@@ -113,7 +152,7 @@ function bgpFindings(v: MetallbVars): Finding[] {
           `keepaliveTime ${p.keepaliveTime} is above holdTime ${p.holdTime}: the session would expire between keepalives`,
         ),
       );
-    if (!parseAddress(p.peerAddress)) out.push(error(at('peerAddress'), `"${p.peerAddress}" is not an IP address`));
+    if (!parseAddress(p.peerAddress)) out.push(error(at('peerAddress'), 'expected an IP address'));
     if (p.bfdProfile !== undefined) {
       const profile = profiles.get(p.bfdProfile);
       if (!profile)
@@ -139,12 +178,7 @@ function bgpFindings(v: MetallbVars): Finding[] {
       if (b[k] === undefined) continue;
       const ms = durationMs(b[k]);
       if (ms === undefined || !Number.isInteger(ms))
-        out.push(
-          error(
-            ['metallb_bfd_profiles', i, k],
-            `${k} "${b[k]}" is not a whole number of milliseconds (e.g. 50 or "50ms")`,
-          ),
-        );
+        out.push(error(['metallb_bfd_profiles', i, k], `expected a whole number of milliseconds (e.g. 50 or "50ms")`));
       else if (ms < 10 || ms > 60000)
         out.push(error(['metallb_bfd_profiles', i, k], `${k} ${b[k]} is outside 10..60000 ms`));
     }

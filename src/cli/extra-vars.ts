@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { InputError } from '../input/errors.ts';
 import { isVaulted, NO_VAULT, type Vault } from '../input/vault.ts';
-import { parseYaml, readText } from '../input/yaml-file.ts';
+import { JINJA, NOT_TEMPLATED, parseYaml, readText } from '../input/yaml-file.ts';
 import { isPlainObject, type VarLayer } from '../inventory/variables.ts';
 
 /**
@@ -25,6 +25,8 @@ export function extraVarsLayer(arg: string, index: number, cwd: string, vault: V
         { file: `-e #${index + 1}` },
         `expected key=value, a JSON/YAML mapping or @file; word ${splitPairs(arg).indexOf(pair) + 1} has no "="`,
       );
+    if (JINJA.test(pair.slice(at + 1)))
+      throw InputError.at({ file: `-e #${index + 1}` }, NOT_TEMPLATED, pair.slice(0, at));
     values[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return { label: `-e #${index + 1}`, values, locate: () => ({ file: `-e #${index + 1}` }) };

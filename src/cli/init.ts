@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../input/errors.ts';
@@ -41,13 +41,19 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
   const hosts = join(dir, 'hosts.yaml');
   writeFileSync(hosts, `${header(mode)}${readFileSync(hosts, 'utf8')}`);
   const vars = join(dir, 'group_vars', 'all.yaml');
-  // A password everyone can read in play's examples is no password.
-  writeFileSync(
-    vars,
-    readFileSync(vars, 'utf8').replace(/^(\s*password: )\S+/m, `$1${randomBytes(12).toString('base64url')}`),
-  );
+  // A password everyone can read in play's examples is no password; nor is one in a file anyone
+  // on the workstation can read.
+  const given = readFileSync(vars, 'utf8');
+  const withPassword = given.replace(/^(\s*password: )\S+/m, `$1${randomBytes(12).toString('base64url')}`);
+  writeFileSync(vars, withPassword);
+  if (withPassword !== given) chmodSync(vars, 0o600);
   const shown = relative(cwd, dir) || '.';
-  print(`wrote ${shown}/ (${mode} mode): hosts.yaml and group_vars/all.yaml
+  const secretNote =
+    withPassword === given
+      ? ''
+      : `\ngroup_vars/all.yaml holds the BGP password generated for it, so only you may read it (mode 0600);
+  keep it out of version control, or encrypt it with \`ansible-vault encrypt_string\``;
+  print(`wrote ${shown}/ (${mode} mode): hosts.yaml and group_vars/all.yaml${secretNote}
 next: put your hosts' addresses in hosts.yaml and your pools in group_vars/all.yaml, then
   play site.yaml -i ${shown} --check --diff    # what would change, nothing is touched
   play site.yaml -i ${shown}                   # apply

@@ -2,11 +2,12 @@ import { resolve } from 'node:path';
 import { EXIT, PlayError } from '../errors.ts';
 import { InputError, UsageError } from '../input/errors.ts';
 import { Vault } from '../input/vault.ts';
-import { uncacheFilesHolding, uncacheUnjudged } from '../input/yaml-file.ts';
+import { dropDerivedWrites, keepOutOfCaches, settleDerivedWrites } from '../input/derived-cache.ts';
 import { loadInventory, resolveInventoryPath } from '../inventory/load.ts';
 import { compile, connectionPlan, type CompiledRun } from '../engine/compile.ts';
 import type { Reporter, RunSummary } from '../engine/events.ts';
 import { runPlaybook } from '../engine/run.ts';
+import { checkRoleOption } from '../engine/selection.ts';
 import { checkReportPath, writeJsonReport } from '../output/json-report.ts';
 import { PlainReporter, type OutputOptions } from '../output/plain.ts';
 import { Redactor } from '../output/redact.ts';
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     if (options.json) checkReportPath(options.json);
     const vault = new Vault(await vaultPasswords(options, cwd));
     const playbook = loadPlaybook(playbookPath);
+    checkRoleOption(options.roles, playbook);
     const inventory = loadInventory(inventoryPath, vault);
     const extraVars = options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd, vault));
     const early = new EarlyConnections();
@@ -62,8 +64,18 @@ export async function main(argv: string[]): Promise<number> {
       };
       const compiled = await compile(playbook, inventory, compileOptions);
       timing('input checked');
-      uncacheFilesHolding(compiled.secrets);
       redactor = new Redactor(compiled.secrets);
+      // doctor compiles the whole cluster too: what it derives is judged against both runs' secrets.
+      const whole =
+        options.doctor && options.limit !== undefined
+          ? await compile(playbook, inventory, { ...compileOptions, limit: undefined })
+          : compiled;
+      redactor.add(...whole.secrets);
+      settleDerivedWrites([...compiled.secrets, ...whole.secrets]);
+      const learned = (value: string): void => {
+        redactor.add(value);
+        keepOutOfCaches(value);
+      };
       const listing = listingFor(options, compiled);
       if (listing) {
         compiled.warnings.forEach((w) => process.stderr.write(`WARNING: ${redactor.text(w)}\n`));
@@ -74,11 +86,6 @@ export async function main(argv: string[]): Promise<number> {
         // Loaded only for doctor: a run does not pay for it.
         const { doctor } = await import('../doctor/doctor.ts');
         // The intended state is the whole cluster's, whatever --limit selects to check.
-        const whole =
-          options.limit === undefined
-            ? compiled
-            : await compile(playbook, inventory, { ...compileOptions, limit: undefined });
-        redactor.add(...whole.secrets);
         return await doctor(
           compiled,
           whole,
@@ -93,11 +100,12 @@ export async function main(argv: string[]): Promise<number> {
             forks: options.forks,
           },
           redactor,
+          learned,
           out,
           early,
         );
       }
-      const summary = await applyPlaybook(options, compiled, redactor, out, early);
+      const summary = await applyPlaybook(options, compiled, redactor, learned, out, early);
       timing('run finished');
       const code = exitCode(summary);
       if (options.json)
@@ -112,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
       early.closeUntaken();
     }
   } catch (e) {
-    uncacheUnjudged();
+    dropDerivedWrites();
     return reportError(e, redactor);
   }
 }
@@ -134,6 +142,7 @@ async function applyPlaybook(
   o: CliOptions,
   compiled: CompiledRun,
   redactor: Redactor,
+  learned: (secret: string) => void,
   write: (s: string) => void,
   early: EarlyConnections,
 ): Promise<RunSummary> {
@@ -182,7 +191,7 @@ async function applyPlaybook(
       interrupted: () => stops.stopping,
       cut: () => stops.cut,
       startedAt: Math.round(performance.timeOrigin),
-      secretLearned: (value) => redactor.add(value),
+      secretLearned: learned,
       connect: hosts.connect,
       forPlay: hosts.forPlay,
       runsAs: hosts.runsAs,

@@ -56,13 +56,20 @@ const colonList = (value: string, previous: string[] | undefined): string[] => [
   ...(previous ?? []),
   ...value.split(':').filter(Boolean),
 ];
-const commaList = (value: string, previous: string[] | undefined): string[] => [
-  ...(previous ?? []),
-  ...value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean),
-];
+/**
+ * A comma-separated list of names that must name something: an empty value (a wrapper script's
+ * unset variable) would otherwise select nothing, which means "everything".
+ */
+const names =
+  (option: string, what: string) =>
+  (value: string, previous: string[] | undefined): string[] => {
+    const given = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (given.length === 0) throw new UsageError(`${option} expects ${what}, got an empty value`);
+    return [...(previous ?? []), ...given];
+  };
 
 const DOCTOR_HELP = `
 play doctor runs site.yaml's roles in check mode (what would change is drift) and reads the live
@@ -91,9 +98,13 @@ function program(doctor: boolean): Command {
     cmd
       .option('-C, --check', 'change nothing; report what would change')
       .option('-D, --diff', 'show the changes as diffs')
-      .option('-t, --tags <tags>', 'run only tasks with these tags (comma-separated; repeatable)', commaList)
-      .option('--skip-tags <tags>', 'skip tasks with these tags', commaList)
-      .option('--role <name>', 'run only this role (repeatable)', commaList);
+      .option(
+        '-t, --tags <tags>',
+        'run only tasks with these tags (comma-separated; repeatable)',
+        names('--tags', 'one or more tags'),
+      )
+      .option('--skip-tags <tags>', 'skip tasks with these tags', names('--skip-tags', 'one or more tags'))
+      .option('--role <name>', 'run only this role (repeatable)', names('--role', 'one or more role names'));
   }
   cmd
     .option('-l, --limit <pattern>', 'limit to hosts matching this pattern (a:b, a:&b, a:!b, globs)')

@@ -27,7 +27,13 @@ function passwordFrom(path: string, given: string): string {
       `--vault-password-file ${given}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
     );
   }
-  if (!executable) return readFileSync(path, 'utf8').trim();
+  if (!executable) {
+    const password = readFileSync(path, 'utf8').trim();
+    // As ansible-vault: an empty file is a mistake (a secret not yet fetched), not "no password".
+    if (password.length === 0)
+      throw new UsageError(`--vault-password-file ${given}: the file is empty; it must hold the vault password`);
+    return password;
+  }
   try {
     // The script's stderr goes to the operator (a password manager may ask something there);
     // its stdout is the password and is never shown, not even when the script fails.

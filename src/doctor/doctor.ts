@@ -45,6 +45,8 @@ export async function doctor(
   inv: Inventory,
   o: DoctorOptions,
   redactor: Redactor,
+  /** A secret read from a host (the K3s token): masked from here on, and kept out of every cache. */
+  learned: (secret: string) => void,
   write: (s: string) => void,
   early: EarlyConnections,
 ): Promise<number> {
@@ -68,7 +70,7 @@ export async function doctor(
     interrupted: () => false,
     cut: () => false,
     startedAt: Date.now(),
-    secretLearned: (value) => redactor.add(value),
+    secretLearned: learned,
     connect: hosts.connect,
     forPlay: hosts.forPlay,
     runsAs: hosts.runsAs,

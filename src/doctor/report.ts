@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeReportFile } from '../output/json-report.ts';
 import type { Redactor } from '../output/redact.ts';
 import { AREAS, CLUSTER, type Finding, type Verdict } from './findings.ts';
 
@@ -61,10 +61,5 @@ export function writeDoctorJson(
   info: { inventory: string; exitCode: number },
   redactor: Redactor,
 ): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(
-    temp,
-    `${JSON.stringify(redactor.deep({ ...info, summary: summarize(findings), findings }), null, 2)}\n`,
-  );
-  renameSync(temp, file);
+  writeReportFile(file, redactor.deep({ ...info, summary: summarize(findings), findings }));
 }

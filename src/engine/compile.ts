@@ -1,5 +1,6 @@
 import { InputError, formatLocation, formatProblem, type InputProblem } from '../input/errors.ts';
 import { checkSchema, keyPath, nearest } from '../input/schema-check.ts';
+import { isHostAddress, VALUE_TYPES } from '../input/value-types.ts';
 import { groupsOf, hostsOfGroup, inventoryLayers, type Inventory } from '../inventory/model.ts';
 import { PatternError, selectHosts } from '../inventory/patterns.ts';
 import {
@@ -111,7 +112,8 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
       found.problems.push(...bad);
       run.hostVars.set(host, vars);
       // A secret is a secret whichever role declares it and whichever roles run (--role).
-      for (const role of roles.values()) found.secrets.push(...secretValues(role.variables.schema, vars));
+      for (const role of roles.values())
+        for (const v of secretValues(role.variables.schema, vars)) found.secrets.push(v);
     }
     for (const ref of play.roles) {
       const role = roles.get(ref.name);
@@ -185,7 +187,16 @@ function connectionVars(
     precedence(options.connectionDefaults, inventoryLayers(inv, host), play?.vars, undefined, options.extraVars),
   );
   const problems = connectionProblems(resolved).map((p) => ({ ...p, role: '', host }));
-  return { vars: valuesOf(resolved), problems };
+  const vars = valuesOf(resolved);
+  // Without ansible_host the name is the address: it must be one the resolver reads as written.
+  if (vars.ansible_host === undefined && !isHostAddress(host))
+    problems.push({
+      location: inv.hosts.get(host)?.varLayers[0]?.locate([]) ?? { file: inv.source },
+      message: `host "${host}" has no ansible_host, so its name is its address, and it is not ${VALUE_TYPES.host?.what ?? 'a host'}`,
+      role: '',
+      host,
+    });
+  return { vars, problems };
 }
 
 /**
@@ -201,8 +212,10 @@ export function connectionPlan(
   for (const play of playbook.plays) {
     for (const host of playHosts(inv, play, options.limit, [])) {
       const { vars, problems } = connectionVars(inv, play, host, options);
-      // Bad connection settings are refused by compile; no connection is tried meanwhile.
-      if (problems.length === 0) out.set(host, vars);
+      // Bad connection settings anywhere are refused by compile: no host is contacted meanwhile
+      // (a mistyped address may be another host's, or another machine's).
+      if (problems.length > 0) return new Map();
+      out.set(host, vars);
     }
   }
   return out;
@@ -368,7 +381,7 @@ function compileForHost(
   found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
   if (!found.roleVars.has(role.name)) found.roleVars.set(role.name, new Map());
   found.roleVars.get(role.name)?.set(host, vars);
-  found.secrets.push(...secretValues(role.variables.schema, vars));
+  for (const v of secretValues(role.variables.schema, vars)) found.secrets.push(v);
 
   const ctx = contextFor(site, role, host, resolved, vars, found);
   const before = found.problems.length;

@@ -1,4 +1,6 @@
-import { unknownName } from '../input/errors.ts';
+import { InputError, unknownName } from '../input/errors.ts';
+import { didYouMean } from '../input/schema-check.ts';
+import type { Playbook } from '../playbook/model.ts';
 
 /** What `--tags`, `--skip-tags` and `--role` ask for. */
 export interface Selection {
@@ -37,4 +39,19 @@ export function checkSelection(
     .map((t) => unknownName('tag', t, ordinary));
   const roleProblems = sel.roles.filter((r) => !knownRoles.has(r)).map((r) => unknownName('role', r, knownRoles));
   return [...tagProblems, ...roleProblems];
+}
+
+/**
+ * `--role` naming a role the playbook does not list, refused from the playbook alone: before
+ * roles load and before any connection opens.
+ */
+export function checkRoleOption(roles: readonly string[], playbook: Playbook): void {
+  const known = [...new Set(playbook.plays.flatMap((p) => p.roles.map((r) => r.name)))];
+  const problems = roles
+    .filter((r) => !known.includes(r))
+    .map((r) => ({
+      location: { file: '--role' },
+      message: `${unknownName('role', r, known).replace('known roles', `roles of ${playbook.file}`)}${didYouMean(r, known)}`,
+    }));
+  if (problems.length > 0) throw new InputError(problems);
 }

@@ -10,8 +10,13 @@ import { fileURLToPath } from 'node:url';
  */
 export class DerivedCache {
   private readonly require = createRequire(import.meta.url);
+  /** Entries derived before the run's secrets are known: written, or not, once they are. */
+  private pending: PendingEntry[] = [];
+  private settled = false;
 
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string) {
+    caches.add(this);
+  }
 
   /** The entry's name: a hash of what it is derived from (versions and options included). */
   static key(...derivedFrom: unknown[]): string {
@@ -61,14 +66,71 @@ export class DerivedCache {
     rmSync(this.path(key, ext), { force: true });
   }
 
-  /** As `store`, for an entry a run can do without: one that cannot be written only costs the next run the work. */
-  write(key: string, ext: string, text: string): void {
+  /**
+   * As `store`, for an entry a run can do without: one that cannot be written only costs the next
+   * run the work. Nothing derived from a secret reaches the disk: until the run's secrets are
+   * known (`settle`) the entry waits in memory, and an entry holding one is never written (`instead`,
+   * which keeps no part of it, is written in its place).
+   */
+  write(key: string, ext: string, text: string, instead?: { ext: string; text: string }): void {
+    const entry = { key, ext, text, instead };
+    if (this.settled) this.commit(entry);
+    else this.pending.push(entry);
+  }
+
+  /** The run's secrets are known: entries kept back are written, those holding a secret are not. */
+  settle(secrets: readonly string[]): void {
+    keepOutOfCaches(...secrets);
+    this.settled = true;
+    for (const entry of this.pending.splice(0)) this.commit(entry);
+  }
+
+  /** The run's input was refused: its secrets are never judged, so nothing it derived is written. */
+  drop(): void {
+    this.pending = [];
+  }
+
+  private commit(entry: PendingEntry): void {
+    const chosen = holdsSecret(entry.text) ? entry.instead : entry;
+    if (!chosen) return;
     try {
-      this.store(key, ext, text);
+      this.store(entry.key, chosen.ext, chosen.text);
     } catch {
       // Not written: the next run derives it again.
     }
   }
+}
+
+interface PendingEntry {
+  key: string;
+  ext: string;
+  text: string;
+  instead?: { ext: string; text: string };
+}
+
+const caches = new Set<DerivedCache>();
+
+/** Every spelling of a secret an entry could hold it in: as given, JSON-escaped, YAML single-quoted. */
+const secretForms = new Set<string>();
+
+/** A secret no cache entry may hold: the run's own (from the schemas) and those learnt from hosts. */
+export function keepOutOfCaches(...secrets: readonly string[]): void {
+  for (const s of secrets) {
+    if (s.length === 0) continue;
+    for (const form of [s, JSON.stringify(s).slice(1, -1), s.replaceAll("'", "''")]) secretForms.add(form);
+  }
+}
+
+const holdsSecret = (text: string): boolean => [...secretForms].some((f) => text.includes(f));
+
+/** Settles every cache of the run (see `DerivedCache.settle`). */
+export function settleDerivedWrites(secrets: readonly string[]): void {
+  for (const c of caches) c.settle(secrets);
+}
+
+/** Drops what every cache of a refused run kept back. */
+export function dropDerivedWrites(): void {
+  for (const c of caches) c.drop();
 }
 
 /**

@@ -16,7 +16,7 @@ export function checkSchema(
   if (validate(value)) return [];
   // A bad key (propertyNames) is reported once, at the key, by what its name must be.
   const errors = pruneAnyOf(validate.errors ?? []).filter((e) => e.keyword !== 'propertyNames');
-  return errors.map((e) => {
+  const shown = errors.slice(0, MAX_PROBLEMS).map((e) => {
     const path = pointerToPath(e.instancePath);
     const key = e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : e.propertyName;
     const full = key === undefined ? path : [...path, key];
@@ -26,7 +26,19 @@ export function checkSchema(
       message: e.propertyName === undefined ? describe(e) : `invalid name: ${describe(e)}`,
     };
   });
+  if (errors.length <= MAX_PROBLEMS) return shown;
+  const last = shown[shown.length - 1];
+  return [
+    ...shown,
+    {
+      location: last?.location ?? locate([]),
+      message: `and ${errors.length - MAX_PROBLEMS} more problems in this value, not listed`,
+    },
+  ];
 }
+
+/** Problems listed per value: 130,000 bad list entries are one mistake, not a screenful each. */
+const MAX_PROBLEMS = 20;
 
 export function keyPath(path: readonly (string | number)[]): string {
   return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');

@@ -16,7 +16,11 @@ const IPV6 = [
 ].join('|');
 const IP = `(${IPV4}|${IPV6})`;
 const CIDR = `(${IPV4}/(3[0-2]|[12]?\\d)|(${IPV6})/(12[0-8]|1[01]\\d|[1-9]?\\d))`;
-const HOSTNAME = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*';
+const LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+// The last label is never a number: the system resolver reads `127.000.000.013`, `0177.0.0.14`,
+// `2130706453` or `0x7f000001` as numeric addresses (inet_aton's octal, decimal and hex), so a
+// mistyped address would reach another machine. Top-level domains are never numeric (RFC 3696).
+const HOSTNAME = `(${LABEL}\\.)*(?!\\d+$)(?!0[xX][0-9a-fA-F]*$)${LABEL}`;
 
 /**
  * The kinds of value that reach a config file or a command, each a whole-string pattern: a value
@@ -31,7 +35,10 @@ export const VALUE_TYPES: Record<string, { pattern: string; what: string }> = {
   cidr: { pattern: `^${CIDR}$`, what: 'a CIDR (like 10.42.0.0/16)' },
   'ip-or-cidr': { pattern: `^(${IP}|${CIDR})$`, what: 'an address or a CIDR' },
   'address-range': { pattern: `^(${CIDR}|${IP}-${IP})$`, what: 'a CIDR or a FIRST-LAST address range' },
-  host: { pattern: `^(${IP}|${HOSTNAME})$`, what: 'a host name or an address' },
+  host: {
+    pattern: `^(${IP}|${HOSTNAME})$`,
+    what: 'a host name or an IPv4/IPv6 address in its usual form (no leading zeros; a name is not all numbers)',
+  },
   'port-range': { pattern: '^\\d{1,5}(-\\d{1,5})?$', what: 'a port or a range like 30000-30100' },
   interface: {
     pattern: '^[A-Za-z0-9_.@-]{1,15}$',
@@ -40,8 +47,16 @@ export const VALUE_TYPES: Record<string, { pattern: string; what: string }> = {
   // TCP MD5 keys are at most 80 bytes (Linux's TCP_MD5SIG_MAXKEYLEN); FRR's config takes one word.
   'bgp-password': { pattern: '^[!-~]{8,80}$', what: 'a password of 8 to 80 printable ASCII characters, no spaces' },
   token: { pattern: '^[!-~]{8,}$', what: 'a token of at least 8 printable ASCII characters, no spaces' },
+  'k8s-name': {
+    pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+    what: 'a Kubernetes name (lower-case letters, digits and -, at most 63)',
+  },
   'no-control': { pattern: '^[^\\u0000-\\u001f\\u007f]*$', what: 'text without line breaks or control characters' },
 };
+
+const HOST = new RegExp(`^(${IP}|${HOSTNAME})$`, 'u');
+/** Whether a value is a host name or an address as value type `host` accepts it. */
+export const isHostAddress = (v: string): boolean => HOST.test(v);
 
 const BY_PATTERN = new Map(Object.values(VALUE_TYPES).map((t) => [t.pattern, t.what]));
 

@@ -7,8 +7,11 @@ export const VAULT_MARK = '__ansible_vault';
 
 const HEADER = /^\$ANSIBLE_VAULT;(1\.[12]);AES256(;[^\n]*)?\n/;
 
-/** A string that holds Ansible Vault ciphertext (a whole file, or a `!vault` value). */
-export const isVaulted = (text: string): boolean => HEADER.test(text.trimStart());
+/**
+ * A string that holds Ansible Vault ciphertext (a whole file, or a `!vault` value), or claims to:
+ * one with a header play does not know is refused as such when opened, not read as YAML.
+ */
+export const isVaulted = (text: string): boolean => text.trimStart().startsWith('$ANSIBLE_VAULT;');
 
 /** A secret shorter than this is not masked on its own (it would garble every line holding it). */
 const MASKABLE = 8;
@@ -19,12 +22,9 @@ const MASKABLE = 8;
  * gives the AES-256-CTR key, the HMAC-SHA256 key and the counter's start; PKCS#7 padding.
  */
 export function decryptVault(text: string, password: string): string | undefined {
-  const body = text.trimStart().replace(HEADER, '').replace(/\s+/g, '');
-  const [salt, hmac, cipher] = Buffer.from(body, 'hex')
-    .toString('latin1')
-    .split('\n')
-    .map((h) => Buffer.from(h, 'hex'));
-  if (!salt || !hmac || !cipher || salt.length === 0) return undefined;
+  const parts = vaultParts(text);
+  if (typeof parts === 'string') return undefined;
+  const { salt, hmac, cipher } = parts;
   const derived = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, 10000, 80, 'sha256');
   const mac = createHmac('sha256', derived.subarray(32, 64)).update(cipher).digest();
   if (mac.length !== hmac.length || !timingSafeEqual(mac, hmac)) return undefined;
@@ -32,6 +32,29 @@ export function decryptVault(text: string, password: string): string | undefined
   const padded = Buffer.concat([decipher.update(cipher), decipher.final()]);
   const pad = padded[padded.length - 1] ?? 0;
   return padded.subarray(0, padded.length - (pad >= 1 && pad <= 16 ? pad : 0)).toString('utf8');
+}
+
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
+/**
+ * Salt, HMAC and ciphertext of a vaulted text, or what is wrong with it: a header of another
+ * format, or data that cannot be whole (cut short, edited, or merged by a version-control tool).
+ */
+function vaultParts(text: string): { salt: Buffer; hmac: Buffer; cipher: Buffer } | string {
+  const trimmed = text.trimStart();
+  const header = HEADER.exec(trimmed);
+  if (!header)
+    return `an Ansible Vault header play does not know ("${trimmed.split('\n')[0]?.slice(0, 60) ?? ''}"): play opens format 1.1 and 1.2 with AES256, as ansible-vault writes them`;
+  const body = trimmed.slice(header[0].length).replace(/\s+/g, '');
+  const corrupt =
+    'Ansible Vault data that is cut short or corrupt (not hex salt, HMAC and ciphertext): restore the file';
+  if (!HEX.test(body)) return corrupt;
+  const lines = Buffer.from(body, 'hex').toString('latin1').split('\n');
+  if (lines.length !== 3 || !lines.every((l) => HEX.test(l))) return corrupt;
+  const [salt, hmac, cipher] = lines.map((h) => Buffer.from(h, 'hex')) as [Buffer, Buffer, Buffer];
+  // AES with PKCS#7 padding: whole 16-byte blocks; an HMAC-SHA256 is 32 bytes.
+  if (salt.length === 0 || hmac.length !== 32 || cipher.length === 0 || cipher.length % 16 !== 0) return corrupt;
+  return { salt, hmac, cipher };
 }
 
 /**
@@ -51,6 +74,8 @@ export class Vault {
 
   /** The plaintext of a vaulted text, or an input error saying why it cannot be had. */
   open(text: string, where: SourceLocation): string {
+    const parts = vaultParts(text);
+    if (typeof parts === 'string') throw InputError.at(where, parts);
     if (this.passwords.length === 0)
       throw InputError.at(
         where,

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Document, Node } from 'yaml';
 import { DerivedCache, isJson, treeCache } from './derived-cache.ts';
 import { InputError, type SourceLocation } from './errors.ts';
@@ -15,26 +15,86 @@ export interface YamlSource {
 }
 
 export function parseYaml(file: string, text: string): YamlSource {
-  const { LineCounter, parseDocument } = yamlLib();
+  const { LineCounter, parseDocument, visit, isScalar } = yamlLib();
   const lines = new LineCounter();
   // `<<` merge keys as Ansible (YAML 1.1) reads them; without this they became a variable named `<<`.
   const doc = parseDocument(text, {
     lineCounter: lines,
     prettyErrors: false,
-    uniqueKeys: true,
-    customTags: [VAULT_TAG],
+    // The parser's own check compares every key with every other (195,000 keys ran for minutes);
+    // duplicates are found below with a set per mapping.
+    uniqueKeys: false,
+    customTags: [VAULT_TAG, UNSAFE_TAG],
     merge: true,
   });
-  if (doc.errors.length > 0) {
-    throw new InputError(
-      doc.errors.map((e) => {
+  // An unknown tag (`!include`) would otherwise be dropped and its value read as plain text.
+  const unknownTags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
+  // play does not template values: Jinja2 in one would reach a config file as written.
+  const templated: number[] = [];
+  const duplicates: number[] = [];
+  const crowded: number[] = [];
+  visit(doc, {
+    Map: (_key, node) => {
+      if (node.items.length > MAX_KEYS) crowded.push(node.range?.[0] ?? 0);
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const k = isScalar(pair.key) ? pair.key.value : pair.key;
+        // `<<` merge keys may repeat; other non-scalar keys are compared by identity, as before.
+        if (k === '<<') continue;
+        if (seen.has(k)) duplicates.push((pair.key as { range?: [number] } | null)?.range?.[0] ?? 0);
+        seen.add(k);
+      }
+    },
+    Scalar: (_key, node) => {
+      if (isScalar(node) && typeof node.value === 'string' && JINJA.test(node.value) && node.tag !== '!unsafe')
+        templated.push(node.range?.[0] ?? 0);
+    },
+  });
+  if (
+    doc.errors.length > 0 ||
+    unknownTags.length > 0 ||
+    templated.length > 0 ||
+    duplicates.length > 0 ||
+    crowded.length > 0
+  ) {
+    throw new InputError([
+      ...doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
         return {
           location: { file, line: pos.line, column: pos.col },
-          message: `invalid YAML: ${firstLine(e.message)}`,
+          message: `invalid YAML: ${withoutSource(e.message)}`,
         };
       }),
-    );
+      ...unknownTags.map((w) => {
+        const pos = lines.linePos(w.pos[0]);
+        const tag = /^!\S{0,40}/.exec(text.slice(w.pos[0]))?.[0] ?? 'this tag';
+        return {
+          location: { file, line: pos.line, column: pos.col },
+          message: `unknown YAML tag "${tag}": play reads Ansible's !vault and !unsafe, and YAML's own (!!str, ...); nothing is included or evaluated`,
+        };
+      }),
+      ...crowded.map((offset) => {
+        const pos = lines.linePos(offset);
+        return {
+          location: { file, line: pos.line, column: pos.col },
+          message: `more than ${MAX_KEYS} keys in one mapping: not an input play reads`,
+        };
+      }),
+      ...duplicates.slice(0, 20).map((offset) => {
+        const pos = lines.linePos(offset);
+        return {
+          location: { file, line: pos.line, column: pos.col },
+          message: 'invalid YAML: Map keys must be unique',
+        };
+      }),
+      ...templated.map((offset) => {
+        const pos = lines.linePos(offset);
+        return {
+          location: { file, line: pos.line, column: pos.col },
+          message: NOT_TEMPLATED,
+        };
+      }),
+    ]);
   }
   const locate = (path: readonly (string | number)[]): SourceLocation => {
     const node = nearestNode(doc, path);
@@ -48,10 +108,23 @@ export function parseYaml(file: string, text: string): YamlSource {
     value = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
     // An alias bomb (aliases of aliases, a billion laughs) stops here, not in memory.
-    throw InputError.at({ file }, `invalid YAML: ${firstLine(e instanceof Error ? e.message : String(e))}`);
+    throw InputError.at({ file }, `invalid YAML: ${withoutSource(e instanceof Error ? e.message : String(e))}`);
   }
   return { file, value, locate };
 }
+
+/**
+ * Keys in one mapping: every role looks at every host's variables, so 195,000 of them made a
+ * check run for minutes. Real inventories have tens.
+ */
+const MAX_KEYS = 10_000;
+
+export const JINJA = /\{\{.*\}\}|\{%.*%\}/s;
+export const NOT_TEMPLATED =
+  'a Jinja2 expression ({{ }} or {% %}): play does not template values, so it would reach the host as written; write the value itself, or tag it !unsafe to mean the braces';
+
+/** Ansible's `!unsafe` keeps a value from templating: play never templates values, so it is the value. */
+const UNSAFE_TAG = { tag: '!unsafe', resolve: (value: string) => value };
 
 /** `!vault |` values stay sealed, as Ansible's JSON form, until the run's Vault opens them. */
 const VAULT_TAG = { tag: '!vault', resolve: (sealed: string) => ({ [VAULT_MARK]: sealed }) };
@@ -77,52 +150,18 @@ export function readYaml(
   }
   if (!cache) return opened(parseYaml(file, text), vault);
   const key = DerivedCache.key('yaml', yamlVersion, text);
-  cachedThisRun.set(key, text);
   const known = cache.readText(key, '.json');
   if (known !== undefined)
     return opened({ file, value: JSON.parse(known) as unknown, locate: lazyLocate(file, text) }, vault);
   const src = parseYaml(file, text);
-  if (isJson(src.value) && cache.readText(key, HOLDS_SECRETS) === undefined) {
-    cache.write(key, '.json', JSON.stringify(src.value));
-    writtenThisRun.add(key);
-  }
+  // A text holding a secret is marked instead, so that later runs do not even keep its parse back.
+  if (isJson(src.value) && cache.readText(key, HOLDS_SECRETS) === undefined)
+    cache.write(key, '.json', JSON.stringify(src.value), { ext: HOLDS_SECRETS, text: '' });
   return opened(src, vault);
 }
 
-/** Cache entries this run wrote: not yet judged for secrets until the run's input is accepted. */
-const writtenThisRun = new Set<string>();
-
-/** Texts parsed through the cache this run, by cache key. */
-const cachedThisRun = new Map<string, string>();
-
 /** Marks a text whose parse is never cached: it holds a secret (no part of which the mark keeps). */
 const HOLDS_SECRETS = '.holds-secrets';
-
-/**
- * Secrets are known only once the roles' schemas have been applied. A file read this run that
- * holds one (a BGP password in group_vars) loses its cache entry and is marked so that its parse
- * is not cached again: the cache never keeps a secret in clear.
- */
-export function uncacheFilesHolding(secrets: readonly string[], cache: DerivedCache | undefined = yamlCache): void {
-  if (!cache) return;
-  const forms = secrets.filter((s) => s.length > 0).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
-  for (const [key, text] of cachedThisRun) {
-    if (!forms.some((f) => text.includes(f)) || cache.readText(key, HOLDS_SECRETS) !== undefined) continue;
-    cache.remove(key, '.json');
-    cache.write(key, HOLDS_SECRETS, '');
-  }
-  writtenThisRun.clear();
-}
-
-/**
- * A run whose input is refused never learns which values are secrets, so the entries it wrote
- * are removed again: a refused run leaves no parse in the cache that was not judged.
- */
-export function uncacheUnjudged(cache: DerivedCache | undefined = yamlCache): void {
-  if (!cache) return;
-  for (const key of writtenThisRun) cache.remove(key, '.json');
-  writtenThisRun.clear();
-}
 
 /** The source with its `!vault` values opened (the cache keeps them sealed). */
 function opened(src: YamlSource, vault: Vault): YamlSource {
@@ -136,9 +175,7 @@ const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 export function readText(file: string): string {
   let bytes: Buffer;
   try {
-    if (statSync(file).size > MAX_INPUT_BYTES)
-      throw InputError.at({ file }, `larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB: not an input play reads`);
-    bytes = readFileSync(file);
+    bytes = readRegularFile(file, MAX_INPUT_BYTES);
   } catch (e) {
     if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -153,6 +190,36 @@ export function readText(file: string): string {
   if (nul >= 0)
     throw InputError.at({ file, line: text.slice(0, nul).split('\n').length }, 'holds a NUL byte: not a text file');
   return text;
+}
+
+/**
+ * A regular file's bytes, at most `max`: what is read is counted, not what `stat` says, and
+ * nothing else is opened for reading. A link to /dev/zero grew memory by 50 MB/s; a FIFO blocked
+ * the run forever (O_NONBLOCK opens one at once, and fstat then says what it is).
+ */
+function readRegularFile(file: string, max: number): Buffer {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const kind = fstatSync(fd);
+    if (!kind.isFile())
+      throw InputError.at(
+        { file },
+        `not a regular file (${kind.isFIFO() ? 'a FIFO' : kind.isCharacterDevice() || kind.isBlockDevice() ? 'a device' : kind.isSocket() ? 'a socket' : 'a directory'}): play reads only regular files`,
+      );
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(Math.min(1 << 20, max + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > max) throw InputError.at({ file }, `larger than ${max / 1024 / 1024} MiB: not an input play reads`);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function lazyLocate(file: string, text: string): YamlSource['locate'] {
@@ -175,6 +242,11 @@ function nearestNode(doc: Document, path: readonly (string | number)[]): Node | 
   return node as Node | undefined;
 }
 
-function firstLine(s: string): string {
-  return s.split('\n')[0] ?? s;
+/**
+ * The parser's complaint without the text it quotes (`Not a YAML token: …`, `Block scalar header
+ * includes extra characters: …`): the line it stumbled on may hold a secret. The location says where.
+ */
+function withoutSource(message: string): string {
+  const first = message.split('\n')[0] ?? message;
+  return first.replace(/:\s.*$/, '').replace(/ (character|indicator character) \S+$/, ' $1');
 }

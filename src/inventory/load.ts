@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { InputError, type InputProblem } from '../input/errors.ts';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { formatLocation, InputError, type InputProblem } from '../input/errors.ts';
 import { resolveNamed } from '../input/resolve-path.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
 import { NO_VAULT, type Vault } from '../input/vault.ts';
@@ -9,6 +9,7 @@ import type { Inventory, InventoryGroup, InventoryHost } from './model.ts';
 import { isPlainObject, type VarLayer } from './variables.ts';
 
 const NAME = '^[A-Za-z0-9_.\\-\\[\\]:]+$';
+const GROUP_NAME = '^[A-Za-z_][A-Za-z0-9_\\-]*$';
 
 const groupSchema: JsonSchema = {
   $id: 'play:inventory-group',
@@ -21,20 +22,52 @@ const groupSchema: JsonSchema = {
       additionalProperties: { type: ['object', 'null'] },
     },
     vars: { type: ['object', 'null'] },
-    children: { type: ['object', 'null'], additionalProperties: { $ref: 'play:inventory-group' } },
+    children: {
+      type: ['object', 'null'],
+      propertyNames: { pattern: GROUP_NAME },
+      additionalProperties: { $ref: 'play:inventory-group' },
+    },
   },
 };
 
 const inventorySchema: JsonSchema = {
   type: 'object',
-  propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_\\-]*$' },
+  propertyNames: { pattern: GROUP_NAME },
   additionalProperties: { $ref: 'play:inventory-group' },
   $defs: { group: groupSchema },
 };
 
 const varsFileSchema: JsonSchema = { type: ['object', 'null'] };
 
-const YAML_EXT = ['.yaml', '.yml', ''];
+/** The names Ansible's host_group_vars plugin reads for an entity, in its order. */
+const VARS_EXT = ['', '.yml', '.yaml', '.json'];
+
+/** Hidden files and editors' backups are not variables, as Ansible skips them. */
+const visible = (entry: string): boolean => !entry.startsWith('.') && !entry.endsWith('~');
+
+/**
+ * A vars folder as Ansible reads it: every file with no extension or .yml/.yaml/.json, and every
+ * folder without an extension, recursively, in sorted order.
+ */
+function varsFilesIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter(visible)
+    .sort()
+    .flatMap((entry) => {
+      const full = join(dir, entry);
+      const ext = extname(entry);
+      if (isDirectory(full)) return ext ? [] : varsFilesIn(full);
+      return !ext || ['.yml', '.yaml', '.json'].includes(ext) ? [full] : [];
+    });
+}
+
+function isDanglingLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
 
 /** `-i prod` means `inventory/prod/`; a path (anything with a slash, or that exists) is used as is. */
 export const resolveInventoryPath = (arg: string, cwd: string): string =>
@@ -97,17 +130,57 @@ function addGroup(
   parent: string | undefined,
   path: string[],
 ): void {
+  // Ansible refuses a group that would contain itself ("recursive dependency loop"); the depth
+  // that orders group_vars has no meaning then.
+  if (parent && parent !== name && descends(inv, parent, name))
+    throw InputError.at(
+      src.locate(path),
+      `group "${name}" is a child of "${parent}", which is already among its own children: groups cannot contain themselves`,
+      path.join('.'),
+    );
   const group = ensureGroup(inv, name, parent);
   if (!isPlainObject(body)) return;
   if (isPlainObject(body.vars)) group.varLayers.push(layer(src, body.vars, [...path, 'vars']));
   for (const [host, hostVars] of Object.entries(isPlainObject(body.hosts) ? body.hosts : {})) {
     group.hosts.add(host);
     const entry = ensureHost(inv, host);
-    if (isPlainObject(hostVars)) entry.varLayers.push(layer(src, hostVars, [...path, 'hosts', host]));
+    if (!isPlainObject(hostVars)) continue;
+    const added = layer(src, hostVars, [...path, 'hosts', host]);
+    checkSameAddress(host, entry.varLayers, added);
+    entry.varLayers.push(added);
   }
   for (const [child, childBody] of Object.entries(isPlainObject(body.children) ? body.children : {})) {
     addGroup(inv, src, child, childBody, name, [...path, 'children', child]);
   }
+}
+
+/** Whether `group` is `ancestor` or among its children, at any depth. */
+function descends(inv: Inventory, group: string, ancestor: string): boolean {
+  const seen = new Set<string>();
+  const walk = (g: string): boolean => {
+    if (g === group) return true;
+    if (seen.has(g)) return false;
+    seen.add(g);
+    return [...(inv.groups.get(g)?.children ?? [])].some(walk);
+  };
+  return walk(ancestor);
+}
+
+/**
+ * The same host defined again with another address: in Ansible the last definition wins, so a
+ * copy-pasted line sends the whole host's configuration to the other machine. Refused, both named.
+ */
+function checkSameAddress(host: string, earlier: VarLayer[], added: VarLayer): void {
+  const address = added.values.ansible_host;
+  if (address === undefined) return;
+  const before = earlier.find((l) => l.values.ansible_host !== undefined && l.values.ansible_host !== address);
+  if (!before) return;
+  const where = formatLocation(before.locate(['ansible_host']));
+  throw InputError.at(
+    added.locate(['ansible_host']),
+    `host "${host}" is already defined with another ansible_host at ${where}: one host, one address (rename one of them if they are two machines)`,
+    'ansible_host',
+  );
 }
 
 function layer(src: YamlSource, values: Record<string, unknown>, prefix: (string | number)[]): VarLayer {
@@ -161,12 +234,22 @@ function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[]
   const problems: InputProblem[] = [];
   const attach = (dir: string, kind: 'group' | 'host'): void => {
     if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir).sort()) {
-      const full = join(dir, entry);
-      const name = entry.replace(/\.ya?ml$/, '');
+    const known = (name: string): boolean => (kind === 'group' ? inv.groups.has(name) : inv.hosts.has(name));
+    // Other files (notes.txt) are not for an entity: Ansible looks up entities' names only.
+    const names = new Set(
+      readdirSync(dir)
+        .filter(visible)
+        .filter((e) => /\.(ya?ml|json)$/.test(e) || !extname(e) || known(e) || isDirectory(join(dir, e)))
+        .map((entry) => entry.replace(/\.(ya?ml|json)$/, '')),
+    );
+    for (const name of [...names].sort()) {
       const target = kind === 'group' ? inv.groups.get(name) : inv.hosts.get(name);
-      const files = isDirectory(full) ? inventoryFilesIn(full) : YAML_EXT.some((x) => entry === name + x) ? [full] : [];
-      if (files.length === 0) continue;
+      // As Ansible's host_group_vars: NAME, NAME.yml, NAME.yaml, NAME.json, in that order; a folder read whole.
+      const files = VARS_EXT.map((x) => join(dir, name + x))
+        .filter((f) => existsSync(f) || isDanglingLink(f))
+        .flatMap((f) => (isDirectory(f) ? varsFilesIn(f) : [f]));
+      const full = VARS_EXT.map((x) => join(dir, name + x)).find((f) => existsSync(f) || isDanglingLink(f));
+      if (files.length === 0 || !full) continue;
       if (!target) {
         const known = kind === 'group' ? inv.groups.keys() : inv.hosts.keys();
         problems.push({

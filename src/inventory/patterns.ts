@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import picomatch from 'picomatch';
 import { PlayError } from '../errors.ts';
 import { hostsOfGroup, type Inventory } from './model.ts';
@@ -60,12 +61,19 @@ function subscript(hosts: string[], from: number, to: string | undefined): strin
   return hosts.slice(at(from), to === '' ? undefined : at(Number(to)) + 1);
 }
 
-function regex(source: string): RegExp {
+/**
+ * `~regex` with RE2's linear-time matching: JavaScript's backtracking engine took over a minute
+ * (Ctrl-C unheard) on `~^(a+)+$X` against one long host name. RE2 has no backreferences or
+ * lookarounds, as Python's `re` has; such a pattern is refused by name. Loaded only for `~`.
+ */
+function regex(source: string): { test(s: string): boolean } {
+  const { RE2JS } = require('re2js') as typeof import('re2js');
   try {
-    return new RegExp(source);
+    const re = RE2JS.compile(source);
+    return { test: (s) => re.matcher(s).find() };
   } catch (e) {
     throw new PatternError(
-      `invalid regular expression "~${source}": ${e instanceof Error ? e.message.replace(/^Invalid regular expression: /, '') : String(e)}`,
+      `invalid regular expression "~${source}": ${e instanceof Error ? e.message.replace(/^error parsing regexp: /, '') : String(e)} (play matches with RE2: no backreferences or lookarounds)`,
     );
   }
 }
@@ -74,6 +82,8 @@ function regex(source: string): RegExp {
  * fnmatch's `*`, `?` and `[...]`, as Ansible matches host names; none of picomatch's braces,
  * extglobs or negation (a pattern's `!` is ours, see above).
  */
+const require = createRequire(import.meta.url);
+
 function globToRegExp(glob: string): RegExp {
   return picomatch.makeRe(glob, FNMATCH);
 }

@@ -149,19 +149,30 @@ export function numericSecrets(
 ): (string | number)[][] {
   if (value === undefined || value === null) return [];
   if (schema.secret === true) return typeof value === 'number' ? [path] : [];
-  const props = isPlainObject(schema.properties) ? (schema.properties as Record<string, JsonSchema>) : {};
   const out: (string | number)[][] = [];
-  if (isPlainObject(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      const sub =
-        props[k] ??
-        (isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined);
-      if (sub) out.push(...numericSecrets(sub, v, [...path, k]));
-    }
-  }
+  if (isPlainObject(value))
+    for (const [k, sub, v] of schemaEntries(schema, value))
+      for (const x of numericSecrets(sub, v, [...path, k])) out.push(x);
   if (Array.isArray(value) && isPlainObject(schema.items))
-    value.forEach((v, i) => out.push(...numericSecrets(schema.items as JsonSchema, v, [...path, i])));
+    value.forEach((v, i) => {
+      for (const x of numericSecrets(schema.items as JsonSchema, v, [...path, i])) out.push(x);
+    });
   return out;
+}
+
+/**
+ * The keys of `value` the schema has something to say about, with their schemas. Walked from the
+ * schema's side when it lists its keys: a host's variables may hold 100,000 keys no role declares,
+ * and every role looks at every host.
+ */
+function schemaEntries(schema: JsonSchema, value: Record<string, unknown>): [string, JsonSchema, unknown][] {
+  const props = isPlainObject(schema.properties) ? (schema.properties as Record<string, JsonSchema>) : {};
+  const extra = isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined;
+  if (!extra)
+    return Object.entries(props)
+      .filter(([k]) => Object.hasOwn(value, k))
+      .map(([k, sub]) => [k, sub, value[k]]);
+  return Object.entries(value).map(([k, v]) => [k, props[k] ?? extra, v]);
 }
 
 /** Every value under a `secret: true` schema node, however deep, as the strings to hide. */
@@ -169,17 +180,10 @@ export function secretValues(schema: JsonSchema, value: unknown): string[] {
   if (value === undefined || value === null) return [];
   if (schema.secret === true) return leafStrings(value);
   const out: string[] = [];
-  const props = isPlainObject(schema.properties) ? (schema.properties as Record<string, JsonSchema>) : {};
-  if (isPlainObject(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      const sub =
-        props[k] ??
-        (isPlainObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined);
-      if (sub) out.push(...secretValues(sub, v));
-    }
-  }
+  if (isPlainObject(value))
+    for (const [, sub, v] of schemaEntries(schema, value)) for (const x of secretValues(sub, v)) out.push(x);
   if (Array.isArray(value) && isPlainObject(schema.items))
-    value.forEach((v) => out.push(...secretValues(schema.items as JsonSchema, v)));
+    for (const v of value) for (const x of secretValues(schema.items as JsonSchema, v)) out.push(x);
   return out;
 }
 

@@ -2,7 +2,9 @@ import type { InputProblem } from '../input/errors.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
 import { VALUE_TYPES } from '../input/value-types.ts';
 import { locateVar, valuesOf, type ResolvedVar } from '../inventory/variables.ts';
+import { keyFileProblem } from './key-file.ts';
 import { parseSshArgs } from './ssh-args.ts';
+import { expandHome } from './target.ts';
 
 const USER = '^[A-Za-z0-9._][A-Za-z0-9._-]*$';
 const ANSIBLE_BOOLEAN = ['yes', 'no', 'true', 'false', 'True', 'False', 'YES', 'NO', 'on', 'off', '1', '0'];
@@ -47,9 +49,23 @@ export function connectionProblems(resolved: Map<string, ResolvedVar>): InputPro
       })),
     );
   }
-  for (const [k, v] of Object.entries(vars)) {
+  for (const k of Object.keys(CONNECTION_SCHEMA.properties as object)) {
     const entry = resolved.get(k);
-    if (entry) entry.value = v;
+    if (entry && vars[k] !== undefined) entry.value = vars[k];
   }
+  if (problems.length === 0) problems.push(...keyProblems(resolved, vars));
   return problems;
+}
+
+/** The private key the connection will use, if one is named, checked before any connection. */
+function keyProblems(resolved: Map<string, ResolvedVar>, vars: Record<string, unknown>): InputProblem[] {
+  const named = ['ansible_ssh_private_key_file', 'ansible_private_key_file'].find((k) => typeof vars[k] === 'string');
+  const fromArgs = ['ansible_ssh_common_args', 'ansible_ssh_extra_args'].find(
+    (k) => typeof vars[k] === 'string' && parseSshArgs(vars[k]).args.identityFile !== undefined,
+  );
+  const key = named ?? fromArgs;
+  if (!key) return [];
+  const file = named ? String(vars[named]) : (parseSshArgs(String(vars[key])).args.identityFile ?? '');
+  const problem = keyFileProblem(expandHome(file));
+  return problem ? [{ location: locateVar(resolved, [key]), keyPath: key, message: problem }] : [];
 }

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { keyFileProblem } from './key-file.ts';
 import { homedir } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
@@ -302,11 +303,8 @@ function readKey(target: ConnectionTarget, agent: boolean): Buffer | undefined {
 }
 
 function keyFile(file: string): { content?: Buffer; problem?: string; encrypted?: boolean } {
-  if (!existsSync(file)) return { problem: `private key file ${file} does not exist` };
-  if ((statSync(file).mode & 0o077) !== 0)
-    return {
-      problem: `private key file ${file} is readable by others (mode ${(statSync(file).mode & 0o777).toString(8)}): like ssh, play will not use it; chmod 600 it`,
-    };
+  const problem = keyFileProblem(file);
+  if (problem) return { problem };
   const content = readFileSync(file);
   // ssh2's `utils` is not among the named exports Node finds in this CommonJS module.
   const parsed = ssh2.utils.parseKey(content);

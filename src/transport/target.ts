@@ -14,7 +14,8 @@ export interface Become {
 const USER_KNOWN_HOSTS = (): string => join(homedir(), '.ssh', 'known_hosts');
 const SYSTEM_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
 
-const expandHome = (path: string): string => resolve(path.replace(/^~(?=\/)/, homedir()));
+/** `~/x` as the shell expands it, then absolute (relative to the working directory, as ssh takes it). */
+export const expandHome = (path: string): string => resolve(path.replace(/^~(?=\/)/, homedir()));
 
 /**
  * Reads Ansible's connection variables for one host. `ansible_*` variables win over the same

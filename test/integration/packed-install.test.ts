@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
@@ -48,6 +48,9 @@ describeLab("play installed from its packed tarball, run from the user's own rep
     const vars = readFileSync(join(repo, 'inventory/prod/group_vars/all.yaml'), 'utf8');
     expect(vars).toMatch(/password: [A-Za-z0-9_-]{16}\s/);
     expect(vars).not.toContain('supersecret-md5');
+    // The generated password is readable by its owner only, and init says so.
+    expect(statSync(join(repo, 'inventory/prod/group_vars/all.yaml')).mode & 0o777).toBe(0o600);
+    expect(init.stdout).toMatch(/mode 0600/);
     const again = playInit('layer2');
     expect(again.status).toBe(5);
     expect(again.stderr).toContain('is not empty');

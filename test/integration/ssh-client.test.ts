@@ -64,7 +64,7 @@ describeLab("the SSH client: bastions, agents, key files and ansible-playbook's 
     );
   });
 
-  it('a private key readable by others is refused, as OpenSSH refuses it', async () => {
+  it('a private key readable by others is refused, as OpenSSH refuses it: an input error, before any connection', async () => {
     const key = join(mkdtempSync(join(tmpdir(), 'play-key-')), 'id');
     copyFileSync(lab().state.ssh.privateKey, key);
     chmodSync(key, 0o644);
@@ -73,9 +73,9 @@ describeLab("the SSH client: bastions, agents, key files and ansible-playbook's 
       '-i',
       inventoryEdited((v) => ({ ...v, ansible_ssh_private_key_file: key })),
     ]);
-    expect(r.code, failures(r)).toBe(4);
-    expect(r.stdout).toMatch(
-      /private key file .*\/id is readable by others \(mode 644\): like ssh, play will not use it; chmod 600 it/,
+    expect(r.code, failures(r)).toBe(6);
+    expect(r.stderr).toMatch(
+      /ansible_ssh_private_key_file: private key file .*\/id is readable by others \(mode 644\): like ssh, play will not use it; chmod 600 it/,
     );
   });
 

@@ -1,47 +1,15 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { countingHosts } from './counting-hosts.ts';
 import { connectionPlan } from '../../src/engine/compile.ts';
 import { loadInventory } from '../../src/inventory/load.ts';
 import { loadPlaybook } from '../../src/playbook/load.ts';
 
 const root = join(import.meta.dirname, '../..');
 
-/** A TCP listener standing in for every host: it counts connections and never answers. */
-let server: Server;
-let port = 0;
-let connections = 0;
-beforeAll(async () => {
-  server = createServer((socket) => {
-    connections++;
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as { port: number }).port;
-});
-afterAll(() => void server.close());
-
-/** example-bgp with every host at the counting listener, then changed by `prepare`. */
-function inventoryWith(prepare: (dir: string) => void): string {
-  const dir = mkdtempSync(join(tmpdir(), 'play-bad-'));
-  cpSync(join(root, 'inventory/example-bgp'), dir, { recursive: true });
-  const vars = join(dir, 'group_vars/all.yaml');
-  writeFileSync(vars, `${readFileSync(vars, 'utf8')}\nansible_host: 127.0.0.1\nansible_port: ${port}\n`);
-  prepare(dir);
-  return dir;
-}
-
-function play(args: string[]): { code: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin/play.mjs'), 'site.yaml', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stderr: r.stderr };
-}
+const { inventoryWith, play, connections } = countingHosts();
 
 const CASES: [string, (dir: string) => void, string[], RegExp][] = [
   [
@@ -106,17 +74,24 @@ const CASES: [string, (dir: string) => void, string[], RegExp][] = [
 ];
 
 describe('bad files and arguments are input errors (exit 6) with the file, and no host is contacted', () => {
-  it.each(CASES)('%s', (_what, prepare, args, message) => {
-    const before = connections;
-    const r = play(['-i', inventoryWith(prepare), ...args]);
+  it('the listener counts: good input does reach every host (unreachable there, exit 4)', async () => {
+    const before = connections();
+    const r = await play(['-i', inventoryWith(() => undefined), '--limit', 'cp1']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(connections() - before).toBeGreaterThan(0);
+  });
+
+  it.each(CASES)('%s', async (_what, prepare, args, message) => {
+    const before = connections();
+    const r = await play(['-i', inventoryWith(prepare), ...args]);
     expect(r.code, r.stderr).toBe(6);
     expect(r.stderr).toMatch(/nothing was run on any host/);
     expect(r.stderr).toMatch(message);
-    expect(connections - before).toBe(0);
+    expect(connections() - before).toBe(0);
   });
 
-  it('a pool CIDR with host bits set is refused, naming the network meant', () => {
-    const r = play([
+  it('a pool CIDR with host bits set is refused, naming the network meant', async () => {
+    const r = await play([
       '-i',
       inventoryWith(() => undefined),
       '-e',

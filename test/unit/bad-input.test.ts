@@ -43,7 +43,7 @@ const CASES: [string, Record<string, unknown>, RegExp][] = [
   [
     'an empty host address (reached the controller itself)',
     { ansible_host: '' },
-    /ansible_host: expected a host name or an address/,
+    /ansible_host: expected a host name or an IPv4\/IPv6 address/,
   ],
   [
     'a newline in the router ID (added a neighbor to frr.conf)',

@@ -4,16 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DerivedCache } from '../../src/input/derived-cache.ts';
-import { readYaml, uncacheFilesHolding } from '../../src/input/yaml-file.ts';
+import { readYaml } from '../../src/input/yaml-file.ts';
 import { yamlText } from '../../src/role/template.ts';
 
 const projectRoot = join(import.meta.dirname, '../..');
 const fixtures = join(projectRoot, 'test/fixtures');
 
-function yamlFile(text: string): { file: string; cache: DerivedCache } {
+/** A file and a cache of its own; `settled`: the run's secrets (none) are known, entries are written as they come. */
+function yamlFile(text: string, settled = true): { file: string; cache: DerivedCache } {
   const dir = mkdtempSync(join(tmpdir(), 'play-cache-'));
   writeFileSync(join(dir, 'f.yaml'), text);
-  return { file: join(dir, 'f.yaml'), cache: new DerivedCache(join(dir, 'cache')) };
+  const cache = new DerivedCache(join(dir, 'cache'));
+  if (settled) cache.settle([]);
+  return { file: join(dir, 'f.yaml'), cache };
 }
 
 const entries = (c: DerivedCache): string[] => {
@@ -25,11 +28,15 @@ const entries = (c: DerivedCache): string[] => {
 };
 
 describe('derived cache: parsed YAML', () => {
-  it('a file holding a secret loses its entry and is never cached again; the mark keeps no part of it', () => {
-    const { file, cache } = yamlFile('peer:\n  password: hunter2-in-clear\nother: 1\n');
+  it('a parse waits until the secrets are known; one holding a secret is never written, and its mark keeps no part of it', () => {
+    const { file, cache } = yamlFile('peer:\n  password: hunter2-in-clear\nother: 1\n', false);
+    const plain = yamlFile('other: 1\n', false);
     readYaml(file, cache);
-    expect(entries(cache).filter((e) => e.endsWith('.json'))).toHaveLength(1);
-    uncacheFilesHolding(['hunter2-in-clear'], cache);
+    readYaml(plain.file, plain.cache);
+    expect(entries(cache)).toEqual([]);
+    cache.settle(['hunter2-in-clear']);
+    plain.cache.settle([]);
+    expect(entries(plain.cache).filter((e) => e.endsWith('.json'))).toHaveLength(1);
     readYaml(file, cache);
     expect(entries(cache).filter((e) => e.endsWith('.json'))).toHaveLength(0);
     expect(entries(cache).filter((e) => e.endsWith('.holds-secrets'))).toHaveLength(1);
@@ -81,7 +88,11 @@ describe('derived cache: parsed YAML', () => {
 });
 
 describe('derived cache: the yaml template helper', () => {
-  const cacheDir = (): DerivedCache => new DerivedCache(join(mkdtempSync(join(tmpdir(), 'play-cache-')), 'cache'));
+  const cacheDir = (): DerivedCache => {
+    const cache = new DerivedCache(join(mkdtempSync(join(tmpdir(), 'play-cache-')), 'cache'));
+    cache.settle([]);
+    return cache;
+  };
 
   it('keeps its output by the value it was given, so a rerun reads it instead of loading the yaml library', () => {
     const cache = cacheDir();
@@ -94,6 +105,14 @@ describe('derived cache: the yaml template helper', () => {
       'node-ip: 192.0.2.13\nkube-proxy-arg:\n  - proxy-mode=nftables',
     );
     expect(entries(cache)).toHaveLength(2);
+  });
+
+  it('an output holding a secret, in any spelling YAML gives it, is never kept', () => {
+    const cache = cacheDir();
+    cache.settle(["agent-'token'-value", 'db-password\\x']);
+    yamlText({ 'agent-token': "agent-'token'-value" }, cache);
+    yamlText({ 'datastore-endpoint': 'postgres://u:db-password\\x@db' }, cache);
+    expect(entries(cache)).toEqual([]);
   });
 
   it('a value JSON would not give back exactly is rendered every time, never kept', () => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -139,5 +139,91 @@ describe('Ansible Vault: files and !vault values written by the real ansible-vau
     const plain = join(dir, 'plain');
     writeFileSync(plain, `  ${PASSWORD}  \n\n`);
     expect(play(plain).status).toBe(0);
+  });
+});
+
+describe('Ansible Vault: each way a vault input can be wrong has its own message', () => {
+  const inventory = vaultedInventory();
+  const play = (dir: string, pw: string) =>
+    spawnSync('node', ['bin/play.mjs', 'site.yaml', '-i', dir, '--syntax-check', '--vault-password-file', pw], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+  const passwordFile = (text: string): string => {
+    const file = join(mkdtempSync(join(tmpdir(), 'play-vault-pw-')), 'pw');
+    writeFileSync(file, text);
+    return file;
+  };
+  /** The vaulted inventory with host_vars/cp1.yaml changed. */
+  const withCp1 = (change: (text: string) => string): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'play-vault-bad-'));
+    cpSync(inventory, dir, { recursive: true });
+    const file = join(dir, 'host_vars/cp1.yaml');
+    writeFileSync(file, change(readFileSync(file, 'utf8')));
+    return dir;
+  };
+
+  it('an empty password file is not "no password"', () => {
+    const r = play(inventory, passwordFile('\n'));
+    expect(r.status).toBe(5);
+    expect(r.stderr).toMatch(/--vault-password-file .*\/pw: the file is empty; it must hold the vault password/);
+  });
+
+  it('a file cut short, or edited, is corrupt, not opened with a wrong password', () => {
+    const pw = passwordFile(PASSWORD);
+    const cut = play(
+      withCp1((t) => t.split('\n').slice(0, 3).join('\n')),
+      pw,
+    );
+    expect(cut.status).toBe(6);
+    expect(cut.stderr).toMatch(/host_vars\/cp1\.yaml: Ansible Vault data that is cut short or corrupt/);
+    const edited = play(
+      withCp1((t) => t.replace(/\n(\w)/, '\nz$1')),
+      pw,
+    );
+    expect(edited.status).toBe(6);
+    expect(edited.stderr).toMatch(/host_vars\/cp1\.yaml: Ansible Vault data that is cut short or corrupt/);
+    expect(cut.stderr + edited.stderr).not.toMatch(/does not open it/);
+  });
+
+  it('a header of another format is named as such, not read as YAML', () => {
+    const r = play(
+      withCp1((t) => t.replace(/^\$ANSIBLE_VAULT;1\.1;AES256/, '$ANSIBLE_VAULT;2.0;AES512')),
+      passwordFile(PASSWORD),
+    );
+    expect(r.status).toBe(6);
+    expect(r.stderr).toMatch(
+      /host_vars\/cp1\.yaml: an Ansible Vault header play does not know \("\$ANSIBLE_VAULT;2\.0;AES512"\): play opens format 1\.1 and 1\.2/,
+    );
+  });
+});
+
+describe('secrets at rest: nothing derived from a secret is written on the controller', () => {
+  it("--syntax-check with K3s's secret keys opened from a vault leaves them in no file under dist/, in any encoding", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'play-vault-rest-'));
+    cpSync(join(root, 'inventory/example-bgp'), dir, { recursive: true });
+    const token = `agent-token-at-rest-${process.pid}`;
+    const endpoint = `postgres://k3s:db-password-${process.pid}@db.example:5432/k3s`;
+    const inline = ansibleVault(['encrypt_string', token, '--name', 'agent-token'], dir)
+      .replace(/^agent-token: /, '')
+      .trimEnd()
+      .split('\n')
+      .join('\n      ');
+    writeFileSync(join(dir, 'group_vars/k3s_server.yaml'), `k3s_extra_config:\n  agent-token: ${inline}\n`);
+    mkdirSync(join(dir, 'host_vars'), { recursive: true });
+    writeFileSync(join(dir, 'host_vars/cp1.yaml'), `k3s_extra_config:\n  datastore-endpoint: "${endpoint}"\n`);
+    ansibleVault(['encrypt', 'host_vars/cp1.yaml'], dir);
+    const r = spawnSync(
+      'node',
+      ['bin/play.mjs', 'site.yaml', '-i', dir, '--syntax-check', '--vault-password-file', join(dir, '.vault-pass')],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    for (const secret of [token, `db-password-${process.pid}`]) {
+      for (const form of [secret, Buffer.from(secret).toString('base64').slice(0, 16)]) {
+        const found = spawnSync('grep', ['-rlF', '--', form, join(root, 'dist')], { encoding: 'utf8' });
+        expect(found.stdout, form).toBe('');
+      }
+    }
   });
 });
