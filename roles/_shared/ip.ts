@@ -14,6 +14,17 @@ export interface IpRange {
  * `isValid` also takes `10.1` and octal parts, which MetalLB and FRR would read otherwise.
  */
 export function parseAddress(text: string): { family: 4 | 6; value: bigint } | undefined {
+  // Every host's checks look at every node's address: parsed once per run, not once per host.
+  if (parsed.has(text)) return parsed.get(text);
+  const found = parseOnce(text);
+  if (parsed.size > 100_000) parsed.clear();
+  parsed.set(text, found);
+  return found;
+}
+
+const parsed = new Map<string, { family: 4 | 6; value: bigint } | undefined>();
+
+function parseOnce(text: string): { family: 4 | 6; value: bigint } | undefined {
   const s = text.trim();
   if (ipaddr.IPv4.isValidFourPartDecimal(s)) return { family: 4, value: toNumber(ipaddr.IPv4.parse(s).toByteArray()) };
   if (s.includes(':') && !s.includes('%') && ipaddr.IPv6.isValid(s))

@@ -68,11 +68,23 @@ export class DerivedCache {
 
   /**
    * As `store`, for an entry a run can do without: one that cannot be written only costs the next
-   * run the work. Nothing derived from a secret reaches the disk: until the run's secrets are
-   * known (`settle`) the entry waits in memory, and an entry holding one is never written (`instead`,
-   * which keeps no part of it, is written in its place).
+   * run the work. For what is derived from play's and the roles' own files (schemas, templates).
    */
-  write(key: string, ext: string, text: string, instead?: { ext: string; text: string }): void {
+  write(key: string, ext: string, text: string): void {
+    try {
+      this.store(key, ext, text);
+    } catch {
+      // Not written: the next run derives it again.
+    }
+  }
+
+  /**
+   * As `write`, for what is derived from the user's values, which may be secrets: nothing derived
+   * from a secret reaches the disk. Until the run's secrets are known (`settle`) the entry waits in
+   * memory; an entry holding one is never written (`instead`, which keeps no part of it, is
+   * written in its place).
+   */
+  writeJudged(key: string, ext: string, text: string, instead?: { ext: string; text: string }): void {
     const entry = { key, ext, text, instead };
     if (this.settled) this.commit(entry);
     else this.pending.push(entry);
@@ -92,12 +104,7 @@ export class DerivedCache {
 
   private commit(entry: PendingEntry): void {
     const chosen = holdsSecret(entry.text) ? entry.instead : entry;
-    if (!chosen) return;
-    try {
-      this.store(entry.key, chosen.ext, chosen.text);
-    } catch {
-      // Not written: the next run derives it again.
-    }
+    if (chosen) this.write(entry.key, chosen.ext, chosen.text);
   }
 }
 

@@ -156,7 +156,7 @@ export function readYaml(
   const src = parseYaml(file, text);
   // A text holding a secret is marked instead, so that later runs do not even keep its parse back.
   if (isJson(src.value) && cache.readText(key, HOLDS_SECRETS) === undefined)
-    cache.write(key, '.json', JSON.stringify(src.value), { ext: HOLDS_SECRETS, text: '' });
+    cache.writeJudged(key, '.json', JSON.stringify(src.value), { ext: HOLDS_SECRETS, text: '' });
   return opened(src, vault);
 }
 

@@ -44,6 +44,18 @@ export function groupsOf(inv: Inventory, host: string): InventoryGroup[] {
 
 /** All hosts of a group including those of its descendants, in inventory order. */
 export function hostsOfGroup(inv: Inventory, group: string): string[] {
+  // Every host's roles ask for the cluster's members: worked out once per inventory, not per host.
+  const known = membersOf.get(inv) ?? new Map<string, string[]>();
+  membersOf.set(inv, known);
+  const found = known.get(group) ?? hostsOfGroupOnce(inv, group);
+  known.set(group, found);
+  return [...found];
+}
+
+/** An inventory is not changed once loaded. */
+const membersOf = new WeakMap<Inventory, Map<string, string[]>>();
+
+function hostsOfGroupOnce(inv: Inventory, group: string): string[] {
   const members = new Set<string>();
   const seen = new Set<string>();
   const visit = (name: string): void => {

@@ -54,7 +54,8 @@ export function yamlText(value: unknown, kept: DerivedCache | undefined = cache)
   const known = key ? kept?.readText(key, '.yaml') : undefined;
   if (known !== undefined) return known;
   const text = toYaml(value).trimEnd();
-  if (key) kept?.write(key, '.yaml', text);
+  // K3s's config holds its secret keys: kept only once the run knows its secrets, and never one holding them.
+  if (key) kept?.writeJudged(key, '.yaml', text);
   return text;
 }
 
