@@ -1,6 +1,6 @@
 import { InputError, formatLocation, formatProblem, type InputProblem } from '../input/errors.ts';
 import { checkSchema, keyPath, nearest } from '../input/schema-check.ts';
-import { isHostAddress, VALUE_TYPES } from '../input/value-types.ts';
+import { HOST_WHAT, isHostAddress } from '../input/value-types.ts';
 import { groupsOf, hostsOfGroup, inventoryLayers, type Inventory } from '../inventory/model.ts';
 import { PatternError, selectHosts } from '../inventory/patterns.ts';
 import {
@@ -192,7 +192,7 @@ function connectionVars(
   if (vars.ansible_host === undefined && !isHostAddress(host))
     problems.push({
       location: inv.hosts.get(host)?.varLayers[0]?.locate([]) ?? { file: inv.source },
-      message: `host "${host}" has no ansible_host, so its name is its address, and it is not ${VALUE_TYPES.host?.what ?? 'a host'}`,
+      message: `host "${host}" has no ansible_host, so its name is its address, and it is not ${HOST_WHAT}`,
       role: '',
       host,
     });

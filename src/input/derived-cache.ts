@@ -128,7 +128,10 @@ export function keepOutOfCaches(...secrets: readonly string[]): void {
   }
 }
 
-const holdsSecret = (text: string): boolean => [...secretForms].some((f) => text.includes(f));
+function holdsSecret(text: string): boolean {
+  for (const form of secretForms) if (text.includes(form)) return true;
+  return false;
+}
 
 /** Settles every cache of the run (see `DerivedCache.settle`). */
 export function settleDerivedWrites(secrets: readonly string[]): void {

@@ -22,6 +22,10 @@ const LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 // mistyped address would reach another machine. Top-level domains are never numeric (RFC 3696).
 const HOSTNAME = `(${LABEL}\\.)*(?!\\d+$)(?!0[xX][0-9a-fA-F]*$)${LABEL}`;
 
+const HOST_PATTERN = `^(${IP}|${HOSTNAME})$`;
+export const HOST_WHAT =
+  'a host name or an IPv4/IPv6 address in its usual form (no leading zeros; a name is not all numbers)';
+
 /**
  * The kinds of value that reach a config file or a command, each a whole-string pattern: a value
  * that does not match never reaches a template, so a newline or a space cannot add a line to
@@ -36,8 +40,8 @@ export const VALUE_TYPES: Record<string, { pattern: string; what: string }> = {
   'ip-or-cidr': { pattern: `^(${IP}|${CIDR})$`, what: 'an address or a CIDR' },
   'address-range': { pattern: `^(${CIDR}|${IP}-${IP})$`, what: 'a CIDR or a FIRST-LAST address range' },
   host: {
-    pattern: `^(${IP}|${HOSTNAME})$`,
-    what: 'a host name or an IPv4/IPv6 address in its usual form (no leading zeros; a name is not all numbers)',
+    pattern: HOST_PATTERN,
+    what: HOST_WHAT,
   },
   'port-range': { pattern: '^\\d{1,5}(-\\d{1,5})?$', what: 'a port or a range like 30000-30100' },
   interface: {
@@ -54,7 +58,7 @@ export const VALUE_TYPES: Record<string, { pattern: string; what: string }> = {
   'no-control': { pattern: '^[^\\u0000-\\u001f\\u007f]*$', what: 'text without line breaks or control characters' },
 };
 
-const HOST = new RegExp(`^(${IP}|${HOSTNAME})$`, 'u');
+const HOST = new RegExp(HOST_PATTERN, 'u');
 /** Whether a value is a host name or an address as value type `host` accepts it. */
 export const isHostAddress = (v: string): boolean => HOST.test(v);
 

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Document, Node } from 'yaml';
 import { DerivedCache, isJson, treeCache } from './derived-cache.ts';
-import { InputError, type SourceLocation } from './errors.ts';
+import { InputError, type InputProblem, type SourceLocation } from './errors.ts';
 import { yamlLib, yamlVersion } from './lazy-yaml.ts';
 import { isVaulted, NO_VAULT, VAULT_MARK, type Vault } from './vault.ts';
 
@@ -57,43 +57,21 @@ export function parseYaml(file: string, text: string): YamlSource {
     duplicates.length > 0 ||
     crowded.length > 0
   ) {
+    const at = (offset: number, message: string): InputProblem => {
+      const pos = lines.linePos(offset);
+      return { location: { file, line: pos.line, column: pos.col }, message };
+    };
     throw new InputError([
-      ...doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return {
-          location: { file, line: pos.line, column: pos.col },
-          message: `invalid YAML: ${withoutSource(e.message)}`,
-        };
-      }),
-      ...unknownTags.map((w) => {
-        const pos = lines.linePos(w.pos[0]);
-        const tag = /^!\S{0,40}/.exec(text.slice(w.pos[0]))?.[0] ?? 'this tag';
-        return {
-          location: { file, line: pos.line, column: pos.col },
-          message: `unknown YAML tag "${tag}": play reads Ansible's !vault and !unsafe, and YAML's own (!!str, ...); nothing is included or evaluated`,
-        };
-      }),
-      ...crowded.map((offset) => {
-        const pos = lines.linePos(offset);
-        return {
-          location: { file, line: pos.line, column: pos.col },
-          message: `more than ${MAX_KEYS} keys in one mapping: not an input play reads`,
-        };
-      }),
-      ...duplicates.slice(0, 20).map((offset) => {
-        const pos = lines.linePos(offset);
-        return {
-          location: { file, line: pos.line, column: pos.col },
-          message: 'invalid YAML: Map keys must be unique',
-        };
-      }),
-      ...templated.map((offset) => {
-        const pos = lines.linePos(offset);
-        return {
-          location: { file, line: pos.line, column: pos.col },
-          message: NOT_TEMPLATED,
-        };
-      }),
+      ...doc.errors.map((e) => at(e.pos[0], `invalid YAML: ${withoutSource(e.message)}`)),
+      ...unknownTags.map((w) =>
+        at(
+          w.pos[0],
+          `unknown YAML tag "${/^!\S{0,40}/.exec(text.slice(w.pos[0]))?.[0] ?? 'this tag'}": play reads Ansible's !vault and !unsafe, and YAML's own (!!str, ...); nothing is included or evaluated`,
+        ),
+      ),
+      ...crowded.map((offset) => at(offset, `more than ${MAX_KEYS} keys in one mapping: not an input play reads`)),
+      ...duplicates.slice(0, 20).map((offset) => at(offset, 'invalid YAML: Map keys must be unique')),
+      ...templated.map((offset) => at(offset, NOT_TEMPLATED)),
     ]);
   }
   const locate = (path: readonly (string | number)[]): SourceLocation => {

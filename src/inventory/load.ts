@@ -245,10 +245,9 @@ function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[]
     for (const name of [...names].sort()) {
       const target = kind === 'group' ? inv.groups.get(name) : inv.hosts.get(name);
       // As Ansible's host_group_vars: NAME, NAME.yml, NAME.yaml, NAME.json, in that order; a folder read whole.
-      const files = VARS_EXT.map((x) => join(dir, name + x))
-        .filter((f) => existsSync(f) || isDanglingLink(f))
-        .flatMap((f) => (isDirectory(f) ? varsFilesIn(f) : [f]));
-      const full = VARS_EXT.map((x) => join(dir, name + x)).find((f) => existsSync(f) || isDanglingLink(f));
+      const present = VARS_EXT.map((x) => join(dir, name + x)).filter((f) => existsSync(f) || isDanglingLink(f));
+      const files = present.flatMap((f) => (isDirectory(f) ? varsFilesIn(f) : [f]));
+      const full = present[0];
       if (files.length === 0 || !full) continue;
       if (!target) {
         const known = kind === 'group' ? inv.groups.keys() : inv.hosts.keys();

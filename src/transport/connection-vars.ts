@@ -59,13 +59,15 @@ export function connectionProblems(resolved: Map<string, ResolvedVar>): InputPro
 
 /** The private key the connection will use, if one is named, checked before any connection. */
 function keyProblems(resolved: Map<string, ResolvedVar>, vars: Record<string, unknown>): InputProblem[] {
-  const named = ['ansible_ssh_private_key_file', 'ansible_private_key_file'].find((k) => typeof vars[k] === 'string');
-  const fromArgs = ['ansible_ssh_common_args', 'ansible_ssh_extra_args'].find(
-    (k) => typeof vars[k] === 'string' && parseSshArgs(vars[k]).args.identityFile !== undefined,
-  );
-  const key = named ?? fromArgs;
-  if (!key) return [];
-  const file = named ? String(vars[named]) : (parseSshArgs(String(vars[key])).args.identityFile ?? '');
+  // Where target.ts takes the key from, in its order: the variables, then -i in the ssh args.
+  const candidates = [
+    ...['ansible_ssh_private_key_file', 'ansible_private_key_file'].map((k) => [k, vars[k]] as const),
+    ...['ansible_ssh_common_args', 'ansible_ssh_extra_args'].map(
+      (k) => [k, typeof vars[k] === 'string' ? parseSshArgs(vars[k]).args.identityFile : undefined] as const,
+    ),
+  ];
+  const [key, file] = candidates.find(([, f]) => typeof f === 'string') ?? [];
+  if (key === undefined || typeof file !== 'string') return [];
   const problem = keyFileProblem(expandHome(file));
   return problem ? [{ location: locateVar(resolved, [key]), keyPath: key, message: problem }] : [];
 }
