@@ -19,5 +19,11 @@ async function loadMain() {
   return (await import(pathToFileURL(join(tree, 'src/cli/main.js')).href)).main;
 }
 
+// A reader that went away (`play --list-hosts | head`) is not the run's failure: what is left to
+// print is dropped and the run ends as it would have, rather than dying mid-apply with a stack trace.
+process.stdout.on('error', (e) => {
+  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+});
+
 const main = await loadMain();
 process.exitCode = await main(process.argv.slice(2));

@@ -3,7 +3,7 @@ import { OWNER_LABELS, type MetallbVars } from '../_shared/metallb.ts';
 import { KUBECTL } from '../_shared/k3s-paths.ts';
 import { METALLB_SCHEMAS } from './metallb-schema.ts';
 import { renderMetallb } from './render.ts';
-import { validateMetallb, type Neighbours } from './validate.ts';
+import { validateMetallb, type Finding, type Neighbours } from './validate.ts';
 
 const OWNED_KINDS = [
   'ipaddresspool.metallb.io',
@@ -23,6 +23,23 @@ function neighbours(ctx: RoleContext<MetallbVars>): Neighbours {
   return { nodes: ctx.groupHosts('k3s_cluster').map(at), routers };
 }
 
+/**
+ * The checks compare every pool with every node, and run on every host: with thousands of hosts
+ * that is millions of comparisons for the same answer. Hosts whose MetalLB variables are the same
+ * share one verdict, per inventory (the cluster's member list, one array per inventory, keys it).
+ */
+const verdicts = new WeakMap<readonly string[], Map<string, Finding[]>>();
+function findings(ctx: RoleContext<MetallbVars>): Finding[] {
+  const inventory = ctx.groupHosts('k3s_cluster');
+  const known = verdicts.get(inventory) ?? new Map<string, Finding[]>();
+  verdicts.set(inventory, known);
+  // What the checks read: the MetalLB variables, not the host's own (ansible_host differs on each).
+  const key = JSON.stringify(Object.entries(ctx.vars).filter(([name]) => name.startsWith('metallb_')));
+  const found = known.get(key) ?? validateMetallb(ctx.vars, neighbours(ctx));
+  known.set(key, found);
+  return found;
+}
+
 /** Rendered objects checked against the project's schema: a failure here is a bug in play, said plainly. */
 function checked(objects: KubeObject[]): KubeObject[] {
   for (const o of objects) {
@@ -38,8 +55,7 @@ function checked(objects: KubeObject[]): KubeObject[] {
 
 export default defineRole<MetallbVars>({
   checks: (ctx) => {
-    for (const f of validateMetallb(ctx.vars, neighbours(ctx)))
-      (f.level === 'error' ? ctx.reject : ctx.caution)(f.path, f.message);
+    for (const f of findings(ctx)) (f.level === 'error' ? ctx.reject : ctx.caution)(f.path, f.message);
   },
   tasks: (ctx) => [
     kubeObjects(`MetalLB ${ctx.vars.metallb_mode} configuration`, {

@@ -1,7 +1,7 @@
 import { InputError, formatLocation, formatProblem, type InputProblem } from '../input/errors.ts';
 import { checkSchema, keyPath, nearest } from '../input/schema-check.ts';
 import { HOST_WHAT, isHostAddress } from '../input/value-types.ts';
-import { groupsOf, hostsOfGroup, inventoryLayers, type Inventory } from '../inventory/model.ts';
+import { groupsOf, membersOfGroup, inventoryLayers, type Inventory } from '../inventory/model.ts';
 import { PatternError, selectHosts } from '../inventory/patterns.ts';
 import {
   locateVar,
@@ -480,7 +480,7 @@ function roleContext({ inv, inventoryVars }: RoleSite, host: string, vars: Vars,
     },
     vars,
     host: { name: host, groups: groupsOf(inv, host).map((g) => g.name), address: addressOf(vars, host) },
-    groupHosts: (group) => hostsOfGroup(inv, group),
+    groupHosts: (group) => membersOfGroup(inv, group),
     hostVars: inventoryVars,
     hostAddress: (other) => addressOf(inventoryVars(other), other),
   };

@@ -44,16 +44,23 @@ export function groupsOf(inv: Inventory, host: string): InventoryGroup[] {
 
 /** All hosts of a group including those of its descendants, in inventory order. */
 export function hostsOfGroup(inv: Inventory, group: string): string[] {
-  // Every host's roles ask for the cluster's members: worked out once per inventory, not per host.
-  const known = membersOf.get(inv) ?? new Map<string, string[]>();
+  return [...membersOfGroup(inv, group)];
+}
+
+/**
+ * The same, as one array shared by every caller: every host's roles ask for the cluster's members,
+ * worked out once per inventory, and a role may keep what it derives from them by this array.
+ */
+export function membersOfGroup(inv: Inventory, group: string): readonly string[] {
+  const known = membersOf.get(inv) ?? new Map<string, readonly string[]>();
   membersOf.set(inv, known);
-  const found = known.get(group) ?? hostsOfGroupOnce(inv, group);
+  const found = known.get(group) ?? Object.freeze(hostsOfGroupOnce(inv, group));
   known.set(group, found);
-  return [...found];
+  return found;
 }
 
 /** An inventory is not changed once loaded. */
-const membersOf = new WeakMap<Inventory, Map<string, string[]>>();
+const membersOf = new WeakMap<Inventory, Map<string, readonly string[]>>();
 
 function hostsOfGroupOnce(inv: Inventory, group: string): string[] {
   const members = new Set<string>();

@@ -125,8 +125,10 @@ export function normalizeMode(mode: string | number): string {
   return s.padStart(4, '0');
 }
 
-/** Whether a buffer is text we can show as a unified diff. */
-export function isText(b: Buffer): boolean {
+/** Whether a buffer (or a string, as it will be written) is text we can show as a unified diff. */
+export function isText(b: Buffer | string): boolean {
+  // A string written as UTF-8 reads back the same unless it holds half a surrogate pair.
+  if (typeof b === 'string') return !b.includes('\0') && b.isWellFormed();
   return !b.includes(0) && Buffer.from(b.toString('utf8'), 'utf8').equals(b);
 }
 

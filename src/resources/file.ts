@@ -38,12 +38,16 @@ export interface FileSpec {
 export function fileResource(spec: FileSpec): Resource {
   const mode = spec.mode === undefined ? undefined : normalizeMode(spec.mode);
   // A Buffer is used as given, never copied: a file copied to every host (the K3s binary) is one
-  // buffer for all, read once, hashed once (sha256 is remembered per buffer).
-  const desired = typeof spec.content === 'string' ? Buffer.from(spec.content) : spec.content;
+  // buffer for all, read once, hashed once (sha256 is remembered per buffer). A string becomes
+  // one only when planned: templates are built for every host before the run to check them, and
+  // are then planned one host at a time.
+  let buffer = typeof spec.content === 'string' ? undefined : spec.content;
+  const text = typeof spec.content === 'string' ? spec.content : undefined;
   return {
     describe: `file ${spec.path}`,
-    probe: probeFile(spec.path, probeMode(desired, spec)),
+    probe: probeFile(spec.path, probeMode(spec)),
     plan(current): Plan {
+      const desired = (buffer ??= text === undefined ? undefined : Buffer.from(text));
       const state = parseFileState(current?.stdout ?? 'absent');
       if (state.kind === 'directory' || state.kind === 'other')
         throw new ResourceError(`${spec.path} exists and is not a regular file (${state.kind})`);
@@ -75,9 +79,10 @@ export function fileResource(spec: FileSpec): Resource {
 }
 
 /** Content is read only where it would be shown as a diff; otherwise its hash says enough. */
-function probeMode(desired: Buffer | undefined, spec: FileSpec): ProbeContent {
+function probeMode(spec: FileSpec): ProbeContent {
+  const desired = spec.content;
   if (desired !== undefined)
-    return spec.summarize || desired.length > DIFFABLE_BYTES || !isText(desired) ? 'hash' : 'content';
+    return spec.summarize || Buffer.byteLength(desired) > DIFFABLE_BYTES || !isText(desired) ? 'hash' : 'content';
   return spec.state === 'absent' ? 'content' : 'none';
 }
 

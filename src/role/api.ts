@@ -80,6 +80,11 @@ export interface TemplateSpec extends Omit<FileSpec, 'content' | 'state' | 'path
  * A file rendered from `templates/SRC` with the role's variables, in strict mode. `data` values
  * may come from other hosts at run time (`ctx.fromHost(...)`): the template is checked with
  * placeholders before the run and rendered with the real values when the task runs.
+ *
+ * Rendered twice: once before the run, so a template that cannot render is an input error before
+ * any host is contacted, and again when the host's turn comes. The content is held only while its
+ * task runs: every node's firewall names every node, and 5,000 hosts' rendered files held from
+ * the start of the run to its end were gigabytes (bench/RESULTS.md, "Large and hostile inputs").
  */
 export const template = (name: string, spec: TemplateSpec & TaskOptions): Task =>
   task(name, spec, (env) => {
@@ -98,22 +103,23 @@ export const template = (name: string, spec: TemplateSpec & TaskOptions): Task =
     const placeholders = Object.fromEntries(
       Object.entries(data).map(([k, v]) => [k, v instanceof FromHost ? v.placeholder : v]),
     );
-    const initial = render(placeholders);
-    if (!Object.values(data).some((v) => v instanceof FromHost)) return initial;
-    let current = initial;
+    const { describe, probe } = render(placeholders);
+    let prepared: Resource | undefined;
     return {
-      describe: initial.describe,
-      probe: initial.probe,
-      prepare: async (runtime) => {
-        const resolved = await Promise.all(
-          Object.entries(data).map(async ([k, v]) => [
-            k,
-            v instanceof FromHost ? ((await runtime.read(v.host, v.command, v.secret)) ?? v.placeholder) : v,
-          ]),
-        );
-        current = render(Object.fromEntries(resolved));
-      },
-      plan: (state) => current.plan(state),
+      describe,
+      probe,
+      prepare: Object.values(data).some((v) => v instanceof FromHost)
+        ? async (runtime) => {
+            const resolved = await Promise.all(
+              Object.entries(data).map(async ([k, v]) => [
+                k,
+                v instanceof FromHost ? ((await runtime.read(v.host, v.command, v.secret)) ?? v.placeholder) : v,
+              ]),
+            );
+            prepared = render(Object.fromEntries(resolved));
+          }
+        : undefined,
+      plan: (state) => (prepared ?? render(placeholders)).plan(state),
     };
   });
 

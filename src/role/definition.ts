@@ -17,8 +17,12 @@ export interface RoleContext<V = Vars> {
   /** The role's variables for this host: defaults, inventory, play vars, `-e`, validated. */
   vars: V;
   host: { name: string; groups: string[]; address: string };
-  /** Hosts of a group (in inventory order), e.g. to list every k3s node in a peer config. */
-  groupHosts(group: string): string[];
+  /**
+   * Hosts of a group (in inventory order), e.g. to list every k3s node in a peer config. The same
+   * array for every host of the run: what a role derives from it may be kept by it (a WeakMap), so
+   * thousands of hosts share one list of the nodes' addresses.
+   */
+  groupHosts(group: string): readonly string[];
   /** Inventory variables of another host (no role defaults applied). */
   hostVars(host: string): Vars;
   /** Another host's address (its `ansible_host`, else its name), e.g. for peer and firewall lists. */

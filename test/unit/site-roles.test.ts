@@ -99,6 +99,27 @@ describe("firewall: LoadBalancer ports on the pools' addresses", () => {
   });
 });
 
+describe('firewall: the nodes named once', () => {
+  it('defines the nodes at the top and refers to them in every rule that admits them (5,000 nodes made 330 KB rulesets)', async () => {
+    const ruleset = await rendered('w1', 'firewall ruleset', {});
+    expect(ruleset.split('192.0.2.12')).toHaveLength(2);
+    expect(ruleset).toContain(
+      '\ndefine nodes_v4 = { 192.0.2.11, 192.0.2.12, 192.0.2.13 }\n\ntable inet play_firewall {',
+    );
+    expect(ruleset).not.toContain('nodes_v6');
+    for (const rule of ['tcp dport 10250 accept', 'udp dport 8472 accept', 'tcp dport 7946 accept'])
+      expect(ruleset).toContain(`ip saddr { $nodes_v4 } ${rule}`);
+    const admins = await rendered('cp1', 'firewall ruleset', {
+      firewall_admin_sources: ['203.0.113.0/24', '2001:db8::/64'],
+    });
+    expect(admins).toContain('ip saddr { $nodes_v4, 203.0.113.0/24 } tcp dport 6443 accept');
+    expect(admins).toContain('ip6 saddr { 2001:db8::/64 } tcp dport 6443 accept');
+    expect(admins).toContain('ip saddr { 192.0.2.11 } tcp dport 2379-2380 accept');
+    const edge = await rendered('edge', 'firewall ruleset', {});
+    expect(edge).toContain('ip saddr { $nodes_v4 } tcp dport 179 accept comment "bgp from the nodes"');
+  });
+});
+
 describe('metallb-install: the HelmChart K3s installs', () => {
   it('pins the chart version and turns on the FRR speaker the features need', async () => {
     const chart = await rendered('cp1', 'MetalLB v0.16.1 HelmChart', { metallb_install_method: 'helm' });
