@@ -191,7 +191,7 @@ function connectionVars(
   // Without ansible_host the name is the address: it must be one the resolver reads as written.
   if (vars.ansible_host === undefined && !isHostAddress(host))
     problems.push({
-      location: inv.hosts.get(host)?.varLayers[0]?.locate([]) ?? { file: inv.source },
+      location: inv.hosts.get(host)?.inline[0]?.locate([]) ?? { file: inv.source },
       message: `host "${host}" has no ansible_host, so its name is its address, and it is not ${HOST_WHAT}`,
       role: '',
       host,

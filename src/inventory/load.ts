@@ -1,10 +1,11 @@
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { formatLocation, InputError, type InputProblem } from '../input/errors.ts';
 import { resolveNamed } from '../input/resolve-path.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
 import { NO_VAULT, type Vault } from '../input/vault.ts';
 import { readYaml, type YamlSource } from '../input/yaml-file.ts';
+import { expandHostRange, HostRangeError, parseAddress } from './host-names.ts';
 import type { Inventory, InventoryGroup, InventoryHost } from './model.ts';
 import { isPlainObject, type VarLayer } from './variables.ts';
 
@@ -79,7 +80,8 @@ export function loadInventory(path: string, vault: Vault = NO_VAULT): Inventory 
   const files = isDir ? inventoryFilesIn(path) : [path];
   if (files.length === 0) throw InputError.at({ file: path }, 'no inventory file (*.yaml or *.yml) in this directory');
   const inv: Inventory = { source: path, hosts: new Map(), groups: new Map() };
-  ensureGroup(inv, 'all', undefined);
+  // As Ansible's InventoryData starts: `all`, and `ungrouped` as its first child.
+  ensureGroup(inv, 'ungrouped', 'all');
   const problems: InputProblem[] = [];
   for (const file of files) {
     try {
@@ -90,6 +92,8 @@ export function loadInventory(path: string, vault: Vault = NO_VAULT): Inventory 
     }
   }
   if (problems.length > 0) throw new InputError(problems);
+  // Groups no other group lists are children of `all`, in the order first named (Ansible's reconcile).
+  for (const g of inv.groups.values()) if (g.name !== 'all' && g.parents.size === 0) ensureGroup(inv, g.name, 'all');
   assignUngrouped(inv);
   computeDepths(inv);
   problems.push(...addVarsDirs(inv, isDir ? path : dirname(path), vault));
@@ -118,7 +122,7 @@ function addInventoryFile(inv: Inventory, src: YamlSource): void {
   const problems = checkSchema(inventorySchema, src.value, src.locate);
   if (problems.length > 0) throw new InputError(problems);
   for (const [name, body] of Object.entries(src.value as Record<string, unknown>)) {
-    addGroup(inv, src, name, body, name === 'all' ? undefined : 'all', [name]);
+    addGroup(inv, src, name, body, undefined, [name]);
   }
 }
 
@@ -140,18 +144,50 @@ function addGroup(
     );
   const group = ensureGroup(inv, name, parent);
   if (!isPlainObject(body)) return;
-  if (isPlainObject(body.vars)) group.varLayers.push(layer(src, body.vars, [...path, 'vars']));
-  for (const [host, hostVars] of Object.entries(isPlainObject(body.hosts) ? body.hosts : {})) {
-    group.hosts.add(host);
-    const entry = ensureHost(inv, host);
-    if (!isPlainObject(hostVars)) continue;
-    const added = layer(src, hostVars, [...path, 'hosts', host]);
-    checkSameAddress(host, entry.varLayers, added);
-    entry.varLayers.push(added);
+  if (isPlainObject(body.vars)) {
+    const { ansible_group_priority: priority, ...vars } = body.vars;
+    // As Ansible's Group.set_variable: a setting of the group, not one of its variables.
+    if (priority !== undefined) group.priority = groupPriority(src, priority, [...path, 'vars']);
+    group.inline.push(layer(src, vars, [...path, 'vars']));
+  }
+  for (const [key, hostVars] of Object.entries(isPlainObject(body.hosts) ? body.hosts : {})) {
+    const at = [...path, 'hosts', key];
+    for (const { host, port } of hostsOfKey(src, key, at)) {
+      group.hosts.add(host);
+      const entry = ensureHost(inv, host);
+      // `w1:2222` sets ansible_port below the host's own variables, as Ansible's Host(port) does.
+      if (port !== undefined) entry.inline.push(layer(src, { ansible_port: port }, at));
+      if (!isPlainObject(hostVars)) continue;
+      const added = layer(src, hostVars, at);
+      checkSameAddress(host, entry.inline, added);
+      entry.inline.push(added);
+    }
   }
   for (const [child, childBody] of Object.entries(isPlainObject(body.children) ? body.children : {})) {
     addGroup(inv, src, child, childBody, name, [...path, 'children', child]);
   }
+}
+
+/** The hosts a key under `hosts:` stands for: `w1`, `w1:2222`, `[2001:db8::1]:22`, `w[1:3]`. */
+function hostsOfKey(src: YamlSource, key: string, at: string[]): { host: string; port?: number }[] {
+  const parsed = parseAddress(key) ?? { host: key };
+  try {
+    return expandHostRange(parsed.host).map((host) => ({ host, port: parsed.port }));
+  } catch (e) {
+    if (!(e instanceof HostRangeError)) throw e;
+    throw InputError.at(src.locate(at), `host "${key}": ${e.message}`, at.join('.'));
+  }
+}
+
+function groupPriority(src: YamlSource, value: unknown, at: string[]): number {
+  const n = typeof value === 'string' && /^-?[0-9]+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw InputError.at(
+      src.locate([...at, 'ansible_group_priority']),
+      'ansible_group_priority: expected a whole number (groups of the same depth: the higher wins)',
+      'ansible_group_priority',
+    );
+  return n;
 }
 
 /** Whether `group` is `ancestor` or among its children, at any depth. */
@@ -190,7 +226,16 @@ function layer(src: YamlSource, values: Record<string, unknown>, prefix: (string
 function ensureGroup(inv: Inventory, name: string, parent: string | undefined): InventoryGroup {
   let g = inv.groups.get(name);
   if (!g) {
-    g = { name, depth: 0, parents: new Set(), children: new Set(), hosts: new Set(), varLayers: [] };
+    g = {
+      name,
+      depth: 0,
+      priority: 1,
+      parents: new Set(),
+      children: new Set(),
+      hosts: new Set(),
+      inline: [],
+      files: [],
+    };
     inv.groups.set(name, g);
   }
   if (parent && parent !== name) {
@@ -203,7 +248,7 @@ function ensureGroup(inv: Inventory, name: string, parent: string | undefined): 
 function ensureHost(inv: Inventory, name: string): InventoryHost {
   let h = inv.hosts.get(name);
   if (!h) {
-    h = { name, varLayers: [] };
+    h = { name, inline: [], files: [] };
     inv.hosts.set(name, h);
   }
   return h;
@@ -246,9 +291,18 @@ function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[]
       const target = kind === 'group' ? inv.groups.get(name) : inv.hosts.get(name);
       // As Ansible's host_group_vars: NAME, NAME.yml, NAME.yaml, NAME.json, in that order; a folder read whole.
       const present = VARS_EXT.map((x) => join(dir, name + x)).filter((f) => existsSync(f) || isDanglingLink(f));
-      const files = present.flatMap((f) => (isDirectory(f) ? varsFilesIn(f) : [f]));
-      const full = present[0];
-      if (files.length === 0 || !full) continue;
+      const [full, ...ignored] = present;
+      if (!full) continue;
+      if (ignored.length > 0) {
+        // Ansible reads the first it finds and ignores the rest without a word.
+        problems.push({
+          location: { file: ignored[0] ?? full },
+          message: `${kind}_vars for "${name}" is both ${present.map((f) => basename(f)).join(' and ')}: Ansible reads only ${basename(full)} and ignores the rest; keep one (move the variables into it)`,
+        });
+        continue;
+      }
+      const files = isDirectory(full) ? varsFilesIn(full) : [full];
+      if (files.length === 0) continue;
       if (!target) {
         const known = kind === 'group' ? inv.groups.keys() : inv.hosts.keys();
         problems.push({
@@ -265,7 +319,7 @@ function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[]
             message: 'expected a mapping of variable names to values',
           }));
           problems.push(...found);
-          if (isPlainObject(src.value)) target.varLayers.push(layer(src, src.value, []));
+          if (isPlainObject(src.value)) target.files.push(layer(src, src.value, []));
         } catch (e) {
           if (!(e instanceof InputError)) throw e;
           problems.push(...e.problems);

@@ -4,18 +4,25 @@ export interface InventoryGroup {
   name: string;
   /** Distance from `all`, which decides precedence: deeper (more specific) groups win. */
   depth: number;
+  /** `ansible_group_priority` (default 1): between groups of the same depth, the higher wins. */
+  priority: number;
   parents: Set<string>;
+  /** In the order the inventory lists them. */
   children: Set<string>;
-  /** Hosts listed directly in this group. */
+  /** Hosts listed directly in this group, in the order listed. */
   hosts: Set<string>;
-  /** Inline `vars:` then `group_vars/NAME`, in that order. */
-  varLayers: VarLayer[];
+  /** `vars:` in the inventory's own files. */
+  inline: VarLayer[];
+  /** `group_vars/NAME` beside the inventory. */
+  files: VarLayer[];
 }
 
 export interface InventoryHost {
   name: string;
-  /** Inline host vars then `host_vars/NAME`. */
-  varLayers: VarLayer[];
+  /** Variables given where the inventory lists the host (every place, in order). */
+  inline: VarLayer[];
+  /** `host_vars/NAME` beside the inventory. */
+  files: VarLayer[];
 }
 
 export interface Inventory {
@@ -23,6 +30,7 @@ export interface Inventory {
   source: string;
   /** Hosts in the order the inventory first names them. */
   hosts: Map<string, InventoryHost>;
+  /** `all`, `ungrouped`, then the others in the order the inventory first names them. */
   groups: Map<string, InventoryGroup>;
 }
 
@@ -39,7 +47,7 @@ export function groupsOf(inv: Inventory, host: string): InventoryGroup[] {
   return [...found]
     .map((n) => inv.groups.get(n))
     .filter((g): g is InventoryGroup => g !== undefined)
-    .sort((a, b) => a.depth - b.depth || a.name.localeCompare(b.name));
+    .sort(byPrecedence);
 }
 
 /** All hosts of a group including those of its descendants, in inventory order. */
@@ -62,24 +70,57 @@ export function membersOfGroup(inv: Inventory, group: string): readonly string[]
 /** An inventory is not changed once loaded. */
 const membersOf = new WeakMap<Inventory, Map<string, readonly string[]>>();
 
-function hostsOfGroupOnce(inv: Inventory, group: string): string[] {
-  const members = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (name: string): void => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    const g = inv.groups.get(name);
-    if (!g) return;
-    g.hosts.forEach((h) => members.add(h));
-    g.children.forEach(visit);
-  };
-  if (group === 'all') return [...inv.hosts.keys()];
-  visit(group);
-  return [...inv.hosts.keys()].filter((h) => members.has(h));
+/** Ansible's order of groups for variables (sort_groups): depth, then priority, then name. */
+export function byPrecedence(a: InventoryGroup, b: InventoryGroup): number {
+  return a.depth - b.depth || a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
-/** The variable layers of one host from the inventory, lowest precedence first. */
+/**
+ * A group's hosts in Ansible's order (Group.get_hosts): its own hosts as listed, then its
+ * children's, level by level, each level in the order the groups were listed. `k3s_server[0]`
+ * is the first server as Ansible picks it. (Where two groups of one level both have children,
+ * Ansible orders the next level by Python's set order, which no inventory can rely on; play
+ * keeps the listed order.)
+ */
+function hostsOfGroupOnce(inv: Inventory, group: string): string[] {
+  const start = inv.groups.get(group);
+  if (!start) return [];
+  const ordered = [start];
+  const seen = new Set([start.name]);
+  let level = [start];
+  while (level.length > 0) {
+    const next: InventoryGroup[] = [];
+    for (const g of level)
+      for (const name of g.children) {
+        const child = inv.groups.get(name);
+        if (!child || seen.has(name)) continue;
+        seen.add(name);
+        next.push(child);
+      }
+    ordered.push(...next);
+    level = next;
+  }
+  return [...new Set(ordered.flatMap((g) => [...g.hosts]))];
+}
+
+/**
+ * The variable layers of one host from the inventory, lowest precedence first, as Ansible's
+ * VariableManager stacks them: `all`'s inline vars, the other groups' inline vars, then
+ * group_vars/all, the other groups' group_vars files (groups by depth, priority, name), then the
+ * host's inline vars and its host_vars files. An inline `vars:` of a child group therefore loses
+ * to group_vars/all.yaml, as in Ansible.
+ */
 export function inventoryLayers(inv: Inventory, host: string): VarLayer[] {
-  const groupLayers = groupsOf(inv, host).flatMap((g) => g.varLayers);
-  return [...groupLayers, ...(inv.hosts.get(host)?.varLayers ?? [])];
+  const groups = groupsOf(inv, host);
+  const all = groups.filter((g) => g.name === 'all');
+  const others = groups.filter((g) => g.name !== 'all');
+  const entry = inv.hosts.get(host);
+  return [
+    ...all.flatMap((g) => g.inline),
+    ...others.flatMap((g) => g.inline),
+    ...all.flatMap((g) => g.files),
+    ...others.flatMap((g) => g.files),
+    ...(entry?.inline ?? []),
+    ...(entry?.files ?? []),
+  ];
 }

@@ -39,10 +39,9 @@ export function loadPlaybook(file: string): Playbook {
 }
 
 function toPlay(src: YamlSource, raw: RawPlay, index: number): Play {
-  const hosts = Array.isArray(raw.hosts) ? raw.hosts.join(':') : raw.hosts;
   return {
-    name: raw.name ?? hosts,
-    hosts,
+    name: raw.name ?? (Array.isArray(raw.hosts) ? raw.hosts.join(', ') : raw.hosts),
+    hosts: raw.hosts,
     roles: raw.roles.map((r, j) => toRoleRef(src, r, [index, 'roles', j])),
     vars: raw.vars ? layer(src, `${src.file} (play vars)`, raw.vars, [index, 'vars']) : undefined,
     serial: raw.serial === undefined ? [] : Array.isArray(raw.serial) ? raw.serial : [raw.serial],

@@ -15,7 +15,8 @@ export type BatchSize = number | `${number}%`;
 
 export interface Play {
   name: string;
-  hosts: string;
+  /** A host pattern, or a list of them (a union, in order). */
+  hosts: string | string[];
   roles: RoleRef[];
   vars?: VarLayer;
   /** Batch sizes in order; the last repeats. Empty: all hosts in one batch. */

@@ -91,8 +91,8 @@ describe('variable precedence (lowest to highest)', () => {
 
 describe('host patterns', () => {
   const sel = (p: string) => selectHosts(inv, p);
-  it('names, groups and all', () => {
-    expect(sel('all')).toEqual(['loner', 'h1', 'h2', 'h3']);
+  it("names, groups and all (in Ansible's order: a group's own hosts, then its children's, level by level)", () => {
+    expect(sel('all')).toEqual(['loner', 'h2', 'h3', 'h1']);
     expect(sel('h3')).toEqual(['h3']);
     expect(sel('child')).toEqual(['h1', 'h2']);
   });
@@ -110,8 +110,8 @@ describe('host patterns', () => {
   });
   it('subscripts pick hosts of a group by position', () => {
     expect(sel('parent[0]')).toEqual(['h1']);
-    expect(sel('all[-1]')).toEqual(['h3']);
-    expect(sel('all[1:2]')).toEqual(['h1', 'h2']);
+    expect(sel('all[-1]')).toEqual(['h1']);
+    expect(sel('all[1:2]')).toEqual(['h2', 'h3']);
   });
   it('a limit only narrows', () => {
     expect(selectHosts(inv, 'h1:h3', ['h2', 'h3'])).toEqual(['h3']);

@@ -13,7 +13,7 @@ describe('playbook schema', () => {
     const [play] = pb.plays;
     expect(play).toMatchObject({
       name: 'everything a play can say',
-      hosts: 'k3s_server:k3s_agent',
+      hosts: ['k3s_server', 'k3s_agent'],
       become: true,
       serial: [1, '50%'],
       tags: ['site'],
