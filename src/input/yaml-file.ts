@@ -5,6 +5,7 @@ import { DerivedCache, isJson, treeCache } from './derived-cache.ts';
 import { InputError, type InputProblem, type SourceLocation } from './errors.ts';
 import { yamlLib, yamlVersion } from './lazy-yaml.ts';
 import { isVaulted, NO_VAULT, VAULT_MARK, type Vault } from './vault.ts';
+import { yaml11 } from './yaml11.ts';
 
 /** A parsed YAML file that can still say on which line any value was written. */
 export interface YamlSource {
@@ -33,6 +34,7 @@ export function parseYaml(file: string, text: string): YamlSource {
   const templated: number[] = [];
   const duplicates: number[] = [];
   const crowded: number[] = [];
+  const ambiguous: [number, string][] = [];
   visit(doc, {
     Map: (_key, node) => {
       if (node.items.length > MAX_KEYS) crowded.push(node.range?.[0] ?? 0);
@@ -45,9 +47,15 @@ export function parseYaml(file: string, text: string): YamlSource {
         seen.add(k);
       }
     },
-    Scalar: (_key, node) => {
+    Scalar: (key, node) => {
       if (isScalar(node) && typeof node.value === 'string' && JINJA.test(node.value) && node.tag !== '!unsafe')
         templated.push(node.range?.[0] ?? 0);
+      // A plain value means what it means to Ansible (YAML 1.1), or is refused where that is a trap.
+      if (key !== 'key' && node.type === 'PLAIN' && node.tag === undefined && node.source !== undefined) {
+        const ansible = yaml11(node.source);
+        if ('refused' in ansible) ambiguous.push([node.range?.[0] ?? 0, ansible.refused]);
+        else if (!Object.is(ansible.value, node.value)) node.value = ansible.value;
+      }
     },
   });
   if (
@@ -55,7 +63,8 @@ export function parseYaml(file: string, text: string): YamlSource {
     unknownTags.length > 0 ||
     templated.length > 0 ||
     duplicates.length > 0 ||
-    crowded.length > 0
+    crowded.length > 0 ||
+    ambiguous.length > 0
   ) {
     const at = (offset: number, message: string): InputProblem => {
       const pos = lines.linePos(offset);
@@ -72,6 +81,7 @@ export function parseYaml(file: string, text: string): YamlSource {
       ...crowded.map((offset) => at(offset, `more than ${MAX_KEYS} keys in one mapping: not an input play reads`)),
       ...duplicates.slice(0, 20).map((offset) => at(offset, 'invalid YAML: Map keys must be unique')),
       ...templated.map((offset) => at(offset, NOT_TEMPLATED)),
+      ...ambiguous.slice(0, 20).map(([offset, message]) => at(offset, message)),
     ]);
   }
   const locate = (path: readonly (string | number)[]): SourceLocation => {
@@ -127,7 +137,7 @@ export function readYaml(
     return opened(src, vault);
   }
   if (!cache) return opened(parseYaml(file, text), vault);
-  const key = DerivedCache.key('yaml', yamlVersion, text);
+  const key = DerivedCache.key('yaml', yamlVersion, 'yaml 1.1 scalars', text);
   const known = cache.readText(key, '.json');
   if (known !== undefined)
     return opened({ file, value: JSON.parse(known) as unknown, locate: lazyLocate(file, text) }, vault);

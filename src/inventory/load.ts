@@ -1,10 +1,11 @@
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
-import { formatLocation, InputError, type InputProblem } from '../input/errors.ts';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { formatLocation, InputError, type InputProblem, type SourceLocation } from '../input/errors.ts';
 import { resolveNamed } from '../input/resolve-path.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
 import { NO_VAULT, type Vault } from '../input/vault.ts';
-import { readYaml, type YamlSource } from '../input/yaml-file.ts';
+import { readText, readYaml, type YamlSource } from '../input/yaml-file.ts';
+import { parseIniInventory, type IniEntry } from './ini.ts';
 import { expandHostRange, HostRangeError, parseAddress } from './host-names.ts';
 import type { Inventory, InventoryGroup, InventoryHost } from './model.ts';
 import { isPlainObject, type VarLayer } from './variables.ts';
@@ -72,20 +73,27 @@ function isDanglingLink(path: string): boolean {
 
 /** `-i prod` means `inventory/prod/`; a path (anything with a slash, or that exists) is used as is. */
 export const resolveInventoryPath = (arg: string, cwd: string): string =>
-  resolveNamed(arg, cwd, 'inventory', 'inventory');
+  isHostList(arg, cwd) ? arg : resolveNamed(arg, cwd, 'inventory', 'inventory');
 
-/** Loads an Ansible YAML inventory (a file, or a directory of them) with group_vars/ and host_vars/ beside it. */
+/** `-i 192.0.2.11,192.0.2.12` or `-i cp1,`: hosts named on the command line (Ansible's host_list). */
+const isHostList = (arg: string, cwd: string): boolean => arg.includes(',') && !existsSync(resolve(cwd, arg));
+
+/**
+ * Loads an Ansible inventory (a file, or a directory of them; YAML or INI) with group_vars/ and
+ * host_vars/ beside it.
+ */
 export function loadInventory(path: string, vault: Vault = NO_VAULT): Inventory {
+  if (isHostList(path, process.cwd())) return hostListInventory(path);
   const isDir = statSync(path).isDirectory();
   const files = isDir ? inventoryFilesIn(path) : [path];
-  if (files.length === 0) throw InputError.at({ file: path }, 'no inventory file (*.yaml or *.yml) in this directory');
+  if (files.length === 0) throw InputError.at({ file: path }, 'no inventory file in this directory');
   const inv: Inventory = { source: path, hosts: new Map(), groups: new Map() };
   // As Ansible's InventoryData starts: `all`, and `ungrouped` as its first child.
   ensureGroup(inv, 'ungrouped', 'all');
   const problems: InputProblem[] = [];
   for (const file of files) {
     try {
-      addInventoryFile(inv, readYaml(file, undefined, vault));
+      addFile(inv, file, vault);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       problems.push(...e.problems);
@@ -101,6 +109,28 @@ export function loadInventory(path: string, vault: Vault = NO_VAULT): Inventory 
   return inv;
 }
 
+/** Hosts named on the command line, in `ungrouped`; no group_vars or host_vars are read for them. */
+function hostListInventory(list: string): Inventory {
+  const inv: Inventory = { source: list, hosts: new Map(), groups: new Map() };
+  const ungrouped = ensureGroup(inv, 'ungrouped', 'all');
+  const where = { file: '-i (a list of hosts)' };
+  for (const item of list
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean)) {
+    const parsed = parseAddress(item);
+    if (!parsed || parsed.host.includes('['))
+      throw InputError.at(where, `"${item}" is not a host name or address (with an optional :port)`);
+    if (inv.hosts.has(parsed.host)) continue;
+    const entry = ensureHost(inv, parsed.host);
+    ungrouped.hosts.add(parsed.host);
+    if (parsed.port !== undefined)
+      entry.inline.push({ label: where.file, values: { ansible_port: parsed.port }, locate: () => where });
+  }
+  computeDepths(inv);
+  return inv;
+}
+
 /** A dangling link or a link loop is not a directory: reading it then says what it is. */
 function isDirectory(path: string): boolean {
   try {
@@ -110,11 +140,84 @@ function isDirectory(path: string): boolean {
   }
 }
 
+/**
+ * Every file of an inventory folder, as Ansible reads one: not hidden, not a backup, not of an
+ * extension Ansible ignores there (INVENTORY_IGNORE_EXTS: an `.ini` or `.cfg` in the folder is
+ * not read; give such a file with -i itself).
+ */
 function inventoryFilesIn(dir: string): string[] {
   return readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
+    .filter(visible)
+    .filter((f) => !IGNORED_EXTS.includes(extname(f)))
     .sort()
-    .map((f) => join(dir, f));
+    .map((f) => join(dir, f))
+    .filter((f) => !isDirectory(f));
+}
+
+const IGNORED_EXTS = ['.pyc', '.pyo', '.swp', '.bak', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
+
+/**
+ * A YAML inventory (.yaml, .yml, .json, or a file whose text is a YAML mapping), else an INI
+ * one, as Ansible tries its yaml plugin, then its ini plugin.
+ */
+function addFile(inv: Inventory, file: string, vault: Vault): void {
+  if (['.yaml', '.yml', '.json'].includes(extname(file)))
+    return addInventoryFile(inv, readYaml(file, undefined, vault));
+  const text = readText(file);
+  let yaml: YamlSource | undefined;
+  try {
+    yaml = readYaml(file, undefined, vault);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    // A broken YAML inventory without an extension: its YAML errors say more than INI's would.
+    if (!/^\s*\[/m.test(text) && /^\s*[\w-]+:\s*$/m.test(text)) throw e;
+  }
+  if (yaml && isPlainObject(yaml.value)) return addInventoryFile(inv, yaml);
+  addIniFile(inv, file, parseIniInventory(file, text));
+}
+
+/** An INI inventory's declarations, applied in the order Ansible's ini plugin applies them. */
+function addIniFile(inv: Inventory, file: string, entries: IniEntry[]): void {
+  const problems: InputProblem[] = [];
+  const at = (line: number): SourceLocation => ({ file, line });
+  const layerAt = (line: number, values: Record<string, unknown>): VarLayer => ({
+    label: file,
+    values,
+    locate: () => at(line),
+  });
+  for (const e of entries) {
+    try {
+      if (e.kind === 'group') ensureGroup(inv, e.name, undefined);
+      else if (e.kind === 'child') {
+        if (descends(inv, e.parent, e.child))
+          throw InputError.at(
+            at(e.line),
+            `group "${e.child}" is a child of "${e.parent}", which is already among its own children: groups cannot contain themselves`,
+          );
+        ensureGroup(inv, e.child, e.parent);
+      } else if (e.kind === 'var') {
+        const group = ensureGroup(inv, e.group, undefined);
+        if (e.name === 'ansible_group_priority')
+          group.priority = groupPriority(at(e.line), e.value, 'ansible_group_priority');
+        else group.inline.push(layerAt(e.line, { [e.name]: e.value }));
+      } else {
+        const group = ensureGroup(inv, e.group, undefined);
+        for (const { host, port } of hostsOfKey(at(e.line), e.key, e.key)) {
+          group.hosts.add(host);
+          const entry = ensureHost(inv, host);
+          if (port !== undefined) entry.inline.push(layerAt(e.line, { ansible_port: port }));
+          if (Object.keys(e.vars).length === 0) continue;
+          const added = layerAt(e.line, e.vars);
+          checkSameAddress(host, entry.inline, added);
+          entry.inline.push(added);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems);
 }
 
 function addInventoryFile(inv: Inventory, src: YamlSource): void {
@@ -147,12 +250,17 @@ function addGroup(
   if (isPlainObject(body.vars)) {
     const { ansible_group_priority: priority, ...vars } = body.vars;
     // As Ansible's Group.set_variable: a setting of the group, not one of its variables.
-    if (priority !== undefined) group.priority = groupPriority(src, priority, [...path, 'vars']);
+    if (priority !== undefined)
+      group.priority = groupPriority(
+        src.locate([...path, 'vars', 'ansible_group_priority']),
+        priority,
+        [...path, 'vars', 'ansible_group_priority'].join('.'),
+      );
     group.inline.push(layer(src, vars, [...path, 'vars']));
   }
   for (const [key, hostVars] of Object.entries(isPlainObject(body.hosts) ? body.hosts : {})) {
     const at = [...path, 'hosts', key];
-    for (const { host, port } of hostsOfKey(src, key, at)) {
+    for (const { host, port } of hostsOfKey(src.locate(at), key, at.join('.'))) {
       group.hosts.add(host);
       const entry = ensureHost(inv, host);
       // `w1:2222` sets ansible_port below the host's own variables, as Ansible's Host(port) does.
@@ -169,23 +277,23 @@ function addGroup(
 }
 
 /** The hosts a key under `hosts:` stands for: `w1`, `w1:2222`, `[2001:db8::1]:22`, `w[1:3]`. */
-function hostsOfKey(src: YamlSource, key: string, at: string[]): { host: string; port?: number }[] {
+function hostsOfKey(where: SourceLocation, key: string, keyPath: string): { host: string; port?: number }[] {
   const parsed = parseAddress(key) ?? { host: key };
   try {
     return expandHostRange(parsed.host).map((host) => ({ host, port: parsed.port }));
   } catch (e) {
     if (!(e instanceof HostRangeError)) throw e;
-    throw InputError.at(src.locate(at), `host "${key}": ${e.message}`, at.join('.'));
+    throw InputError.at(where, `host "${key}": ${e.message}`, keyPath);
   }
 }
 
-function groupPriority(src: YamlSource, value: unknown, at: string[]): number {
+function groupPriority(where: SourceLocation, value: unknown, keyPath: string): number {
   const n = typeof value === 'string' && /^-?[0-9]+$/.test(value.trim()) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n))
     throw InputError.at(
-      src.locate([...at, 'ansible_group_priority']),
+      where,
       'ansible_group_priority: expected a whole number (groups of the same depth: the higher wins)',
-      'ansible_group_priority',
+      keyPath,
     );
   return n;
 }
@@ -254,14 +362,17 @@ function ensureHost(inv: Inventory, name: string): InventoryHost {
   return h;
 }
 
-/** Ansible puts hosts that belong to no group but `all` into `ungrouped`. */
+/**
+ * As Ansible's reconcile: hosts in no group but `all` go into `ungrouped`, and a host listed in
+ * `ungrouped` that another group holds leaves it.
+ */
 function assignUngrouped(inv: Inventory): void {
-  const all = inv.groups.get('all');
-  if (!all) return;
-  const grouped = new Set([...inv.groups.values()].filter((g) => g.name !== 'all').flatMap((g) => [...g.hosts]));
-  const loners = [...all.hosts].filter((h) => !grouped.has(h));
   const ungrouped = ensureGroup(inv, 'ungrouped', 'all');
-  loners.forEach((h) => ungrouped.hosts.add(h));
+  const grouped = new Set(
+    [...inv.groups.values()].filter((g) => g.name !== 'all' && g.name !== 'ungrouped').flatMap((g) => [...g.hosts]),
+  );
+  for (const h of [...ungrouped.hosts]) if (grouped.has(h)) ungrouped.hosts.delete(h);
+  for (const h of inv.hosts.keys()) if (!grouped.has(h)) ungrouped.hosts.add(h);
 }
 
 function computeDepths(inv: Inventory): void {

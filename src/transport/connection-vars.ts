@@ -2,6 +2,7 @@ import type { InputProblem } from '../input/errors.ts';
 import { checkSchema, type JsonSchema } from '../input/schema-check.ts';
 import { VALUE_TYPES } from '../input/value-types.ts';
 import { locateVar, valuesOf, type ResolvedVar } from '../inventory/variables.ts';
+import { ansibleVariableProblems } from './ansible-variables.ts';
 import { keyFileProblem } from './key-file.ts';
 import { parseSshArgs } from './ssh-args.ts';
 import { expandHome } from './target.ts';
@@ -37,7 +38,10 @@ const CONNECTION_SCHEMA: JsonSchema = {
  */
 export function connectionProblems(resolved: Map<string, ResolvedVar>): InputProblem[] {
   const vars = valuesOf(resolved);
-  const problems = checkSchema(CONNECTION_SCHEMA, vars, (p) => locateVar(resolved, p), true);
+  const problems = [
+    ...checkSchema(CONNECTION_SCHEMA, vars, (p) => locateVar(resolved, p), true),
+    ...ansibleVariableProblems(resolved, Object.keys(CONNECTION_SCHEMA.properties as object)),
+  ];
   for (const key of ['ansible_ssh_common_args', 'ansible_ssh_extra_args']) {
     const text = vars[key];
     if (typeof text !== 'string') continue;

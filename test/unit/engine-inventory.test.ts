@@ -56,7 +56,7 @@ describe('variable precedence (lowest to highest)', () => {
   });
 
   it('inventory all: inline vars, then group_vars/all', () => {
-    expect(resolve('loner')).toMatchObject({ from_inline_all: 'yes', only_all: 'all', level: 'all' });
+    expect(resolve('loner')).toMatchObject({ from_inline_all: true, only_all: 'all', level: 'all' });
   });
 
   it('a parent group wins over all', () => {

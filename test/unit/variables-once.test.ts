@@ -79,7 +79,7 @@ describe('a variable several roles read is declared once: the same checks and ma
   });
 });
 
-describe("a variable in a role's namespace that no role declares is a typo, reported where it was set", () => {
+describe('a variable no role declares is a typo or unread, reported where it was set', () => {
   it.each([
     ['frr_maximum_path', 'frr_maximum_paths'],
     ['metallb_pool', 'metallb_pools'],
@@ -89,21 +89,26 @@ describe("a variable in a role's namespace that no role declares is a typo, repo
     expect(text).toContain(`-e #1:1:2: ${typo}: no role declares this variable (did you mean "${meant}"?)`);
   });
 
-  it("in group_vars, at its file and line; names outside every role's namespace pass", async () => {
+  it("in group_vars, at its file and line, inside a role's namespace or not (issue 26: firewal_ssh_sources passed)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'play-inv-'));
     writeFileSync(
       join(dir, 'hosts.yaml'),
-      'all:\n  hosts:\n    edge: { ansible_host: 192.0.2.1 }\n  vars:\n    my_own_note: fine\n',
+      'all:\n  hosts:\n    edge: { ansible_host: 192.0.2.1 }\n  vars:\n    sysctl_extra: {}\n',
     );
     expect(typeof (await compiled(playbookOf(['sysctl'], 'edge'), [], { inventory: dir }))).toBe('object');
     const withTypo = mkdtempSync(join(tmpdir(), 'play-inv-'));
     writeFileSync(
       join(withTypo, 'hosts.yaml'),
-      'all:\n  hosts:\n    edge: { ansible_host: 192.0.2.1 }\n  vars:\n    my_own_note: fine\n    sysctl_extras: {}\n',
+      'all:\n  hosts:\n    edge: { ansible_host: 192.0.2.1 }\n  vars:\n    my_own_note: fine\n    sysctl_extras: {}\n    firewal_ssh_sources: [192.0.2.0/24]\n',
     );
-    expect(await compiled(playbookOf(['sysctl'], 'edge'), [], { inventory: withTypo })).toMatch(
+    const text = await compiled(playbookOf(['sysctl'], 'edge'), [], { inventory: withTypo });
+    expect(text).toMatch(
       /hosts\.yaml:6:\d+: sysctl_extras: no role declares this variable \(did you mean "sysctl_extra"\?\)/,
     );
+    expect(text).toMatch(
+      /hosts\.yaml:7:\d+: firewal_ssh_sources: no role declares this variable \(did you mean "firewall_ssh_sources"\?\): play does not template values, so nothing would read it/,
+    );
+    expect(text).toMatch(/hosts\.yaml:5:\d+: my_own_note: no role declares this variable/);
   });
 
   it('a required variable with no value points at the near name the user did set', async () => {

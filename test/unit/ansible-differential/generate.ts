@@ -152,7 +152,8 @@ function attempt(r: ReturnType<typeof random>): Case | undefined {
   if (!allFirst) doc.all = all;
 
   const dir = mkdtempSync(join(tmpdir(), 'play-differential-'));
-  writeFileSync(join(dir, 'hosts.yaml'), stringify(doc));
+  if (r.chance(0.35)) writeFileSync(join(dir, 'hosts'), ini(groups, ungrouped, hostInline, allInline));
+  else writeFileSync(join(dir, 'hosts.yaml'), stringify(doc));
   mkdirSync(join(dir, 'group_vars'));
   mkdirSync(join(dir, 'host_vars'));
   if (allFile) writeFileSync(join(dir, 'group_vars', 'all.yaml'), stringify(allFile));
@@ -187,6 +188,32 @@ function attempt(r: ReturnType<typeof random>): Case | undefined {
     r.pick([`!${r.pick(hostNames)}`, pattern(), `${r.pick(names)}:!${r.pick(hostNames)}`]),
   ]);
   return { dir, patterns, limits, vars: [...VARS, 'ansible_port'] };
+}
+
+/** The same inventory in Ansible's INI form (a file without extension, which Ansible reads as INI). */
+function ini(
+  groups: Group[],
+  ungrouped: string[],
+  hostInline: Map<string, Record<string, unknown> | undefined>,
+  allInline: Record<string, unknown>,
+): string {
+  const seen = new Set<string>();
+  const hostLine = (key: string): string => {
+    const vars = seen.has(key) ? undefined : hostInline.get(key);
+    seen.add(key);
+    return [key, ...Object.entries(vars ?? {}).map(([k, v]) => `${k}="${String(v)}"`)].join(' ');
+  };
+  const lines = ungrouped.map(hostLine);
+  if (Object.keys(allInline).length > 0)
+    lines.push('[all:vars]', ...Object.entries(allInline).map(([k, v]) => `${k}=${String(v)}`));
+  for (const g of groups) {
+    lines.push(`[${g.name}]`, ...g.hosts.map(hostLine));
+    const vars = { ...g.inline, ...(g.priority === undefined ? {} : { ansible_group_priority: g.priority }) };
+    if (Object.keys(vars).length > 0)
+      lines.push(`[${g.name}:vars]`, ...Object.entries(vars).map(([k, v]) => `${k}=${String(v)}`));
+    if (g.children.length > 0) lines.push(`[${g.name}:children]`, ...g.children);
+  }
+  return `# generated\n${lines.join('\n')}\n`;
 }
 
 /** Whether some group's host order would depend on Python's set order in Ansible. */

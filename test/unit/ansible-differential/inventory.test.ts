@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../../src/inventory/load.ts';
 import { hostsOfGroup, inventoryLayers, type Inventory } from '../../../src/inventory/model.ts';
 import { PatternError, selectHosts } from '../../../src/inventory/patterns.ts';
@@ -36,6 +37,7 @@ function agree(play: string[] | 'refused', ansible: Hosts, skippedTerm: boolean)
 describe('Ansible inventories mean in play what they mean in ansible-core', () => {
   const cases = Array.from({ length: CASES }, (_, i) => generateCase(1000 + i));
   const answers = askAnsible(cases);
+  afterAll(() => cases.forEach((c) => rmSync(c.dir, { recursive: true, force: true })));
 
   it(`selects the same hosts, in the same order, for ${CASES} generated inventories and their patterns`, () => {
     const differences: string[] = [];

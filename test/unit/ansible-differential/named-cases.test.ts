@@ -188,3 +188,115 @@ describe('the differences found between play and ansible-core, case by case', ()
     );
   });
 });
+
+describe('YAML 1.1 values, as Ansible reads them', () => {
+  it('yes/no/on/off are booleans, 1_000 a number, 1e3 and 0o17 text; 010 and 1:30 are refused without repeating them', () => {
+    const values = { a: 'yes', b: 'Off', c: '1_000', d: '1e3', e: '0o17', f: '0x1F', g: '.5', h: '08', i: '~' };
+    const dir = inventory({
+      'hosts.yaml': 'web:\n  hosts:\n    w1: {}\n',
+      'group_vars/web.yaml': Object.entries(values)
+        .map(([k, v]) => `${k}: ${v}\n`)
+        .join(''),
+    });
+    const [answer] = askAnsible([{ dir, patterns: [], limits: [], vars: Object.keys(values) }]);
+    const vars = valuesOf(mergeLayers(inventoryLayers(loadInventory(dir), 'w1')));
+    expect(Object.fromEntries(Object.keys(values).map((k) => [k, vars[k]]))).toEqual(answer?.vars.w1);
+    expect(vars).toMatchObject({ a: true, b: false, c: 1000, d: '1e3', e: '0o17', h: '08' });
+
+    const traps = inventory({
+      'hosts.yaml': 'web:\n  hosts:\n    w1: {}\n',
+      'group_vars/web.yaml': 'sysctl_extra:\n  vm.swappiness: 010\nk3s_token: 1:30:17\n',
+    });
+    const [trapped] = askAnsible([{ dir: traps, patterns: [], limits: [], vars: ['sysctl_extra', 'k3s_token'] }]);
+    expect(trapped?.vars.w1).toEqual({ sysctl_extra: { 'vm.swappiness': 8 }, k3s_token: 5417 });
+    let message = '';
+    try {
+      loadInventory(traps);
+    } catch (e) {
+      message = e instanceof Error ? e.message : String(e);
+    }
+    expect(message).toMatch(
+      /group_vars\/web\.yaml:2:18: a number with a leading 0 is octal in YAML 1\.1, which Ansible reads \(010 is 8\)/,
+    );
+    expect(message).toMatch(/group_vars\/web\.yaml:3:12: numbers joined by colons are one number in base 60/);
+    expect(message).not.toContain('1:30:17');
+  });
+});
+
+describe('INI inventories and host lists, as Ansible reads them', () => {
+  it('reads an INI inventory: sections, :vars, :children, host variables as Python literals, comments', () => {
+    const dir = inventory({
+      'hosts.ini': `# a provider's usual file
+loner ansible_port=2222
+
+[k3s_server]
+cp1 ansible_host=192.0.2.11 quoted="22" flag=True words='a b' list="[1, 'x']" yes_text=yes  # comment
+[k3s_agent]
+w[1:2] ansible_user=debian
+
+[k3s_cluster:children]
+k3s_server
+k3s_agent
+
+[k3s_cluster:vars]
+port=6443
+name="6443"
+; another comment
+note = spaced value
+`,
+    });
+    const file = join(dir, 'hosts.ini');
+    const names = [
+      'ansible_port',
+      'ansible_host',
+      'quoted',
+      'flag',
+      'words',
+      'list',
+      'yes_text',
+      'ansible_user',
+      'port',
+      'name',
+      'note',
+    ];
+    const [answer] = askAnsible([{ dir: file, patterns: ['all', 'k3s_cluster'], limits: [], vars: names }]);
+    const inv = loadInventory(file);
+    for (const p of ['all', 'k3s_cluster']) expect(selectHosts(inv, p)).toEqual(answer?.patterns[p]);
+    for (const [host, expected] of Object.entries(answer?.vars ?? {})) {
+      const vars = valuesOf(mergeLayers(inventoryLayers(inv, host)));
+      expect(
+        Object.fromEntries(
+          names
+            .filter((k) => k in vars)
+            .sort()
+            .map((k) => [k, vars[k]]),
+        ),
+        host,
+      ).toEqual(expected);
+    }
+    expect(answer?.vars.cp1).toMatchObject({ quoted: 22, flag: true, words: 'a b', list: [1, 'x'], yes_text: 'yes' });
+    expect(answer?.vars.w1).toMatchObject({ port: 6443, name: '6443', note: 'spaced value' });
+  });
+
+  it('refuses what Ansible refuses in an INI file, at its line', () => {
+    const dir = inventory({ 'hosts.ini': '[web]\nw1 not-an-assignment\n[db:vars]\nx=1\n' });
+    let message = '';
+    try {
+      loadInventory(join(dir, 'hosts.ini'));
+    } catch (e) {
+      message = e instanceof Error ? e.message : String(e);
+    }
+    expect(message).toMatch(/hosts\.ini:2: host "w1": expected key=value variables after the host name/);
+    expect(message).toMatch(/hosts\.ini:3: \[db:vars\] is for a group no section defines/);
+  });
+
+  it('-i with a comma is a list of hosts, as Ansible reads it', () => {
+    const list = '192.0.2.11,cp2:2222,';
+    const [answer] = askAnsible([{ dir: list, patterns: ['all', 'ungrouped'], limits: [], vars: ['ansible_port'] }]);
+    const inv = loadInventory(list);
+    expect(selectHosts(inv, 'all')).toEqual(answer?.patterns.all);
+    expect(selectHosts(inv, 'ungrouped')).toEqual(answer?.patterns.ungrouped);
+    expect(valuesOf(mergeLayers(inventoryLayers(inv, 'cp2'))).ansible_port).toBe(2222);
+    expect(answer?.vars.cp2).toEqual({ ansible_port: 2222 });
+  });
+});
