@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     const vault = new Vault(await vaultPasswords(options, cwd));
     const playbook = loadPlaybook(playbookPath);
     checkRoleOption(options.roles, playbook);
-    const inventory = loadInventory(inventoryPath, vault);
+    const inventory = loadInventory(inventoryPath, vault, playbook.dir);
     const extraVars = options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd, vault));
     const early = new EarlyConnections();
     try {

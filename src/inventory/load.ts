@@ -82,7 +82,7 @@ const isHostList = (arg: string, cwd: string): boolean => arg.includes(',') && !
  * Loads an Ansible inventory (a file, or a directory of them; YAML or INI) with group_vars/ and
  * host_vars/ beside it.
  */
-export function loadInventory(path: string, vault: Vault = NO_VAULT): Inventory {
+export function loadInventory(path: string, vault: Vault = NO_VAULT, playbookDir?: string): Inventory {
   if (isHostList(path, process.cwd())) return hostListInventory(path);
   const isDir = statSync(path).isDirectory();
   const files = isDir ? inventoryFilesIn(path) : [path];
@@ -104,7 +104,11 @@ export function loadInventory(path: string, vault: Vault = NO_VAULT): Inventory 
   for (const g of inv.groups.values()) if (g.name !== 'all' && g.parents.size === 0) ensureGroup(inv, g.name, 'all');
   assignUngrouped(inv);
   computeDepths(inv);
-  problems.push(...addVarsDirs(inv, isDir ? path : dirname(path), vault));
+  const base = isDir ? path : dirname(path);
+  problems.push(...addVarsDirs(inv, base, vault, 'files'));
+  // Ansible reads group_vars/ and host_vars/ beside the playbook too, above the inventory's.
+  if (playbookDir && resolve(playbookDir) !== resolve(base))
+    problems.push(...addVarsDirs(inv, playbookDir, vault, 'playFiles'));
   if (problems.length > 0) throw new InputError(problems);
   return inv;
 }
@@ -343,6 +347,7 @@ function ensureGroup(inv: Inventory, name: string, parent: string | undefined): 
       hosts: new Set(),
       inline: [],
       files: [],
+      playFiles: [],
     };
     inv.groups.set(name, g);
   }
@@ -356,7 +361,7 @@ function ensureGroup(inv: Inventory, name: string, parent: string | undefined): 
 function ensureHost(inv: Inventory, name: string): InventoryHost {
   let h = inv.hosts.get(name);
   if (!h) {
-    h = { name, inline: [], files: [] };
+    h = { name, inline: [], files: [], playFiles: [] };
     inv.hosts.set(name, h);
   }
   return h;
@@ -386,7 +391,7 @@ function computeDepths(inv: Inventory): void {
 }
 
 /** group_vars/NAME(.yaml|.yml) or group_vars/NAME/*.yaml; same for host_vars. */
-function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[] {
+function addVarsDirs(inv: Inventory, base: string, vault: Vault, into: 'files' | 'playFiles'): InputProblem[] {
   const problems: InputProblem[] = [];
   const attach = (dir: string, kind: 'group' | 'host'): void => {
     if (!existsSync(dir)) return;
@@ -430,7 +435,7 @@ function addVarsDirs(inv: Inventory, base: string, vault: Vault): InputProblem[]
             message: 'expected a mapping of variable names to values',
           }));
           problems.push(...found);
-          if (isPlainObject(src.value)) target.files.push(layer(src, src.value, []));
+          if (isPlainObject(src.value)) target[into].push(layer(src, src.value, []));
         } catch (e) {
           if (!(e instanceof InputError)) throw e;
           problems.push(...e.problems);

@@ -15,6 +15,8 @@ export interface InventoryGroup {
   inline: VarLayer[];
   /** `group_vars/NAME` beside the inventory. */
   files: VarLayer[];
+  /** `group_vars/NAME` beside the playbook (when that is another folder). */
+  playFiles: VarLayer[];
 }
 
 export interface InventoryHost {
@@ -23,6 +25,8 @@ export interface InventoryHost {
   inline: VarLayer[];
   /** `host_vars/NAME` beside the inventory. */
   files: VarLayer[];
+  /** `host_vars/NAME` beside the playbook (when that is another folder). */
+  playFiles: VarLayer[];
 }
 
 export interface Inventory {
@@ -105,10 +109,11 @@ function hostsOfGroupOnce(inv: Inventory, group: string): string[] {
 
 /**
  * The variable layers of one host from the inventory, lowest precedence first, as Ansible's
- * VariableManager stacks them: `all`'s inline vars, the other groups' inline vars, then
- * group_vars/all, the other groups' group_vars files (groups by depth, priority, name), then the
- * host's inline vars and its host_vars files. An inline `vars:` of a child group therefore loses
- * to group_vars/all.yaml, as in Ansible.
+ * VariableManager stacks them (its default VARIABLE_PRECEDENCE): `all`'s inline vars, the other
+ * groups' inline vars, group_vars/all beside the inventory, then beside the playbook, the other
+ * groups' group_vars files beside the inventory, then beside the playbook (groups by depth,
+ * priority, name), then the host's inline vars, its host_vars beside the inventory, then beside
+ * the playbook. An inline `vars:` of a child group therefore loses to group_vars/all.yaml.
  */
 export function inventoryLayers(inv: Inventory, host: string): VarLayer[] {
   const groups = groupsOf(inv, host);
@@ -119,8 +124,11 @@ export function inventoryLayers(inv: Inventory, host: string): VarLayer[] {
     ...all.flatMap((g) => g.inline),
     ...others.flatMap((g) => g.inline),
     ...all.flatMap((g) => g.files),
+    ...all.flatMap((g) => g.playFiles),
     ...others.flatMap((g) => g.files),
+    ...others.flatMap((g) => g.playFiles),
     ...(entry?.inline ?? []),
     ...(entry?.files ?? []),
+    ...(entry?.playFiles ?? []),
   ];
 }

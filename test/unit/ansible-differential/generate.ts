@@ -11,6 +11,8 @@ export interface Case {
   limits: [string, string][];
   /** The variable names the inventory sets (compared for every host). */
   vars: string[];
+  /** A playbook's folder with group_vars/ and host_vars/ of its own. */
+  playbook_dir?: string;
 }
 
 /** A small seeded generator (mulberry32): the same seed writes the same inventories. */
@@ -163,6 +165,18 @@ function attempt(r: ReturnType<typeof random>): Case | undefined {
   for (const [k, vars] of hostFiles)
     if (vars && Object.keys(vars).length > 0) writeFileSync(join(dir, 'host_vars', `${k}.yaml`), stringify(vars));
 
+  let playbookDir: string | undefined;
+  if (r.chance(0.3)) {
+    playbookDir = mkdtempSync(join(tmpdir(), 'play-differential-playbook-'));
+    mkdirSync(join(playbookDir, 'group_vars'));
+    mkdirSync(join(playbookDir, 'host_vars'));
+    for (const g of [{ name: 'all' }, ...groups])
+      if (r.chance(0.4))
+        writeFileSync(join(playbookDir, 'group_vars', `${g.name}.yml`), stringify(someVars(`play file ${g.name}`)));
+    for (const k of hostFiles.keys())
+      if (r.chance(0.3)) writeFileSync(join(playbookDir, 'host_vars', k), stringify(someVars(`play file host ${k}`)));
+  }
+
   const names = [...groups.map((g) => g.name), 'all', 'ungrouped'];
   const hostNames = hostKeys.flatMap((k) =>
     k === 'r[1:3]' ? ['r1', 'r2', 'r3'] : k === 'r[08:10]' ? ['r08', 'r09', 'r10'] : [k.split(':')[0] as string],
@@ -187,7 +201,13 @@ function attempt(r: ReturnType<typeof random>): Case | undefined {
     r.pick(['all', ...names]),
     r.pick([`!${r.pick(hostNames)}`, pattern(), `${r.pick(names)}:!${r.pick(hostNames)}`]),
   ]);
-  return { dir, patterns, limits, vars: [...VARS, 'ansible_port'] };
+  return {
+    dir,
+    patterns,
+    limits,
+    vars: [...VARS, 'ansible_port'],
+    ...(playbookDir ? { playbook_dir: playbookDir } : {}),
+  };
 }
 
 /** The same inventory in Ansible's INI form (a file without extension, which Ansible reads as INI). */

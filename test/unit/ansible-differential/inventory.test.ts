@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { NO_VAULT } from '../../../src/input/vault.ts';
 import { loadInventory } from '../../../src/inventory/load.ts';
 import { hostsOfGroup, inventoryLayers, type Inventory } from '../../../src/inventory/model.ts';
 import { PatternError, selectHosts } from '../../../src/inventory/patterns.ts';
@@ -37,12 +38,16 @@ function agree(play: string[] | 'refused', ansible: Hosts, skippedTerm: boolean)
 describe('Ansible inventories mean in play what they mean in ansible-core', () => {
   const cases = Array.from({ length: CASES }, (_, i) => generateCase(1000 + i));
   const answers = askAnsible(cases);
-  afterAll(() => cases.forEach((c) => rmSync(c.dir, { recursive: true, force: true })));
+  afterAll(() =>
+    cases.forEach((c) =>
+      [c.dir, c.playbook_dir ?? ''].forEach((d) => d && rmSync(d, { recursive: true, force: true })),
+    ),
+  );
 
   it(`selects the same hosts, in the same order, for ${CASES} generated inventories and their patterns`, () => {
     const differences: string[] = [];
     cases.forEach((c, i) => {
-      const inv = loadInventory(c.dir);
+      const inv = loadInventory(c.dir, NO_VAULT, c.playbook_dir);
       const answer = answers[i] as Answer;
       for (const [pattern, ansible] of Object.entries(answer.patterns)) {
         const play = select(inv, pattern);
@@ -64,7 +69,7 @@ describe('Ansible inventories mean in play what they mean in ansible-core', () =
   it('puts the same hosts in each group, in the same order', () => {
     const differences: string[] = [];
     cases.forEach((c, i) => {
-      const inv = loadInventory(c.dir);
+      const inv = loadInventory(c.dir, NO_VAULT, c.playbook_dir);
       for (const [group, ansible] of Object.entries((answers[i] as Answer).groups)) {
         const play = hostsOfGroup(inv, group);
         if (JSON.stringify(play) !== JSON.stringify(ansible))
@@ -77,7 +82,7 @@ describe('Ansible inventories mean in play what they mean in ansible-core', () =
   it('gives every host the same variables (inline vars, group_vars, host_vars, depth, priority)', () => {
     const differences: string[] = [];
     cases.forEach((c, i) => {
-      const inv = loadInventory(c.dir);
+      const inv = loadInventory(c.dir, NO_VAULT, c.playbook_dir);
       for (const [host, ansible] of Object.entries((answers[i] as Answer).vars)) {
         const all = valuesOf(mergeLayers(inventoryLayers(inv, host)));
         const play = Object.fromEntries(

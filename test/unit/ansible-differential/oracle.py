@@ -5,6 +5,7 @@ and every host's variables. One process for all cases: importing Ansible costs a
 Reads a JSON list of cases on stdin, writes a JSON list of answers on stdout."""
 import json
 import sys
+import tempfile
 
 from ansible.errors import AnsibleError
 from ansible.inventory.manager import InventoryManager, split_host_pattern
@@ -32,8 +33,13 @@ def empty_term(inventory, pattern):
     return False
 
 
+EMPTY = tempfile.mkdtemp()
+
+
 def answer(case):
     loader = DataLoader()
+    # What ansible-playbook reads beside the playbook: group_vars/ and host_vars/ of its folder.
+    loader.set_basedir(case.get("playbook_dir") or EMPTY)
     inventory = InventoryManager(loader=loader, sources=[case["dir"]])
     variables = VariableManager(loader=loader, inventory=inventory)
     patterns = {p: hosts(inventory, p) for p in case["patterns"]}
