@@ -20,6 +20,7 @@ import { init } from './init.ts';
 import { extraVarsLayer } from './extra-vars.ts';
 import { vaultPasswords } from './vault-password.ts';
 import { listHosts, listTags, listTasks } from './listing.ts';
+import { ansibleSettings } from './ansible-config.ts';
 import { connectionFlags, parseOptions, type CliOptions } from './options.ts';
 import { StopSignals } from './stop-signals.ts';
 
@@ -35,8 +36,11 @@ export async function main(argv: string[]): Promise<number> {
       init(argv.slice(1), cwd, out);
       return EXIT.ok;
     }
-    const options = parseOptions(argv, out);
+    const ansible = ansibleSettings(cwd);
+    const options = parseOptions(argv, out, ansible);
     if (!options) return EXIT.ok;
+    // What a user configured for Ansible and play does not use is said once, not ignored.
+    ansible.unused.forEach((note) => process.stderr.write(`WARNING: ${note}\n`));
     const inventoryPath = resolveInventoryPath(options.inventory, cwd);
     const playbookPath = resolvePlaybookPath(options.playbook, cwd);
     if (options.json) checkReportPath(options.json);

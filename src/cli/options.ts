@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../input/errors.ts';
 import { playVersion } from '../input/install-root.ts';
 import type { VarLayer } from '../inventory/variables.ts';
+import type { AnsibleSettings } from './ansible-config.ts';
 
 export interface CliOptions {
   playbook: string;
@@ -38,6 +39,7 @@ export interface CliOptions {
     sshCommonArgs?: string;
     sshExtraArgs?: string;
     become: boolean;
+    becomeUser?: string;
   };
 }
 
@@ -93,7 +95,10 @@ function program(doctor: boolean): Command {
         )
         .argument('<playbook>', "playbook file, or a name in playbooks/ or among play's own (e.g. site.yaml)")
         .version(playVersion, '-V, --version', "print play's version");
-  cmd.requiredOption('-i, --inventory <inventory>', 'inventory directory or file; a bare name means inventory/NAME/');
+  cmd.option(
+    '-i, --inventory <inventory>',
+    "inventory directory or file, or host1,host2, (a bare name means inventory/NAME/; default: ansible.cfg's inventory, $ANSIBLE_INVENTORY)",
+  );
   if (!doctor) {
     cmd
       .option('-C, --check', 'change nothing; report what would change')
@@ -159,6 +164,7 @@ function program(doctor: boolean): Command {
     .option('--private-key <file>', "use this private key file (the inventory's key file wins)")
     .addOption(new Option('--key-file <file>', 'the same as --private-key').hideHelp())
     .option('-b, --become', "run commands through sudo (a play's become: and ansible_become win)")
+    .option('--become-user <user>', "run commands as this user through sudo (the inventory's ansible_become_user wins)")
     .addOption(
       new Option('-T, --timeout <seconds>', "connection timeout (the inventory's ansible_timeout wins)").argParser(
         (v) => positiveInt(v, '--timeout'),
@@ -179,7 +185,11 @@ function program(doctor: boolean): Command {
 }
 
 /** Parses argv; `--help`/`--version` print and yield undefined; a mistake is a UsageError. */
-export function parseOptions(argv: string[], print: (s: string) => void): CliOptions | undefined {
+export function parseOptions(
+  argv: string[],
+  print: (s: string) => void,
+  ansible: AnsibleSettings = { unused: [] },
+): CliOptions | undefined {
   const doctor = argv[0] === 'doctor';
   const cmd = program(doctor);
   cmd.configureOutput({ writeOut: print, writeErr: () => undefined });
@@ -202,16 +212,24 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
       privateKey?: string;
       keyFile?: string;
       become?: boolean;
+      becomeUser?: string;
       timeout?: number;
       sshCommonArgs?: string;
       sshExtraArgs?: string;
     }
   >();
+  const inventory = o.inventory ?? ansible.inventory;
+  if (inventory === undefined)
+    throw new UsageError(
+      "required option '-i, --inventory <inventory>' not specified (nor inventory in ansible.cfg's [defaults], nor $ANSIBLE_INVENTORY)",
+      doctor ? 'play doctor --help' : 'play --help',
+    );
+  const playRolesPath = (process.env.PLAY_ROLES_PATH ?? '').split(':').filter(Boolean);
   return {
     // doctor runs the whole site.yaml in check mode: what would change is drift.
     playbook: doctor ? 'site.yaml' : (cmd.args[0] ?? ''),
     doctor,
-    inventory: o.inventory ?? '',
+    inventory,
     check: doctor || Boolean(o.check),
     diff: Boolean(o.diff),
     tags: o.tags ?? [],
@@ -219,7 +237,7 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     roles: o.role ?? [],
     limit: o.limit,
     extraVars: o.extraVars ?? [],
-    forks: o.forks,
+    forks: o.forks ?? ansible.forks,
     listHosts: Boolean(o.listHosts),
     listTasks: Boolean(o.listTasks),
     listTags: Boolean(o.listTags),
@@ -228,24 +246,24 @@ export function parseOptions(argv: string[], print: (s: string) => void): CliOpt
     verbose: o.verbose ?? 0,
     acceptNewHostKeys: Boolean(o.acceptNewHostKeys),
     stopGraceSeconds: o.stopGrace ?? 10,
-    rolesPath: o.rolesPath ?? (process.env.PLAY_ROLES_PATH ?? '').split(':').filter(Boolean),
-    vaultPasswordFiles: vaultFiles([...(o.vaultPasswordFile ?? []), ...(o.vaultPassFile ?? [])]),
+    rolesPath: o.rolesPath ?? (playRolesPath.length > 0 ? playRolesPath : (ansible.rolesPath ?? [])),
+    vaultPasswordFiles: vaultFiles([...(o.vaultPasswordFile ?? []), ...(o.vaultPassFile ?? [])], ansible),
     askVaultPass: Boolean(o.askVaultPass),
     connection: {
-      user: o.user,
-      privateKey: o.privateKey ?? o.keyFile,
-      timeout: o.timeout,
+      user: o.user ?? ansible.remoteUser,
+      privateKey: o.privateKey ?? o.keyFile ?? ansible.privateKeyFile,
+      timeout: o.timeout ?? ansible.timeout,
       sshCommonArgs: o.sshCommonArgs,
       sshExtraArgs: o.sshExtraArgs,
-      become: Boolean(o.become),
+      become: Boolean(o.become ?? ansible.become),
+      becomeUser: o.becomeUser ?? ansible.becomeUser,
     },
   };
 }
 
-/** The vault password files named, else the one Ansible's environment variable names. */
-function vaultFiles(named: string[]): string[] {
-  const fromEnv = process.env.ANSIBLE_VAULT_PASSWORD_FILE;
-  return named.length > 0 ? named : fromEnv ? [fromEnv] : [];
+/** The vault password files named, else the one $ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg names. */
+function vaultFiles(named: string[], ansible: AnsibleSettings): string[] {
+  return named.length > 0 ? named : ansible.vaultPasswordFile ? [ansible.vaultPasswordFile] : [];
 }
 
 function positiveInt(v: string, option: string): number {
@@ -264,6 +282,7 @@ export function connectionFlags(o: CliOptions): VarLayer {
       ansible_timeout: c.timeout,
       ansible_ssh_common_args: c.sshCommonArgs,
       ansible_ssh_extra_args: c.sshExtraArgs,
+      ansible_become_user: c.becomeUser,
     }).filter(([, v]) => v !== undefined),
   );
   return { label: 'the command line', values, locate: (p) => ({ file: `command line (${String(p[0] ?? '')})` }) };
