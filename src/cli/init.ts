@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../input/errors.ts';
 import { installRoot } from '../input/install-root.ts';
@@ -53,11 +53,20 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
       ? ''
       : `\ngroup_vars/all.yaml holds the BGP password generated for it, so only you may read it (mode 0600);
   keep it out of version control, or encrypt it with \`ansible-vault encrypt_string\``;
+  const play = command();
   print(`wrote ${shown}/ (${mode} mode): hosts.yaml and group_vars/all.yaml${secretNote}
 next: put your hosts' addresses in hosts.yaml and your pools in group_vars/all.yaml, then
-  play site.yaml -i ${shown} --check --diff    # what would change, nothing is touched
-  play site.yaml -i ${shown}                   # apply
-  play doctor -i ${shown}                      # check the live cluster`);
+  ${play} site.yaml -i ${shown} --check --diff    # what would change, nothing is touched
+  ${play} site.yaml -i ${shown}                   # apply
+  ${play} doctor -i ${shown}                      # check the live cluster`);
+}
+
+/**
+ * What the user types to run play: `npx play` where play is a package of their project (run
+ * through npx, or installed under a node_modules folder), `play` where it is on their PATH.
+ */
+export function command(env: NodeJS.ProcessEnv = process.env, root: string = installRoot): string {
+  return env.npm_command === 'exec' || root.split(sep).includes('node_modules') ? 'npx play' : 'play';
 }
 
 const header = (

@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../input/errors.ts';
-import { playVersion } from '../input/install-root.ts';
+import { installRoot, playVersion } from '../input/install-root.ts';
+import { rolePaths, roleVariables } from '../role/load.ts';
+import { join } from 'node:path';
 import type { VarLayer } from '../inventory/variables.ts';
 import type { AnsibleSettings } from './ansible-config.ts';
 
@@ -190,6 +192,10 @@ export function parseOptions(
   print: (s: string) => void,
   ansible: AnsibleSettings = { unused: [] },
 ): CliOptions | undefined {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    print(`${versions()}\n`);
+    return undefined;
+  }
   const doctor = argv[0] === 'doctor';
   const cmd = program(doctor);
   cmd.configureOutput({ writeOut: print, writeErr: () => undefined });
@@ -259,6 +265,18 @@ export function parseOptions(
       becomeUser: o.becomeUser ?? ansible.becomeUser,
     },
   };
+}
+
+/** play's version, and what its roles install unless told otherwise: what a user reports in an issue. */
+function versions(): string {
+  const searchPath = rolePaths(join(installRoot, 'playbooks'));
+  const installs = (role: string, variable: string): unknown =>
+    roleVariables(join(installRoot, 'roles', role), searchPath).defaults.values[variable];
+  return [
+    playVersion,
+    `K3s ${String(installs('k3s-config', 'k3s_version'))} (k3s_version)`,
+    `MetalLB ${String(installs('metallb-install', 'metallb_version'))} (metallb_version)`,
+  ].join('\n');
 }
 
 /** The vault password files named, else the one $ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg names. */

@@ -44,7 +44,8 @@ describeLab("play installed from its packed tarball, run from the user's own rep
       spawnSync(process.execPath, [bin, 'init', 'inventory/prod', '--mode', mode], { cwd: repo, encoding: 'utf8' });
     const init = playInit('bgp');
     expect(init.status, init.stderr).toBe(0);
-    expect(init.stdout).toContain('play site.yaml -i inventory/prod --check --diff');
+    // Installed in the user's project, play is run as `npx play`: the hints say what to type.
+    expect(init.stdout).toContain('\n  npx play site.yaml -i inventory/prod --check --diff');
     const vars = readFileSync(join(repo, 'inventory/prod/group_vars/all.yaml'), 'utf8');
     expect(vars).toMatch(/password: [A-Za-z0-9_-]{16}\s/);
     expect(vars).not.toContain('supersecret-md5');

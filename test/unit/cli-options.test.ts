@@ -152,15 +152,32 @@ describe('command line', () => {
     expect(help(() => parse('doctor'))).toBe('play doctor --help');
     expect(help(() => init(['/tmp/never-written'], '/', () => undefined))).toBe('play init --help');
   });
-  it("--version prints play's version and asks for no run", () => {
+  it("--version prints play's version and the K3s and MetalLB versions it installs by default, and asks for no run", () => {
     let printed = '';
     expect(parseOptions(['--version'], (s) => (printed += s))).toBeUndefined();
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    expect(printed.trim()).toBe(pkg.version);
+    const role = (file: string): string =>
+      readFileSync(new URL(`../../roles/${file}/variables.yaml`, import.meta.url), 'utf8');
+    const k3s = /^k3s_version:[\s\S]*?default: (\S+)/m.exec(role('k3s-config'))?.[1];
+    const metallb = /^metallb_version:[\s\S]*?default: (\S+)/m.exec(role('metallb-install'))?.[1];
+    expect(printed.trim().split('\n')).toEqual([
+      pkg.version,
+      `K3s ${k3s} (k3s_version)`,
+      `MetalLB ${metallb} (metallb_version)`,
+    ]);
   });
   it('--help prints and asks for no run', () => {
     let printed = '';
     expect(parseOptions(['--help'], (s) => (printed += s))).toBeUndefined();
     expect(printed).toMatch(/Exit codes:[\s\S]*99\s+interrupted/);
+  });
+});
+
+describe('play init says the command the user will type', () => {
+  it('npx play where play is a package of the project or run through npx, play where it is on the PATH', async () => {
+    const { command } = await import('../../src/cli/init.ts');
+    expect(command({}, '/home/me/ops/node_modules/play')).toBe('npx play');
+    expect(command({ npm_command: 'exec' }, '/usr/lib/play')).toBe('npx play');
+    expect(command({}, '/usr/lib/play')).toBe('play');
   });
 });
