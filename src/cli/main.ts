@@ -20,6 +20,7 @@ import { init } from './init.ts';
 import { extraVarsLayer } from './extra-vars.ts';
 import { vaultPasswords } from './vault-password.ts';
 import { listHosts, listTags, listTasks } from './listing.ts';
+import { wantsColour } from '../output/colour.ts';
 import { ansibleSettings } from './ansible-config.ts';
 import { connectionFlags, parseOptions, type CliOptions } from './options.ts';
 import { StopSignals } from './stop-signals.ts';
@@ -150,7 +151,14 @@ async function applyPlaybook(
   write: (s: string) => void,
   early: EarlyConnections,
 ): Promise<RunSummary> {
-  const outputOptions: OutputOptions = { diff: o.diff, verbose: o.verbose > 0, check: o.check, redactor, write };
+  const outputOptions: OutputOptions = {
+    diff: o.diff,
+    verbose: o.verbose > 0,
+    check: o.check,
+    colour: wantsColour(process.stdout),
+    redactor,
+    write,
+  };
   // listr2 is loaded only for a terminal: piped and CI runs do not pay for it.
   const reporter: Reporter =
     process.stdout.isTTY && process.env.PLAY_OUTPUT !== 'plain'

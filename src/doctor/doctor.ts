@@ -4,6 +4,7 @@ import type { Reporter, TaskResult } from '../engine/events.ts';
 import { runPlaybook, type Connection } from '../engine/run.ts';
 import { UsageError } from '../input/errors.ts';
 import { hostsOfGroup, type Inventory } from '../inventory/model.ts';
+import { wantsColour } from '../output/colour.ts';
 import type { Redactor } from '../output/redact.ts';
 import type { Remote } from '../transport/remote.ts';
 import type { EarlyConnections } from '../transport/early-connections.ts';
@@ -109,16 +110,7 @@ export async function doctor(
     : findings.some((f) => f.verdict === 'fail')
       ? EXIT.checkFailed
       : EXIT.ok;
-  write(
-    redactor.text(
-      renderReport(
-        findings,
-        [...inv.hosts.keys()],
-        o.verbose,
-        Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined,
-      ),
-    ),
-  );
+  write(redactor.text(renderReport(findings, [...inv.hosts.keys()], o.verbose, wantsColour(process.stdout))));
   if (o.json) writeDoctorJson(o.json, findings, { inventory: o.inventoryPath, exitCode: code }, redactor);
   return code;
 }

@@ -61,6 +61,8 @@ interface PlayView {
 export class ListrReporter implements Reporter {
   private current?: PlayView;
   private plays = 0;
+  /** Hosts a failure or a lost connection took out of the run: later plays show them as such, not as ok. */
+  private readonly out = new Map<string, string>();
 
   constructor(private readonly o: OutputOptions) {}
 
@@ -77,12 +79,16 @@ export class ListrReporter implements Reporter {
     if (this.current) await this.close(this.current);
     if (summary.interrupted) this.o.write(interruptedLine(summary));
     this.o.write('');
-    for (const line of recapLines(summary)) this.o.write(line);
+    for (const line of recapLines(summary, this.o.colour)) this.o.write(line);
   }
 
   private startPlay(name: string, hosts: string[], check: boolean): void {
     const previous = this.current ? this.close(this.current) : Promise.resolve();
     const views = new Map(hosts.map((host) => [host, new HostView(host)]));
+    for (const [host, why] of this.out) {
+      const view = views.get(host);
+      if (view) view.failed = `${why} in an earlier play: not run`;
+    }
     const first = this.plays++ === 0;
     const shown = previous.then(() => {
       if (!first) this.o.write('');
@@ -143,12 +149,16 @@ export class ListrReporter implements Reporter {
       if (r.status === 'failed' || r.status === 'unreachable' || r.status === 'interrupted')
         view.failed = this.o.redactor.text(`${r.status}: ${r.message ?? ''}`);
     }
+    if (r.status === 'failed' || r.status === 'unreachable') this.out.set(r.host, r.status);
     const interesting =
       r.status === 'failed' ||
       r.status === 'unreachable' ||
       r.status === 'interrupted' ||
       (r.status === 'changed' && (this.o.diff || this.o.verbose));
     if (interesting || this.o.verbose)
-      this.current?.pending.push(taskHeadline(r, this.o), ...taskDetails(r, this.o.diff, this.o.redactor));
+      this.current?.pending.push(
+        taskHeadline(r, this.o),
+        ...taskDetails(r, this.o.diff, this.o.redactor, this.o.colour),
+      );
   }
 }

@@ -1,4 +1,5 @@
 import type { Reporter, RunEvent, RunSummary } from '../engine/events.ts';
+import { paint } from './colour.ts';
 import { interruptedLine, recapLines } from './recap.ts';
 import type { Redactor } from './redact.ts';
 import { taskDetails, taskHeadline } from './task-lines.ts';
@@ -7,6 +8,8 @@ export interface OutputOptions {
   diff: boolean;
   verbose: boolean;
   check: boolean;
+  /** Colour the statuses, diffs and recap (a terminal, FORCE_COLOR; never with NO_COLOR). */
+  colour?: boolean;
   redactor: Redactor;
   write: (line: string) => void;
 }
@@ -22,7 +25,7 @@ export class PlainReporter implements Reporter {
   finish(summary: RunSummary): void {
     if (summary.interrupted) this.o.write(`\n${interruptedLine(summary)}`);
     this.o.write('');
-    for (const line of recapLines(summary)) this.o.write(line);
+    for (const line of recapLines(summary, this.o.colour)) this.o.write(line);
   }
 
   private lines(e: RunEvent): string[] {
@@ -32,11 +35,11 @@ export class PlainReporter implements Reporter {
       case 'role':
         return [`ROLE [${e.role}] on ${e.hosts.join(', ')}`];
       case 'task':
-        return [taskHeadline(e.result, this.o), ...taskDetails(e.result, this.o.diff, this.o.redactor)];
+        return [taskHeadline(e.result, this.o), ...taskDetails(e.result, this.o.diff, this.o.redactor, this.o.colour)];
       case 'verbose':
         return this.o.verbose ? [`[${e.host}] ${e.message}`] : [];
       case 'warning':
-        return [`WARNING: ${e.message}`];
+        return [paint(this.o.colour === true, 'yellow', `WARNING: ${e.message}`)];
       case 'interrupting':
         return [e.message];
       case 'interrupted':
