@@ -33,7 +33,8 @@ class HostView {
   }
 
   done(): void {
-    this.finish(this.failed ? new Error(this.failed) : undefined);
+    // listr shows a failed task's error in place of its title: the error names the host too.
+    this.finish(this.failed ? new Error(`${this.host}  ${this.failed}`) : undefined);
   }
 }
 
