@@ -77,7 +77,7 @@ function configFile(cwd: string, env: NodeJS.ProcessEnv): { file: string; note?:
   return undefined;
 }
 
-/** configparser's INI: [section], `key = value` or `key: value`, `#`/`;` comment lines, indented continuations. */
+/** configparser's INI as Ansible reads it: [section], `key = value` or `key: value`, `#`/`;` comments, indented continuations. */
 function parseConfig(file: string, text: string): Map<string, { value: string; line: number }> {
   const out = new Map<string, { value: string; line: number }>();
   let section = '';
@@ -97,7 +97,8 @@ function parseConfig(file: string, text: string): Map<string, { value: string; l
     }
     const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
     if (!kv || !section) throw InputError.at({ file, line: i + 1 }, 'expected [section] or key = value');
-    last = { value: (kv[2] ?? '').trim(), line: i + 1 };
+    // Ansible's parser takes `;` after whitespace as the start of a comment (inline_comment_prefixes).
+    last = { value: (kv[2] ?? '').replace(/\s;.*$/, '').trim(), line: i + 1 };
     out.set(`${section}\0${(kv[1] ?? '').trim().toLowerCase()}`, last);
   });
   return out;

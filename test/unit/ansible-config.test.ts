@@ -23,7 +23,7 @@ const CFG = `# a user's ansible.cfg
 inventory = inv
 remote_user = debian
 private_key_file = ~/.ssh/provider
-forks = 3
+forks = 3 ; one per host we have
 gathering = smart
 retry_files_enabled = False
 
