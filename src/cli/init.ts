@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../input/errors.ts';
+import { VARS_SCHEMA_FILE } from '../docs/vars-schema.ts';
 import { installRoot } from '../input/install-root.ts';
 
 const EXAMPLES = { bgp: 'example-bgp', layer2: 'example-l2' } as const;
@@ -43,7 +44,12 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
   const vars = join(dir, 'group_vars', 'all.yaml');
   // A password everyone can read in play's examples is no password; nor is one in a file anyone
   // on the workstation can read.
-  const given = readFileSync(vars, 'utf8');
+  // Editors that read yaml-language-server modelines complete and check the variables as typed.
+  // Relative where play is a package of the same project (node_modules), so the line holds on every clone.
+  const installed = join(installRoot, VARS_SCHEMA_FILE);
+  const inside = (path: string): boolean => !relative(cwd, path).startsWith('..');
+  const schema = inside(installRoot) && inside(dir) ? relative(dirname(vars), installed) : installed;
+  const given = `# yaml-language-server: $schema=${schema}\n${readFileSync(vars, 'utf8')}`;
   const withPassword = given.replace(/^(\s*password: )\S+/m, `$1${randomBytes(12).toString('base64url')}`);
   writeFileSync(vars, withPassword);
   if (withPassword !== given) chmodSync(vars, 0o600);

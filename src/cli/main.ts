@@ -49,6 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     const playbook = loadPlaybook(playbookPath);
     checkRoleOption(options.roles, playbook);
     const inventory = loadInventory(inventoryPath, vault, playbook.dir);
+    for (const file of inventory.skipped ?? [])
+      process.stderr.write(
+        `WARNING: ${file} is not an inventory (neither YAML nor INI): skipped, as Ansible skips it\n`,
+      );
     const extraVars = options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd, vault));
     const early = new EarlyConnections();
     try {

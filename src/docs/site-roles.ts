@@ -4,6 +4,7 @@ import { readYaml } from '../input/yaml-file.ts';
 import { roleVariables, rolePaths } from '../role/load.ts';
 import { variablesDoc, type DocumentedRole } from './variables-doc.ts';
 import { variablesTypes } from './variables-types.ts';
+import { varsJsonSchema } from './vars-schema.ts';
 
 /** play's own playbooks: site.yaml first, then the others (drain.yaml, ...) by name. */
 const playbooks = (root: string): string[] => [
@@ -34,4 +35,9 @@ export async function siteRolesTypes(root: string): Promise<Map<string, string>>
   for (const { name, variables } of siteRoles(root))
     out.set(join(root, 'roles', name, 'variables.gen.ts'), await variablesTypes(name, variables));
   return out;
+}
+
+/** docs/vars.schema.json: the JSON Schema of a vars file, for editors (text, as written). */
+export function siteVarsSchema(root: string): string {
+  return `${JSON.stringify(varsJsonSchema(siteRoles(root)), null, 2)}\n`;
 }

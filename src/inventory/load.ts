@@ -96,7 +96,10 @@ export function loadInventory(path: string, vault: Vault = NO_VAULT, playbookDir
       addFile(inv, file, vault);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
-      problems.push(...e.problems);
+      // Ansible skips, with a warning, a file of the folder that no inventory plugin reads (a key
+      // file kept beside the inventory); one that looks like an inventory is refused, located.
+      if (isDir && !looksLikeInventory(file)) (inv.skipped ??= []).push(file);
+      else problems.push(...e.problems);
     }
   }
   if (problems.length > 0) throw new InputError(problems);
@@ -178,6 +181,15 @@ function addFile(inv: Inventory, file: string, vault: Vault): void {
   }
   if (yaml && isPlainObject(yaml.value)) return addInventoryFile(inv, yaml);
   addIniFile(inv, file, parseIniInventory(file, text));
+}
+
+/** A file with an INI section header, or YAML's `key:` at the start of a line: meant as an inventory. */
+function looksLikeInventory(file: string): boolean {
+  try {
+    return /^\s*\[[^\]\s]+\]\s*$|^[\w-]+:(\s|$)/m.test(readText(file));
+  } catch {
+    return false;
+  }
 }
 
 /** An INI inventory's declarations, applied in the order Ansible's ini plugin applies them. */

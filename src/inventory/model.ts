@@ -36,6 +36,8 @@ export interface Inventory {
   hosts: Map<string, InventoryHost>;
   /** `all`, `ungrouped`, then the others in the order the inventory first names them. */
   groups: Map<string, InventoryGroup>;
+  /** Files of an inventory folder that are no inventory (a key file, notes), skipped as Ansible skips them. */
+  skipped?: string[];
 }
 
 /** Every group a host belongs to, directly or through parents, `all` included. */

@@ -15,7 +15,7 @@ const ANSIBLE_BOOLEAN = ['yes', 'no', 'true', 'false', 'True', 'False', 'YES', '
  * otherwise fail late or quietly do something else: `ansible_port: ssh` became port 22,
  * `ansible_timeout: 0` waited forever, an empty `ansible_host` reached the controller itself.
  */
-const CONNECTION_SCHEMA: JsonSchema = {
+export const CONNECTION_SCHEMA: JsonSchema = {
   type: 'object',
   properties: {
     ansible_host: { type: 'string', pattern: VALUE_TYPES.host?.pattern },

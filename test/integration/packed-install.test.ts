@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
@@ -52,6 +61,10 @@ describeLab("play installed from its packed tarball, run from the user's own rep
     // The generated password is readable by its owner only, and init says so.
     expect(statSync(join(repo, 'inventory/prod/group_vars/all.yaml')).mode & 0o777).toBe(0o600);
     expect(init.stdout).toMatch(/mode 0600/);
+    // Editors complete and check the variables from the schema play ships, found relative to the file.
+    const modeline = /^# yaml-language-server: \$schema=(\S+)\n/.exec(vars)?.[1] ?? '';
+    expect(modeline).toBe('../../../node_modules/play/docs/vars.schema.json');
+    expect(existsSync(join(repo, 'inventory/prod/group_vars', modeline))).toBe(true);
     const again = playInit('layer2');
     expect(again.status).toBe(5);
     expect(again.stderr).toContain('is not empty');

@@ -46,3 +46,25 @@ describe('roles/*/variables.gen.ts', () => {
     expect(frr).not.toMatch(/myASN/);
   });
 });
+
+describe('docs/vars.schema.json', () => {
+  it('is what the role and connection schemas generate (npm run docs), and an editor using it accepts the examples and marks a typo', async () => {
+    const { siteVarsSchema } = await import('../../src/docs/site-roles.ts');
+    const text = readFileSync(join(root, 'docs/vars.schema.json'), 'utf8');
+    expect(text).toBe(siteVarsSchema(root));
+    const { Ajv } = await import('ajv');
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(text) as object);
+    const { parse } = await import('yaml');
+    for (const example of ['example-bgp', 'example-l2']) {
+      const vars = parse(readFileSync(join(root, 'inventory', example, 'group_vars/all.yaml'), 'utf8')) as object;
+      expect(validate(vars), JSON.stringify(validate.errors)).toBe(true);
+    }
+    expect(validate({ firewal_ssh_sources: ['192.0.2.0/24'] })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({
+      keyword: 'additionalProperties',
+      params: { additionalProperty: 'firewal_ssh_sources' },
+    });
+    expect(validate({ firewall_ssh_port: 'ssh' })).toBe(false);
+    expect(validate({ ansible_user: 'debian', ansible_port: 2222, k3s_token: 'a-long-enough-token-value' })).toBe(true);
+  });
+});

@@ -290,6 +290,19 @@ note = spaced value
     expect(message).toMatch(/hosts\.ini:3: \[db:vars\] is for a group no section defines/);
   });
 
+  it('a file of an inventory folder that is no inventory (a key kept beside it) is skipped, named, as Ansible skips it', () => {
+    const dir = inventory({
+      'hosts.yaml': EXAMPLE,
+      id_ed25519: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+    });
+    const [answer] = askAnsible([{ dir, patterns: ['all'], limits: [], vars: [] }]);
+    const inv = loadInventory(dir);
+    expect(selectHosts(inv, 'all')).toEqual(answer?.patterns.all);
+    expect(inv.skipped).toEqual([join(dir, 'id_ed25519')]);
+    const broken = inventory({ 'hosts.yaml': EXAMPLE, hosts: '[web]\nw1 not-an-assignment\n' });
+    expect(() => loadInventory(broken)).toThrow(/hosts:2: host "w1": expected key=value/);
+  });
+
   it('-i with a comma is a list of hosts, as Ansible reads it', () => {
     const list = '192.0.2.11,cp2:2222,';
     const [answer] = askAnsible([{ dir: list, patterns: ['all', 'ungrouped'], limits: [], vars: ['ansible_port'] }]);
