@@ -48,6 +48,12 @@ class Reader {
       return c === '-' ? -n : n;
     }
     const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.text.slice(this.at))?.[0];
+    // u'x' is 'x'; r'\n' keeps its backslash; b'x' is bytes, which no variable holds: text.
+    const prefixed = word && /^[uUrR]$/.test(word) && /['"]/.test(this.text[this.at + 1] ?? '');
+    if (prefixed) {
+      this.at++;
+      return this.strings(/[rR]/.test(word));
+    }
     if (word) {
       this.at += word.length;
       if (word === 'True') return true;
@@ -62,29 +68,22 @@ class Reader {
     return toNumber(number);
   }
 
-  private sequence(close: string, tuple = false): unknown[] {
+  private sequence(close: string, tuple = false): unknown {
     this.at++;
     const items: unknown[] = [];
+    let comma = false;
     for (;;) {
       this.space();
       if (this.text[this.at] === close) {
         this.at++;
-        return items;
+        // `(1)` is the number 1; `(1,)` a tuple of one.
+        return tuple && items.length === 1 && !comma ? items[0] : items;
       }
       items.push(this.expression());
       this.space();
-      const c = this.text[this.at];
-      if (c === ',') {
-        this.at++;
-        continue;
-      }
-      if (c === close) {
-        this.at++;
-        // `(1)` is the number 1, not a tuple.
-        if (tuple && items.length === 1 && this.text[this.at - 2] !== ',') return items[0] as unknown[];
-        return items;
-      }
-      throw new NotLiteral();
+      comma = this.text[this.at] === ',';
+      if (comma) this.at++;
+      else if (this.text[this.at] !== close) throw new NotLiteral();
     }
   }
 
@@ -112,16 +111,16 @@ class Reader {
   }
 
   /** Adjacent literals join, as in Python: `'a' "b"` is "ab". Prefixed ones (b'', f'') are not literals here. */
-  private strings(): string {
+  private strings(raw = false): string {
     let out = '';
     do {
-      out += this.string();
+      out += this.string(raw);
       this.space();
     } while (this.text[this.at] === '"' || this.text[this.at] === "'");
     return out;
   }
 
-  private string(): string {
+  private string(raw = false): string {
     const quote = this.text[this.at] as string;
     const triple = this.text.startsWith(quote.repeat(3), this.at);
     const end = triple ? quote.repeat(3) : quote;
@@ -134,6 +133,12 @@ class Reader {
         return out;
       }
       const c = this.text[this.at] as string;
+      if (c === '\\' && raw) {
+        // A raw string keeps the backslash, and it still escapes the quote that follows.
+        out += c + (this.text[this.at + 1] ?? '');
+        this.at += 2;
+        continue;
+      }
       if (c === '\\') {
         const next = this.text[this.at + 1] ?? '';
         const simple: Record<string, string> = {

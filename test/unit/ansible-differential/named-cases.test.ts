@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,7 +8,8 @@ import { loadInventory } from '../../../src/inventory/load.ts';
 import { inventoryLayers } from '../../../src/inventory/model.ts';
 import { PatternError, selectHosts } from '../../../src/inventory/patterns.ts';
 import { mergeLayers, valuesOf } from '../../../src/inventory/variables.ts';
-import { askAnsible } from './oracle.ts';
+import { pythonLiteral } from '../../../src/inventory/python-literal.ts';
+import { ansiblePython, askAnsible } from './oracle.ts';
 
 // The differences the review found between play and ansible-core 2.14, each written out, with
 // Ansible's own answer read from ansible-core in the same test.
@@ -311,5 +313,49 @@ note = spaced value
     expect(selectHosts(inv, 'ungrouped')).toEqual(answer?.patterns.ungrouped);
     expect(valuesOf(mergeLayers(inventoryLayers(inv, 'cp2'))).ansible_port).toBe(2222);
     expect(answer?.vars.cp2).toEqual({ ansible_port: 2222 });
+  });
+});
+
+describe("INI values: Python's ast.literal_eval, or the text", () => {
+  it('reads each value as Python itself does', () => {
+    const values = [
+      '22',
+      '-5',
+      '(1)',
+      '(1,)',
+      '(1, )',
+      '[1, 2,]',
+      "{'a': [1, 'x'], 2: None}",
+      '0755',
+      '0o755',
+      '0x1F',
+      '1_000',
+      '1e3',
+      '1.5',
+      'True',
+      'yes',
+      'None',
+      '1 2',
+      '\'a\' "b"',
+      "'it''s'",
+      '"quoted # hash"',
+      'a=b',
+      '[1, [2, (3,)]]',
+      '{}',
+      '{1, 2}',
+      '1j',
+      "u'x'",
+      String.raw`r'a\nb'`,
+      "b'x'",
+      String.raw`'tab\there'`,
+      String.raw`"\x41\u00e9"`,
+    ];
+    const script =
+      'import ast, json, sys\nout = []\nfor v in json.load(sys.stdin):\n    try:\n        r = ast.literal_eval(v)\n        json.dumps(r)\n    except Exception:\n        r = v\n    out.append(r)\nprint(json.dumps(out))\n';
+    const r = spawnSync(ansiblePython(), ['-c', script], { input: JSON.stringify(values), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const python = JSON.parse(r.stdout) as unknown[];
+    // Python's own answers, except where its value has no JSON form (a set, a complex number): text in play.
+    values.forEach((v, i) => expect(pythonLiteral(v), v).toEqual(python[i]));
   });
 });

@@ -17,7 +17,7 @@ export interface Answer {
 }
 
 /** The Python Ansible runs on: the one its own command names. */
-function ansiblePython(): string {
+export function ansiblePython(): string {
   const which = spawnSync('sh', ['-c', 'command -v ansible-inventory'], { encoding: 'utf8' }).stdout.trim();
   if (!which) throw new Error('ansible-inventory is not installed: scripts/setup installs ansible-core');
   const shebang = readFileSync(which, 'utf8').split('\n')[0] ?? '';
