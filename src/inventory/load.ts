@@ -214,11 +214,11 @@ function addIniFile(inv: Inventory, file: string, entries: IniEntry[]): void {
       } else if (e.kind === 'var') {
         const group = ensureGroup(inv, e.group, undefined);
         if (e.name === 'ansible_group_priority')
-          group.priority = groupPriority(at(e.line), e.value, 'ansible_group_priority');
+          group.priority = groupPriority(() => at(e.line), e.value, 'ansible_group_priority');
         else group.inline.push(layerAt(e.line, { [e.name]: e.value }));
       } else {
         const group = ensureGroup(inv, e.group, undefined);
-        for (const { host, port } of hostsOfKey(at(e.line), e.key, e.key)) {
+        for (const { host, port } of hostsOfKey(() => at(e.line), e.key, e.key)) {
           group.hosts.add(host);
           const entry = ensureHost(inv, host);
           if (port !== undefined) entry.inline.push(layerAt(e.line, { ansible_port: port }));
@@ -268,7 +268,7 @@ function addGroup(
     // As Ansible's Group.set_variable: a setting of the group, not one of its variables.
     if (priority !== undefined)
       group.priority = groupPriority(
-        src.locate([...path, 'vars', 'ansible_group_priority']),
+        () => src.locate([...path, 'vars', 'ansible_group_priority']),
         priority,
         [...path, 'vars', 'ansible_group_priority'].join('.'),
       );
@@ -276,7 +276,8 @@ function addGroup(
   }
   for (const [key, hostVars] of Object.entries(isPlainObject(body.hosts) ? body.hosts : {})) {
     const at = [...path, 'hosts', key];
-    for (const { host, port } of hostsOfKey(src.locate(at), key, at.join('.'))) {
+    // Located only on error: locating parses the file again with positions.
+    for (const { host, port } of hostsOfKey(() => src.locate(at), key, at.join('.'))) {
       group.hosts.add(host);
       const entry = ensureHost(inv, host);
       // `w1:2222` sets ansible_port below the host's own variables, as Ansible's Host(port) does.
@@ -293,21 +294,21 @@ function addGroup(
 }
 
 /** The hosts a key under `hosts:` stands for: `w1`, `w1:2222`, `[2001:db8::1]:22`, `w[1:3]`. */
-function hostsOfKey(where: SourceLocation, key: string, keyPath: string): { host: string; port?: number }[] {
+function hostsOfKey(where: () => SourceLocation, key: string, keyPath: string): { host: string; port?: number }[] {
   const parsed = parseAddress(key) ?? { host: key };
   try {
     return expandHostRange(parsed.host).map((host) => ({ host, port: parsed.port }));
   } catch (e) {
     if (!(e instanceof HostRangeError)) throw e;
-    throw InputError.at(where, `host "${key}": ${e.message}`, keyPath);
+    throw InputError.at(where(), `host "${key}": ${e.message}`, keyPath);
   }
 }
 
-function groupPriority(where: SourceLocation, value: unknown, keyPath: string): number {
+function groupPriority(where: () => SourceLocation, value: unknown, keyPath: string): number {
   const n = typeof value === 'string' && /^-?[0-9]+$/.test(value.trim()) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n))
     throw InputError.at(
-      where,
+      where(),
       'ansible_group_priority: expected a whole number (groups of the same depth: the higher wins)',
       keyPath,
     );
