@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../input/errors.ts';
+import { readText } from '../input/yaml-file.ts';
 
 /**
  * The settings of ansible.cfg and `ANSIBLE_*` environment variables that play implements, as
@@ -129,7 +130,7 @@ export function ansibleSettings(cwd: string, env: NodeJS.ProcessEnv = process.en
   const found = configFile(cwd, env);
   if (found?.note) settings.unused.push(found.note);
   if (found?.file) {
-    const entries = parseConfig(found.file, readFileSync(found.file, 'utf8'));
+    const entries = parseConfig(found.file, readText(found.file));
     for (const k of KNOWN) {
       const e = entries.get(`${k.section}\0${k.key}`);
       if (!e) continue;

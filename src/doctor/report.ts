@@ -1,6 +1,7 @@
 import { writeReportFile } from '../output/json-report.ts';
 import type { Redactor } from '../output/redact.ts';
 import { AREAS, CLUSTER, type Finding, type Verdict } from './findings.ts';
+import { paint as paintAs } from '../output/colour.ts';
 
 export interface DoctorSummary {
   ok: number;
@@ -23,7 +24,7 @@ const LABEL: Record<Verdict, string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL' };
  */
 export function renderReport(findings: Finding[], hosts: string[], verbose: boolean, color: boolean): string {
   const paint = (v: Verdict, s: string): string =>
-    !color ? s : v === 'ok' ? `\x1b[32m${s}\x1b[0m` : v === 'warn' ? `\x1b[33m${s}\x1b[0m` : `\x1b[31m${s}\x1b[0m`;
+    paintAs(color, v === 'ok' ? 'green' : v === 'warn' ? 'yellow' : 'red', s);
   const order = [
     CLUSTER,
     ...hosts,

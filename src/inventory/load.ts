@@ -170,16 +170,18 @@ const IGNORED_EXTS = ['.pyc', '.pyo', '.swp', '.bak', '.rpm', '.md', '.txt', '.r
 function addFile(inv: Inventory, file: string, vault: Vault): void {
   if (['.yaml', '.yml', '.json'].includes(extname(file)))
     return addInventoryFile(inv, readYaml(file, undefined, vault));
-  const text = readText(file);
   let yaml: YamlSource | undefined;
+  let refused: InputError | undefined;
   try {
     yaml = readYaml(file, undefined, vault);
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
-    // A broken YAML inventory without an extension: its YAML errors say more than INI's would.
-    if (!/^\s*\[/m.test(text) && /^\s*[\w-]+:\s*$/m.test(text)) throw e;
+    refused = e;
   }
   if (yaml && isPlainObject(yaml.value)) return addInventoryFile(inv, yaml);
+  const text = readText(file);
+  // A broken YAML inventory without an extension: its YAML errors say more than INI's would.
+  if (refused && !/^\s*\[/m.test(text) && /^\s*[\w-]+:\s*$/m.test(text)) throw refused;
   addIniFile(inv, file, parseIniInventory(file, text));
 }
 
@@ -205,11 +207,7 @@ function addIniFile(inv: Inventory, file: string, entries: IniEntry[]): void {
     try {
       if (e.kind === 'group') ensureGroup(inv, e.name, undefined);
       else if (e.kind === 'child') {
-        if (descends(inv, e.parent, e.child))
-          throw InputError.at(
-            at(e.line),
-            `group "${e.child}" is a child of "${e.parent}", which is already among its own children: groups cannot contain themselves`,
-          );
+        if (descends(inv, e.parent, e.child)) throw InputError.at(at(e.line), loopMessage(e.parent, e.child));
         ensureGroup(inv, e.child, e.parent);
       } else if (e.kind === 'var') {
         const group = ensureGroup(inv, e.group, undefined);
@@ -217,16 +215,8 @@ function addIniFile(inv: Inventory, file: string, entries: IniEntry[]): void {
           group.priority = groupPriority(() => at(e.line), e.value, 'ansible_group_priority');
         else group.inline.push(layerAt(e.line, { [e.name]: e.value }));
       } else {
-        const group = ensureGroup(inv, e.group, undefined);
-        for (const { host, port } of hostsOfKey(() => at(e.line), e.key, e.key)) {
-          group.hosts.add(host);
-          const entry = ensureHost(inv, host);
-          if (port !== undefined) entry.inline.push(layerAt(e.line, { ansible_port: port }));
-          if (Object.keys(e.vars).length === 0) continue;
-          const added = layerAt(e.line, e.vars);
-          checkSameAddress(host, entry.inline, added);
-          entry.inline.push(added);
-        }
+        const vars = Object.keys(e.vars).length > 0 ? e.vars : undefined;
+        addHosts(inv, ensureGroup(inv, e.group, undefined), e.key, e.key, (values) => layerAt(e.line, values), vars);
       }
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
@@ -256,11 +246,7 @@ function addGroup(
   // Ansible refuses a group that would contain itself ("recursive dependency loop"); the depth
   // that orders group_vars has no meaning then.
   if (parent && parent !== name && descends(inv, parent, name))
-    throw InputError.at(
-      src.locate(path),
-      `group "${name}" is a child of "${parent}", which is already among its own children: groups cannot contain themselves`,
-      path.join('.'),
-    );
+    throw InputError.at(src.locate(path), loopMessage(parent, name), path.join('.'));
   const group = ensureGroup(inv, name, parent);
   if (!isPlainObject(body)) return;
   if (isPlainObject(body.vars)) {
@@ -276,31 +262,53 @@ function addGroup(
   }
   for (const [key, hostVars] of Object.entries(isPlainObject(body.hosts) ? body.hosts : {})) {
     const at = [...path, 'hosts', key];
-    // Located only on error: locating parses the file again with positions.
-    for (const { host, port } of hostsOfKey(() => src.locate(at), key, at.join('.'))) {
-      group.hosts.add(host);
-      const entry = ensureHost(inv, host);
-      // `w1:2222` sets ansible_port below the host's own variables, as Ansible's Host(port) does.
-      if (port !== undefined) entry.inline.push(layer(src, { ansible_port: port }, at));
-      if (!isPlainObject(hostVars)) continue;
-      const added = layer(src, hostVars, at);
-      checkSameAddress(host, entry.inline, added);
-      entry.inline.push(added);
-    }
+    addHosts(
+      inv,
+      group,
+      key,
+      at.join('.'),
+      (values) => layer(src, values, at),
+      isPlainObject(hostVars) ? hostVars : undefined,
+    );
   }
   for (const [child, childBody] of Object.entries(isPlainObject(body.children) ? body.children : {})) {
     addGroup(inv, src, child, childBody, name, [...path, 'children', child]);
   }
 }
 
-/** The hosts a key under `hosts:` stands for: `w1`, `w1:2222`, `[2001:db8::1]:22`, `w[1:3]`. */
-function hostsOfKey(where: () => SourceLocation, key: string, keyPath: string): { host: string; port?: number }[] {
+const loopMessage = (parent: string, child: string): string =>
+  `group "${child}" is a child of "${parent}", which is already among its own children: groups cannot contain themselves`;
+
+/**
+ * The hosts a host key stands for (`w1`, `w1:2222`, `[2001:db8::1]:22`, `w[1:3]`), put in the
+ * group with the key's variables (`layerOf` says where they were written, YAML or INI).
+ */
+function addHosts(
+  inv: Inventory,
+  group: InventoryGroup,
+  key: string,
+  keyPath: string,
+  layerOf: (values: Record<string, unknown>) => VarLayer,
+  vars: Record<string, unknown> | undefined,
+): void {
   const parsed = parseAddress(key) ?? { host: key };
+  let hosts: string[];
   try {
-    return expandHostRange(parsed.host).map((host) => ({ host, port: parsed.port }));
+    hosts = expandHostRange(parsed.host);
   } catch (e) {
     if (!(e instanceof HostRangeError)) throw e;
-    throw InputError.at(where(), `host "${key}": ${e.message}`, keyPath);
+    // Located only on error: locating a YAML key parses the file again with positions.
+    throw InputError.at(layerOf({}).locate([]), `host "${key}": ${e.message}`, keyPath);
+  }
+  for (const host of hosts) {
+    group.hosts.add(host);
+    const entry = ensureHost(inv, host);
+    // `w1:2222` sets ansible_port below the host's own variables, as Ansible's Host(port) does.
+    if (parsed.port !== undefined) entry.inline.push(layerOf({ ansible_port: parsed.port }));
+    if (!vars) continue;
+    const added = layerOf(vars);
+    checkSameAddress(host, entry.inline, added);
+    entry.inline.push(added);
   }
 }
 

@@ -2,6 +2,12 @@ import type { InputProblem } from '../input/errors.ts';
 import { didYouMean } from '../input/schema-check.ts';
 import { locateVar, type ResolvedVar } from '../inventory/variables.ts';
 
+/** What to do instead of a password: play's two ways in, said once for each variable that asks for one. */
+const KEY_LOGIN =
+  'play logs in with a key, not a password: install one (ssh-copy-id USER@HOST) and set ansible_ssh_private_key_file';
+const SUDO_WITHOUT_PASSWORD =
+  'play becomes root with sudo without a password (sudo -n): log in as root, or allow the user sudo without a password (NOPASSWD)';
+
 /**
  * Ansible's behavioural variables (`ansible_*`) play does not implement. Each would otherwise be
  * read by nobody: `ansible_ssh_user: debian` left play connecting as root, a password was never
@@ -11,16 +17,11 @@ const NOT_IMPLEMENTED: Record<string, string> = {
   ansible_ssh_user: 'the old name of ansible_user: rename it ansible_user',
   ansible_ssh_host: 'the old name of ansible_host: rename it ansible_host',
   ansible_ssh_port: 'the old name of ansible_port: rename it ansible_port',
-  ansible_password:
-    'play logs in with a key, not a password: install one (ssh-copy-id USER@HOST) and set ansible_ssh_private_key_file',
-  ansible_ssh_pass:
-    'play logs in with a key, not a password: install one (ssh-copy-id USER@HOST) and set ansible_ssh_private_key_file',
-  ansible_become_password:
-    'play becomes root with sudo without a password (sudo -n): log in as root, or allow the user sudo without a password (NOPASSWD)',
-  ansible_become_pass:
-    'play becomes root with sudo without a password (sudo -n): log in as root, or allow the user sudo without a password (NOPASSWD)',
-  ansible_sudo_pass:
-    'play becomes root with sudo without a password (sudo -n): log in as root, or allow the user sudo without a password (NOPASSWD)',
+  ansible_password: KEY_LOGIN,
+  ansible_ssh_pass: KEY_LOGIN,
+  ansible_become_password: SUDO_WITHOUT_PASSWORD,
+  ansible_become_pass: SUDO_WITHOUT_PASSWORD,
+  ansible_sudo_pass: SUDO_WITHOUT_PASSWORD,
   ansible_become_exe: 'play becomes root with sudo only',
   ansible_become_flags: 'play runs sudo -n with no other flags',
   ansible_ssh_executable: 'play speaks SSH itself (ssh2), without an ssh program',
