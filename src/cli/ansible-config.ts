@@ -20,6 +20,9 @@ export interface AnsibleSettings {
   vaultPasswordFile?: string;
   become?: boolean;
   becomeUser?: string;
+  becomeMethod?: string;
+  becomeAskPass?: boolean;
+  askPass?: boolean;
   /** What play reads but does not use, to be said once. */
   unused: string[];
 }
@@ -61,6 +64,21 @@ const KNOWN: {
     setting: 'becomeUser',
     kind: 'text',
   },
+  {
+    section: 'privilege_escalation',
+    key: 'become_method',
+    env: 'ANSIBLE_BECOME_METHOD',
+    setting: 'becomeMethod',
+    kind: 'text',
+  },
+  {
+    section: 'privilege_escalation',
+    key: 'become_ask_pass',
+    env: 'ANSIBLE_BECOME_ASK_PASS',
+    setting: 'becomeAskPass',
+    kind: 'bool',
+  },
+  { section: 'defaults', key: 'ask_pass', env: 'ANSIBLE_ASK_PASS', setting: 'askPass', kind: 'bool' },
 ];
 
 /** Read by play for itself, or Ansible's own machinery: never "unused". */

@@ -22,6 +22,7 @@ import { vaultPasswords } from './vault-password.ts';
 import { listHosts, listTags, listTasks } from './listing.ts';
 import { wantsColour } from '../output/colour.ts';
 import { ansibleSettings } from './ansible-config.ts';
+import { askConnectionPasswords } from './connection-passwords.ts';
 import { connectionFlags, parseOptions, type CliOptions } from './options.ts';
 import { StopSignals } from './stop-signals.ts';
 
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     const inventoryPath = resolveInventoryPath(options.inventory, cwd);
     const playbookPath = resolvePlaybookPath(options.playbook, cwd);
     if (options.json) checkReportPath(options.json);
+    const passwords = await askConnectionPasswords(options);
     const vault = new Vault(await vaultPasswords(options, cwd));
     const playbook = loadPlaybook(playbookPath);
     checkRoleOption(options.roles, playbook);
@@ -56,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     const extraVars = options.extraVars.map((e, i) => extraVarsLayer(e, i, cwd, vault));
     const early = new EarlyConnections();
     try {
-      const connectionDefaults = connectionFlags(options);
+      const connectionDefaults = connectionFlags(options, passwords);
       if (!lists(options))
         early.open(
           [...connectionPlan(playbook, inventory, { limit: options.limit, extraVars, connectionDefaults })].map(
@@ -67,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
         limit: options.limit,
         extraVars,
         selection: { tags: options.tags, skipTags: options.skipTags, roles: options.roles },
-        secrets: vault.secrets,
+        secrets: [...vault.secrets, ...Object.values(passwords)],
         connectionDefaults,
         rolesPath: options.rolesPath.map((p) => resolve(cwd, p)),
       };

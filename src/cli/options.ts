@@ -33,6 +33,9 @@ export interface CliOptions {
   /** Files holding Ansible Vault passwords (--vault-password-file, or $ANSIBLE_VAULT_PASSWORD_FILE). */
   vaultPasswordFiles: string[];
   askVaultPass: boolean;
+  /** -k: ask for the SSH password; -K: ask for the become password (as ansible-playbook's). */
+  askPass: boolean;
+  askBecomePass: boolean;
   /** ansible-playbook's connection flags: defaults below the inventory's connection variables. */
   connection: {
     user?: string;
@@ -42,6 +45,7 @@ export interface CliOptions {
     sshExtraArgs?: string;
     become: boolean;
     becomeUser?: string;
+    becomeMethod?: string;
   };
 }
 
@@ -168,6 +172,14 @@ function program(doctor: boolean): Command {
     .option('-b, --become', "run commands through sudo (a play's become: and ansible_become win)")
     .option('--become-user <user>', "run commands as this user through sudo (the inventory's ansible_become_user wins)")
     .addOption(
+      new Option('--become-method <method>', "sudo or su (the inventory's ansible_become_method wins)").choices([
+        'sudo',
+        'su',
+      ]),
+    )
+    .option('-K, --ask-become-pass', 'ask for the become (sudo or su) password, on a terminal')
+    .option('-k, --ask-pass', 'ask for the SSH password, on a terminal (for hosts that take no key yet)')
+    .addOption(
       new Option('-T, --timeout <seconds>', "connection timeout (the inventory's ansible_timeout wins)").argParser(
         (v) => positiveInt(v, '--timeout'),
       ),
@@ -219,6 +231,7 @@ export function parseOptions(
       keyFile?: string;
       become?: boolean;
       becomeUser?: string;
+      becomeMethod?: string;
       timeout?: number;
       sshCommonArgs?: string;
       sshExtraArgs?: string;
@@ -255,6 +268,8 @@ export function parseOptions(
     rolesPath: o.rolesPath ?? (playRolesPath.length > 0 ? playRolesPath : (ansible.rolesPath ?? [])),
     vaultPasswordFiles: vaultFiles([...(o.vaultPasswordFile ?? []), ...(o.vaultPassFile ?? [])], ansible),
     askVaultPass: Boolean(o.askVaultPass),
+    askPass: Boolean(o.askPass ?? ansible.askPass),
+    askBecomePass: Boolean(o.askBecomePass ?? ansible.becomeAskPass),
     connection: {
       user: o.user ?? ansible.remoteUser,
       privateKey: o.privateKey ?? o.keyFile ?? ansible.privateKeyFile,
@@ -263,6 +278,7 @@ export function parseOptions(
       sshExtraArgs: o.sshExtraArgs,
       become: Boolean(o.become ?? ansible.become),
       becomeUser: o.becomeUser ?? ansible.becomeUser,
+      becomeMethod: o.becomeMethod ?? ansible.becomeMethod,
     },
   };
 }
@@ -291,7 +307,7 @@ function positiveInt(v: string, option: string): number {
 }
 
 /** The connection flags as the lowest layer of connection variables: the inventory's win, as in Ansible. */
-export function connectionFlags(o: CliOptions): VarLayer {
+export function connectionFlags(o: CliOptions, passwords: { ssh?: string; become?: string } = {}): VarLayer {
   const c = o.connection;
   const values = Object.fromEntries(
     Object.entries({
@@ -301,7 +317,15 @@ export function connectionFlags(o: CliOptions): VarLayer {
       ansible_ssh_common_args: c.sshCommonArgs,
       ansible_ssh_extra_args: c.sshExtraArgs,
       ansible_become_user: c.becomeUser,
+      ansible_become_method: c.becomeMethod,
+      ansible_password: passwords.ssh,
+      ansible_become_password: passwords.become,
     }).filter(([, v]) => v !== undefined),
   );
-  return { label: 'the command line', values, locate: (p) => ({ file: `command line (${String(p[0] ?? '')})` }) };
+  const flag: Record<string, string> = { ansible_password: '-k', ansible_become_password: '-K' };
+  return {
+    label: 'the command line',
+    values,
+    locate: (p) => ({ file: `command line (${flag[String(p[0])] ?? String(p[0] ?? '')})` }),
+  };
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../input/errors.ts';
+import { askHidden } from './ask-hidden.ts';
 import type { CliOptions } from './options.ts';
 
 /**
@@ -14,7 +15,10 @@ export async function vaultPasswords(
   cwd: string,
 ): Promise<string[]> {
   const passwords = o.vaultPasswordFiles.map((f) => passwordFrom(resolve(cwd, f), f));
-  if (o.askVaultPass) passwords.push(await askHidden('Vault password: '));
+  if (o.askVaultPass)
+    passwords.push(
+      await askHidden('Vault password: ', '--ask-vault-pass needs a terminal; in scripts use --vault-password-file'),
+    );
   return passwords.filter((p) => p.length > 0);
 }
 
@@ -54,37 +58,4 @@ function passwordFrom(path: string, given: string): string {
       `--vault-password-file ${given}: an executable file is run as a password script, and this one ${why}`,
     );
   }
-}
-/** Reads a line from the terminal without echoing it. */
-function askHidden(prompt: string): Promise<string> {
-  const { stdin, stderr } = process;
-  if (!stdin.isTTY)
-    return Promise.reject(new UsageError('--ask-vault-pass needs a terminal; in scripts use --vault-password-file'));
-  // Echo off before the prompt shows: a password typed the moment it appears is never echoed.
-  stdin.setRawMode(true);
-  stderr.write(prompt);
-  stdin.resume();
-  let typed = '';
-  return new Promise((done, fail) => {
-    const finish = (): void => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off('data', onData);
-      stderr.write('\n');
-    };
-    const onData = (chunk: Buffer): void => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') {
-          finish();
-          return done(typed);
-        }
-        if (ch === '\u0003') {
-          finish();
-          return fail(new UsageError('no vault password given (Ctrl-C)'));
-        }
-        typed = ch === '\u007f' || ch === '\b' ? typed.slice(0, -1) : typed + ch;
-      }
-    };
-    stdin.on('data', onData);
-  });
 }

@@ -16,7 +16,7 @@ import type { Resource } from '../resources/types.ts';
 import { FromHost, isFlush, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
 import { allRoleVariables, loadRole, rolePaths, type LoadedRole } from '../role/load.ts';
 import { numericSecrets, secretValues } from '../role/variables-schema.ts';
-import { connectionProblems } from '../transport/connection-vars.ts';
+import { connectionProblems, connectionSecrets } from '../transport/connection-vars.ts';
 import { batches } from './serial.ts';
 import { undeclaredVariables } from './undeclared-vars.ts';
 import { checkSelection, isSelected, type Selection } from './selection.ts';
@@ -111,6 +111,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
       const { vars, problems: bad } = connectionVars(inv, play, host, options);
       found.problems.push(...bad);
       run.hostVars.set(host, vars);
+      found.secrets.push(...connectionSecrets(vars));
       // A secret is a secret whichever role declares it and whichever roles run (--role).
       for (const role of roles.values())
         for (const v of secretValues(role.variables.schema, vars)) found.secrets.push(v);
@@ -139,6 +140,7 @@ export async function compile(playbook: Playbook, inv: Inventory, options: Compi
     const { vars, problems: bad } = connectionVars(inv, unlimited.find((p) => p.hosts.has(host))?.play, host, options);
     found.problems.push(...bad);
     run.hostVars.set(host, vars);
+    found.secrets.push(...connectionSecrets(vars));
   }
   problems.push(
     ...undeclaredVariables(

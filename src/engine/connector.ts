@@ -2,7 +2,7 @@ import type { CompiledPlay, CompiledRun } from './compile.ts';
 import type { Connection } from './run.ts';
 import type { Remote } from '../transport/remote.ts';
 import { InterruptedError } from '../transport/remote.ts';
-import { withBecome } from '../transport/shell.ts';
+import { becomeCommand } from '../transport/become.ts';
 import type { EarlyConnections } from '../transport/early-connections.ts';
 import { SshConnection } from '../transport/ssh.ts';
 import { becomeFor, connectionTarget, runsAs } from '../transport/target.ts';
@@ -50,7 +50,10 @@ export function connector(compiled: CompiledRun, o: ConnectorOptions): Connector
       const b = become(conn.host, cp);
       return {
         host: conn.host,
-        exec: (command, opts) => conn.exec(withBecome(command, b.become, b.user, b.becomeUser), opts),
+        exec: (command, opts) => {
+          const { command: run, gate } = becomeCommand(command, b);
+          return conn.exec(run, gate ? { ...opts, gate } : opts);
+        },
       };
     },
     runsAs: (host, cp) => runsAs(become(host, cp)),

@@ -2,12 +2,6 @@ import type { InputProblem } from '../input/errors.ts';
 import { didYouMean } from '../input/schema-check.ts';
 import { locateVar, type ResolvedVar } from '../inventory/variables.ts';
 
-/** What to do instead of a password: play's two ways in, said once for each variable that asks for one. */
-const KEY_LOGIN =
-  'play logs in with a key, not a password: install one (ssh-copy-id USER@HOST) and set ansible_ssh_private_key_file';
-const SUDO_WITHOUT_PASSWORD =
-  'play becomes root with sudo without a password (sudo -n): log in as root, or allow the user sudo without a password (NOPASSWD)';
-
 /**
  * Ansible's behavioural variables (`ansible_*`) play does not implement. Each would otherwise be
  * read by nobody: `ansible_ssh_user: debian` left play connecting as root, a password was never
@@ -17,13 +11,11 @@ const NOT_IMPLEMENTED: Record<string, string> = {
   ansible_ssh_user: 'the old name of ansible_user: rename it ansible_user',
   ansible_ssh_host: 'the old name of ansible_host: rename it ansible_host',
   ansible_ssh_port: 'the old name of ansible_port: rename it ansible_port',
-  ansible_password: KEY_LOGIN,
-  ansible_ssh_pass: KEY_LOGIN,
-  ansible_become_password: SUDO_WITHOUT_PASSWORD,
-  ansible_become_pass: SUDO_WITHOUT_PASSWORD,
-  ansible_sudo_pass: SUDO_WITHOUT_PASSWORD,
-  ansible_become_exe: 'play becomes root with sudo only',
-  ansible_become_flags: 'play runs sudo -n with no other flags',
+  ansible_sudo_pass: 'the old name of ansible_become_password: rename it ansible_become_password',
+  ansible_sudo: 'the old name of ansible_become: rename it ansible_become',
+  ansible_sudo_user: 'the old name of ansible_become_user: rename it ansible_become_user',
+  ansible_become_exe: 'play runs sudo or su as the host finds them on its PATH',
+  ansible_become_flags: 'play runs sudo and su with flags of its own (-H, -S or -n)',
   ansible_ssh_executable: 'play speaks SSH itself (ssh2), without an ssh program',
   ansible_ssh_pipelining: 'play always runs a task in one SSH session: there is nothing to switch on',
   ansible_pipelining: 'play always runs a task in one SSH session: there is nothing to switch on',
@@ -38,10 +30,6 @@ const NOT_IMPLEMENTED: Record<string, string> = {
 /** Settings play implements for one value only: any other value is refused, saying which it is. */
 const ONLY: Record<string, { values: unknown[]; message: string }> = {
   ansible_connection: { values: ['ssh', 'smart'], message: 'play connects over SSH only (ansible_connection: ssh)' },
-  ansible_become_method: {
-    values: ['sudo'],
-    message: 'play becomes root with sudo only (ansible_become_method: sudo)',
-  },
 };
 
 /**

@@ -5,9 +5,11 @@ import { locateVar, valuesOf, type ResolvedVar } from '../inventory/variables.ts
 import { ansibleVariableProblems } from './ansible-variables.ts';
 import { keyFileProblem } from './key-file.ts';
 import { parseSshArgs } from './ssh-args.ts';
-import { expandHome } from './target.ts';
+import { BECOME_PASSWORD, SSH_PASSWORD, expandHome, password } from './target.ts';
 
 const USER = '^[A-Za-z0-9._][A-Za-z0-9._-]*$';
+/** A password as Ansible takes it (`ansible_password: 1234` too), one line: it is sent as a line. */
+const PASSWORD = { type: ['string', 'number'], pattern: '^[^\\n\\r]*$' };
 const ANSIBLE_BOOLEAN = ['yes', 'no', 'true', 'false', 'True', 'False', 'YES', 'NO', 'on', 'off', '1', '0'];
 
 /**
@@ -23,6 +25,8 @@ export const CONNECTION_SCHEMA: JsonSchema = {
     ansible_user: { type: 'string', pattern: USER },
     ansible_become_user: { type: 'string', pattern: USER },
     ansible_become: { anyOf: [{ type: 'boolean' }, { enum: ANSIBLE_BOOLEAN }] },
+    ansible_become_method: { enum: ['sudo', 'su'] },
+    ...Object.fromEntries([...SSH_PASSWORD, ...BECOME_PASSWORD].map((k) => [k, PASSWORD])),
     ansible_timeout: { type: 'number', exclusiveMinimum: 0 },
     ansible_command_timeout: { type: 'number', exclusiveMinimum: 0 },
     ansible_ssh_private_key_file: { type: 'string', minLength: 1, pattern: VALUE_TYPES['no-control']?.pattern },
@@ -57,8 +61,26 @@ export function connectionProblems(resolved: Map<string, ResolvedVar>): InputPro
     const entry = resolved.get(k);
     if (entry && vars[k] !== undefined) entry.value = vars[k];
   }
-  if (problems.length === 0) problems.push(...keyProblems(resolved, vars));
+  if (problems.length === 0) problems.push(...keyProblems(resolved, vars), ...suProblems(resolved, vars));
   return problems;
+}
+
+/** su asks for the target user's password wherever it runs: without one it cannot become anyone. */
+function suProblems(resolved: Map<string, ResolvedVar>, vars: Record<string, unknown>): InputProblem[] {
+  if (vars.ansible_become_method !== 'su' || password(vars, BECOME_PASSWORD) !== undefined) return [];
+  if (vars.ansible_user !== undefined && vars.ansible_user === (vars.ansible_become_user ?? 'root')) return [];
+  return [
+    {
+      location: locateVar(resolved, ['ansible_become_method']),
+      keyPath: 'ansible_become_method',
+      message: `su asks for the password of ${String(vars.ansible_become_user ?? 'root')}: set ansible_become_password (in a vaulted file) or run with -K`,
+    },
+  ];
+}
+
+/** Every password a host's connection uses: secrets, masked wherever they would show. */
+export function connectionSecrets(vars: Record<string, unknown>): string[] {
+  return [password(vars, SSH_PASSWORD), password(vars, BECOME_PASSWORD)].filter((p): p is string => p !== undefined);
 }
 
 /** The private key the connection will use, if one is named, checked before any connection. */

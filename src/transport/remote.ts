@@ -10,6 +10,19 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Overrides the connection's default command timeout. */
   timeoutMs?: number;
+  /** The command first asks for a password (sudo or su under become): stdin waits until it runs. */
+  gate?: PasswordGate;
+}
+
+/** How a command that asks for a password is answered (src/transport/become.ts). */
+export interface PasswordGate {
+  /** What the asking program prints on stderr. */
+  prompt: string;
+  password: string;
+  /** What the command prints on stderr once it runs: its stdin follows only then. */
+  ready: string;
+  /** Said first when the password was refused. */
+  refused: string;
 }
 
 export interface ExecResult {

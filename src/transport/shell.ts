@@ -4,15 +4,6 @@ export function q(s: string): string {
 }
 
 /**
- * Wraps a command for `become`: passwordless sudo, never prompting (`-n`), so a missing sudo
- * rule fails at once with sudo's message instead of hanging on a password prompt.
- */
-export function withBecome(command: string, become: boolean, user: string, becomeUser = 'root'): string {
-  if (!become || user === becomeUser) return command;
-  return `sudo -n -H -u ${q(becomeUser)} -- /bin/sh -c ${q(command)}`;
-}
-
-/**
  * Several commands in one script, so their outputs come back from one round trip: each output
  * follows a line holding only `mark`, and `sectionsOf` returns it exactly as printed (the newline
  * before each mark ends an output that lacks its own). `mark` must be a word no output contains.

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import ssh2, { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { PasswordExchange } from './become.ts';
 import { hostKeyName, knownKeys, recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.ts';
 import {
   CommandTimeoutError,
@@ -21,6 +22,11 @@ export interface ConnectionTarget {
   port: number;
   user: string;
   privateKeyFile?: string;
+  /**
+   * ansible_password or -k, for hosts that take passwords only: tried after keys, and sent only
+   * after the host's key was verified (ssh2 checks it during key exchange, before any login).
+   */
+  password?: string;
   /** Read in order; the first is where `--accept-new-host-keys` records. */
   knownHostsFiles: string[];
   acceptNewHostKeys: boolean;
@@ -79,9 +85,12 @@ export class SshConnection implements Remote {
     if (!target.jump) return SshConnection.open(target, options);
     const { jump } = target;
     const hop = `${jump.user}@${jump.address}:${jump.port}`;
-    const via = await SshConnection.open({ ...target, ...jump, jump: undefined }, options).catch((e: unknown) => {
-      throw new UnreachableError(target.host, `jump host ${hop}: ${e instanceof Error ? e.message : String(e)}`);
-    });
+    // The password is the target's (as ansible_password is): the jump host is reached with keys.
+    const via = await SshConnection.open({ ...target, ...jump, jump: undefined, password: undefined }, options).catch(
+      (e: unknown) => {
+        throw new UnreachableError(target.host, `jump host ${hop}: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
     try {
       const conn = await SshConnection.open(target, options, await via.forward(target.address, target.port));
       conn.via = via;
@@ -115,6 +124,15 @@ export class SshConnection implements Remote {
       agent: process.env.SSH_AUTH_SOCK,
       privateKey: readKey(target, Boolean(process.env.SSH_AUTH_SOCK)),
       ...(sock ? { sock } : {}),
+      ...(target.password === undefined
+        ? {}
+        : {
+            password: target.password,
+            tryKeyboard: true,
+            // OpenSSH's order: keys first, then the password, as `password` or as the
+            // keyboard-interactive prompt Debian's sshd (KbdInteractiveAuthentication) shows.
+            authHandler: ['none', 'publickey', 'agent', 'password', 'keyboard-interactive'],
+          }),
       hostVerifier: (key: Buffer) => {
         const verdict = verifyHostKey(known, key);
         if (verdict.ok) return true;
@@ -149,6 +167,10 @@ export class SshConnection implements Remote {
       const abort = (): void => fail(new Error('not needed any more'));
       options.signal?.addEventListener('abort', abort, { once: true });
       client.once('error', fail);
+      // Hidden prompts (the password's) are answered with it; a visible one is not a password.
+      client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) =>
+        finish(prompts.map((p) => (p.echo ? '' : (target.password ?? '')))),
+      );
       client.once('ready', () => {
         options.signal?.removeEventListener('abort', abort);
         client.removeListener('error', fail);
@@ -211,22 +233,33 @@ export class SshConnection implements Remote {
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let exitCode = 255;
+        const exchange = options.gate && new PasswordExchange(options.gate);
+        const ownStderr = (): string => {
+          const text = Buffer.concat(errOut).toString('utf8');
+          return text.slice(text.indexOf('\n') + 1);
+        };
         stream.on('data', (d: Buffer) => out.push(d));
         stream.stderr.on('data', (d: Buffer) => {
           errOut.push(d);
           if (slot.pgid === undefined && d.includes(10))
             slot.pgid = Number(Buffer.concat(errOut).toString('utf8').split('\n', 1)[0]);
+          if (!exchange || slot.pgid === undefined) return;
+          const step = exchange.step(ownStderr());
+          if (step === 'answer') stream.write(`${options.gate?.password ?? ''}\n`);
+          else if (step === 'open') stream.end(options.stdin ?? undefined);
+          else if (step === 'give-up') stream.end();
         });
         stream.on('exit', (code: number | null) => (exitCode = code ?? 255));
         stream.on('close', () => {
-          const stderr = Buffer.concat(errOut).toString('utf8');
+          const stderr = ownStderr();
           done(undefined, {
             exitCode,
             stdout: Buffer.concat(out).toString('utf8'),
-            stderr: stderr.slice(stderr.indexOf('\n') + 1),
+            stderr: exchange ? exchange.stderr(stderr) : stderr,
           });
         });
-        stream.end(options.stdin ?? undefined);
+        // A command that asks for a password gets its stdin once it runs (the exchange above).
+        if (!exchange) stream.end(options.stdin ?? undefined);
       });
     });
   }

@@ -2,13 +2,8 @@ import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Vars } from '../inventory/variables.ts';
 import { parseSshArgs } from './ssh-args.ts';
+import type { Become, BecomeMethod } from './become.ts';
 import type { ConnectionTarget } from './ssh.ts';
-
-export interface Become {
-  become: boolean;
-  user: string;
-  becomeUser: string;
-}
 
 /** Known hosts are read from these, after the inventory's own file; new keys go to the first. */
 const USER_KNOWN_HOSTS = (): string => join(homedir(), '.ssh', 'known_hosts');
@@ -38,6 +33,7 @@ export function connectionTarget(host: string, vars: Vars, acceptNewHostKeys: bo
     port: Number(str('ansible_port') ?? args.port ?? 22),
     user,
     privateKeyFile: key === undefined ? undefined : expandHome(key),
+    ...(password(vars, SSH_PASSWORD) === undefined ? {} : { password: password(vars, SSH_PASSWORD) }),
     knownHostsFiles,
     acceptNewHostKeys: acceptNewHostKeys || args.strictHostKeyChecking === 'accept-new',
     connectTimeoutMs: Number(str('ansible_timeout') ?? args.connectTimeout ?? 10) * 1000,
@@ -52,12 +48,25 @@ function jumpHost(spec: string, targetUser: string): { address: string; port: nu
   return { user: m?.[1] ?? targetUser, address: (m?.[2] ?? spec).replace(/^\[|\]$/g, ''), port: Number(m?.[3] ?? 22) };
 }
 
+/** Ansible's names for the login password and the become password, the first set wins. */
+export const SSH_PASSWORD = ['ansible_password', 'ansible_ssh_pass'];
+export const BECOME_PASSWORD = ['ansible_become_password', 'ansible_become_pass'];
+
+/** A password variable's value: any scalar, as Ansible takes `ansible_password: 1234`. */
+export function password(vars: Vars, names: string[]): string | undefined {
+  const value = names.map((n) => vars[n]).find((v) => v !== undefined && v !== null);
+  return value === undefined ? undefined : String(value);
+}
+
 /** The play's `become` applies unless the host's `ansible_become` says otherwise, as in Ansible. */
 export function becomeFor(vars: Vars, playBecome: boolean | undefined): Become {
+  const secret = password(vars, BECOME_PASSWORD);
   return {
     become: truthy(vars.ansible_become ?? playBecome ?? false),
     user: String(vars.ansible_user ?? userInfo().username),
     becomeUser: String(vars.ansible_become_user ?? 'root'),
+    method: (vars.ansible_become_method ?? 'sudo') as BecomeMethod,
+    ...(secret === undefined ? {} : { password: secret }),
   };
 }
 

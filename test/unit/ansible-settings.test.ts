@@ -23,19 +23,29 @@ const CASES: [string, (d: string) => void, RegExp][] = [
     /group_vars\/edge\.yaml:1:\d+: ansible_connection: play connects over SSH only/,
   ],
   [
-    'ansible_password',
-    allVars('ansible_password: hunter2-secret\n'),
-    /ansible_password: play does not support ansible_password: play logs in with a key, not a password: install one \(ssh-copy-id USER@HOST\)/,
+    'ansible_sudo_pass (the old name of ansible_become_password)',
+    allVars('ansible_sudo_pass: hunter2-secret\n'),
+    /ansible_sudo_pass: play does not support ansible_sudo_pass: the old name of ansible_become_password/,
   ],
   [
-    'ansible_become_pass',
-    allVars('ansible_become_pass: hunter2-secret\n'),
-    /ansible_become_pass: play does not support ansible_become_pass: play becomes root with sudo without a password \(sudo -n\)/,
+    'a password of two lines (it is sent as one line)',
+    allVars('ansible_become_password: "hunter2-secret\\nhunter2-secret"\n'),
+    /group_vars\/all\.yaml:\d+:\d+: ansible_become_password: /,
   ],
   [
-    'ansible_become_method: su',
-    allVars('ansible_become_method: su\n'),
-    /ansible_become_method: play becomes root with sudo only/,
+    'ansible_become_method: su without a password',
+    hostVars('ansible_become_method: su\nansible_user: debian\n'),
+    /ansible_become_method: su asks for the password of root: set ansible_become_password \(in a vaulted file\) or run with -K/,
+  ],
+  [
+    'ansible_become_method: doas',
+    allVars('ansible_become_method: doas\n'),
+    /ansible_become_method: must be one of sudo, su|ansible_become_method: .*sudo.*su/,
+  ],
+  [
+    'ansible_become_flags',
+    allVars('ansible_become_flags: -E\n'),
+    /ansible_become_flags: play does not support ansible_become_flags: play runs sudo and su with flags of its own/,
   ],
   [
     'the typo ansible_hosts',
@@ -59,13 +69,13 @@ describe('Ansible settings play does not implement are refused where they are se
     expect(connections() - before).toBe(0);
   });
 
-  it('settings play implements as Ansible means them, and ansible_python_interpreter, pass', async () => {
+  it('settings play implements as Ansible means them (passwords and su among them), and ansible_python_interpreter, pass', async () => {
     // example-bgp's own addresses: the edge's checks need the peer it names.
     const dir = mkdtempSync(join(tmpdir(), 'play-settings-'));
     cpSync(join(import.meta.dirname, '../../inventory/example-bgp'), dir, { recursive: true });
-    allVars('ansible_connection: ssh\nansible_become_method: sudo\nansible_python_interpreter: /usr/bin/python3\n')(
-      dir,
-    );
+    allVars(
+      'ansible_connection: ssh\nansible_become_method: su\nansible_become_password: 1234\nansible_password: pw\nansible_python_interpreter: /usr/bin/python3\n',
+    )(dir);
     const r = await play(['-i', dir, '--syntax-check']);
     expect(r.code, r.stderr).toBe(0);
   });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fingerprint, hostKeyName, knownKeys, recordHostKey, verifyHostKey } from '../../src/transport/known-hosts.ts';
-import { inSections, q, sectionsOf, withBecome } from '../../src/transport/shell.ts';
+import { inSections, q, sectionsOf } from '../../src/transport/shell.ts';
+import { becomeCommand, PasswordExchange } from '../../src/transport/become.ts';
 import { shellIn } from './local-shell.ts';
 import { EarlyConnections } from '../../src/transport/early-connections.ts';
 import { connectionTarget } from '../../src/transport/target.ts';
@@ -125,10 +126,43 @@ describe('connection variables', () => {
     expect(parseSshArgs('-o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=5').problems).toEqual([]);
   });
   it('become wraps commands in non-interactive sudo, except for the become user itself', () => {
-    expect(withBecome('echo a', true, 'deploy')).toBe(`sudo -n -H -u 'root' -- /bin/sh -c 'echo a'`);
-    expect(withBecome('echo a', true, 'root')).toBe('echo a');
-    expect(withBecome('echo a', false, 'deploy')).toBe('echo a');
+    const b = { become: true, user: 'deploy', becomeUser: 'root', method: 'sudo' } as const;
+    expect(becomeCommand('echo a', b)).toEqual({ command: `sudo -n -H -u 'root' -- /bin/sh -c 'echo a'` });
+    expect(becomeCommand('echo a', { ...b, user: 'root' })).toEqual({ command: 'echo a' });
+    expect(becomeCommand('echo a', { ...b, become: false })).toEqual({ command: 'echo a' });
     expect(q("it's")).toBe(`'it'\\''s'`);
+  });
+  it('with a password, sudo asks with a prompt of its own and the command says when it runs; su likewise', () => {
+    const b = { become: true, user: 'deploy', becomeUser: 'root', method: 'sudo', password: 'pw' } as const;
+    const sudo = becomeCommand('cat > /x', b);
+    expect(sudo.command).toMatch(/^sudo -S -p '\[play become \S+\] password:' -H -u 'root' -- \/bin\/sh -c /);
+    expect(sudo.command).not.toContain('pw');
+    expect(sudo.gate).toMatchObject({ password: 'pw', ready: expect.stringMatching(/^play-become-ready-/) });
+    const su = becomeCommand('cat > /x', { ...b, method: 'su' });
+    expect(su.command).toMatch(/^LC_ALL=C su 'root' -c /);
+    expect(su.gate?.prompt).toBe('Password:');
+  });
+  it('the password answers the first prompt only; stdin opens once the command runs; its stderr is its own', () => {
+    const gate = { prompt: '[p]', password: 'pw', ready: 'READY', refused: 'REFUSED' };
+    const ok = new PasswordExchange(gate);
+    expect(ok.step('')).toBe('wait');
+    expect(ok.step('[p]')).toBe('answer');
+    expect(ok.step('[p]')).toBe('wait');
+    expect(ok.step('[p]\nREADY\n')).toBe('open');
+    expect(ok.stderr('[p]\nREADY\nwarning: x\n')).toBe('warning: x\n');
+    // NOPASSWD or cached credentials: no prompt at all.
+    expect(new PasswordExchange(gate).step('READY\n')).toBe('open');
+    // A wrong password: sudo asks again; stdin is closed and the refusal said first.
+    const wrong = new PasswordExchange(gate);
+    wrong.step('[p]');
+    expect(wrong.step('[p]\nSorry, try again.\n[p]')).toBe('give-up');
+    expect(wrong.stderr('[p]\nSorry, try again.\n[p]\nsudo: 1 incorrect password attempt\n')).toBe(
+      'REFUSED\nSorry, try again.\nsudo: 1 incorrect password attempt\n',
+    );
+    // su does not ask twice: it says so.
+    const su = new PasswordExchange({ ...gate, prompt: 'Password:' });
+    su.step('Password:');
+    expect(su.stderr('Password: su: Authentication failure\n')).toBe('REFUSED\nsu: Authentication failure\n');
   });
 });
 
