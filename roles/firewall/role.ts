@@ -11,6 +11,7 @@ import {
 } from 'play/role';
 import { parseRange } from '../_shared/ip.ts';
 import type { Vars } from './variables.gen.ts';
+import { debianHost } from '../_shared/host-requirements.ts';
 
 type Ctx = RoleContext<Vars>;
 const RULESET = '/etc/play-firewall/ruleset.nft';
@@ -135,6 +136,7 @@ function checkPortRanges(ctx: Ctx): void {
 }
 
 export default defineRole<Vars>({
+  requires: debianHost('apt-get', 'dpkg-query'),
   tasks: (ctx) => {
     checkPortRanges(ctx);
     return [

@@ -3,6 +3,7 @@ import { durationMs } from '../_shared/duration.ts';
 import { ipv4Cidrs } from '../_shared/ip.ts';
 import type { BfdProfile, Pool } from '../_shared/metallb.ts';
 import type { Vars } from './variables.gen.ts';
+import { debianHost } from '../_shared/host-requirements.ts';
 
 type Ctx = RoleContext<Vars>;
 
@@ -98,6 +99,7 @@ function neighborReport(json: string): string {
 }
 
 export default defineRole<Vars>({
+  requires: debianHost('apt-get', 'dpkg-query'),
   tasks: (ctx) => {
     if (ctx.vars.metallb_mode !== 'bgp') return [];
     const config = edgeConfig(ctx);

@@ -17,6 +17,7 @@ import {
   type Task,
 } from 'play/role';
 import type { Vars } from './variables.gen.ts';
+import { debianHost } from '../_shared/host-requirements.ts';
 
 type Ctx = RoleContext<Vars>;
 
@@ -135,6 +136,7 @@ function ipvsTasks(ctx: Ctx): Task[] {
 }
 
 export default defineRole<Vars>({
+  requires: ({ vars }) => debianHost(...(vars.k3s_airgap_binary ? [] : ['curl'])),
   tasks: (ctx) => {
     const p = place(ctx);
     const token =

@@ -4,6 +4,7 @@ import { KUBECTL } from '../_shared/k3s-paths.ts';
 import { METALLB_SCHEMAS } from './metallb-schema.ts';
 import { renderMetallb } from './render.ts';
 import { validateMetallb, type Finding, type Neighbours } from './validate.ts';
+import { debianHost } from '../_shared/host-requirements.ts';
 
 const OWNED_KINDS = [
   'ipaddresspool.metallb.io',
@@ -54,6 +55,7 @@ function checked(objects: KubeObject[]): KubeObject[] {
 }
 
 export default defineRole<MetallbVars>({
+  requires: debianHost(),
   checks: (ctx) => {
     for (const f of findings(ctx)) (f.level === 'error' ? ctx.reject : ctx.caution)(f.path, f.message);
   },

@@ -13,6 +13,7 @@ import { controllerFile } from '../_shared/controller-file.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
 import { FRR_ONLY_PEER_FIELDS, METALLB_CRDS } from '../_shared/metallb.ts';
 import type { Vars } from './variables.gen.ts';
+import { debianHost } from '../_shared/host-requirements.ts';
 
 type Speaker = 'native' | 'frr' | 'frr-k8s';
 
@@ -134,6 +135,8 @@ function readManifest(content: Buffer): ReleaseManifest {
 }
 
 export default defineRole<Vars>({
+  requires: ({ vars }) =>
+    debianHost(...(vars.metallb_install_method !== 'helm' && !vars.metallb_manifest_file ? ['curl'] : [])),
   tasks: (ctx) => {
     const { vars } = ctx;
     const manifest =

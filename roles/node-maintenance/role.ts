@@ -1,6 +1,7 @@
 import { command, defineRole, shellQuote as q, waitUntil, type RoleContext, type Task } from 'play/role';
 import { KUBECTL } from '../_shared/k3s-paths.ts';
 import type { Vars } from './variables.gen.ts';
+import { debianHost } from '../_shared/host-requirements.ts';
 
 type Ctx = RoleContext<Vars>;
 
@@ -84,6 +85,7 @@ function inService(node: string, server: string): Task[] {
 }
 
 export default defineRole<Vars>({
+  requires: debianHost(),
   tasks: (ctx) => {
     const server = ctx.groupHosts('k3s_server')[0];
     if (!server) {

@@ -1,5 +1,6 @@
 import { defineRole, sysctl } from 'play/role';
 import type { Vars } from './variables.gen.ts';
+import { debianHost } from '../_shared/host-requirements.ts';
 
 /**
  * Routing on, and ARP answered only for addresses on the asking interface (arp_ignore=1) from
@@ -16,6 +17,7 @@ const hasIpv6Pool = (pools: Vars['metallb_pools'] = []): boolean =>
   pools.some((p) => (p.addresses ?? []).some((a) => a.includes(':')));
 
 export default defineRole<Vars>({
+  requires: debianHost('sysctl'),
   tasks: ({ vars }) => {
     const ipv6 = vars.sysctl_ipv6_forwarding === 'auto' ? hasIpv6Pool(vars.metallb_pools) : vars.sysctl_ipv6_forwarding;
     const values = { ...BASE_SYSCTLS, ...(ipv6 ? { 'net.ipv6.conf.all.forwarding': 1 } : {}), ...vars.sysctl_extra };

@@ -13,7 +13,14 @@ import {
 } from '../inventory/variables.ts';
 import type { Play, Playbook, RoleRef } from '../playbook/model.ts';
 import type { Resource } from '../resources/types.ts';
-import { FromHost, isFlush, type RoleContext, type Task, type TaskEntry } from '../role/definition.ts';
+import {
+  FromHost,
+  isFlush,
+  type HostRequirements,
+  type RoleContext,
+  type Task,
+  type TaskEntry,
+} from '../role/definition.ts';
 import { allRoleVariables, loadRole, rolePaths, type LoadedRole } from '../role/load.ts';
 import { numericSecrets, secretValues } from '../role/variables-schema.ts';
 import { connectionProblems, connectionSecrets } from '../transport/connection-vars.ts';
@@ -41,6 +48,8 @@ export interface CompiledRole {
   /** Selected tasks per host, in order. */
   tasks: Map<string, PlannedTask[]>;
   handlers: Map<string, Map<string, PlannedTask>>;
+  /** What each host must have for this role (checked before anything runs on it). */
+  requires: Map<string, HostRequirements>;
 }
 
 export interface CompiledPlay {
@@ -286,7 +295,7 @@ interface Findings {
 type Listed = CompiledPlay['listing'][number]['tasks'][number];
 
 function compileRole(site: RoleSite, hosts: string[], found: Findings): { role: CompiledRole; listed: Listed[] } {
-  const role: CompiledRole = { name: site.role.name, tasks: new Map(), handlers: new Map() };
+  const role: CompiledRole = { name: site.role.name, tasks: new Map(), handlers: new Map(), requires: new Map() };
   const listed = new Map<string, Listed>();
   for (const host of hosts) {
     const compiled = compileForHost(site, host, found);
@@ -294,6 +303,7 @@ function compileRole(site: RoleSite, hosts: string[], found: Findings): { role: 
     compiled.listed.forEach((l) => listed.has(l.name) || listed.set(l.name, l));
     role.tasks.set(host, compiled.tasks);
     role.handlers.set(host, compiled.handlers);
+    if (compiled.requires) role.requires.set(host, compiled.requires);
   }
   return { role, listed: [...listed.values()] };
 }
@@ -377,7 +387,9 @@ function compileForHost(
   site: RoleSite,
   host: string,
   found: Findings,
-): { tasks: PlannedTask[]; handlers: Map<string, PlannedTask>; listed: Listed[] } | undefined {
+):
+  | { tasks: PlannedTask[]; handlers: Map<string, PlannedTask>; listed: Listed[]; requires?: HostRequirements }
+  | undefined {
   const { inv, play, ref, role, options } = site;
   const { resolved, vars, bad } = resolveFor(site, role, host);
   found.problems.push(...bad.map((p) => ({ ...p, role: role.name, host })));
@@ -445,7 +457,13 @@ function compileForHost(
     t.notify.filter((name) => !handlers.has(name)).forEach((n) => unknownHandler('notifies', t, n));
   for (const h of handlers.values())
     if (h.supersededBy && !handlers.has(h.supersededBy)) unknownHandler('is superseded by', h, h.supersededBy);
-  return { tasks, handlers, listed };
+  const { requires } = role.definition;
+  return {
+    tasks,
+    handlers,
+    listed,
+    requires: attempt(() => (typeof requires === 'function' ? requires(ctx) : requires)),
+  };
 }
 
 /** Runs role code; what it throws becomes a problem naming the role, task and host. */

@@ -31,9 +31,14 @@ export interface RoleRunContext {
   stop: () => boolean;
   /** Check mode: a host's readings as the changes so far would leave them (by probe key). */
   predicted: (host: string) => Map<string, string>;
+  /** What the host lacks of what the run's roles need (once per host and run), if anything. */
+  prerequisites: (remote: Remote) => Promise<string | undefined>;
 }
 
 class Stopped extends Error {}
+
+/** The task a host's missing prerequisites are reported as. */
+const PREREQUISITES = 'host prerequisites';
 
 /**
  * Runs a role's tasks on one host in order. All of the role's resources are read in one round
@@ -52,6 +57,21 @@ export async function runRoleOnHost(ctx: RoleRunContext): Promise<HostOutcome> {
     return status === 'interrupted' ? 'stopped' : 'unreachable';
   }
   try {
+    const started = Date.now();
+    const lacking = await ctx.prerequisites(remote).catch((e: unknown) => {
+      report(ctx, { task: PREREQUISITES, handler: false, status: failureStatus(e, ctx.host), started, error: e });
+      throw e;
+    });
+    if (lacking !== undefined) {
+      report(ctx, {
+        task: PREREQUISITES,
+        handler: false,
+        status: 'failed',
+        started,
+        error: new ResourceError(lacking),
+      });
+      return 'failed';
+    }
     for (const segment of segments(ctx.tasks)) {
       await runSegment(ctx, remote, segment, false, notified, turn);
       await runHandlers(ctx, remote, notified, turn);

@@ -11,6 +11,7 @@ import {
   type TaskResult,
 } from './events.ts';
 import { gatherFacts } from './facts.ts';
+import { hostRequirements, requirementsCommand, requirementsProblem } from './prerequisites.ts';
 import { Prefetch, type RunsAs } from './prefetch.ts';
 import { runRoleOnHost, type HostOutcome } from './run-role.ts';
 import { Turns } from './turns.ts';
@@ -54,6 +55,7 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
   const facts = new Map<string, Promise<Facts>>();
   const remoteOf = (host: string): Promise<Connection> => cached(connections, host, () => options.connect(host));
   const dead = new Set<string>();
+  const prerequisites = new Map<string, Promise<string | undefined>>();
   const reads = new Map<string, Promise<string | undefined>>();
   const predictions = new Map<string, Map<string, string>>();
   const predicted = (host: string): Map<string, string> => {
@@ -97,6 +99,12 @@ export async function runPlaybook(compiled: CompiledRun, options: RunOptions): P
             emit,
             stop,
             predicted,
+            prerequisites: (remote) =>
+              cached(prerequisites, host, async () => {
+                const req = hostRequirements(compiled, host);
+                if (!req) return undefined;
+                return requirementsProblem(req, (await remote.exec(requirementsCommand(req))).stdout);
+              }),
           });
           if (outcome === 'failed' || outcome === 'unreachable') {
             dead.add(host);

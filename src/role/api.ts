@@ -37,7 +37,7 @@ import {
 } from './definition.ts';
 import { renderTemplate } from './template.ts';
 
-export type { Facts, RoleContext, RoleDefinition, Task } from './definition.ts';
+export type { Facts, HostRequirements, RoleContext, RoleDefinition, Task } from './definition.ts';
 export { FromHost } from './definition.ts';
 /** A value as a YAML document (a HelmChart's valuesContent, say). */
 export { toYaml } from '../input/lazy-yaml.ts';

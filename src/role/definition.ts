@@ -116,7 +116,20 @@ export interface FlushHandlers {
 
 export type TaskEntry = Task | FlushHandlers;
 
+/**
+ * What a role needs on its hosts beyond POSIX sh. Checked once per host, before anything runs on
+ * it, so a host that lacks it fails at once with the reason instead of halfway through a role.
+ */
+export interface HostRequirements {
+  /** Debian or a derivative (Ubuntu): /etc/os-release's ID or ID_LIKE says `debian`. */
+  family?: 'debian';
+  /** Programs the role runs, found on the PATH its commands run with (become's, when it becomes). */
+  commands?: string[];
+}
+
 export interface RoleDefinition<V = Vars> {
+  /** What the role's hosts must have; from its variables where it depends on them. */
+  requires?: HostRequirements | ((ctx: RoleContext<V>) => HostRequirements);
   tasks(ctx: RoleContext<V>): (TaskEntry | false | null | undefined)[];
   handlers?(ctx: RoleContext<V>): Task[];
   /**

@@ -90,6 +90,20 @@ describe('the engine on fake hosts: failures', () => {
     expect(summary.recap.get('w2')).toMatchObject({ changed: 1, failed: 1 });
   });
 
+  it("a host lacking what a role needs fails before anything runs on it, in the run's first role; checked once per host", async () => {
+    const { lines, summary, hosts } = await runFixture('prerequisites.yaml');
+    expect(lines.filter((l) => l.startsWith('w2 '))).toEqual(['w2 host prerequisites failed']);
+    const failed = summary.results.find((r) => r.host === 'w2');
+    expect(failed).toMatchObject({
+      role: 'record',
+      message: "missing play-no-such-program on the PATH the roles' commands run with",
+    });
+    expect(hosts.changesOn('w2').filter((e) => !e.command.includes('os-release'))).toEqual([]);
+    expect(has(hosts, 'w1', 'needs') && has(hosts, 'w3', 'needs')).toBe(true);
+    for (const h of ['cp1', 'w1', 'w2', 'w3'])
+      expect(hosts.execs.filter((e) => e.host === h && e.command.includes('os-release'))).toHaveLength(1);
+  });
+
   it('any_errors_fatal: one failure ends the play for every host; tasks running finish, none starts', async () => {
     const { lines, hosts } = await runFixture('fatal.yaml');
     expect(lines).toContain('w1 one failed');

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { beforeAll, expect, it } from 'vitest';
 import { projectRoot } from '../lab/paths.ts';
 import { q } from '../../src/transport/shell.ts';
-import { describeLab, lab, onHostOk } from './lab-fixture.ts';
+import { describeLab, lab, onHost, onHostOk } from './lab-fixture.ts';
 import { failures, fixturePlaybook, labInventoryWith, play, type PlayRun } from './play-runner.ts';
 
 // Providers hand out a root password, or a user whose sudo asks for a password (issue 26). Each
@@ -195,5 +195,41 @@ describeLab('become and passwords as Ansible has them, on hosts set up as provid
     const journal = (s: string) => onHostOk('w1', `journalctl -u ssh ${s} -o cat --no-pager`);
     expect(await journal('')).toMatch(/Accepted password for pwonly/);
     expect(await journal(`--since @${since}`)).not.toMatch(/password|pwonly/i);
+  });
+});
+
+describeLab('host prerequisites: a host that is not what the roles need fails first, saying why', () => {
+  const sysctlOnW2 = () => play(['site.yaml', '-i', labInventoryWith({}), '--role', 'sysctl', '-l', 'w2']);
+  const sysctlFile = '/etc/sysctl.d/99-k3s-metallb.conf';
+
+  it('not Debian-family (os-release of another distribution): nothing runs on it', async () => {
+    await onHostOk(
+      'w2',
+      `rm -f ${sysctlFile} && mv /etc/os-release /etc/os-release.play-test && printf '%s\\n' 'ID=alpine' 'PRETTY_NAME="Alpine Linux v3.20"' > /etc/os-release`,
+    );
+    try {
+      const r = await sysctlOnW2();
+      expect(r.code, failures(r)).toBe(2);
+      expect(r.stdout).toContain(
+        "host prerequisites: FAILED: not a Debian-family host (Alpine Linux v3.20): play's roles install with apt and dpkg",
+      );
+      expect(r.report?.results.map((t) => `${t.task} ${t.status}`)).toEqual(['host prerequisites failed']);
+      expect((await onHost('w2', `test -e ${sysctlFile}`)).exitCode).toBe(1);
+    } finally {
+      await onHostOk('w2', 'mv -f /etc/os-release.play-test /etc/os-release');
+    }
+  });
+
+  it('a program a role runs is missing: named', async () => {
+    await onHostOk('w2', 'mv /usr/sbin/sysctl /usr/sbin/sysctl.play-test');
+    try {
+      const r = await sysctlOnW2();
+      expect(r.code, failures(r)).toBe(2);
+      expect(r.stdout).toContain("host prerequisites: FAILED: missing sysctl on the PATH the roles' commands run with");
+    } finally {
+      await onHostOk('w2', 'mv /usr/sbin/sysctl.play-test /usr/sbin/sysctl');
+    }
+    const ok = await sysctlOnW2();
+    expect(ok.code, failures(ok)).toBe(0);
   });
 });
