@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { controllerFile } from '../_shared/controller-file.ts';
 import { elfExecutable } from './elf.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';
@@ -115,10 +116,46 @@ function installTasks(ctx: Ctx): Task[] {
   ];
 }
 
+/** Where K3s looks for image archives to import at start (its air-gap install). */
+const IMAGES_DIR = '/var/lib/rancher/k3s/agent/images';
+const IMAGE_ARCHIVE = /\.tar(\.(gz|bz2|lz4|zst))?$/;
+
+function imageTasks(ctx: Ctx): Task[] {
+  const archives = ctx.vars.k3s_airgap_images;
+  const names = archives.map((path) => basename(path));
+  names.forEach((name, i) => {
+    if (!IMAGE_ARCHIVE.test(name))
+      ctx.reject(
+        ['k3s_airgap_images', i],
+        `K3s imports .tar, .tar.gz, .tar.bz2, .tar.lz4 or .tar.zst archives; ${name} is none`,
+      );
+    else if (names.indexOf(name) !== i)
+      ctx.reject(['k3s_airgap_images', i], `two archives named ${name}: they would land on the same file`);
+  });
+  if (archives.length === 0) return [];
+  return [
+    directory('K3s image archives folder', { path: IMAGES_DIR, mode: '0755' }),
+    ...archives.map((path) =>
+      file(`K3s image archive ${basename(path)}`, {
+        path: `${IMAGES_DIR}/${basename(path)}`,
+        content: controllerFile(path, 'k3s_airgap_images'),
+        mode: '0644',
+        summarize: true,
+        notify: 'restart K3s',
+      }),
+    ),
+  ];
+}
+
+const kubernetesMinor = (version: string): number => Number(/^v1\.(\d+)\./.exec(version)?.[1] ?? 0);
+
 function ipvsTasks(ctx: Ctx): Task[] {
   const ipvs = ctx.vars.kube_proxy_mode === 'ipvs';
-  if (ipvs)
-    ctx.warn('kube_proxy_mode is ipvs: IPVS is deprecated upstream since Kubernetes 1.35; nftables is its successor');
+  // Said where it is true: the K3s installed is Kubernetes 1.35 or later.
+  if (ipvs && kubernetesMinor(ctx.vars.k3s_version) >= 35)
+    ctx.warn(
+      `kube_proxy_mode is ipvs: IPVS is deprecated in Kubernetes 1.35 (k3s_version ${ctx.vars.k3s_version}); nftables is its successor`,
+    );
   const loaded = IPVS_MODULES.map((m) => `[ -d /sys/module/${m} ]`).join(' && ');
   const load = IPVS_MODULES.map(
     (m) =>
@@ -143,6 +180,7 @@ export default defineRole<Vars>({
       ctx.vars.k3s_token ?? (p.isFirst ? null : ctx.fromHost(p.first, `cat ${TOKEN_FILE}`, { secret: true }));
     return [
       ...installTasks(ctx),
+      ...imageTasks(ctx),
       ...ipvsTasks(ctx),
       directory('K3s config directory', { path: '/etc/rancher/k3s', mode: '0755' }),
       template('K3s config', {

@@ -10,6 +10,10 @@ export interface Vars {
    */
   k3s_airgap_binary: string | null;
   /**
+   * Paths on the controller of image archives K3s imports when it starts, copied to /var/lib/rancher/k3s/agent/images/ on every node: for an air-gapped install, K3s's own (k3s-airgap-images-amd64.tar.zst from the release) and MetalLB's (docker save of its controller and speaker images). Names end in .tar, .tar.gz, .tar.bz2, .tar.lz4 or .tar.zst, as K3s reads them.
+   */
+  k3s_airgap_images: string[];
+  /**
    * Cluster token. Empty: the first server makes one and the others read it from it at run time. Never printed.
    */
   k3s_token: string | null;
@@ -18,7 +22,7 @@ export interface Vars {
    */
   k3s_server_url: string | null;
   /**
-   * kube-proxy mode on every node. ipvs (the article's choice) forces ipvs-strict-arp=true and loads the IPVS kernel modules; IPVS is deprecated upstream since Kubernetes 1.35, nftables is its successor.
+   * kube-proxy mode on every node. ipvs (the article's choice) forces ipvs-strict-arp=true and loads the IPVS kernel modules; IPVS is deprecated in Kubernetes 1.35 (a warning says so where k3s_version is 1.35 or later), nftables is its successor.
    */
   kube_proxy_mode: 'ipvs' | 'iptables' | 'nftables';
   /**

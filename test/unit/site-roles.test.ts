@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/engine/compile.ts';
@@ -147,5 +149,47 @@ describe('k3s-config refuses extra config that would fight its own keys', () => 
     }
     expect(message).toMatch(/-e #1:1:\d+: k3s_extra_config\.disable: disable is managed by this role/);
     expect(message).not.toMatch(/node-label/);
+  });
+});
+
+describe('k3s-config: air-gap image archives and the IPVS warning', () => {
+  const compiled = (extra: Record<string, unknown>) =>
+    compile(loadPlaybook(join(root, 'playbooks/site.yaml')), loadInventory(join(root, 'inventory/example-bgp')), {
+      extraVars: [extraVarsLayer(JSON.stringify(extra), 0, root)],
+      selection: { tags: [], skipTags: [], roles: [] },
+    });
+
+  it("copies each archive into K3s's agent/images on every node, and restarts K3s when one changes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'play-images-'));
+    writeFileSync(join(dir, 'k3s-airgap-images-amd64.tar.zst'), 'k3s images');
+    writeFileSync(join(dir, 'metallb-images.tar'), 'metallb images');
+    const run = await compiled({
+      k3s_airgap_images: [join(dir, 'k3s-airgap-images-amd64.tar.zst'), join(dir, 'metallb-images.tar')],
+    });
+    for (const host of ['cp1', 'w1']) {
+      const tasks = run.plays.flatMap((p) => p.roles.flatMap((r) => r.tasks.get(host) ?? []));
+      const archives = tasks.filter((t) => t.name.startsWith('K3s image archive '));
+      expect(archives.map((t) => t.resource?.describe)).toEqual([
+        'file /var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar.zst',
+        'file /var/lib/rancher/k3s/agent/images/metallb-images.tar',
+      ]);
+      expect(archives.every((t) => t.notify.includes('restart K3s'))).toBe(true);
+    }
+  });
+
+  it('refuses a name K3s would not import, at its place in the list', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'play-images-'));
+    writeFileSync(join(dir, 'images.zip'), 'x');
+    await expect(compiled({ k3s_airgap_images: [join(dir, 'images.zip')] })).rejects.toThrow(
+      /k3s_airgap_images\[0\]: K3s imports \.tar, \.tar\.gz, \.tar\.bz2, \.tar\.lz4 or \.tar\.zst archives; images\.zip is none/,
+    );
+  });
+
+  it('warns that IPVS is deprecated only where the K3s installed is Kubernetes 1.35 or later', async () => {
+    const ipvs = (w: string[]) => w.filter((m) => m.includes('IPVS is deprecated'));
+    expect(ipvs((await compiled({})).warnings)).toEqual([]);
+    expect(ipvs((await compiled({ k3s_version: 'v1.35.0+k3s1' })).warnings)).toEqual([
+      'k3s-config: kube_proxy_mode is ipvs: IPVS is deprecated in Kubernetes 1.35 (k3s_version v1.35.0+k3s1); nftables is its successor',
+    ]);
   });
 });
