@@ -22,6 +22,11 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
         .choices(Object.keys(EXAMPLES))
         .makeOptionMandatory(),
     )
+    .option(
+      '--user <name>',
+      'the user your provider gave you to log in as (root, or a sudo user such as debian); not root means become: sudo',
+      'root',
+    )
     .exitOverride()
     .configureOutput({ writeOut: print, writeErr: () => undefined });
   try {
@@ -32,7 +37,9 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
     throw e;
   }
   const dir = resolve(cwd, cmd.args[0] ?? '');
-  const mode = cmd.opts<{ mode: Mode }>().mode;
+  const { mode, user } = cmd.opts<{ mode: Mode; user: string }>();
+  if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(user))
+    throw new UsageError(`--user ${user}: not a user name`, 'play init --help');
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new UsageError(
       `${dir} is not empty: play init writes a new inventory, it never overwrites one`,
@@ -49,7 +56,14 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
   const installed = join(installRoot, VARS_SCHEMA_FILE);
   const inside = (path: string): boolean => !relative(cwd, path).startsWith('..');
   const schema = inside(installRoot) && inside(dir) ? relative(dirname(vars), installed) : installed;
-  const given = `# yaml-language-server: $schema=${schema}\n${readFileSync(vars, 'utf8')}`;
+  const login =
+    user === 'root'
+      ? 'ansible_user: root'
+      : `ansible_user: ${user}\nansible_become: true           # ${user} runs play's commands through sudo`;
+  const given = `# yaml-language-server: $schema=${schema}\n${readFileSync(vars, 'utf8')}`.replace(
+    /^ansible_user: root$/m,
+    login,
+  );
   const withPassword = given.replace(/^(\s*password: )\S+/m, `$1${randomBytes(12).toString('base64url')}`);
   writeFileSync(vars, withPassword);
   if (withPassword !== given) chmodSync(vars, 0o600);
@@ -63,7 +77,7 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
   print(`wrote ${shown}/ (${mode} mode): hosts.yaml and group_vars/all.yaml${secretNote}
 next: put your hosts' addresses in hosts.yaml and your pools in group_vars/all.yaml, then
   ${play} site.yaml -i ${shown} --check --diff    # what would change, nothing is touched
-  ${play} site.yaml -i ${shown}                   # apply
+  ${play} site.yaml -i ${shown}                   # apply (add -k and/or -K where a password is asked)
   ${play} doctor -i ${shown}                      # check the live cluster`);
 }
 

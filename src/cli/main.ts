@@ -59,7 +59,8 @@ export async function main(argv: string[]): Promise<number> {
     const early = new EarlyConnections();
     try {
       const connectionDefaults = connectionFlags(options, passwords);
-      if (!lists(options))
+      // kubeconfig reads one host: it opens no connection to the others.
+      if (!lists(options) && !options.kubeconfig)
         early.open(
           [...connectionPlan(playbook, inventory, { limit: options.limit, extraVars, connectionDefaults })].map(
             ([host, vars]) => connectionTarget(host, vars, options.acceptNewHostKeys),
@@ -92,6 +93,22 @@ export async function main(argv: string[]): Promise<number> {
         compiled.warnings.forEach((w) => process.stderr.write(`WARNING: ${redactor.text(w)}\n`));
         listing.forEach((l) => out(redactor.text(l)));
         return EXIT.ok;
+      }
+      if (options.kubeconfig) {
+        const { fetchKubeconfig } = await import('../kubeconfig/fetch.ts');
+        return await fetchKubeconfig(
+          compiled,
+          inventory,
+          {
+            ...options.kubeconfig,
+            inventoryPath,
+            acceptNewHostKeys: options.acceptNewHostKeys,
+            become: options.connection.become,
+          },
+          redactor,
+          out,
+          early,
+        );
       }
       if (options.doctor) {
         // Loaded only for doctor: a run does not pay for it.

@@ -10,6 +10,8 @@ export interface CliOptions {
   playbook: string;
   /** `play doctor`: check the live cluster against site.yaml's intended state. */
   doctor: boolean;
+  /** `play kubeconfig`: the first server's kubeconfig, written on this machine. */
+  kubeconfig?: { output?: string; server?: string; name?: string };
   inventory: string;
   check: boolean;
   diff: boolean;
@@ -90,17 +92,46 @@ Exit codes:
   6   invalid input (YAML, schema, variables, templates, unknown host/group)
   1   internal error`;
 
-function program(doctor: boolean): Command {
-  const cmd = doctor
-    ? new Command('play doctor').description(
-        'Check the live cluster against the intended state (site.yaml and the inventory); read-only.',
-      )
-    : new Command('play')
-        .description(
-          'Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster; `play init DIR --mode bgp|layer2` writes a starting inventory.',
-        )
-        .argument('<playbook>', "playbook file, or a name in playbooks/ or among play's own (e.g. site.yaml)")
-        .version(playVersion, '-V, --version', "print play's version");
+const KUBECONFIG_HELP = `
+play kubeconfig reads /etc/rancher/k3s/k3s.yaml from the first k3s_server (through become),
+points it at that server's address (or --server), names its cluster, user and context after the
+inventory, and writes it here with mode 0600 (atomically: a stopped run leaves no half file). The
+credentials it holds are never printed. kubectl reaches the API only from firewall_admin_sources.
+
+Exit codes:
+  0   written                     4   the server was unreachable
+  2   the server has no kubeconfig (K3s not installed yet) or it could not be written
+  5   bad command line            6   invalid input           1   internal error`;
+
+type Mode = 'run' | 'doctor' | 'kubeconfig';
+
+function program(mode: Mode): Command {
+  const doctor = mode !== 'run';
+  const cmd =
+    mode === 'kubeconfig'
+      ? new Command('play kubeconfig')
+          .description(
+            "Write the cluster's kubeconfig on this machine, for kubectl (reads the first server; changes nothing)",
+          )
+          .option('-o, --output <file>', 'where to write it (default: ~/.kube/NAME.yaml)')
+          .option(
+            '--server <address>',
+            "the API server's address as kubectl reaches it (default: the first server's ansible_host)",
+          )
+          .option(
+            '--name <name>',
+            "the cluster's, user's and context's name in the file (default: the inventory's folder name)",
+          )
+      : mode === 'doctor'
+        ? new Command('play doctor').description(
+            'Check the live cluster against the intended state (site.yaml and the inventory); read-only.',
+          )
+        : new Command('play')
+            .description(
+              'Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster; `play kubeconfig -i INVENTORY` writes its kubeconfig here; `play init DIR --mode bgp|layer2` writes a starting inventory.',
+            )
+            .argument('<playbook>', "playbook file, or a name in playbooks/ or among play's own (e.g. site.yaml)")
+            .version(playVersion, '-V, --version', "print play's version");
   cmd.option(
     '-i, --inventory <inventory>',
     "inventory directory or file, or host1,host2, (a bare name means inventory/NAME/; default: ansible.cfg's inventory, $ANSIBLE_INVENTORY)",
@@ -117,8 +148,9 @@ function program(doctor: boolean): Command {
       .option('--skip-tags <tags>', 'skip tasks with these tags', names('--skip-tags', 'one or more tags'))
       .option('--role <name>', 'run only this role (repeatable)', names('--role', 'one or more role names'));
   }
+  if (mode !== 'kubeconfig')
+    cmd.option('-l, --limit <pattern>', 'limit to hosts matching this pattern (a:b, a:&b, a:!b, globs)');
   cmd
-    .option('-l, --limit <pattern>', 'limit to hosts matching this pattern (a:b, a:&b, a:!b, globs)')
     .option(
       '--roles-path <dirs>',
       "more folders of roles, colon-separated (repeatable; $PLAY_ROLES_PATH): after roles/ beside the playbook, before play's own",
@@ -149,13 +181,14 @@ function program(doctor: boolean): Command {
       .option('--list-tags', 'list the tags in use, then exit')
       .option('--syntax-check', 'check playbook, inventory, roles, variables and templates, then exit');
   }
-  return cmd
-    .option(
+  if (mode !== 'kubeconfig')
+    cmd.option(
       '--json <file>',
       doctor
         ? "also write every check's verdict and evidence as JSON"
         : 'also write a machine-readable report of every task on every host',
-    )
+    );
+  return cmd
     .option('-v, --verbose', 'more detail (repeatable)', (_v: string, n: number) => n + 1, 0)
     .option(
       '--vault-password-file <file>',
@@ -193,7 +226,7 @@ function program(doctor: boolean): Command {
       '--accept-new-host-keys',
       'record the host keys of hosts not in known_hosts (a changed key is still refused)',
     )
-    .addHelpText('after', doctor ? DOCTOR_HELP : EXIT_HELP)
+    .addHelpText('after', mode === 'kubeconfig' ? KUBECONFIG_HELP : doctor ? DOCTOR_HELP : EXIT_HELP)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
 }
@@ -208,16 +241,17 @@ export function parseOptions(
     print(`${versions()}\n`);
     return undefined;
   }
-  const doctor = argv[0] === 'doctor';
-  const cmd = program(doctor);
+  const mode: Mode = argv[0] === 'doctor' || argv[0] === 'kubeconfig' ? argv[0] : 'run';
+  const doctor = mode === 'doctor';
+  const help = mode === 'run' ? 'play --help' : `play ${mode} --help`;
+  const cmd = program(mode);
   cmd.configureOutput({ writeOut: print, writeErr: () => undefined });
   try {
-    cmd.parse(doctor ? argv.slice(1) : argv, { from: 'user' });
+    cmd.parse(mode === 'run' ? argv : argv.slice(1), { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version'))
       return undefined;
-    if (e instanceof CommanderError)
-      throw new UsageError(e.message.replace(/^error: /, ''), doctor ? 'play doctor --help' : 'play --help');
+    if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''), help);
     throw e;
   }
   const o = cmd.opts<
@@ -235,19 +269,24 @@ export function parseOptions(
       timeout?: number;
       sshCommonArgs?: string;
       sshExtraArgs?: string;
+      output?: string;
+      server?: string;
+      name?: string;
     }
   >();
   const inventory = o.inventory ?? ansible.inventory;
   if (inventory === undefined)
     throw new UsageError(
       "required option '-i, --inventory <inventory>' not specified (nor inventory in ansible.cfg's [defaults], nor $ANSIBLE_INVENTORY)",
-      doctor ? 'play doctor --help' : 'play --help',
+      help,
     );
   const playRolesPath = (process.env.PLAY_ROLES_PATH ?? '').split(':').filter(Boolean);
   return {
-    // doctor runs the whole site.yaml in check mode: what would change is drift.
-    playbook: doctor ? 'site.yaml' : (cmd.args[0] ?? ''),
+    // doctor runs the whole site.yaml in check mode: what would change is drift. kubeconfig reads
+    // the connection settings site.yaml gives the first server.
+    playbook: mode === 'run' ? (cmd.args[0] ?? '') : 'site.yaml',
     doctor,
+    ...(mode === 'kubeconfig' ? { kubeconfig: { output: o.output, server: o.server, name: o.name } } : {}),
     inventory,
     check: doctor || Boolean(o.check),
     diff: Boolean(o.diff),
