@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   // Roles import play by its package name, as a user's roles do (package.json's exports).
-  resolve: { alias: { 'play/role': fileURLToPath(new URL('src/role/api.ts', import.meta.url)) } },
+  resolve: { alias: { 'vds-play/role': fileURLToPath(new URL('src/role/api.ts', import.meta.url)) } },
   test: {
     projects: [
       {

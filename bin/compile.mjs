@@ -16,7 +16,7 @@ const SOURCE_DIRS = ['src', 'roles'];
 const KEEP = 3;
 /** Changes whenever the tree's layout does, so a checkout never runs a tree built the old way. */
 const LAYOUT = 'bundles 1';
-/** What roles import of play, as `play/role` (package.json's exports): the one module of play a role outside the tree can reach. */
+/** What roles import of play, as `vds-play/role` (package.json's exports): the one module of play a role outside the tree can reach. */
 const ROLE_API = 'src/role/api.ts';
 
 /** How play bundles TypeScript for Node, here and for roles outside the tree (src/role/import-role.ts). */
@@ -57,11 +57,11 @@ async function build(root, files, out) {
     outdir: out,
     splitting: true,
     chunkNames: 'src/chunks/[name]-[hash]',
-    // Every bare import stays external but play's own: a role's `play/role` is bundled like a relative import.
+    // Every bare import stays external but play's own: a role's `vds-play/role` is bundled like a relative import.
     plugins: [
       {
         name: 'play-role',
-        setup: (b) => b.onResolve({ filter: /^play\/role$/ }, () => ({ path: join(root, ROLE_API) })),
+        setup: (b) => b.onResolve({ filter: /^(vds-)?play\/role$/ }, () => ({ path: join(root, ROLE_API) })),
       },
     ],
   });

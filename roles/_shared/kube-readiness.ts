@@ -2,7 +2,7 @@
 // and MetalLB's readiness on a server is one kubectl call. Each call is a process start on the
 // server (a K3s kubectl costs a good part of a second of CPU), and readiness is read on every
 // rerun: one call keeps that cost flat as the cluster grows.
-import { kubeStatusProbe, type Probe } from 'play/role';
+import { kubeStatusProbe, type Probe } from 'vds-play/role';
 import { KUBECTL } from './k3s-paths.ts';
 
 /** One line per object: `Kind/name value`, the value being whichever of these the kind has. */

@@ -8,7 +8,7 @@ import {
   service,
   template,
   type RoleContext,
-} from 'play/role';
+} from 'vds-play/role';
 import { parseRange } from '../_shared/ip.ts';
 import type { Vars } from './variables.gen.ts';
 import { debianHost } from '../_shared/host-requirements.ts';

@@ -1,4 +1,14 @@
-import { apt, command, defineRole, flushHandlers, lines, service, sysctl, template, type RoleContext } from 'play/role';
+import {
+  apt,
+  command,
+  defineRole,
+  flushHandlers,
+  lines,
+  service,
+  sysctl,
+  template,
+  type RoleContext,
+} from 'vds-play/role';
 import { durationMs } from '../_shared/duration.ts';
 import { ipv4Cidrs } from '../_shared/ip.ts';
 import type { BfdProfile, Pool } from '../_shared/metallb.ts';

@@ -16,7 +16,7 @@ import {
   waitUntil,
   type RoleContext,
   type Task,
-} from 'play/role';
+} from 'vds-play/role';
 import type { Vars } from './variables.gen.ts';
 import { debianHost } from '../_shared/host-requirements.ts';
 

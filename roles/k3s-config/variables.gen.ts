@@ -22,7 +22,7 @@ export interface Vars {
    */
   k3s_server_url: string | null;
   /**
-   * kube-proxy mode on every node. ipvs (the article's choice) forces ipvs-strict-arp=true and loads the IPVS kernel modules; IPVS is deprecated in Kubernetes 1.35 (a warning says so where k3s_version is 1.35 or later), nftables is its successor.
+   * kube-proxy mode on every node. ipvs (the choice of the how-to play grew from, docs/site.md) forces ipvs-strict-arp=true and loads the IPVS kernel modules; IPVS is deprecated in Kubernetes 1.35 (a warning says so where k3s_version is 1.35 or later), nftables is its successor.
    */
   kube_proxy_mode: 'ipvs' | 'iptables' | 'nftables';
   /**

@@ -1,4 +1,4 @@
-import type { JsonSchema } from 'play/role';
+import type { JsonSchema } from 'vds-play/role';
 
 /**
  * The project's own schema of the MetalLB objects it renders (metallb v0.16): field names, types

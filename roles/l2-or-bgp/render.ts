@@ -1,4 +1,4 @@
-import type { KubeObject } from 'play/role';
+import type { KubeObject } from 'vds-play/role';
 import { durationMs } from '../_shared/duration.ts';
 import { OWNER_LABELS, type BfdProfile, type MetallbVars } from '../_shared/metallb.ts';
 

@@ -1,4 +1,4 @@
-import { checkSchema, defineRole, kubeObjects, type KubeObject, type RoleContext } from 'play/role';
+import { checkSchema, defineRole, kubeObjects, type KubeObject, type RoleContext } from 'vds-play/role';
 import { OWNER_LABELS, type MetallbVars } from '../_shared/metallb.ts';
 import { KUBECTL } from '../_shared/k3s-paths.ts';
 import { METALLB_SCHEMAS } from './metallb-schema.ts';

@@ -1,4 +1,4 @@
-import { keyPath } from 'play/role';
+import { keyPath } from 'vds-play/role';
 import { durationMs } from '../_shared/duration.ts';
 import { contains, formatAddress, overlaps, parseAddress, parseRange, type IpRange } from '../_shared/ip.ts';
 import type { MetallbVars } from '../_shared/metallb.ts';

@@ -7,7 +7,7 @@ import {
   waitUntil,
   type JudgedReading,
   type RoleContext,
-} from 'play/role';
+} from 'vds-play/role';
 import { objectsReading, readiness } from '../_shared/kube-readiness.ts';
 import { controllerFile } from '../_shared/controller-file.ts';
 import { K3S_MANIFESTS } from '../_shared/k3s-paths.ts';

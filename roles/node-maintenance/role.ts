@@ -1,4 +1,4 @@
-import { command, defineRole, shellQuote as q, waitUntil, type RoleContext, type Task } from 'play/role';
+import { command, defineRole, shellQuote as q, waitUntil, type RoleContext, type Task } from 'vds-play/role';
 import { KUBECTL } from '../_shared/k3s-paths.ts';
 import type { Vars } from './variables.gen.ts';
 import { debianHost } from '../_shared/host-requirements.ts';

@@ -1,4 +1,4 @@
-import { defineRole, sysctl } from 'play/role';
+import { defineRole, sysctl } from 'vds-play/role';
 import type { Vars } from './variables.gen.ts';
 import { debianHost } from '../_shared/host-requirements.ts';
 

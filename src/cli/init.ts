@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -13,7 +14,7 @@ type Mode = keyof typeof EXAMPLES;
  * `play init DIR --mode bgp|layer2`: a starting inventory in the user's own repository, from the
  * example play ships for that mode, with a BGP password of its own (never the example's).
  */
-export function init(argv: string[], cwd: string, print: (s: string) => void): void {
+export async function init(argv: string[], cwd: string, print: (s: string) => void): Promise<void> {
   const cmd = new Command('play init')
     .description('Write a commented starting inventory for a cluster in BGP or layer2 mode.')
     .argument('<dir>', 'the inventory directory to create (it must not exist, or be empty)')
@@ -24,8 +25,7 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
     )
     .option(
       '--user <name>',
-      'the user your provider gave you to log in as (root, or a sudo user such as debian); not root means become: sudo',
-      'root',
+      'the user your provider gave you to log in as (root, or a sudo user such as debian); not root means become: sudo. Asked on a terminal; root elsewhere',
     )
     .exitOverride()
     .configureOutput({ writeOut: print, writeErr: () => undefined });
@@ -37,7 +37,7 @@ export function init(argv: string[], cwd: string, print: (s: string) => void): v
     throw e;
   }
   const dir = resolve(cwd, cmd.args[0] ?? '');
-  const { mode, user } = cmd.opts<{ mode: Mode; user: string }>();
+  const { mode, user = await askUser() } = cmd.opts<{ mode: Mode; user?: string }>();
   if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(user))
     throw new UsageError(`--user ${user}: not a user name`, 'play init --help');
   if (existsSync(dir) && readdirSync(dir).length > 0)
@@ -95,3 +95,17 @@ const header = (
 # Every variable is documented in play's docs/variables.md; \`play site.yaml -i DIR --syntax-check\`
 # checks this inventory without contacting a host.
 `;
+
+/** The login user, asked on a terminal as providers differ (root, debian, ubuntu); root elsewhere. */
+async function askUser(): Promise<string> {
+  if (!process.stdin.isTTY) return 'root';
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(
+      'Which user does your provider give you to log in (root, or a sudo user such as debian)? [root] ',
+    );
+    return answer.trim() || 'root';
+  } finally {
+    rl.close();
+  }
+}

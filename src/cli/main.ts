@@ -35,7 +35,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const cwd = process.cwd();
     if (argv[0] === 'init') {
-      init(argv.slice(1), cwd, out);
+      await init(argv.slice(1), cwd, out);
+      return EXIT.ok;
+    }
+    if (argv[0] === 'completion') {
+      (await import('./completion.ts')).completion(argv.slice(1), (s) => void process.stdout.write(s));
       return EXIT.ok;
     }
     const ansible = ansibleSettings(cwd);

@@ -103,7 +103,7 @@ Exit codes:
   2   the server has no kubeconfig (K3s not installed yet) or it could not be written
   5   bad command line            6   invalid input           1   internal error`;
 
-type Mode = 'run' | 'doctor' | 'kubeconfig';
+export type Mode = 'run' | 'doctor' | 'kubeconfig';
 
 function program(mode: Mode): Command {
   const doctor = mode !== 'run';
@@ -128,7 +128,7 @@ function program(mode: Mode): Command {
           )
         : new Command('play')
             .description(
-              'Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster; `play kubeconfig -i INVENTORY` writes its kubeconfig here; `play init DIR --mode bgp|layer2` writes a starting inventory.',
+              'Apply a playbook of TypeScript roles to an inventory of hosts over SSH. `play doctor -i INVENTORY` checks a live cluster; `play kubeconfig -i INVENTORY` writes its kubeconfig here; `play init DIR --mode bgp|layer2` writes a starting inventory; `play completion bash|zsh` prints shell completion.',
             )
             .argument('<playbook>', "playbook file, or a name in playbooks/ or among play's own (e.g. site.yaml)")
             .version(playVersion, '-V, --version', "print play's version");
@@ -229,6 +229,11 @@ function program(mode: Mode): Command {
     .addHelpText('after', mode === 'kubeconfig' ? KUBECONFIG_HELP : doctor ? DOCTOR_HELP : EXIT_HELP)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
+}
+
+/** Every option a mode takes, long forms and short ones (for shell completion). */
+export function optionNames(mode: Mode): string[] {
+  return program(mode).options.flatMap((o) => [o.long, o.short].filter((n): n is string => n !== undefined));
 }
 
 /** Parses argv; `--help`/`--version` print and yield undefined; a mistake is a UsageError. */

@@ -10,7 +10,7 @@ import { InputError } from '../input/errors.ts';
  * the project imports its compiled twin; any other role (a test fixture, a role beside the
  * user's own playbook) is compiled here, with its imports of the role API pointed at the
  * compiled tree's, so that play's modules are loaded once. (Errors and FromHost values are
- * recognised by brand, so even a second copy would be understood: src/errors.ts.) A role imports play as `play/role` (package.json's exports); the rest of play is
+ * recognised by brand, so even a second copy would be understood: src/errors.ts.) A role imports play as `vds-play/role` (package.json's exports); the rest of play is
  * bundled away, so importing it is refused.
  */
 export async function importRole(modulePath: string): Promise<unknown> {
@@ -37,7 +37,7 @@ async function compileRole(modulePath: string, tree: string, project: string): P
       {
         name: 'play-modules',
         setup(b) {
-          b.onResolve({ filter: /^play\/role$/ }, () => ({
+          b.onResolve({ filter: /^(vds-)?play\/role$/ }, () => ({
             path: pathToFileURL(join(tree, 'src/role/api.js')).href,
             external: true,
           }));
@@ -49,7 +49,9 @@ async function compileRole(modulePath: string, tree: string, project: string): P
             if (!existsSync(twin))
               return {
                 errors: [
-                  { text: `imports src/${inPlay}, which is internal to play: a role imports play as \`play/role\`` },
+                  {
+                    text: `imports src/${inPlay}, which is internal to play: a role imports play as \`vds-play/role\``,
+                  },
                 ],
               };
             return { path: pathToFileURL(twin).href, external: true };

@@ -80,7 +80,8 @@ export function roleVariables(dir: string, searchPath: string[]): RoleVariables 
 
 const loading = new Set<string>();
 
-function availableRoles(searchPath: string[]): string[] {
+/** The roles a search path offers, by name. */
+export function availableRoles(searchPath: string[]): string[] {
   const names = new Set<string>();
   for (const p of searchPath) {
     if (!existsSync(p)) continue;

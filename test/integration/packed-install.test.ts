@@ -34,16 +34,27 @@ describeLab("play installed from its packed tarball, run from the user's own rep
       cwd: repo,
       stdio: 'pipe',
     });
-    bin = join(repo, 'node_modules/play/bin/play.mjs');
+    bin = join(repo, 'node_modules/vds-play/bin/play.mjs');
   }, 180_000);
 
   it('the package holds play, its roles, playbooks and examples, and no tests or lab', () => {
-    const pkg = join(repo, 'node_modules/play');
+    const pkg = join(repo, 'node_modules/vds-play');
     expect(
       readdirSync(pkg)
         .filter((f) => !['node_modules', 'dist'].includes(f))
         .sort(),
-    ).toEqual(['README.md', 'bin', 'docs', 'inventory', 'package.json', 'playbooks', 'roles', 'src']);
+    ).toEqual([
+      'CHANGELOG.md',
+      'LICENSE',
+      'README.md',
+      'bin',
+      'docs',
+      'inventory',
+      'package.json',
+      'playbooks',
+      'roles',
+      'src',
+    ]);
     expect(readdirSync(join(pkg, 'inventory')).sort()).toEqual(['example-bgp', 'example-l2']);
   });
 
@@ -63,7 +74,7 @@ describeLab("play installed from its packed tarball, run from the user's own rep
     expect(init.stdout).toMatch(/mode 0600/);
     // Editors complete and check the variables from the schema play ships, found relative to the file.
     const modeline = /^# yaml-language-server: \$schema=(\S+)\n/.exec(vars)?.[1] ?? '';
-    expect(modeline).toBe('../../../node_modules/play/docs/vars.schema.json');
+    expect(modeline).toBe('../../../node_modules/vds-play/docs/vars.schema.json');
     expect(existsSync(join(repo, 'inventory/prod/group_vars', modeline))).toBe(true);
     const again = playInit('layer2');
     expect(again.status).toBe(5);
@@ -82,7 +93,7 @@ describeLab("play installed from its packed tarball, run from the user's own rep
     );
   });
 
-  it("a role of the user's repository, importing `play/role`, runs beside the built-in ones and overrides one of the same name", async () => {
+  it("a role of the user's repository, importing `vds-play/role`, runs beside the built-in ones and overrides one of the same name", async () => {
     mkdirSync(join(repo, 'playbooks'), { recursive: true });
     writeFileSync(join(repo, 'playbooks/ours.yaml'), '- name: ours\n  hosts: k3s_cluster\n  roles: [motd, sysctl]\n');
     const role = (name: string, task: string) => {
@@ -90,7 +101,7 @@ describeLab("play installed from its packed tarball, run from the user's own rep
       writeFileSync(join(repo, 'roles', name, 'variables.yaml'), '{}\n');
       writeFileSync(
         join(repo, 'roles', name, 'role.ts'),
-        `import { defineRole, file } from 'play/role';\nexport default defineRole({ tasks: ({ host }) => [file('${task}', { path: '/etc/motd', content: \`managed by play on \${host.name}\\n\` })] });\n`,
+        `import { defineRole, file } from 'vds-play/role';\nexport default defineRole({ tasks: ({ host }) => [file('${task}', { path: '/etc/motd', content: \`managed by play on \${host.name}\\n\` })] });\n`,
       );
     };
     role('motd', 'message of the day');

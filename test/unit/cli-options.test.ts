@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/input/errors.ts';
 import { parseOptions } from '../../src/cli/options.ts';
@@ -146,7 +149,7 @@ describe('command line', () => {
       /--stop-grace expects a positive integer, got "soon"/,
     );
   });
-  it("a usage error points at the help of the command it belongs to: play's, doctor's or init's", () => {
+  it("a usage error points at the help of the command it belongs to: play's, doctor's or init's", async () => {
     const help = (f: () => unknown): string | undefined => {
       try {
         f();
@@ -157,7 +160,9 @@ describe('command line', () => {
     };
     expect(help(() => parse('site.yaml'))).toBe('play --help');
     expect(help(() => parse('doctor'))).toBe('play doctor --help');
-    expect(help(() => init(['/tmp/never-written'], '/', () => undefined))).toBe('play init --help');
+    await expect(init(['/tmp/never-written'], '/', () => undefined)).rejects.toMatchObject({
+      help: 'play init --help',
+    });
   });
   it("--version prints play's version and the K3s and MetalLB versions it installs by default, and asks for no run", () => {
     let printed = '';
@@ -183,8 +188,25 @@ describe('command line', () => {
 describe('play init says the command the user will type', () => {
   it('npx play where play is a package of the project or run through npx, play where it is on the PATH', async () => {
     const { command } = await import('../../src/cli/init.ts');
-    expect(command({}, '/home/me/ops/node_modules/play')).toBe('npx play');
+    expect(command({}, '/home/me/ops/node_modules/vds-play')).toBe('npx play');
     expect(command({ npm_command: 'exec' }, '/usr/lib/play')).toBe('npx play');
     expect(command({}, '/usr/lib/play')).toBe('play');
+  });
+});
+
+describe('play init asks which user the provider gave, on a terminal', () => {
+  it('the answer becomes ansible_user, with become for a user that is not root', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'play-init-ask-'));
+    const bin = join(import.meta.dirname, '../../bin/play.mjs');
+    // `script` gives play a terminal, and types what it reads into it.
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${bin} init inv --mode layer2`, '/dev/null'], {
+      cwd: dir,
+      input: 'debian\r',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.stdout).toContain('Which user does your provider give you to log in');
+    const vars = readFileSync(join(dir, 'inv/group_vars/all.yaml'), 'utf8');
+    expect(vars).toMatch(/^ansible_user: debian\nansible_become: true /m);
   });
 });

@@ -55,7 +55,7 @@ describe('the compiled tree (bin/compile.mjs)', () => {
     const role = (imports: string) =>
       writeFileSync(
         join(project, 'roles/sneaky/role.ts'),
-        `import { defineRole, file } from 'play/role';\n${imports}\nexport default defineRole({ tasks: () => [file('f', { path: '/tmp/f', content: '' })] });\n`,
+        `import { defineRole, file } from 'vds-play/role';\n${imports}\nexport default defineRole({ tasks: () => [file('f', { path: '/tmp/f', content: '' })] });\n`,
       );
     const check = () =>
       spawnSync(
@@ -74,7 +74,7 @@ describe('the compiled tree (bin/compile.mjs)', () => {
     const refused = check();
     expect(refused.status).toBe(6);
     expect(refused.stderr).toContain(
-      'roles/sneaky/role.ts:2:29: imports src/engine/run.ts, which is internal to play: a role imports play as `play/role`',
+      'roles/sneaky/role.ts:2:29: imports src/engine/run.ts, which is internal to play: a role imports play as `vds-play/role`',
     );
 
     role('export const broken = ;');
