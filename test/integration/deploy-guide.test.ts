@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,8 +6,8 @@ import { parse } from 'yaml';
 import { $ } from 'zx';
 import { projectRoot } from '../lab/paths.ts';
 import { clientGet } from '../lab/traffic/traffic.ts';
-import { q } from '../../src/transport/shell.ts';
 import { describeLab, eventually, freshHosts, lab, onHostOk } from './lab-fixture.ts';
+import { playOnTerminal } from './play-runner.ts';
 
 // docs/deploy.md followed on the lab as if its hosts were rented: each host has a `debian` user
 // with a password and sudo that asks for it, and nothing else play could use (no key of ours, no
@@ -30,25 +29,13 @@ describeLab('docs/deploy.md on hosts with a password and a sudo user only, to a 
   // The user's own home: known_hosts and ~/.kube are theirs, not this machine's.
   const home = mkdtempSync(join(tmpdir(), 'play-deploy-home-'));
 
-  /** `npx play ARGS` as the user types it, on a terminal, each password prompt answered. */
-  const play = (args: string[]): Promise<{ code: number | null; output: string }> => {
-    const command = [process.execPath, join(projectRoot, 'bin/play.mjs'), ...args].map(q).join(' ');
-    const child = spawn('ip', ['netns', 'exec', lab().names.controller, 'script', '-qefc', command, '/dev/null'], {
-      cwd: repo,
-      env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let answered = 0;
-    const onData = (d: Buffer): void => {
-      output += d.toString('utf8');
-      const prompts = output.match(/SSH password: |BECOME password(\[defaults to SSH password\])?: /g)?.length ?? 0;
-      for (; answered < prompts; answered++) child.stdin.write(answered === 0 ? `${PASSWORD}\r` : '\r');
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
-  };
+  /** `npx play ARGS` as the user types it, on a terminal, the password prompts of -k -K answered. */
+  const PASSWORDS: [string, string][] = [
+    ['SSH password: ', PASSWORD],
+    ['BECOME password[defaults to SSH password]: ', ''],
+  ];
+  const play = (args: string[], answers: [string, string][] = []) =>
+    playOnTerminal(args, answers, { cwd: repo, env: { HOME: home, SSH_AUTH_SOCK: '' } });
   const kubectl = (kubeconfig: string, args: string) =>
     $({
       quiet: true,
@@ -109,7 +96,7 @@ describeLab('docs/deploy.md on hosts with a password and a sudo user only, to a 
 
     // "First run": passwords asked, host keys recorded after a look at them.
     expect(GUIDE).toContain('npx play site.yaml -i inventory/prod -k -K --accept-new-host-keys');
-    const first = await play(['site.yaml', '-i', 'inventory/prod', '-k', '-K', '--accept-new-host-keys']);
+    const first = await play(['site.yaml', '-i', 'inventory/prod', '-k', '-K', '--accept-new-host-keys'], PASSWORDS);
     expect(first.code, first.output).toBe(0);
     expect(first.output).not.toContain(PASSWORD);
     for (const h of ['cp1', 'w1', 'w2'])
@@ -120,7 +107,7 @@ describeLab('docs/deploy.md on hosts with a password and a sudo user only, to a 
 
     // "kubectl from your workstation"
     expect(GUIDE).toContain('npx play kubeconfig -i inventory/prod -k -K');
-    const kc = await play(['kubeconfig', '-i', 'inventory/prod', '-k', '-K']);
+    const kc = await play(['kubeconfig', '-i', 'inventory/prod', '-k', '-K'], PASSWORDS);
     expect(kc.code, kc.output).toBe(0);
     const kubeconfig = join(home, '.kube/prod.yaml');
     expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);

@@ -4,7 +4,14 @@ import { $ } from 'zx';
 import { beforeEach, expect, it } from 'vitest';
 import { fingerprint } from '../../src/transport/known-hosts.ts';
 import { describeLab, eventually, lab, onHost, onHostOk } from './lab-fixture.ts';
-import { failures, fixturePlaybook, labInventoryWith, play } from './play-runner.ts';
+import {
+  failures,
+  fixturePlaybook,
+  labInventoryWith,
+  labInventoryWithHostVars,
+  motdOnW1,
+  play,
+} from './play-runner.ts';
 
 const SLOW = '/var/tmp/play-slow';
 
@@ -120,19 +127,7 @@ describeLab('play when hosts fail, vanish or are not who they claim', () => {
       vars,
       readFileSync(vars, 'utf8').replace(/UserKnownHostsFile=\S+/, `UserKnownHostsFile=${knownHosts}`),
     );
-    const args = [
-      fixturePlaybook('demo.yaml'),
-      '-i',
-      inventory,
-      '--role',
-      'motd',
-      '-l',
-      'w1',
-      '-e',
-      'demo_token=whatever-123',
-      '-e',
-      'motd_text=keys',
-    ];
+    const args = [...motdOnW1('keys'), '-i', inventory];
     const [, , blob = ''] = hostKeyLine('w1').split(' ');
     const fp = fingerprint(Buffer.from(blob, 'base64'));
 
@@ -194,26 +189,9 @@ describeLab('play as a non-root user with become', () => {
         "echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
       ].join(' && '),
     );
-    const inventoryFor = (user: string, become: boolean) => {
-      const dir = labInventoryWith({});
-      mkdirSync(join(dir, 'host_vars'), { recursive: true });
-      writeFileSync(join(dir, 'host_vars', 'w1.yaml'), `ansible_user: ${user}\nansible_become: ${become}\n`);
-      return dir;
-    };
-    const motd = (inventory: string, text: string) =>
-      play([
-        fixturePlaybook('demo.yaml'),
-        '-i',
-        inventory,
-        '--role',
-        'motd',
-        '-l',
-        'w1',
-        '-e',
-        'demo_token=whatever-123',
-        '-e',
-        `motd_text=${text}`,
-      ]);
+    const inventoryFor = (user: string, become: boolean) =>
+      labInventoryWithHostVars('w1', { ansible_user: user, ansible_become: become });
+    const motd = (inventory: string, text: string) => play([...motdOnW1(text), '-i', inventory]);
 
     const ok = await motd(inventoryFor('deploy', true), 'via-sudo');
     expect(ok.code, failures(ok)).toBe(0);

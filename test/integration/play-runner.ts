@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { projectRoot } from '../lab/paths.ts';
 import type { TaskResult } from '../../src/engine/events.ts';
 import { labExampleVars, type LabSpeaker } from '../lab/example-inventory.ts';
+import { q } from '../../src/transport/shell.ts';
 import { lab, onHost } from './lab-fixture.ts';
 
 export const fixtureProject = join(projectRoot, 'test/fixtures/project');
@@ -155,4 +156,58 @@ export function changedTasks(report: JsonReport | undefined): string[] {
 
 export function failures(run: PlayRun): string {
   return `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
+}
+
+/** The fixture project's motd role on w1: the smallest run that writes a root-owned file. */
+export const motdOnW1 = (text: string): string[] => [
+  fixturePlaybook('demo.yaml'),
+  '--role',
+  'motd',
+  '-l',
+  'w1',
+  '-e',
+  'demo_token=whatever-123',
+  '-e',
+  `motd_text=${text}`,
+];
+
+/** The lab's inventory with host_vars of one host (its connection settings, for instance). */
+export function labInventoryWithHostVars(host: string, vars: Record<string, unknown>): string {
+  const dir = labInventoryWith({});
+  mkdirSync(join(dir, 'host_vars'), { recursive: true });
+  writeFileSync(join(dir, 'host_vars', `${host}.yaml`), stringify(vars));
+  return dir;
+}
+
+/**
+ * `play ARGS` on a terminal (`script` gives it one) from the controller namespace, as a user runs
+ * `play -k -K`: each prompt of `answers`, in order, is answered as it appears.
+ */
+export function playOnTerminal(
+  args: string[],
+  answers: [prompt: string, answer: string][],
+  options: Pick<PlayOptions, 'cwd' | 'env'> = {},
+): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, join(projectRoot, 'bin/play.mjs'), ...args].map(q).join(' ');
+  const child = spawn('ip', ['netns', 'exec', lab().names.controller, 'script', '-qefc', command, '/dev/null'], {
+    cwd: options.cwd ?? projectRoot,
+    env: withEnv(options.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let seen = 0;
+  const pending = [...answers];
+  const onData = (d: Buffer): void => {
+    output += d.toString('utf8');
+    const next = pending[0];
+    const at = next ? output.indexOf(next[0], seen) : -1;
+    if (next && at >= 0) {
+      seen = at + next[0].length;
+      pending.shift();
+      child.stdin.write(`${next[1]}\r`);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
 }

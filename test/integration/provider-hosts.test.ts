@@ -1,13 +1,17 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { beforeAll, expect, it } from 'vitest';
-import { projectRoot } from '../lab/paths.ts';
-import { q } from '../../src/transport/shell.ts';
 import { describeLab, lab, onHost, onHostOk } from './lab-fixture.ts';
-import { failures, fixturePlaybook, labInventoryWith, play, type PlayRun } from './play-runner.ts';
+import {
+  failures,
+  labInventoryWith,
+  labInventoryWithHostVars,
+  motdOnW1,
+  play,
+  playOnTerminal,
+  type PlayRun,
+} from './play-runner.ts';
 
 // Providers hand out a root password, or a user whose sudo asks for a password (issue 26). Each
 // way in is set up on w1 as a provider would, and play writes /etc/motd as root through it.
@@ -16,58 +20,15 @@ const ROOT_PW = 'Root-pass-7c2d3';
 const LOGIN_PW = 'Login-pass-9b8a6';
 const SECRETS = [SUDO_PW, ROOT_PW, LOGIN_PW, 'Wrong-pass-000'];
 
-const motdArgs = (inventory: string, text: string): string[] => [
-  fixturePlaybook('demo.yaml'),
-  '-i',
-  inventory,
-  '--role',
-  'motd',
-  '-l',
-  'w1',
-  '-e',
-  'demo_token=whatever-123',
-  '-e',
-  `motd_text=${text}`,
-];
+const motdNow = async (): Promise<string> => onHostOk('w1', 'cat /etc/motd; stat -c %U /etc/motd');
 
-/** The lab's inventory with these connection variables for w1. */
-function inventoryFor(vars: Record<string, unknown>): string {
-  const dir = labInventoryWith({});
-  mkdirSync(join(dir, 'host_vars'), { recursive: true });
-  writeFileSync(join(dir, 'host_vars', 'w1.yaml'), stringify(vars));
-  return dir;
-}
-
-const motdOnW1 = async (): Promise<string> => onHostOk('w1', 'cat /etc/motd; stat -c %U /etc/motd');
+/** The motd role on w1, connecting and becoming with these settings. */
+const motdAs = (vars: Record<string, unknown>, text: string): Promise<PlayRun> =>
+  play([...motdOnW1(text), '-i', labInventoryWithHostVars('w1', vars)]);
 
 function expectNoSecret(r: PlayRun): void {
   const all = `${r.stdout}${r.stderr}${JSON.stringify(r.report)}`;
   for (const s of SECRETS) expect(all).not.toContain(s);
-}
-
-/**
- * play on a terminal, as a user runs `play -k -K`: `script` gives it one, and each prompt is
- * answered as it appears.
- */
-function playOnTerminal(args: string[], answers: [string, string][]): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, join(projectRoot, 'bin/play.mjs'), ...args].map(q).join(' ');
-  const child = spawn('ip', ['netns', 'exec', lab().names.controller, 'script', '-qefc', command, '/dev/null'], {
-    cwd: projectRoot,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const pending = [...answers];
-  const onData = (d: Buffer): void => {
-    output += d.toString('utf8');
-    const next = pending[0];
-    if (next && output.includes(next[0])) {
-      pending.shift();
-      child.stdin.write(`${next[1]}\r`);
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
 }
 
 describeLab('become and passwords as Ansible has them, on hosts set up as providers hand them out', () => {
@@ -89,55 +50,55 @@ describeLab('become and passwords as Ansible has them, on hosts set up as provid
   });
 
   it('sudo that asks for a password: ansible_become_password answers it; a wrong one fails, saying so', async () => {
-    const ok = await play(
-      motdArgs(
-        inventoryFor({ ansible_user: 'sudopw', ansible_become: true, ansible_become_password: SUDO_PW }),
-        'via-sudo-pw',
-      ),
+    const ok = await motdAs(
+      {
+        ansible_user: 'sudopw',
+        ansible_become: true,
+        ansible_become_password: SUDO_PW,
+      },
+      'via-sudo-pw',
     );
     expect(ok.code, failures(ok)).toBe(0);
     // The file's content travels on the command's stdin, after the password: it arrived whole.
-    expect(await motdOnW1()).toBe('w1: via-sudo-pw\nroot\n');
+    expect(await motdNow()).toBe('w1: via-sudo-pw\nroot\n');
     expectNoSecret(ok);
 
-    const wrong = await play(
-      motdArgs(
-        inventoryFor({ ansible_user: 'sudopw', ansible_become: true, ansible_become_password: 'Wrong-pass-000' }),
-        'wrong-pw',
-      ),
+    const wrong = await motdAs(
+      {
+        ansible_user: 'sudopw',
+        ansible_become: true,
+        ansible_become_password: 'Wrong-pass-000',
+      },
+      'wrong-pw',
     );
     expect(wrong.code, failures(wrong)).toBe(2);
     expect(wrong.stdout).toContain('the become password was refused (ansible_become_password or -K)');
     expectNoSecret(wrong);
-    expect(await motdOnW1()).toBe('w1: via-sudo-pw\nroot\n');
+    expect(await motdNow()).toBe('w1: via-sudo-pw\nroot\n');
   });
 
   it("su with root's password (ansible_become_method: su)", async () => {
-    const ok = await play(
-      motdArgs(
-        inventoryFor({
-          ansible_user: 'plain',
-          ansible_become: true,
-          ansible_become_method: 'su',
-          ansible_become_password: ROOT_PW,
-        }),
-        'via-su',
-      ),
+    const ok = await motdAs(
+      {
+        ansible_user: 'plain',
+        ansible_become: true,
+        ansible_become_method: 'su',
+        ansible_become_password: ROOT_PW,
+      },
+      'via-su',
     );
     expect(ok.code, failures(ok)).toBe(0);
-    expect(await motdOnW1()).toBe('w1: via-su\nroot\n');
+    expect(await motdNow()).toBe('w1: via-su\nroot\n');
     expectNoSecret(ok);
 
-    const wrong = await play(
-      motdArgs(
-        inventoryFor({
-          ansible_user: 'plain',
-          ansible_become: true,
-          ansible_become_method: 'su',
-          ansible_become_password: 'Wrong-pass-000',
-        }),
-        'wrong-su',
-      ),
+    const wrong = await motdAs(
+      {
+        ansible_user: 'plain',
+        ansible_become: true,
+        ansible_become_method: 'su',
+        ansible_become_password: 'Wrong-pass-000',
+      },
+      'wrong-su',
     );
     expect(wrong.code, failures(wrong)).toBe(2);
     expect(wrong.stdout).toMatch(/the become password was refused[\s\S]*su: Authentication failure/);
@@ -145,24 +106,28 @@ describeLab('become and passwords as Ansible has them, on hosts set up as provid
   });
 
   it('a host that takes a password only: ansible_password logs in, -k and -K ask on the terminal', async () => {
-    const ok = await play(
-      motdArgs(
-        inventoryFor({
-          ansible_user: 'pwonly',
-          ansible_password: LOGIN_PW,
-          ansible_become: true,
-          ansible_become_password: LOGIN_PW,
-        }),
-        'via-password-login',
-      ),
+    const ok = await motdAs(
+      {
+        ansible_user: 'pwonly',
+        ansible_password: LOGIN_PW,
+        ansible_become: true,
+        ansible_become_password: LOGIN_PW,
+      },
+      'via-password-login',
     );
     expect(ok.code, failures(ok)).toBe(0);
-    expect(await motdOnW1()).toBe('w1: via-password-login\nroot\n');
+    expect(await motdNow()).toBe('w1: via-password-login\nroot\n');
     expectNoSecret(ok);
 
     // As ansible-playbook asks: an empty become password is the SSH password.
     const asked = await playOnTerminal(
-      [...motdArgs(inventoryFor({ ansible_user: 'pwonly', ansible_become: true }), 'via-k-K'), '-k', '-K'],
+      [
+        ...motdOnW1('via-k-K'),
+        '-i',
+        labInventoryWithHostVars('w1', { ansible_user: 'pwonly', ansible_become: true }),
+        '-k',
+        '-K',
+      ],
       [
         ['SSH password: ', LOGIN_PW],
         ['BECOME password[defaults to SSH password]: ', ''],
@@ -170,23 +135,22 @@ describeLab('become and passwords as Ansible has them, on hosts set up as provid
     );
     expect(asked.code, asked.output).toBe(0);
     expect(asked.output).not.toContain(LOGIN_PW);
-    expect(await motdOnW1()).toBe('w1: via-k-K\nroot\n');
+    expect(await motdNow()).toBe('w1: via-k-K\nroot\n');
   });
 
   it('a password is never sent to a host whose key is not known: the login is refused before it', async () => {
     const since = (await onHostOk('w1', 'date +%s')).trim();
     const emptyKnownHosts = join(mkdtempSync(join(tmpdir(), 'play-kh-')), 'known_hosts');
     writeFileSync(emptyKnownHosts, '');
-    const r = await play(
-      motdArgs(
-        inventoryFor({
-          ansible_user: 'pwonly',
-          ansible_password: LOGIN_PW,
-          ansible_ssh_common_args: `-o UserKnownHostsFile=${emptyKnownHosts} -o StrictHostKeyChecking=yes`,
-        }),
-        'never',
-      ),
-    );
+    const r = await play([
+      ...motdOnW1('never'),
+      '-i',
+      labInventoryWithHostVars('w1', {
+        ansible_user: 'pwonly',
+        ansible_password: LOGIN_PW,
+        ansible_ssh_common_args: `-o UserKnownHostsFile=${emptyKnownHosts} -o StrictHostKeyChecking=yes`,
+      }),
+    ]);
     expect(r.code, failures(r)).toBe(4);
     expect(r.stdout + r.stderr).toMatch(/unknown host key for \S+: ssh-ed25519 SHA256:/);
     expectNoSecret(r);

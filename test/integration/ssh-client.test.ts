@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { expect, it } from 'vitest';
 import { describeLab, lab, onHostOk } from './lab-fixture.ts';
-import { failures, fixturePlaybook, labInventoryWith, play } from './play-runner.ts';
+import { failures, labInventoryWith, motdOnW1, play } from './play-runner.ts';
 
 /** The lab's inventory with its group_vars/all changed by `edit`. */
 function inventoryEdited(edit: (vars: Record<string, unknown>) => Record<string, unknown>): string {
@@ -14,18 +14,6 @@ function inventoryEdited(edit: (vars: Record<string, unknown>) => Record<string,
   writeFileSync(file, stringify(edit(parse(readFileSync(file, 'utf8')) as Record<string, unknown>)));
   return dir;
 }
-
-const motd = (text: string) => [
-  fixturePlaybook('demo.yaml'),
-  '--role',
-  'motd',
-  '-l',
-  'w1',
-  '-e',
-  'demo_token=whatever-123',
-  '-e',
-  `motd_text=${text}`,
-];
 
 describeLab("the SSH client: bastions, agents, key files and ansible-playbook's connection flags", () => {
   it('ProxyJump through a lab host: w1 is reached through the edge', async () => {
@@ -39,7 +27,7 @@ describeLab("the SSH client: bastions, agents, key files and ansible-playbook's 
         "journalctl -u ssh -q --no-pager | grep -c 'Accepted publickey for root from 192.0.2.1 ' || true",
       )
     ).trim();
-    const r = await play([...motd('through-the-edge'), '-i', inventory]);
+    const r = await play([...motdOnW1('through-the-edge'), '-i', inventory]);
     expect(r.code, failures(r)).toBe(0);
     expect(await onHostOk('w1', 'cat /etc/motd')).toBe('w1: through-the-edge\n');
     // w1's sshd saw the run's connection come from the edge (192.0.2.1), not from the controller.
@@ -57,7 +45,7 @@ describeLab("the SSH client: bastions, agents, key files and ansible-playbook's 
       ...v,
       ansible_ssh_common_args: `${String(v.ansible_ssh_common_args)} -o ForwardAgent=yes`,
     }));
-    const r = await play([...motd('never'), '-i', inventory]);
+    const r = await play([...motdOnW1('never'), '-i', inventory]);
     expect(r.code, failures(r)).toBe(6);
     expect(r.stderr).toMatch(
       /group_vars\/all\.yaml:\d+:\d+: ansible_ssh_common_args: ssh option ForwardAgent is not supported by play/,
@@ -69,7 +57,7 @@ describeLab("the SSH client: bastions, agents, key files and ansible-playbook's 
     copyFileSync(lab().state.ssh.privateKey, key);
     chmodSync(key, 0o644);
     const r = await play([
-      ...motd('never'),
+      ...motdOnW1('never'),
       '-i',
       inventoryEdited((v) => ({ ...v, ansible_ssh_private_key_file: key })),
     ]);
@@ -92,7 +80,7 @@ describeLab("the SSH client: bastions, agents, key files and ansible-playbook's 
     const pid = /SSH_AGENT_PID=(\d+);/.exec(agent)?.[1] ?? '';
     try {
       execFileSync('ssh-add', ['-q', lab().state.ssh.privateKey], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
-      const viaAgent = await play([...motd('agent'), '-i', bare, '-u', 'root'], {
+      const viaAgent = await play([...motdOnW1('agent'), '-i', bare, '-u', 'root'], {
         env: { HOME: home, SSH_AUTH_SOCK: sock },
       });
       expect(viaAgent.code, failures(viaAgent)).toBe(0);
@@ -101,7 +89,7 @@ describeLab("the SSH client: bastions, agents, key files and ansible-playbook's 
       execFileSync('kill', [pid]);
     }
     const flags = await play(
-      [...motd('flags'), '-i', bare, '-u', 'root', '--private-key', lab().state.ssh.privateKey],
+      [...motdOnW1('flags'), '-i', bare, '-u', 'root', '--private-key', lab().state.ssh.privateKey],
       { env: { HOME: home, SSH_AUTH_SOCK: '' } },
     );
     expect(flags.code, failures(flags)).toBe(0);
