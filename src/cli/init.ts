@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline/promises';
+import { USER } from '../transport/connection-vars.ts';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -38,8 +39,7 @@ export async function init(argv: string[], cwd: string, print: (s: string) => vo
   }
   const dir = resolve(cwd, cmd.args[0] ?? '');
   const { mode, user = await askUser() } = cmd.opts<{ mode: Mode; user?: string }>();
-  if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(user))
-    throw new UsageError(`--user ${user}: not a user name`, 'play init --help');
+  if (!new RegExp(USER).test(user)) throw new UsageError(`--user ${user}: not a user name`, 'play init --help');
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new UsageError(
       `${dir} is not empty: play init writes a new inventory, it never overwrites one`,

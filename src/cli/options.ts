@@ -106,7 +106,8 @@ Exit codes:
 export type Mode = 'run' | 'doctor' | 'kubeconfig';
 
 function program(mode: Mode): Command {
-  const doctor = mode !== 'run';
+  // doctor and kubeconfig check or read a cluster: they take none of a run's own options.
+  const subcommand = mode !== 'run';
   const cmd =
     mode === 'kubeconfig'
       ? new Command('play kubeconfig')
@@ -136,7 +137,7 @@ function program(mode: Mode): Command {
     '-i, --inventory <inventory>',
     "inventory directory or file, or host1,host2, (a bare name means inventory/NAME/; default: ansible.cfg's inventory, $ANSIBLE_INVENTORY)",
   );
-  if (!doctor) {
+  if (!subcommand) {
     cmd
       .option('-C, --check', 'change nothing; report what would change')
       .option('-D, --diff', 'show the changes as diffs')
@@ -166,7 +167,7 @@ function program(mode: Mode): Command {
         positiveInt(v, '--forks'),
       ),
     );
-  if (!doctor) {
+  if (!subcommand) {
     cmd
       .addOption(
         new Option(
@@ -184,7 +185,7 @@ function program(mode: Mode): Command {
   if (mode !== 'kubeconfig')
     cmd.option(
       '--json <file>',
-      doctor
+      subcommand
         ? "also write every check's verdict and evidence as JSON"
         : 'also write a machine-readable report of every task on every host',
     );
@@ -226,7 +227,7 @@ function program(mode: Mode): Command {
       '--accept-new-host-keys',
       'record the host keys of hosts not in known_hosts (a changed key is still refused)',
     )
-    .addHelpText('after', mode === 'kubeconfig' ? KUBECONFIG_HELP : doctor ? DOCTOR_HELP : EXIT_HELP)
+    .addHelpText('after', mode === 'kubeconfig' ? KUBECONFIG_HELP : subcommand ? DOCTOR_HELP : EXIT_HELP)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
 }

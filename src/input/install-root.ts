@@ -2,14 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** play's package name: `play` itself is taken on the npm registry; the command stays `play`. */
+export const PACKAGE_NAME = 'vds-play';
+
 /**
  * Where play is installed: a checkout, or node_modules/vds-play in the user's own repository. Its
  * playbooks, roles and example inventories are the built-in ones. Found from this module upwards,
  * since play runs from its sources or from a compiled tree below dist/.
  */
-/** play's package name: `play` itself is taken on the npm registry; the command stays `play`. */
-export const PACKAGE_NAME = 'vds-play';
-
 const install = findInstallRoot(dirname(fileURLToPath(import.meta.url)));
 export const installRoot: string = install.root;
 /** play's version, from its package.json. */

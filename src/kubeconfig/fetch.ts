@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import type { CompiledRun } from '../engine/compile.ts';
@@ -8,6 +8,7 @@ import { ResourceError } from '../resources/types.ts';
 import { UsageError } from '../input/errors.ts';
 import { hostsOfGroup, type Inventory } from '../inventory/model.ts';
 import type { Redactor } from '../output/redact.ts';
+import { writeWhole } from '../output/write-whole.ts';
 import type { EarlyConnections } from '../transport/early-connections.ts';
 import { kubeconfigSecrets, rewriteKubeconfig, serverUrl } from './rewrite.ts';
 
@@ -62,7 +63,9 @@ export async function fetchKubeconfig(
   const text = rewriteKubeconfig(read.stdout, { server: serverUrl(address), name });
   if (typeof text !== 'string')
     throw new ResourceError(`${K3S_KUBECONFIG} on ${server} cannot be used: ${text.problem}`);
-  writePrivate(output, text);
+  // Readable by its owner only from the first byte: it holds the cluster's admin credentials.
+  mkdirSync(dirname(output), { recursive: true, mode: 0o700 });
+  writeWhole(output, text, 0o600);
   write(
     `kubeconfig of ${name} (server ${serverUrl(address)}, read from ${server}) written to ${output}, mode 0600\n  KUBECONFIG=${output} kubectl get nodes`,
   );
@@ -72,24 +75,4 @@ export async function fetchKubeconfig(
       '  note: firewall_admin_sources is empty, so the firewall admits the API (6443) from the nodes only: add the address kubectl connects from',
     );
   return EXIT.ok;
-}
-
-/**
- * Whole or not at all, and readable by its owner only from the first byte: a temporary file
- * created with mode 0600 beside the target, synced, then renamed over it.
- */
-function writePrivate(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(temp, file);
 }

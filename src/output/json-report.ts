@@ -1,16 +1,15 @@
-import { closeSync, existsSync, lstatSync, openSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { InputError } from '../input/errors.ts';
 import type { RunSummary } from '../engine/events.ts';
 import type { Redactor } from './redact.ts';
+import { tempFor, writeWhole } from './write-whole.ts';
 
 export interface JsonReportInfo {
   playbook: string;
   inventory: string;
   exitCode: number;
 }
-
-const tempFor = (file: string): string => `${file}.${process.pid}.tmp`;
 
 /**
  * Refuses a --json path the report cannot replace safely, before the run (not after it, losing
@@ -47,9 +46,7 @@ function statOrUndefined(file: string): Stats | undefined {
 
 /** Whole or not at all: a reader (CI, a script polling for it) never sees half a report. */
 export function writeReportFile(file: string, report: unknown): void {
-  const temp = tempFor(file);
-  writeFileSync(temp, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(temp, file);
+  writeWhole(file, `${JSON.stringify(report, null, 2)}\n`);
 }
 
 /** `--json FILE`: the same facts as the output, per task per host, secrets masked. */

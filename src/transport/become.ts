@@ -64,9 +64,14 @@ export class PasswordExchange {
 
   constructor(private readonly gate: PasswordGate) {}
 
+  /** The password was answered and the command runs, or it was refused: stderr needs no more watching. */
+  get settled(): boolean {
+    return this.opened || this.refused;
+  }
+
   /** What to do now that stderr (after play's own first line) reads `text`. */
   step(text: string): 'answer' | 'open' | 'give-up' | 'wait' {
-    if (this.opened || this.refused) return 'wait';
+    if (this.settled) return 'wait';
     if (text.includes(`${this.gate.ready}\n`)) {
       this.opened = true;
       return 'open';

@@ -7,7 +7,8 @@ import { keyFileProblem } from './key-file.ts';
 import { parseSshArgs } from './ssh-args.ts';
 import { BECOME_PASSWORD, SSH_PASSWORD, expandHome, password } from './target.ts';
 
-const USER = '^[A-Za-z0-9._][A-Za-z0-9._-]*$';
+/** A user name as ssh and sudo take it (also what `play init --user` accepts). */
+export const USER = '^[A-Za-z0-9._][A-Za-z0-9._-]*$';
 /** A password as Ansible takes it (`ansible_password: 1234` too), one line: it is sent as a line. */
 const PASSWORD = { type: ['string', 'number'], pattern: '^[^\\n\\r]*$' };
 const ANSIBLE_BOOLEAN = ['yes', 'no', 'true', 'false', 'True', 'False', 'YES', 'NO', 'on', 'off', '1', '0'];

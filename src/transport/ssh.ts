@@ -243,7 +243,8 @@ export class SshConnection implements Remote {
           errOut.push(d);
           if (slot.pgid === undefined && d.includes(10))
             slot.pgid = Number(Buffer.concat(errOut).toString('utf8').split('\n', 1)[0]);
-          if (!exchange || slot.pgid === undefined) return;
+          // Watched until settled only: a long stderr is not read again with every chunk.
+          if (!exchange || exchange.settled || slot.pgid === undefined) return;
           const step = exchange.step(ownStderr());
           if (step === 'answer') stream.write(`${options.gate?.password ?? ''}\n`);
           else if (step === 'open') stream.end(options.stdin ?? undefined);

@@ -22,6 +22,7 @@ export function connectionTarget(host: string, vars: Vars, acceptNewHostKeys: bo
   const { args } = parseSshArgs(`${str('ansible_ssh_common_args') ?? ''} ${str('ansible_ssh_extra_args') ?? ''}`);
   const key = str('ansible_ssh_private_key_file') ?? str('ansible_private_key_file') ?? args.identityFile;
   const user = str('ansible_user') ?? args.user ?? userInfo().username;
+  const secret = password(vars, SSH_PASSWORD);
   const knownHostsFiles = [
     ...(args.knownHostsFile ? [expandHome(args.knownHostsFile)] : []),
     USER_KNOWN_HOSTS(),
@@ -33,7 +34,7 @@ export function connectionTarget(host: string, vars: Vars, acceptNewHostKeys: bo
     port: Number(str('ansible_port') ?? args.port ?? 22),
     user,
     privateKeyFile: key === undefined ? undefined : expandHome(key),
-    ...(password(vars, SSH_PASSWORD) === undefined ? {} : { password: password(vars, SSH_PASSWORD) }),
+    ...(secret === undefined ? {} : { password: secret }),
     knownHostsFiles,
     acceptNewHostKeys: acceptNewHostKeys || args.strictHostKeyChecking === 'accept-new',
     connectTimeoutMs: Number(str('ansible_timeout') ?? args.connectTimeout ?? 10) * 1000,
